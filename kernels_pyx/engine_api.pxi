@@ -1,0 +1,259 @@
+# Python entry points of mcsim._engine (included by engine.pyx).  Python validates and
+# allocates; these functions check shapes, set up the C state and run without the GIL.
+
+cdef bint _programs_loaded = False
+
+
+cdef void _load_programs():
+    """Copy mcsim.policies.FAULT_PROGRAMS (the single source) into the C table."""
+    global _programs_loaded
+    from mcsim.policies import program_table
+    table = program_table()
+    cdef int kind, i
+    for kind in range(6):
+        PROGRAM_LEN[kind] = 0
+        for i in range(2):
+            if table[kind, i, 0] < 0:
+                break
+            PROGRAMS[kind][i].op = table[kind, i, 0]
+            PROGRAMS[kind][i].col = table[kind, i, 1]
+            PROGRAMS[kind][i].blame = table[kind, i, 2]
+            PROGRAMS[kind][i].arg = table[kind, i, 3]
+            PROGRAM_LEN[kind] += 1
+    _programs_loaded = True
+
+
+cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_arrays,
+                  int64_t* counters) noexcept nogil:
+    cdef int m, i
+    memset(s, 0, sizeof(Sim))
+    s.sc = sc
+    s.rng = rng
+    for i in range(6):
+        s.policy[i] = <int32_t>sc.policy[i]
+    s.era = sc.era
+    s.depth = sc.lp_depth
+    s.wake = sc.wake_ns
+    s.counters = counters
+    s.reuse_ids = 1
+    s.capheap = 64
+    s.heap = <Event*>malloc(s.capheap * sizeof(Event))
+    s.captasks = 64
+    s.tasks = <Task*>malloc(s.captasks * sizeof(Task))
+    s.free_ids = <int32_t*>malloc(s.captasks * sizeof(int32_t))
+    s.captimeline = 256
+    s.timeline = <int64_t*>malloc(s.captimeline * sizeof(int64_t))
+    if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
+            or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.lockq, 64) != 0):
+        return ERR_NOMEM
+    for m in range(N_METRICS):
+        if hist_init(&s.hists[m], hist_arrays + (3 * m) * N_BUCKETS,
+                     hist_arrays + (3 * m + 1) * N_BUCKETS,
+                     hist_arrays + (3 * m + 2) * N_BUCKETS) != HIST_OK:
+            return ERR_NOMEM
+    return 0
+
+
+cdef void sim_free(Sim* s) noexcept nogil:
+    cdef int m
+    for m in range(N_METRICS):
+        hist_free(&s.hists[m])
+    free(s.heap)
+    free(s.tasks)
+    free(s.free_ids)
+    free(s.timeline)
+    free(s.gate.items)
+    free(s.lockq.items)
+
+
+cdef void reset_trial(Sim* s) noexcept nogil:
+    cdef int k
+    s.now = 0
+    s.seq = 0
+    s.nheap = 0
+    s.ntasks = 0
+    s.nfree = 0
+    s.alive = 0
+    s.inflight = 0
+    s.gate.head = 0
+    s.gate.len = 0
+    s.lockq.head = 0
+    s.lockq.len = 0
+    s.writer = -1
+    s.nreaders = 0
+    s.handoff = 0
+    for k in range(N_BLAME + 1):
+        s.nblocked[k] = 0
+        s.integral[k] = 0
+        s.last[k] = 0
+    for k in range(N_TRIAL_FIELDS):
+        s.trial[k] = 0
+
+
+cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
+    """The hot loop: regenerative cycles, each ended when the system is empty again."""
+    cdef int64_t i, events, limit = s.sc.max_trial_events, busy
+    cdef Event ev, nxt
+    cdef int m
+    for i in range(n_trials):
+        reset_trial(s)
+        schedule(s, 0, EV_ARRIVAL, -1, 0)
+        events = 0
+        while True:
+            ev = pop_event(s)
+            s.now = ev.t
+            dispatch(s, &ev)
+            events += 1
+            if s.error:
+                return s.error
+            if s.alive == 0 and s.inflight == 0:
+                break
+            if events >= limit:
+                return ERR_TRIAL_TOO_LONG
+        nxt = pop_event(s)                    # the next cycle's first arrival
+        busy = s.now
+        s.counters[C_TRIALS] += 1
+        s.counters[C_EVENTS] += events
+        s.counters[C_BUSY_NS] += busy
+        s.counters[C_SIM_NS] += nxt.t
+        if events > s.counters[C_MAX_TRIAL_EVENTS]:
+            s.counters[C_MAX_TRIAL_EVENTS] = events
+        for m in range(N_METRICS):
+            hist_end_trial(&s.hists[m])
+        if rows != NULL:
+            s.trial[T_EVENTS] = events
+            s.trial[T_BUSY] = busy
+            s.trial[T_IDLE] = nxt.t - busy
+            for m in range(N_TRIAL_FIELDS):
+                rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
+    return 0
+
+
+cdef _raise_for(int err, const Scenario* sc):
+    from mcsim.errors import SimulationError
+    if err == ERR_NOMEM:
+        raise MemoryError("mcsim engine: out of memory")
+    if err == ERR_TRIAL_TOO_LONG:
+        raise SimulationError(
+            f"a trial reached max_trial_events={sc.max_trial_events} events without the "
+            "system emptying: the configuration is overloaded (LP IO or lock demand above "
+            "capacity)")
+    raise AssertionError(f"mcsim engine: internal error {err}")
+
+
+cdef bitgen_t* _bitgen_of(object bit_generator) except NULL:
+    return <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+
+
+def run_block(const Scenario[::1] scenario, object bit_generator, int64_t n_trials,
+              int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
+              double[:, ::1] hist_floats, int64_t[::1] counters, trial_rows=None):
+    """Simulate ``n_trials`` trials with one bit generator, accumulating into the given
+    arrays: ``hist_arrays[metric, (counts, yy, yn), bucket]``, ``hist_scalars[metric,
+    (n, total, vmin, vmax, nn, trials, overflow)]``, ``hist_floats[metric, (ss, sn)]`` and
+    ``counters``; ``trial_rows`` (optional, int64 ``[n_trials, 11]``) receives one row of
+    ``mcsim.layout.TRIAL_FIELDS`` per trial."""
+    cdef Sim s
+    cdef int err, m
+    cdef int64_t[:, ::1] rows_view
+    cdef int64_t* rows = NULL
+    if hist_arrays.shape[0] != N_METRICS or hist_arrays.shape[1] != 3 or \
+            hist_arrays.shape[2] != N_BUCKETS:
+        raise ValueError(f"hist_arrays must be [{N_METRICS}, 3, {N_BUCKETS}]")
+    if hist_scalars.shape[0] != N_METRICS or hist_scalars.shape[1] != 7 or \
+            hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != 2:
+        raise ValueError("hist_scalars must be [metrics, 7] and hist_floats [metrics, 2]")
+    if counters.shape[0] != N_COUNTERS:
+        raise ValueError(f"counters must have {N_COUNTERS} entries")
+    if trial_rows is not None:
+        rows_view = trial_rows
+        if rows_view.shape[0] != n_trials or rows_view.shape[1] != N_TRIAL_FIELDS:
+            raise ValueError(f"trial_rows must be [{n_trials}, {N_TRIAL_FIELDS}]")
+        if n_trials > 0:
+            rows = &rows_view[0, 0]
+    if not _programs_loaded:
+        _load_programs()
+    cdef bitgen_t* rng = _bitgen_of(bit_generator)
+    cdef const Scenario* sc = &scenario[0]
+    with bit_generator.lock:
+        with nogil:
+            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], &counters[0])
+            if err == 0:
+                err = run_trials(&s, n_trials, rows)
+    for m in range(N_METRICS):
+        _store_hist(&s.hists[m], hist_scalars, hist_floats, m)
+    sim_free(&s)
+    if err:
+        _raise_for(err, sc)
+
+
+cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
+    # Accumulate, so one set of arrays can collect several calls.
+    scal[m, 0] += h.n
+    scal[m, 1] += h.total
+    if h.vmin < scal[m, 2]:                  # callers start vmin at INT64_MAX, vmax at -1
+        scal[m, 2] = h.vmin
+    if h.vmax > scal[m, 3]:
+        scal[m, 3] = h.vmax
+    scal[m, 4] += h.nn
+    scal[m, 5] += h.trials
+    scal[m, 6] += h.overflow
+    flt[m, 0] += h.ss
+    flt[m, 1] += h.sn
+
+
+def run_script(const Scenario[::1] scenario, const TaskRow[::1] rows):
+    """Run scripted tasks (no randomness).  Returns a dict: ``waits`` int64 ``[n, 2]`` (each
+    task's first two L waits, -1 = none), ``nwaits``, ``done`` (end time of each task) and
+    ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``."""
+    cdef Sim s
+    cdef int err
+    cdef Py_ssize_t i, n = rows.shape[0]
+    cdef int32_t t
+    cdef Event ev
+    hist_arrays = np.zeros((N_METRICS, 3, N_BUCKETS), dtype=np.int64)
+    counters = np.zeros(N_COUNTERS, dtype=np.int64)
+    cdef int64_t[:, :, ::1] hv = hist_arrays
+    cdef int64_t[::1] cv = counters
+    if not _programs_loaded:
+        _load_programs()
+    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], &cv[0])
+    if err:
+        sim_free(&s)
+        _raise_for(err, &scenario[0])
+    s.reuse_ids = 0
+    s.record_timeline = 1
+    reset_trial(&s)
+    for i in range(n):
+        t = new_task(&s, <int32_t>rows[i].kind)
+        s.tasks[t].fault = <int32_t>rows[i].fault
+        s.tasks[t].hold = rows[i].hold
+        s.tasks[t].cpu = rows[i].cpu
+        s.tasks[t].minor = rows[i].minor
+        s.tasks[t].bio = rows[i].bio
+        s.tasks[t].mkwrite = rows[i].mkwrite
+        s.tasks[t].evicted = rows[i].evicted
+        s.tasks[t].evict_bio = rows[i].evict_bio
+        s.tasks[t].revalidate_fail = rows[i].revalidate_fail
+        schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
+    with nogil:
+        while s.nheap > 0 and not s.error:
+            ev = pop_event(&s)
+            s.now = ev.t
+            dispatch(&s, &ev)
+    waits = np.full((n, 2), -1, dtype=np.int64)
+    nwaits = np.zeros(n, dtype=np.int64)
+    done = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        nwaits[i] = s.tasks[i].nwaits
+        done[i] = s.tasks[i].done
+        for t in range(min(2, s.tasks[i].nwaits)):
+            waits[i, t] = s.tasks[i].waits[t]
+    timeline = np.array([s.timeline[i] for i in range(s.ntimeline)],
+                        dtype=np.int64).reshape(-1, 4)
+    err = s.error
+    sim_free(&s)
+    if err:
+        _raise_for(err, &scenario[0])
+    return {"waits": waits, "nwaits": nwaits, "done": done, "timeline": timeline,
+            "counters": counters}

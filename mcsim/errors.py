@@ -1,0 +1,29 @@
+"""Errors mcsim raises for user mistakes.  Each renders as one line naming the parameter,
+the value and what is allowed; the command line maps them to documented exit codes."""
+from __future__ import annotations
+
+
+class McsimError(Exception):
+    """Base class of every error caused by input rather than by a bug."""
+
+    exit_code = 1
+
+
+class ParameterError(McsimError, ValueError):
+    """A parameter has an unknown name, a wrong type or an out-of-range value.
+
+    >>> str(ParameterError("writer_ratio", 1.5, "a probability from 0 to 1", "is out of range"))
+    'writer_ratio: 1.5 is out of range; allowed: a probability from 0 to 1'
+    """
+
+    exit_code = 2
+
+    def __init__(self, param: str, value, allowed: str, problem: str = "is not valid"):
+        self.param, self.value, self.allowed, self.problem = param, value, allowed, problem
+        super().__init__(f"{param}: {value!r} {problem}; allowed: {allowed}")
+
+
+class SimulationError(McsimError, RuntimeError):
+    """The model cannot be simulated as configured (e.g. an overloaded, never-emptying system)."""
+
+    exit_code = 3

@@ -1,0 +1,47 @@
+"""Names and positions of everything the engines report.
+
+Both engines fill the same arrays: one log-linear histogram per entry of :data:`METRICS`,
+one int64 per entry of :data:`COUNTERS`, and (optionally, for differential tests) one row of
+:data:`TRIAL_FIELDS` per trial.  The compiled engine exports the same tuples and a test
+checks they agree.
+"""
+from __future__ import annotations
+
+from .policies import BLAME_NAMES, FAULT_KINDS
+
+#: Histogram metrics (all in nanoseconds except ``fault_passes``).
+METRICS = (
+    "hp_wait",            # HP reader: request → running with L (the headline)
+    "inversion_wait",     # the hp_wait of HP waits that were inversions (model.md §7.13)
+    "lp_fault_latency",   # fault arrival → fault done, all passes
+    "fault_passes",       # passes per fault (1 or 2)
+    "writer_wait",        # LP writer: request → running with L
+    "hold_hp",            # L hold by an HP reader (grant → release)
+    "hold_fault",         # L hold by one fault pass (grant → drop or release)
+    "hold_writer",        # L hold by a writer
+    "gate_wait",          # an LP bio's wait for an io.latency slot (0 when one was free)
+    "fault_lock_wait",    # a fault pass's wait for L (request → running with L)
+)
+M_HP_WAIT, M_INVERSION_WAIT, M_FAULT_LATENCY, M_FAULT_PASSES, M_WRITER_WAIT, M_HOLD_HP, \
+    M_HOLD_FAULT, M_HOLD_WRITER, M_GATE_WAIT, M_FAULT_LOCK_WAIT = range(len(METRICS))
+
+COUNTERS = (
+    "trials", "events", "sim_ns", "busy_ns",
+    "hp_reads", "writes", "faults", "bg_bios",
+    "lock_acquisitions", "bios", "retries", "evictions", "revalidate_fails",
+    "handoffs", "reader_steals", "writer_steals", "inversions",
+    *(f"blame_{b}" for b in BLAME_NAMES),
+    *(f"faults_{k}" for k in FAULT_KINDS),
+    "max_pending_events", "max_trial_events",
+)
+C = {name: i for i, name in enumerate(COUNTERS)}
+
+TRIAL_FIELDS = (
+    "events", "busy_ns", "idle_ns", "hp_reads", "hp_wait_sum", "hp_wait_max",
+    "faults", "fault_latency_sum", "writes", "writer_wait_sum", "inversions",
+)
+T = {name: i for i, name in enumerate(TRIAL_FIELDS)}
+
+#: Timeline lanes of a scripted run.
+LANES = ("wait", "hold", "gate", "io")
+LANE_WAIT, LANE_HOLD, LANE_GATE, LANE_IO = range(4)

@@ -1,0 +1,198 @@
+"""The model's parameters: one table with defaults, units, ranges and reasons.
+
+Everything a user can set is a row of :data:`PARAMS`.  :func:`validate` turns user input
+(Python values, or strings from a command line or TOML file) into a :class:`Config` with
+canonical values, or raises one :class:`~mcsim.errors.ParameterError` naming the parameter,
+the value and what is allowed.
+
+The defaults tell the 2018 RFC's story: an LP cgroup throttled to one bio in flight
+(``throttle_depth = 7``), a few mmap/munmap writers among the LP process's lock users, and a
+protected service reading ``/proc/<pid>/cmdline``.
+
+>>> cfg = validate({"policy": "rfc-v2", "writer_hold": "exp(50us)"})
+>>> cfg["policy"], cfg["writer_hold"], cfg["lp_depth"]
+('rfc-v2', Dist(kind='exp', a=50000.0, b=0.0), 1)
+>>> validate({"throttle_depth": 9})
+Traceback (most recent call last):
+...
+mcsim.errors.ParameterError: throttle_depth: 9 is out of range; allowed: an integer from 0 to 7
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .errors import ParameterError
+from .policies import POLICIES
+from .units import Dist, parse_dist, parse_duration, parse_rate
+
+ERAS = ("4.x", "5.11+")
+NR_REQUESTS = 128
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    kind: str            # "choice", "int", "prob", "rate", "duration", "dist"
+    unit: str
+    help: str
+    choices: tuple = ()
+    lo: float = 0
+    hi: float = math.inf
+
+
+P = Param
+PARAMS: tuple[Param, ...] = (
+    P("era", "4.x", "choice", "", "rwsem rules: 4.x (rwsem-xadd) or 5.11+ (handoff, reader "
+      "stealing, wake all readers)", choices=ERAS),
+    P("policy", "stock-4.19", "choice", "", "fault-path policy (see `mcsim policies`)",
+      choices=tuple(POLICIES)),
+    P("throttle_depth", 7, "int", "halvings", "io.latency halving steps applied to the LP "
+      "cgroup: lp_depth = max(1, 128 >> throttle_depth); 0 = unthrottled, 7 = one bio", hi=7),
+    P("wake", "0", "duration", "ns", "latency from a wake-up to the task running (model.md "
+      "§7.1); 0 makes scripted cases exact"),
+    P("hp_rate", 200.0, "rate", "1/s", "HP /proc/<pid>/cmdline reads per second (Poisson)"),
+    P("hp_hold", "lognormal(5us, 0.5)", "dist", "ns", "HP read critical section "
+      "(access_remote_vm copy of the argument page)"),
+    P("lp_rate", 1000.0, "rate", "1/s", "LP mmap-lock acquisitions per second (Poisson): "
+      "faults and writers together"),
+    P("writer_ratio", 0.05, "prob", "", "fraction of LP acquisitions that are mmap/munmap/"
+      "mprotect writers", hi=1),
+    P("writer_hold", "lognormal(20us, 1.0)", "dist", "ns", "writer critical section"),
+    P("write_fault_ratio", 0.05, "prob", "", "fraction of faults that are write faults on a "
+      "shared file mapping (->page_mkwrite)", hi=1),
+    P("p_miss", 0.06, "prob", "", "read fault: page not cached, sync readahead submits a "
+      "bio", hi=1),
+    P("p_async_ra", 0.03, "prob", "", "read fault: cached page marked PageReadahead, async "
+      "readahead submits a bio and does not wait", hi=1),
+    P("p_locked", 0.01, "prob", "", "read fault: page locked under another context's read "
+      "bio, which enters the gate as the fault arrives", hi=1),
+    P("p_mkwrite_slow", 0.1, "prob", "", "write fault: ->page_mkwrite waits for one "
+      "throttled writeback bio (btrfs reservation/flush)", hi=1),
+    P("fault_cpu", "2us", "dist", "ns", "pass-1 CPU work under L (VMA and page-cache "
+      "lookup)"),
+    P("minor_cpu", "2us", "dist", "ns", "retry pass CPU work under L (minor fault)"),
+    P("mkwrite_fast", "lognormal(20us, 0.5)", "dist", "ns", "fast ->page_mkwrite "
+      "(reservation fits)"),
+    P("device", "ssd", "dist", "ns", "device service time per bio: ssd = lognormal(100us, "
+      "0.6), hdd = lognormal(8ms, 0.5), or any distribution"),
+    P("bg_io_rate", 2000.0, "rate", "1/s", "other LP bios per second (reads, writeback) that "
+      "never touch L but compete for the LP slots"),
+    P("evict_rate", 0.1, "rate", "1/s", "hazard that reclaim evicts a fault's page between "
+      "its passes (matters for policies that keep no page)"),
+    P("revalidate_fail", 0.0, "prob", "", "rfc-v2: probability that the kept page fails "
+      "re-validation and mkwrite is redone under L on the retry pass", hi=1),
+    P("handoff_timeout", "4ms", "duration", "ns", "5.11+: waiting time after which the first "
+      "waiter sets the handoff bit (RWSEM_WAIT_TIMEOUT)"),
+    P("max_readers_wakeup", 256, "int", "readers", "5.11+: readers granted per wake-up "
+      "(MAX_READERS_WAKEUP)", lo=1, hi=1 << 20),
+    P("max_trial_events", 50_000_000, "int", "events", "safety limit: a trial (regenerative "
+      "cycle) longer than this means the system is overloaded", lo=1000, hi=1 << 62),
+)
+PARAM_BY_NAME = {p.name: p for p in PARAMS}
+DEFAULTS = {p.name: p.default for p in PARAMS}
+
+
+def _allowed(p: Param) -> str:
+    if p.kind == "choice":
+        return "one of " + ", ".join(p.choices)
+    if p.kind == "int":
+        return f"an integer from {p.lo} to {p.hi}"
+    if p.kind == "prob":
+        return "a probability from 0 to 1"
+    if p.kind == "rate":
+        return "a non-negative rate per second, e.g. 200 or 200/s"
+    if p.kind == "duration":
+        return "a duration such as 50us, 8ms, 1s"
+    return "a duration or a distribution: exp(20us), lognormal(100us, 0.6), const(5us), ssd, hdd"
+
+
+def _convert_int(p: Param, value):
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, str):
+        value = value.strip().replace("_", "")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError
+    return int(value)
+
+
+def _convert_float(p: Param, value):
+    if isinstance(value, bool):
+        raise ValueError
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError
+    return out
+
+
+CONVERTERS: dict[str, Callable[[Param, Any], Any]] = {
+    "int": _convert_int,
+    "prob": _convert_float,
+    "rate": lambda p, v: parse_rate(v, p.name),
+    "duration": lambda p, v: parse_duration(v, p.name),
+    "dist": lambda p, v: parse_dist(v, p.name),
+}
+
+
+def _convert(p: Param, value):
+    if p.kind == "choice":
+        if value not in p.choices:
+            raise ParameterError(p.name, value, _allowed(p))
+        return value
+    try:
+        out = CONVERTERS[p.kind](p, value)
+    except ParameterError:
+        raise
+    except (TypeError, ValueError):
+        raise ParameterError(p.name, value, _allowed(p)) from None
+    if p.kind in ("int", "prob", "rate") and not (p.lo <= out <= p.hi):
+        raise ParameterError(p.name, value, _allowed(p), "is out of range")
+    return out
+
+
+class Config(dict):
+    """Validated parameters: a plain dict of canonical values plus derived ``lp_depth``."""
+
+    @property
+    def lp_depth(self) -> int:
+        return max(1, NR_REQUESTS >> self["throttle_depth"])
+
+    def __getitem__(self, key):
+        if key == "lp_depth":
+            return self.lp_depth
+        return super().__getitem__(key)
+
+    def public(self) -> dict:
+        """Values as a user would type them again (distributions and durations as text)."""
+        out = {}
+        for name, value in self.items():
+            out[name] = str(value) if isinstance(value, Dist) else value
+        return out
+
+
+def validate(values: Mapping[str, Any] | None = None, **kwargs) -> Config:
+    """Check and convert parameters; unknown names, wrong types and bad ranges raise."""
+    merged = dict(values or {})
+    merged.update(kwargs)
+    for name in merged:
+        if name not in PARAM_BY_NAME:
+            close = [p for p in PARAM_BY_NAME if p.startswith(name[:3])]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ParameterError(name, merged[name], "a known parameter" + hint,
+                                 "is not a parameter")
+    cfg = Config()
+    for p in PARAMS:
+        cfg[p.name] = _convert(p, merged.get(p.name, p.default))
+    read_mix = cfg["p_miss"] + cfg["p_async_ra"] + cfg["p_locked"]
+    if read_mix > 1 + 1e-12:
+        raise ParameterError("p_miss", cfg["p_miss"], "p_miss + p_async_ra + p_locked <= 1 "
+                             f"(they sum to {read_mix:g}; the rest are page-cache hits)",
+                             "is out of range")
+    if cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"] <= 0:
+        raise ParameterError("hp_rate", cfg["hp_rate"], "at least one of hp_rate, lp_rate, "
+                             "bg_io_rate above zero", "leaves nothing to simulate")
+    return cfg

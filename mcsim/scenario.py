@@ -1,0 +1,154 @@
+"""Compile a validated :class:`~mcsim.params.Config` into the engines' input records.
+
+This is mcsim's small typed boundary, in the spirit of numpy's ``bitgen_t``: a numpy
+structured record whose layout matches the C ``Scenario`` struct in
+``kernels_pyx/engine.pxd`` field for field (Cython checks the buffer format when the record
+is handed over, so a mismatch is an immediate error, never a silent misread).  Both the
+compiled engine and the pure-Python reference read only this record; neither knows about
+units, names or defaults.
+
+Scripted interleavings compile to an array of :data:`TASK_DTYPE` rows, the same fields an
+arrival draws at random, so one state machine serves both modes.
+
+>>> from mcsim.params import validate
+>>> rec = compile_scenario(validate({"throttle_depth": 3}))
+>>> int(rec["lp_depth"][0]), int(rec["policy"][0][1])
+(16, 0)
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .errors import ParameterError
+from .params import Config
+from .policies import FAULT_KINDS, policy_flags
+from .units import DIST_CODES, Dist, parse_duration
+
+DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
+
+SCENARIO_DTYPE = np.dtype([
+    ("era", "<i8"),                 # 0 = 4.x, 1 = 5.11+
+    ("lp_depth", "<i8"),
+    ("wake_ns", "<i8"),
+    ("handoff_ns", "<i8"),
+    ("max_readers_wakeup", "<i8"),
+    ("max_trial_events", "<i8"),
+    ("policy", "<i8", (6,)),        # 5 step flags (1 = under L) + keeps_page
+    ("arrival_mean_ns", "<f8"),     # mean gap of the merged Poisson arrival stream
+    ("cut_hp", "<f8"),              # arrival type: u < cut_hp → HP, u < cut_lp → LP, else bg
+    ("cut_lp", "<f8"),
+    ("writer_ratio", "<f8"),
+    ("write_fault_ratio", "<f8"),
+    ("p_mkwrite_slow", "<f8"),
+    ("cut_miss", "<f8"),            # read-fault kind: cumulative p_miss, +p_async_ra, +p_locked
+    ("cut_async_ra", "<f8"),
+    ("cut_locked", "<f8"),
+    ("evict_per_ns", "<f8"),
+    ("revalidate_fail", "<f8"),
+    ("hp_hold", DIST_DTYPE),
+    ("writer_hold", DIST_DTYPE),
+    ("fault_cpu", DIST_DTYPE),
+    ("minor_cpu", DIST_DTYPE),
+    ("mkwrite_fast", DIST_DTYPE),
+    ("device", DIST_DTYPE),
+])
+
+# Task kinds (also the ``kind`` of a scripted row).
+TASK_KINDS = ("hp_read", "writer", "fault", "bg_io")
+TK_HP, TK_WRITER, TK_FAULT, TK_BG = range(4)
+
+#: One task: what a random arrival draws, or what a script states.  ``evicted`` and
+#: ``revalidate_fail`` are -1 in random mode (decided by the engine's draws on the retry
+#: pass) and 0/1 in a script.
+TASK_DTYPE = np.dtype([
+    ("at", "<i8"), ("kind", "<i8"), ("fault", "<i8"),
+    ("hold", "<i8"), ("cpu", "<i8"), ("minor", "<i8"), ("bio", "<i8"), ("mkwrite", "<i8"),
+    ("evicted", "<i8"), ("evict_bio", "<i8"), ("revalidate_fail", "<i8"),
+])
+
+
+def _dist(d: Dist):
+    return (DIST_CODES[d.kind], float(d.a), float(d.b))
+
+
+def compile_scenario(cfg: Config) -> np.ndarray:
+    """The C record (a length-1 structured array) for a validated configuration."""
+    rec = np.zeros(1, dtype=SCENARIO_DTYPE)
+    total = cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"]
+    r = rec[0]
+    r["era"] = ("4.x", "5.11+").index(cfg["era"])
+    r["lp_depth"] = cfg.lp_depth
+    r["wake_ns"] = cfg["wake"]
+    r["handoff_ns"] = cfg["handoff_timeout"]
+    r["max_readers_wakeup"] = cfg["max_readers_wakeup"]
+    r["max_trial_events"] = cfg["max_trial_events"]
+    r["policy"] = policy_flags(cfg["policy"])
+    r["arrival_mean_ns"] = 1e9 / total
+    r["cut_hp"] = cfg["hp_rate"] / total
+    r["cut_lp"] = (cfg["hp_rate"] + cfg["lp_rate"]) / total
+    for name in ("writer_ratio", "write_fault_ratio", "p_mkwrite_slow", "revalidate_fail"):
+        r[name] = cfg[name]
+    r["cut_miss"] = cfg["p_miss"]
+    r["cut_async_ra"] = cfg["p_miss"] + cfg["p_async_ra"]
+    r["cut_locked"] = cfg["p_miss"] + cfg["p_async_ra"] + cfg["p_locked"]
+    r["evict_per_ns"] = cfg["evict_rate"] * 1e-9
+    for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device"):
+        r[name] = _dist(cfg[name])
+    return rec
+
+
+SCRIPT_FIELDS = {
+    "hp_read": ("hold",),
+    "writer": ("hold",),
+    "fault": ("fault", "cpu", "minor", "bio", "mkwrite", "evicted", "evict_bio",
+              "revalidate_fail"),
+    "bg_io": ("bio",),
+}
+
+
+def _script_error(i: int, field: str, value, allowed: str) -> ParameterError:
+    return ParameterError(f"task[{i}].{field}", value, allowed)
+
+
+def compile_script(entries: Iterable[Mapping]) -> np.ndarray:
+    """Scripted tasks → :data:`TASK_DTYPE` rows, in the order listed (that order breaks ties).
+
+    Each entry has ``at`` (a duration), ``kind`` (hp_read, writer, fault, bg_io) and the
+    kind's fields; durations default to 0 and ``fault`` to ``miss``.
+
+    >>> rows = compile_script([{"at": "1ms", "kind": "writer", "hold": "50us"}])
+    >>> int(rows[0]["at"]), int(rows[0]["hold"])
+    (1000000, 50000)
+    """
+    entries = list(entries)
+    rows = np.zeros(len(entries), dtype=TASK_DTYPE)
+    for i, entry in enumerate(entries):
+        entry = dict(entry)
+        kind = entry.pop("kind", None)
+        if kind not in SCRIPT_FIELDS:
+            raise _script_error(i, "kind", kind, "one of " + ", ".join(TASK_KINDS))
+        row = rows[i]
+        row["kind"] = TASK_KINDS.index(kind)
+        row["at"] = parse_duration(entry.pop("at", 0), f"task[{i}].at")
+        row["fault"] = FAULT_KINDS.index("miss")
+        allowed = SCRIPT_FIELDS[kind]
+        for field, value in entry.items():
+            if field not in allowed:
+                raise _script_error(i, field, value, f"fields of a {kind} task: at, kind, "
+                                    + ", ".join(allowed))
+            if field == "fault":
+                if value not in FAULT_KINDS:
+                    raise _script_error(i, field, value, "one of " + ", ".join(FAULT_KINDS))
+                row["fault"] = FAULT_KINDS.index(value)
+            elif field in ("evicted", "revalidate_fail"):
+                if not isinstance(value, bool):
+                    raise _script_error(i, field, value, "true or false")
+                row[field] = int(value)
+            else:
+                row[field] = parse_duration(value, f"task[{i}].{field}")
+    if len(rows) and np.any(np.diff(rows["at"]) < 0):
+        raise ParameterError("script", "task times", "tasks listed in order of their `at`",
+                             "are not in time order")
+    return rows
