@@ -106,7 +106,8 @@ class RawResult:
 class ReferenceEngine:
     """One engine instance runs trials (random mode) or one script, sequentially."""
 
-    def __init__(self, scenario, bitgen=None, record_trials: bool = False):
+    def __init__(self, scenario, bitgen=None, record_trials: bool = False,
+                 check_invariants: bool = False):
         self.sc = scenario[0] if scenario.shape else scenario
         self.gen = np.random.Generator(bitgen) if bitgen is not None else None
         self.policy = [bool(x) for x in self.sc["policy"]]
@@ -114,6 +115,7 @@ class ReferenceEngine:
         self.depth = int(self.sc["lp_depth"])
         self.wake = int(self.sc["wake_ns"])
         self.record_trials = record_trials
+        self.check_invariants = check_invariants
         self.timeline = None
         self.hists = [Histogram.empty() for _ in lay.METRICS]
         self.counters = {name: 0 for name in lay.COUNTERS}
@@ -606,6 +608,8 @@ class ReferenceEngine:
                 self.now = t
                 self._dispatch(ev, task, arg)
                 events += 1
+                if self.check_invariants:
+                    self._check()
                 if self.alive == 0 and self.inflight == 0:
                     break
                 if events >= limit:
@@ -617,6 +621,25 @@ class ReferenceEngine:
             assert not self.heap, "events pending in an empty system"
             self._end_trial(events, self.now, next_arrival - self.now)
         return RawResult(self.hists, self.counters, self.trial_rows)
+
+    def _check(self):
+        """Safety and liveness properties that must hold after every event."""
+        assert not (self.writer is not None and self.nreaders > 0), "reader and writer hold L"
+        assert self.nreaders >= 0 and 0 <= self.inflight <= self.depth
+        if self.writer is None and self.nreaders == 0 and self.queue:
+            head, mode = self.queue[0]
+            assert mode == WRITE and head.woken, "L is free but nobody queued was woken"
+        if self.gate_queue:
+            assert self.inflight == self.depth, "a gate slot is free while bios wait"
+        if self.era == 0:
+            assert not self.handoff and self.counters["reader_steals"] == 0, "4.x rules broken"
+            # 4.x: a reader is queued only behind a writer or while the lock is write-held
+            for i, (task, mode) in enumerate(self.queue):
+                if mode == READ:
+                    assert self.writer is not None or any(
+                        m == WRITE for _, m in self.queue[:i]), "reader queued for nothing"
+        if self.handoff:
+            assert self.queue, "handoff set with nobody queued"
 
     def _end_trial(self, events, busy, idle):
         c = self.counters

@@ -1,0 +1,168 @@
+# The log-linear latency histogram, C side.  The Python twin is mcsim/histogram.py;
+# the two must agree bit for bit (tests/test_histogram.py checks it), and the
+# module docstring there explains the layout and the yy/yn arrays.
+#
+# Everything here is `cdef inline ... noexcept nogil` on C types only, so the
+# engine can record samples from its nogil inner loop.  Functions that can fail
+# (memory) return an int error flag (HIST_OK == 0) instead of raising.
+#
+# Usage (the arrays are owned by the caller, e.g. zeroed numpy int64 arrays of
+# N_BUCKETS, and are accumulated into, never cleared):
+#     cdef Hist h
+#     if hist_init(&h, &counts[0], &yy[0], &yn[0]) != HIST_OK: raise MemoryError()
+#     for each trial:
+#         for each sample v: err |= hist_record(&h, v)
+#         hist_end_trial(&h)
+#     ... read h.n, h.total, ...;  hist_free(&h)
+
+from libc.stdint cimport int32_t, int64_t, INT64_MAX
+from libc.stdlib cimport free, malloc, qsort, realloc
+
+cdef extern from *:
+    # Count of leading zero bits; undefined for 0, which never reaches it.
+    int __builtin_clzll(unsigned long long x) nogil
+
+# Bucket layout: the contract shared with mcsim/histogram.py and the engine.
+cdef enum:
+    SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
+    SUB = 128
+    N_EXACT = 256           # values below this get a bucket of their own
+    MAX_EXP = 43            # values >= 2**MAX_EXP overflow into the last bucket
+    N_BUCKETS = 4736        # N_EXACT + (MAX_EXP - 8) * SUB
+
+cdef enum:
+    HIST_OK = 0
+    HIST_ERR_NOMEM = -1     # realloc/malloc failed; the sample was not recorded
+    HIST_ERR_NEGATIVE = -2  # v < 0 has no bucket; the sample was not recorded
+
+cdef enum:
+    TBUF_INITIAL_CAPACITY = 64
+    INSERTION_SORT_MAX = 32  # shorter trials are sorted inline, longer via qsort
+
+
+cdef struct Hist:
+    # Per-bucket arrays of N_BUCKETS, owned elsewhere.
+    int64_t* counts   # samples per bucket
+    int64_t* yy       # cumsum(yy)[b] = sum over trials of Y_t(b)**2
+    int64_t* yn       # cumsum(yn)[b] = sum over trials of Y_t(b) * N_t
+    # Totals over all closed and open trials (n, total, vmin, vmax, overflow)
+    # or over closed trials (nn, trials, ss, sn).
+    int64_t n         # samples
+    int64_t total     # sum of values
+    int64_t vmin      # INT64_MAX while empty
+    int64_t vmax      # -1 while empty
+    int64_t nn        # sum over trials of N_t**2
+    int64_t trials    # closed trials, empty ones included
+    int64_t overflow  # samples >= 2**MAX_EXP
+    double ss         # sum over trials of S_t**2 (S_t = sum of the trial's values)
+    double sn         # sum over trials of S_t * N_t
+    # The open trial: its samples' bucket indices and the sum of its values.
+    int32_t* tbuf
+    int64_t tlen
+    int64_t tcap
+    int64_t tsum
+
+
+cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
+    """Bucket of a value v >= 0 (the caller guarantees the sign)."""
+    cdef int e
+    if v < N_EXACT:
+        return <int32_t>v
+    if v >= (<int64_t>1 << MAX_EXP):
+        return N_BUCKETS - 1
+    e = 63 - __builtin_clzll(<unsigned long long>v)   # 8 <= e <= 42
+    return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
+
+
+cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn) noexcept nogil:
+    h.counts = counts
+    h.yy = yy
+    h.yn = yn
+    h.n = 0
+    h.total = 0
+    h.vmin = INT64_MAX
+    h.vmax = -1
+    h.nn = 0
+    h.trials = 0
+    h.overflow = 0
+    h.ss = 0.0
+    h.sn = 0.0
+    h.tlen = 0
+    h.tsum = 0
+    h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
+    h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
+    return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
+
+
+cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
+    """Record one sample of the open trial."""
+    cdef int32_t idx
+    cdef int32_t* grown
+    if v < 0:
+        return HIST_ERR_NEGATIVE
+    if h.tlen == h.tcap:
+        # Grow before touching any counter, so a failure leaves h consistent.
+        grown = <int32_t*>realloc(h.tbuf, 2 * h.tcap * sizeof(int32_t))
+        if grown == NULL:
+            return HIST_ERR_NOMEM
+        h.tbuf = grown
+        h.tcap *= 2
+    idx = bucket_index(v)
+    h.counts[idx] += 1
+    h.n += 1
+    h.total += v
+    if v < h.vmin:
+        h.vmin = v
+    if v > h.vmax:
+        h.vmax = v
+    if v >= (<int64_t>1 << MAX_EXP):
+        h.overflow += 1
+    h.tbuf[h.tlen] = idx
+    h.tlen += 1
+    h.tsum += v
+    return HIST_OK
+
+
+cdef inline int _compare_int32(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*>a)[0]
+    cdef int32_t y = (<const int32_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
+    cdef int64_t i, j
+    cdef int32_t key
+    if length > INSERTION_SORT_MAX:
+        qsort(a, <size_t>length, sizeof(int32_t), _compare_int32)
+        return
+    for i in range(1, length):
+        key = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > key:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = key
+
+
+cdef inline void hist_end_trial(Hist* h) noexcept nogil:
+    """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
+    cdef int64_t m, N = h.tlen
+    _sort_int32(h.tbuf, N)
+    for m in range(N):
+        # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
+        # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
+        h.yy[h.tbuf[m]] += 2 * m + 1
+        h.yn[h.tbuf[m]] += N
+    h.nn += N * N
+    h.trials += 1
+    h.ss += <double>h.tsum * <double>h.tsum
+    h.sn += <double>h.tsum * <double>N
+    h.tlen = 0
+    h.tsum = 0
+
+
+cdef inline void hist_free(Hist* h) noexcept nogil:
+    free(h.tbuf)
+    h.tbuf = NULL
+    h.tcap = 0
+    h.tlen = 0

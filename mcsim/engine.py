@@ -1,0 +1,157 @@
+"""Run compiled scenarios in blocks of trials, on one or several threads.
+
+Trials are grouped in blocks of :data:`BLOCK_TRIALS`.  Block ``b`` of a run with seed ``s``
+draws from its own stream, ``PCG64DXSM(SeedSequence(s, spawn_key=(b,)))``, whatever thread,
+process or machine runs it; blocks are merged in index order.  So the result of a run is a
+pure function of (scenario, seed, number of trials): the same bytes for 1 or N workers.
+
+Both engines sit behind the same function: ``engine="compiled"`` (``mcsim._engine``, the
+default) and ``engine="reference"`` (the pure-Python twin, for tests).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import layout as lay
+from ._build import load_extension
+from .histogram import EMPTY_VMAX, EMPTY_VMIN, N_BUCKETS, Histogram
+
+BLOCK_TRIALS = 1 << 16
+ENGINES = ("compiled", "reference")
+
+
+def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
+    """The bit generator of one block: a function of (seed, block index) only."""
+    return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
+
+
+def block_sizes(n_trials: int, first_block: int = 0) -> list[tuple[int, int]]:
+    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``."""
+    full, rest = divmod(n_trials, BLOCK_TRIALS)
+    sizes = [(first_block + i, BLOCK_TRIALS) for i in range(full)]
+    if rest:
+        sizes.append((first_block + full, rest))
+    return sizes
+
+
+@dataclass
+class BlockOutput:
+    """Raw arrays of one or more merged blocks, in the layout the C engine fills."""
+
+    hist_arrays: np.ndarray     # [metric, (counts, yy, yn), bucket]
+    hist_scalars: np.ndarray    # [metric, (n, total, vmin, vmax, nn, trials, overflow)]
+    hist_floats: np.ndarray     # [metric, (ss, sn)]
+    counters: np.ndarray        # [counter]
+
+    @classmethod
+    def zeros(cls) -> BlockOutput:
+        nm = len(lay.METRICS)
+        scalars = np.zeros((nm, 7), dtype=np.int64)
+        scalars[:, 2] = EMPTY_VMIN
+        scalars[:, 3] = EMPTY_VMAX
+        return cls(np.zeros((nm, 3, N_BUCKETS), dtype=np.int64), scalars,
+                   np.zeros((nm, 2)), np.zeros(len(lay.COUNTERS), dtype=np.int64))
+
+    def add(self, other: BlockOutput) -> None:
+        """Merge another block in place (integer sums are exact; floats add in call order)."""
+        self.hist_arrays += other.hist_arrays
+        s, o = self.hist_scalars, other.hist_scalars
+        for col in (0, 1, 4, 5, 6):
+            s[:, col] += o[:, col]
+        np.minimum(s[:, 2], o[:, 2], out=s[:, 2])
+        np.maximum(s[:, 3], o[:, 3], out=s[:, 3])
+        self.hist_floats += other.hist_floats
+        maxima = [lay.C["max_pending_events"], lay.C["max_trial_events"]]
+        merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
+        self.counters += other.counters
+        self.counters[maxima] = merged_max
+
+    def histograms(self) -> dict[str, Histogram]:
+        out = {}
+        for m, name in enumerate(lay.METRICS):
+            scalars = dict(zip(("n", "total", "vmin", "vmax", "nn", "trials", "overflow"),
+                               (int(x) for x in self.hist_scalars[m])))
+            scalars["ss"], scalars["sn"] = (float(x) for x in self.hist_floats[m])
+            a = self.hist_arrays[m]
+            out[name] = Histogram.from_arrays(a[0].copy(), a[1].copy(), a[2].copy(), scalars)
+        return out
+
+    def counter_dict(self) -> dict[str, int]:
+        return {name: int(v) for name, v in zip(lay.COUNTERS, self.counters)}
+
+
+_compiled = []
+
+
+def compiled_engine():
+    """``mcsim._engine``, imported once and checked against the sources (never stale)."""
+    if not _compiled:
+        _compiled.append(load_extension("_engine"))
+    return _compiled[0]
+
+
+def _compiled_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
+    out = BlockOutput.zeros()
+    compiled_engine().run_block(scenario, block_bitgen(seed, block), trials, out.hist_arrays,
+                      out.hist_scalars, out.hist_floats, out.counters)
+    return out
+
+
+def _reference_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
+    from .reference import ReferenceEngine
+
+    raw = ReferenceEngine(scenario, block_bitgen(seed, block)).run_trials(trials)
+    out = BlockOutput.zeros()
+    for m, hist in enumerate(raw.hists):
+        out.hist_arrays[m] = (hist.counts, hist.yy, hist.yn)
+        sc = hist.scalars()
+        out.hist_scalars[m] = [sc[k] for k in ("n", "total", "vmin", "vmax", "nn", "trials",
+                                               "overflow")]
+        out.hist_floats[m] = (sc["ss"], sc["sn"])
+    out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
+    return out
+
+
+RUNNERS: dict[str, Callable[..., BlockOutput]] = {
+    "compiled": _compiled_block, "reference": _reference_block}
+
+
+def run_blocks(scenario: np.ndarray, seed: int, blocks: list[tuple[int, int]],
+               workers: int = 1, engine: str = "compiled",
+               progress: Callable[[int], None] | None = None) -> BlockOutput:
+    """Run the given ``(block, trials)`` pairs and merge them in block order.
+
+    The compiled engine releases the GIL, so ``workers`` threads run blocks in parallel;
+    at most ``2 * workers`` finished blocks wait to be merged, so memory stays flat.
+    ``progress`` is called with the number of trials just merged.
+    """
+    runner = RUNNERS[engine]
+    total = BlockOutput.zeros()
+    if workers <= 1:
+        for block, trials in blocks:
+            total.add(runner(scenario, block, trials, seed))
+            if progress:
+                progress(trials)
+        return total
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for (block, trials), out in zip(blocks, _bounded_map(pool, runner, scenario, seed,
+                                                             blocks, 2 * workers)):
+            total.add(out)
+            if progress:
+                progress(trials)
+    return total
+
+
+def _bounded_map(pool, runner, scenario, seed, blocks, window) -> Iterator[BlockOutput]:
+    """Like ``pool.map`` in order, but with at most ``window`` blocks submitted ahead."""
+    pending = []
+    for block, trials in blocks:
+        pending.append(pool.submit(runner, scenario, block, trials, seed))
+        if len(pending) >= window:
+            yield pending.pop(0).result()
+    for fut in pending:
+        yield fut.result()

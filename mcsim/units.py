@@ -1,0 +1,215 @@
+"""Durations, rates and service-time distributions as users write them.
+
+Internally every time is an int of nanoseconds.  Users write ``50us``, ``8ms``,
+``1.5s``, ``exp(20us)`` or ``ssd``; these functions turn that into numbers and
+raise :class:`~mcsim.errors.ParameterError` naming the parameter for anything
+else.
+
+>>> parse_duration("1.5 ms"), format_duration(8_050_000)
+(1500000, '8.05 ms')
+>>> parse_dist("exp(20us)")
+Dist(kind='exp', a=20000.0, b=0.0)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from .errors import ParameterError
+
+#: Nanoseconds per unit.  Both the micro sign (U+00B5) and Greek mu (U+03BC) mean micro.
+NS_PER_UNIT = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+
+_NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(ns|us|\u00b5s|\u03bcs|ms|s)?\s*$")
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*(ns|us|\u00b5s|\u03bcs|ms|s))?\s*$")
+_CALL_RE = re.compile(r"^\s*([a-z]+)\s*\((.*)\)\s*$")
+
+DURATION_ALLOWED = "a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s)"
+RATE_ALLOWED = "a non-negative number per second, such as 200, 200/s or 5/ms"
+DIST_ALLOWED = ("a duration (constant), const(5us), exp(20us) (mean), lognormal(100us, 0.6) "
+                "(median, sigma), ssd or hdd")
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def parse_duration(x, name: str = "duration") -> int:
+    """Nanoseconds (int, rounded to the nearest) from a number of ns or a string with a unit.
+
+    A bare number in a string is only accepted for zero, so that ``"50"``
+    (50 what?) is an error rather than a silent 50 ns.
+
+    >>> parse_duration("50us"), parse_duration("8 ms"), parse_duration("0"), parse_duration(1500)
+    (50000, 8000000, 0, 1500)
+    >>> parse_duration("5xs", "writer_hold")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: writer_hold: '5xs' is not a duration; allowed: a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s)
+    """
+    if _is_real(x):
+        if not math.isfinite(x) or x < 0:
+            raise ParameterError(name, x, DURATION_ALLOWED, "is not a non-negative duration")
+        return int(Decimal(x).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    match = _DURATION_RE.match(x) if isinstance(x, str) else None
+    if match is None:
+        problem = "is negative" if isinstance(x, str) and x.strip().startswith("-") else "is not a duration"
+        raise ParameterError(name, x, DURATION_ALLOWED, problem)
+    number, unit = Decimal(match.group(1)), match.group(2)
+    if unit is None and number != 0:
+        raise ParameterError(name, x, DURATION_ALLOWED, "has no unit")
+    # Decimal keeps "0.1s" exact (float would give 99999999.99999999 ns).
+    ns = number * NS_PER_UNIT[unit or "ns"]
+    return int(ns.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def format_duration(ns) -> str:
+    """Human form with 3 significant digits, in the largest unit that keeps the number >= 1.
+
+    >>> format_duration(8_050_000), format_duration(50_000), format_duration(0), format_duration(999.7)
+    ('8.05 ms', '50 µs', '0', '1 µs')
+    >>> format_duration(3_600_000_000_000), format_duration(float("nan"))
+    ('3600 s', 'nan')
+    """
+    if not math.isfinite(ns):
+        return str(ns)
+    if ns == 0:
+        return "0"
+    sign, ns = ("-" if ns < 0 else ""), abs(ns)
+    # Round to 3 significant digits first, so 999.7 ns becomes 1 µs, not 1000 ns.
+    digits_before_point = math.floor(math.log10(ns)) + 1
+    ns = round(ns, 3 - digits_before_point)
+    unit = next(u for u in ("s", "ms", "\u00b5s", "ns") if ns >= NS_PER_UNIT[u] or u == "ns")
+    value = ns / NS_PER_UNIT[unit]
+    decimals = max(0, 3 - (math.floor(math.log10(value)) + 1))
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{sign}{text} {unit}"
+
+
+def format_duration_exact(ns: int) -> str:
+    """Exact text form that :func:`parse_duration` reads back: the largest unit dividing ``ns``.
+
+    >>> format_duration_exact(8_000_000), format_duration_exact(1_500_000_000), format_duration_exact(12345)
+    ('8ms', '1500ms', '12345ns')
+    """
+    for unit in ("s", "ms", "us"):
+        if ns and ns % NS_PER_UNIT[unit] == 0:
+            return f"{ns // NS_PER_UNIT[unit]}{unit}"
+    return f"{ns}ns" if ns else "0"
+
+
+def parse_rate(x, name: str = "rate") -> float:
+    """Events per second from a number or ``"<number>/<unit>"``.
+
+    >>> parse_rate(200), parse_rate("200/s"), parse_rate("5/ms"), parse_rate("2.5")
+    (200.0, 200.0, 5000.0, 2.5)
+    """
+    if _is_real(x):
+        rate = float(x)
+    else:
+        match = _RATE_RE.match(x) if isinstance(x, str) else None
+        if match is None:
+            raise ParameterError(name, x, RATE_ALLOWED, "is not a rate")
+        per = match.group(2) or "s"
+        rate = float(match.group(1)) * NS_PER_UNIT["s"] / NS_PER_UNIT[per]
+    if not math.isfinite(rate) or rate < 0:
+        raise ParameterError(name, x, RATE_ALLOWED, "is out of range")
+    return rate
+
+
+#: The engine's integer codes of the distribution kinds.
+DIST_CODES = {"const": 0, "exp": 1, "lognormal": 2}
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A service-time distribution in ns: ``const`` (a = value), ``exp`` (a = mean),
+    ``lognormal`` (a = median, b = sigma of the underlying normal).
+
+    >>> d = parse_dist("lognormal(100us, 0.6)")
+    >>> str(d), round(d.mean_ns())
+    ('lognormal(100us, 0.6)', 119722)
+    """
+
+    kind: str
+    a: float
+    b: float = 0.0
+
+    def mean_ns(self) -> float:
+        """The distribution's mean (ns), analytically."""
+        if self.kind == "lognormal":
+            return self.a * math.exp(self.b * self.b / 2.0)
+        return self.a
+
+    @property
+    def code(self) -> int:
+        return DIST_CODES[self.kind]
+
+    def __str__(self) -> str:
+        # Exact units and repr() of sigma, so that parse_dist(str(d)) == d.
+        arg = format_duration_exact(int(self.a))
+        if self.kind == "lognormal":
+            return f"lognormal({arg}, {self.b!r})"
+        return f"{self.kind}({arg})"
+
+
+PRESETS = {
+    "ssd": Dist("lognormal", 100_000.0, 0.6),
+    "hdd": Dist("lognormal", 8_000_000.0, 0.5),
+}
+
+# Keyword names of each kind's parameters in the dict (TOML) form.
+_DICT_FIELDS = {"const": ("value",), "exp": ("mean",), "lognormal": ("median", "sigma")}
+
+
+def _make_dist(kind: str, args: list, name: str, x) -> Dist:
+    """Build a Dist from its kind and argument values (durations, then sigma)."""
+    if kind not in _DICT_FIELDS or len(args) != len(_DICT_FIELDS[kind]):
+        raise ParameterError(name, x, DIST_ALLOWED, "is not a distribution")
+    a = float(parse_duration(args[0], name))
+    if kind != "lognormal":
+        return Dist(kind, a)
+    try:
+        sigma = float(args[1])
+    except (TypeError, ValueError):
+        sigma = math.nan
+    if isinstance(args[1], bool) or not (math.isfinite(sigma) and sigma >= 0):
+        raise ParameterError(name, x, "a lognormal sigma >= 0 such as 0.6", "has a bad sigma")
+    return Dist(kind, a, sigma)
+
+
+def parse_dist(x, name: str = "distribution") -> Dist:
+    """A :class:`Dist` from a duration (constant), ``kind(args)``, a preset or a dict.
+
+    >>> parse_dist("5us"), parse_dist("ssd") == parse_dist("lognormal(100us, 0.6)")
+    (Dist(kind='const', a=5000.0, b=0.0), True)
+    >>> parse_dist({"dist": "lognormal", "median": "8ms", "sigma": 0.5}) == parse_dist("hdd")
+    True
+    """
+    if isinstance(x, Dist):
+        return x
+    if isinstance(x, dict):
+        kind = x.get("dist")
+        fields = _DICT_FIELDS.get(kind)
+        if fields is None or set(x) != {"dist", *fields}:
+            raise ParameterError(name, x, "{'dist': 'const', 'value': ...}, {'dist': 'exp', "
+                                 "'mean': ...} or {'dist': 'lognormal', 'median': ..., "
+                                 "'sigma': ...}", "is not a distribution")
+        return _make_dist(kind, [x[f] for f in fields], name, x)
+    if isinstance(x, str):
+        text = x.strip().lower()
+        if text in PRESETS:
+            return PRESETS[text]
+        call = _CALL_RE.match(text)
+        if call:
+            return _make_dist(call.group(1), [s.strip() for s in call.group(2).split(",")], name, x)
+    if _is_real(x) or (isinstance(x, str) and _DURATION_RE.match(x)):
+        return Dist("const", float(parse_duration(x, name)))
+    raise ParameterError(name, x, DIST_ALLOWED, "is not a distribution")
