@@ -22,8 +22,33 @@ class ParameterError(McsimError, ValueError):
         self.param, self.value, self.allowed, self.problem = param, value, allowed, problem
         super().__init__(f"{param}: {value!r} {problem}; allowed: {allowed}")
 
+    def __reduce__(self):
+        # Rebuild from the fields, so the error survives pickling (a sweep's worker
+        # processes send errors back to the parent).
+        return (type(self), (self.param, self.value, self.allowed, self.problem))
+
+
+class UsageError(McsimError):
+    """A malformed command line or input file (bad TOML, an unknown key, a missing value).
+
+    The message is one line naming the problem and what is allowed.
+    """
+
+    exit_code = 2
+
 
 class SimulationError(McsimError, RuntimeError):
     """The model cannot be simulated as configured (e.g. an overloaded, never-emptying system)."""
 
     exit_code = 3
+
+
+class StorageError(McsimError, OSError):
+    """Reading or writing a file failed: a missing or unwritable directory, a full disk, a
+    file that is not an mcsim result.  Nothing partial is left behind.
+
+    >>> StorageError("out/x.parquet: cannot write: No space left on device").exit_code
+    4
+    """
+
+    exit_code = 4

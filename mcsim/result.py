@@ -2,20 +2,60 @@
 
 A :class:`Result` holds the merged histograms (exact, mergeable) and counters of a run and
 derives every statistic from them: quantiles, their cluster-robust intervals, means, rates.
-``to_arrow()`` gives one row with a column for every parameter, every statistic and the
-sparse histograms themselves, so rows from different runs or shards can be merged exactly.
+``row()`` / ``to_arrow()`` give one record with the columns of :mod:`mcsim.schema`: every
+parameter, every statistic and the sparse histograms themselves, so rows from different
+runs or shards can be merged exactly (docs/results.md).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from . import layout as lay
+from . import schema
 from .histogram import Histogram
 from .policies import BLAME_NAMES
-from .units import Dist, format_duration
+from .units import format_duration
 
 HEADLINE = ("hp_wait", "inversion_wait", "lp_fault_latency", "writer_wait", "gate_wait")
-HIST_SCALARS = ("n", "total", "vmin", "vmax", "nn", "trials", "overflow", "ss", "sn")
+
+#: Keys of ``Result.extra`` that become run columns (None when absent).
+RUN_EXTRAS = ("point_key", "p99_rel_ci_target", "max_trials", "p99_rel_ci_met")
+
+
+def p99_rel_ci(hist: Histogram) -> float:
+    """Half-width of the p99's 95% interval relative to the p99: 0 when the interval is a
+    single point (also at p99 = 0), inf when p99 = 0 but the interval is not, NaN with
+    fewer than two trials or no samples.
+
+    >>> h = Histogram.from_trials(list(range(1000)), [1] * 1000)
+    >>> round(p99_rel_ci(h), 4), p99_rel_ci(Histogram.from_trials([0] * 50, [1] * 50))
+    (0.0056, 0.0)
+    """
+    p99 = hist.quantile(0.99)
+    lo, hi = hist.quantile_ci(0.99)
+    if math.isnan(lo) or math.isnan(p99):
+        return math.nan
+    half = (hi - lo) / 2
+    if half == 0:
+        return 0.0
+    return half / p99 if p99 > 0 else math.inf
+
+
+def metric_stats(metric: str, hist: Histogram) -> dict:
+    """The statistic columns of one metric (see :data:`mcsim.schema.STATS`)."""
+    values = hist.summary()
+    values["p99_rel_ci"] = p99_rel_ci(hist)
+    return {schema.stat_column(metric, stat): values[stat] for stat, _ in schema.STATS}
+
+
+def histogram_columns(metric: str, hist: Histogram) -> dict:
+    """The sparse histogram of one metric as columns ``<metric>_hist_*``."""
+    sparse = hist.to_sparse()
+    sparse["idx"] = sparse.pop("bucket")
+    out = {f"{metric}_hist_{k}": [int(x) for x in sparse[k]] for k, _ in schema.HIST_ARRAYS}
+    out.update({f"{metric}_hist_{k}": sparse[k] for k, _ in schema.HIST_SCALARS})
+    return out
 
 
 @dataclass
@@ -67,27 +107,28 @@ class Result:
         return out
 
     def row(self) -> dict:
-        """One flat record: parameters, provenance, counters, statistics, histograms."""
-        row = {name: (str(v) if isinstance(v, Dist) else v) for name, v in self.config.items()}
-        row["lp_depth"] = self.config.lp_depth if hasattr(self.config, "lp_depth") else None
-        row.update(seed=self.seed, trials=self.trials, engine=self.engine,
-                   workers=self.workers, wall_s=self.wall_s)
-        row.update(self.summary())
-        for name, hist in self.hists.items():
-            sparse = hist.to_sparse()
-            for key, values in sparse.items():
-                if key in ("idx", "counts", "yy", "yn"):
-                    row[f"{name}_hist_{key}"] = [int(x) for x in values]
-            scalars = hist.scalars()
-            for key in HIST_SCALARS:
-                row[f"{name}_hist_{key}"] = scalars[key]
-        return row
+        """One flat record with the columns of :func:`mcsim.schema.columns`, in order:
+        parameters, run identity, counters, statistics, histograms, wall time."""
+        row = self.config.public()
+        row["lp_depth"] = self.config.lp_depth
+        row.update(seed=self.seed, trials=self.trials)
+        row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
+        row.update({schema.counter_column(c): v for c, v in self.counters.items()
+                    if c != "trials"})
+        row["inversion_fraction"] = self.inversion_fraction
+        for name in lay.METRICS:
+            row.update(metric_stats(name, self.hists[name]))
+        for name in lay.METRICS:
+            row.update(histogram_columns(name, self.hists[name]))
+        row["wall_s"] = self.wall_s
+        return {name: row[name] for name in schema.column_names()}
 
-    def to_arrow(self):
-        """The result as a one-row :class:`pyarrow.Table` (see docs/results.md)."""
+    def to_arrow(self, metadata: dict | None = None):
+        """The result as a one-row :class:`pyarrow.Table` (docs/results.md); ``metadata``
+        becomes the file-level key/value metadata when the table is written to Parquet."""
         import pyarrow as pa
 
-        return pa.Table.from_pylist([self.row()])
+        return pa.Table.from_pylist([self.row()], schema=schema.arrow_schema(metadata))
 
     def format(self) -> str:
         """A short human summary."""
@@ -139,22 +180,64 @@ class ScriptResult:
         return [w for t in self.tasks if t.kind == "hp_read" for w in t.waits]
 
     def format(self, width: int = 60) -> str:
-        """Lanes per task: ``w`` waiting for L, ``H`` holding L, ``g`` at the IO gate,
-        ``i`` in IO (own bio or a locked page).  Holding wins over the others."""
+        """The waits and a timeline: one row per task, one column per time step.
+
+        ``w`` waiting for L, ``H`` holding L, ``G``/``I`` at the IO gate/in IO *while
+        holding L* (the inversion), ``g``/``i`` at the gate/in IO without L.  The column
+        width is a round 1-2-5 step chosen so the run fits in ``width`` columns.
+
+        >>> r = ScriptResult("hold", [ScriptTask(0, "writer", [0], 300),
+        ...                           ScriptTask(1, "hp_read", [200], 310)],
+        ...                  [(0, lay.LANE_HOLD, 0, 300), (1, lay.LANE_WAIT, 100, 300),
+        ...                   (1, lay.LANE_HOLD, 300, 310)])
+        >>> print(r.format(width=40))
+        policy hold: 0 .. 310 ns, one column = 10 ns
+                    0         100 ns    200 ns    300 ns
+         0 writer  |HHHHHHHHHHHHHHHHHHHHHHHHHHHHHH | waits 0
+         1 hp_read |          wwwwwwwwwwwwwwwwwwwwH| waits 200 ns
+        w waiting for L, H holding L, G/I at the IO gate/in IO holding L, g/i without L
+        """
         end = max([iv[3] for iv in self.timeline] + [1])
-        scale = end / width
-        symbol = {lay.LANE_WAIT: "w", lay.LANE_GATE: "g", lay.LANE_IO: "i", lay.LANE_HOLD: "H"}
-        order = (lay.LANE_IO, lay.LANE_GATE, lay.LANE_WAIT, lay.LANE_HOLD)
+        scale = _round_step(end / width)
+        ncols = -(-end // scale)                 # ceil: the last column holds `end`
+        ruler = "".join(f"{format_duration(c * scale):<10}" for c in range(0, ncols, 10))
         lines = [f"policy {self.policy}: 0 .. {format_duration(end)}, one column = "
-                 f"{format_duration(scale)}"]
+                 f"{format_duration(scale)}", " " * 12 + ruler.rstrip()]
         for task in self.tasks:
-            cells = [" "] * width
-            for lane in order:
-                for (t, ln, a, b) in self.timeline:
-                    if t == task.index and ln == lane:
-                        lo, hi = int(a / scale), max(int(a / scale) + 1, int(b / scale))
-                        for c in range(lo, min(hi, width)):
-                            cells[c] = symbol[lane]
+            lanes = [set() for _ in range(ncols)]
+            for (t, lane, a, b) in self.timeline:
+                if t == task.index and b > a:
+                    for c in range(a // scale, min(max(a // scale + 1, -(-b // scale)),
+                                                   ncols)):
+                        lanes[c].add(lane)
+            cells = "".join(_lane_symbol(cell) for cell in lanes)
             waits = ", ".join(format_duration(w) for w in task.waits) or "-"
-            lines.append(f"{task.index:>2} {task.kind:<8}|{''.join(cells)}| waits {waits}")
+            lines.append(f"{task.index:>2} {task.kind:<8}|{cells}| waits {waits}")
+        lines.append("w waiting for L, H holding L, G/I at the IO gate/in IO holding L, "
+                     "g/i without L")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """Plain data (times in ns): the policy, each task's waits and the timeline."""
+        return {"policy": self.policy,
+                "tasks": [{"index": t.index, "kind": t.kind, "waits_ns": list(t.waits),
+                           "done_ns": t.done} for t in self.tasks],
+                "timeline": [{"task": t, "lane": lay.LANES[lane], "start_ns": a, "end_ns": b}
+                             for (t, lane, a, b) in self.timeline]}
+
+
+def _round_step(raw: float) -> int:
+    """The smallest 1-2-5 step (ns) at least ``raw``: 168 µs -> 200 µs."""
+    step = 1
+    while step * 10 <= raw:
+        step *= 10
+    return next(step * k for k in (1, 2, 5, 10) if step * k >= raw)
+
+
+def _lane_symbol(lanes: set) -> str:
+    if lay.LANE_HOLD in lanes:
+        return "G" if lay.LANE_GATE in lanes else "I" if lay.LANE_IO in lanes else "H"
+    for lane, symbol in ((lay.LANE_WAIT, "w"), (lay.LANE_GATE, "g"), (lay.LANE_IO, "i")):
+        if lane in lanes:
+            return symbol
+    return " "

@@ -40,5 +40,5 @@ def test_result_table_has_parameters_and_statistics():
     assert table.num_rows == 1
     row = table.to_pylist()[0]
     assert row["policy"] == "rfc-v2" and row["seed"] == 1 and row["trials"] == 20_000
-    assert row["hp_wait_p99"] == r["hp_wait"].quantile(0.99)
+    assert row["hp_wait_p99_ns"] == r["hp_wait"].quantile(0.99)
     assert row["hp_wait_n"] == r["hp_wait"].n > 0

@@ -1,0 +1,56 @@
+"""The benchmark scenarios: every configuration the benchmarks and the SimPy agreement test
+run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest).
+
+>>> from mcsim.params import validate
+>>> sorted(SCENARIOS)
+['reference', 'throttled', 'writer-heavy']
+>>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
+[1, 1, 1]
+"""
+
+#: The scenarios ``mcsim.bench.run_benchmarks`` measures, in table order.
+SCENARIOS = {
+    "reference": {
+        "params": {},
+        "about": "the default parameters: the 2018 RFC's story (stock-4.19, HDD, LP cgroup "
+                 "throttled to one bio, 400 LP lock users/s of which 10% writers, 200 HP "
+                 "reads/s); short trials, ~4.8 events each",
+    },
+    "throttled": {
+        "params": {"policy": "hold", "bg_io_rate": 60.0},
+        "about": "heavily throttled: twice the background LP IO, so the single LP slot is "
+                 "~80% busy, and every fault step under L (hold); long busy periods, ~13 "
+                 "events per trial, up to ~100 pending events",
+    },
+    "writer-heavy": {
+        "params": {"writer_ratio": 0.5, "lp_rate": 1000.0},
+        "about": "writer-heavy: 500 mmap/munmap writers/s and 500 faults/s against the "
+                 "throttled HDD; HP readers queue behind writers; ~7 events per trial",
+    },
+}
+
+#: A small, contended configuration on which the SimPy peer and the compiled core must
+#: agree statistically (tests/test_simpy_agreement.py): SSD-fast IO keeps trials short,
+#: and writers hold L often enough that the median HP wait is well above zero.
+AGREEMENT = {
+    "device": "ssd",
+    "lp_rate": 5000.0,
+    "writer_ratio": 0.5,
+    "writer_hold": "exp(300us)",
+    "hp_rate": 1000.0,
+    "bg_io_rate": 1000.0,
+}
+
+
+def pending_family(occupancies=(0.5, 1, 2, 4, 8, 12)):
+    """Scenarios that grow the event queue: the LP cgroup unthrottled (128 slots) and
+    background IO raised so that ``occupancy`` bios are in flight on average (each one a
+    pending completion event).  A regenerative trial ends only when the system empties,
+    which takes ~e**occupancy events, so the family stops at a dozen.
+
+    >>> [round(p["bg_io_rate"]) for p in pending_family((1, 8)).values()]
+    [110, 882]
+    """
+    mean_hdd_s = 8e-3 * 1.1331484530668263       # lognormal(8ms, 0.5) mean = 8ms*e^(1/8)
+    return {f"occupancy-{occ:g}": {"throttle_depth": 0, "bg_io_rate": occ / mean_hdd_s}
+            for occ in occupancies}

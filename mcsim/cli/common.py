@@ -1,0 +1,159 @@
+"""What the commands share: option types, terminal and JSON output, progress bars, and
+turning flags plus a ``--config`` file into a :class:`~mcsim.sweep.SweepSpec`.
+
+Human output goes to stdout through rich; progress bars go to stderr and only when stderr
+is a terminal and ``--quiet`` is not given; ``--json`` prints one JSON document on stdout.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from ..errors import UsageError
+
+# ------------------------------------------------------------------ options
+JsonOpt = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON document on stdout instead of tables (times in ns).")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress bar (there is none either when stderr is not a "
+    "terminal).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", metavar="FILE.toml", help="TOML file with [run] settings and "
+    "[params] (and, for sweep, [grid]); flags given on the command line win.",
+    dir_okay=False)]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", "-s", metavar="NAME=VALUE", help="Set any model parameter (`mcsim params`); "
+    "repeatable.  In a sweep, NAME=V1,V2 makes an axis.")]
+PolicyOpt = Annotated[Optional[str], typer.Option(
+    help="Fault-path policy (`mcsim policies`); in a sweep a list or `all`.")]
+EraOpt = Annotated[Optional[str], typer.Option(
+    help="rwsem rules: 4.x or 5.11+; in a sweep a list or `all`.")]
+ThrottleOpt = Annotated[Optional[str], typer.Option(
+    "--throttle-depth", help="io.latency halvings of the LP queue depth, 0-7 "
+    "(lp_depth = 128 >> d); in a sweep a list or a range such as 0..7.")]
+WriterRatioOpt = Annotated[Optional[str], typer.Option(
+    "--writer-ratio", help="Fraction of LP lock users that are mmap/munmap writers; in a "
+    "sweep a list such as 0,0.05,0.1.")]
+TrialsOpt = Annotated[Optional[int], typer.Option(
+    help="Trials (regenerative cycles) to simulate [default: 1,000,000]; with "
+    "--p99-rel-ci the minimum.", show_default=False)]
+SeedOpt = Annotated[Optional[int], typer.Option(
+    help="Random seed [default: 0]; a sweep uses it for every point.", show_default=False)]
+PrecisionOpt = Annotated[Optional[float], typer.Option(
+    "--p99-rel-ci", metavar="FRACTION", help="Precision target: add blocks of trials "
+    "until the hp_wait p99's 95% interval half-width is at most this fraction of the p99 "
+    "(e.g. 0.01).")]
+MaxTrialsOpt = Annotated[Optional[int], typer.Option(
+    "--max-trials", help="Cap on trials under --p99-rel-ci [default: 100,000,000].",
+    show_default=False)]
+
+
+# ------------------------------------------------------------------ command line
+_command_line: list[str] = []
+
+
+def set_command_line(args: list[str]) -> None:
+    """Remember the arguments of this invocation (written into result files)."""
+    _command_line[:] = ["mcsim", *args]
+
+
+def command_line() -> str:
+    return shlex.join(_command_line or sys.argv)
+
+
+def flag_values(set_items: list[str] | None, **flags: str | None) -> dict[str, list]:
+    """Parameter values from convenience flags and ``--set NAME=VALUE`` items."""
+    from ..sweep import parse_values
+
+    given = {name: text for name, text in flags.items() if text is not None}
+    for item in set_items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set: {item!r} is not NAME=VALUE; allowed: e.g. "
+                             "--set writer_hold=exp(50us) (names: `mcsim params`)")
+        if name in given:
+            raise UsageError(f"{name}: given twice on the command line; allowed: once")
+        given[name] = text
+    return {name: parse_values(name, text) for name, text in given.items()}
+
+
+def build_spec(config: Path | None, values: dict[str, list], *, allow_grid: bool,
+               **settings):
+    """The file's spec (or an empty one), with flag values and settings on top."""
+    from ..sweep import SweepSpec
+
+    spec = SweepSpec.from_toml(config, allow_grid=allow_grid) if config else SweepSpec()
+    return spec.with_values(values).with_settings(**settings)
+
+
+# ------------------------------------------------------------------ output
+def stdout_console():
+    """Rich console on stdout; wide when stdout is a file or a pipe (no wrapping)."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+def jsonable(value):
+    """``value`` with NaN/inf as None, tuples as lists: valid JSON.
+
+    >>> jsonable({"a": float("nan"), "b": (1, 2.5)})
+    {'a': None, 'b': [1, 2.5]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def print_json(value) -> None:
+    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+
+
+def show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+class ProgressBar:
+    """What :func:`progress_bar` yields: ``advance(n)`` and ``update(completed, total)``."""
+
+    def __init__(self, progress=None, task=None):
+        self._progress, self._task = progress, task
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def update(self, completed: int, total: int | None) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=completed, total=total)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, unit: str, *, enabled: bool,
+                 eta: bool = False) -> Iterator[ProgressBar]:
+    """A transient rich progress bar on stderr when ``enabled``, else one doing nothing."""
+    if not enabled:
+        yield ProgressBar()
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn(unit), TimeElapsedColumn()]
+    if eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield ProgressBar(progress, progress.add_task(description, total=total))

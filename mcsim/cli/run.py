@@ -1,0 +1,110 @@
+"""``mcsim run``: simulate one configuration and print its headline."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from .app import app
+from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
+                     QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
+                     build_spec, command_line, flag_values, print_json, progress_bar,
+                     show_progress, stdout_console)
+
+RUN_EPILOG = """Examples:
+
+  mcsim run
+
+  mcsim run --policy rfc-v2 --throttle-depth 7 --writer-ratio 0.1 --trials 2000000
+
+  mcsim run --set device=ssd --set "writer_hold=exp(50us)" --json
+
+  mcsim run -c my-config.toml --seed 3 --out result.parquet
+
+  mcsim run --policy hold --p99-rel-ci 0.02
+"""
+
+
+@app.command(epilog=RUN_EPILOG)
+def run(
+    policy: PolicyOpt = None,
+    era: EraOpt = None,
+    throttle_depth: ThrottleOpt = None,
+    writer_ratio: WriterRatioOpt = None,
+    set_values: SetOpt = None,
+    trials: TrialsOpt = None,
+    seed: SeedOpt = None,
+    p99_rel_ci: PrecisionOpt = None,
+    max_trials: MaxTrialsOpt = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Threads sharing the blocks of trials [default: all cores]; the result is "
+             "the same for any number.", show_default=False, min=1)] = None,
+    config: ConfigOpt = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", metavar="FILE.parquet", help="Also write the result (one row, "
+        "histograms included; docs/results.md) as Parquet, atomically.",
+        dir_okay=False)] = None,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Simulate one configuration: HP wait p50/p99/p99.9 with the p99 interval, the
+    inversion fraction, fault latency, writer wait and the work done."""
+    from ..executors import default_workers
+    from ..points import simulate_point
+
+    values = flag_values(set_values, policy=policy, era=era, throttle_depth=throttle_depth,
+                         writer_ratio=writer_ratio)
+    spec = build_spec(config, values, allow_grid=False, trials=trials, seed=seed,
+                      p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+    points = spec.points(command=command_line())
+    if len(points) != 1:
+        raise UsageError(f"run simulates one configuration, but the options give "
+                         f"{len(points)}; allowed: one value per parameter (use "
+                         "`mcsim sweep` for lists)")
+    point = points[0]
+    workers = workers or default_workers()
+    total = None if point.p99_rel_ci is not None else point.trials
+    with progress_bar("simulating", total, "trials", enabled=show_progress(quiet)) as bar:
+        result = simulate_point(point, workers=workers, progress=bar.advance)
+    if out is not None:
+        _write_result(result, point, out, workers)
+    if json_output:
+        print_json(result_document(result))
+        return
+    console = stdout_console()
+    from .render import result_tables
+
+    for renderable in result_tables(result):
+        console.print(renderable)
+    if out is not None:
+        console.print(f"wrote {out}")
+
+
+def _write_result(result, point, out: Path, workers: int) -> None:
+    from ..dataset import file_metadata, write_table_atomic
+    from ..points import canonical_json
+
+    metadata = file_metadata(command=point.command, point_key=point.key,
+                             point=canonical_json(point.identity()), workers=str(workers))
+    write_table_atomic(result.to_arrow(metadata), out)
+
+
+def result_document(result) -> dict:
+    """The JSON of `mcsim run --json`: configuration, run settings, counters and every
+    statistic of every metric (the result row without its histograms)."""
+    from ..layout import METRICS
+    from ..schema import STATS, counter_column, stat_column
+
+    row = result.row()
+    return {
+        "config": result.config.public(),
+        "lp_depth": result.config.lp_depth,
+        "run": {k: row[k] for k in ("point_key", "seed", "trials", "p99_rel_ci_target",
+                                    "max_trials", "p99_rel_ci_met", "wall_s")},
+        "inversion_fraction": row["inversion_fraction"],
+        "counters": {counter_column(c): v for c, v in result.counters.items()},
+        "metrics": {m: {stat_column(m, s)[len(m) + 1:]: row[stat_column(m, s)]
+                        for s, _ in STATS} for m in METRICS},
+    }

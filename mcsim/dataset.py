@@ -1,0 +1,293 @@
+"""Result files on disk: atomic writes, provenance, validation, loading and compaction.
+
+A *dataset* is a directory of Parquet files, one per sweep point (``point-<key>.parquet``,
+one row each, columns of :mod:`mcsim.schema`).  Files appear atomically: each is written
+under a staging directory next to the dataset (``<parent>/.mcsim-staging/``, same
+filesystem, never inside the dataset), synced, then renamed into place with
+:func:`os.replace`.  A reader, a crash or a full disk never leaves a partial file where
+readers look, and the files double as the sweep's checkpoint.
+
+>>> import mcsim, tempfile, pathlib
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "demo"
+>>> from mcsim.points import PointSpec, run_point
+>>> summary = run_point(PointSpec.make({"policy": "hold"}, trials=2000, seed=1), out)
+>>> table = mcsim.load(out)
+>>> table.num_rows, table.column("policy")[0].as_py(), sorted(p.name for p in out.parent.iterdir())
+(1, 'hold', ['demo'])
+"""
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import os
+import socket
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+from .errors import StorageError
+
+STAGING_DIR_NAME = ".mcsim-staging"
+TEMP_SUFFIX = ".tmp"
+POINT_GLOB = "point-*.parquet"
+
+
+def _fail(path, action: str, exc: OSError) -> StorageError:
+    """One line: the path, what failed and the system's reason (``No space left ...``)."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return StorageError(f"{path}: cannot {action}: {reason}")
+
+
+# ----------------------------------------------------------------------- provenance
+def file_metadata(command: str = "", **extra: str) -> dict[str, str]:
+    """File-level Parquet key/value metadata: who wrote the file, how and when.
+
+    Keys are ``mcsim.<name>``; ``extra`` adds more (``point_key``, ``point``, ...).
+    """
+    import numpy
+    import pyarrow
+
+    from . import __version__
+    from .engine import compiled_engine
+    from .schema import SCHEMA_VERSION
+
+    meta = {"version": __version__, "schema_version": str(SCHEMA_VERSION),
+            "numpy_version": numpy.__version__, "pyarrow_version": pyarrow.__version__,
+            "build_flags": getattr(compiled_engine(), "BUILD_FLAGS", ""),
+            "command": command,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds")}
+    meta.update(extra)
+    return {f"mcsim.{k}": str(v) for k, v in meta.items()}
+
+
+def read_file_metadata(path: str | Path) -> dict[str, str]:
+    """The ``mcsim.*`` metadata of a result file, keys without the prefix.
+
+    >>> read_file_metadata("/nonexistent.parquet")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.StorageError: /nonexistent.parquet: cannot read: No such file or directory
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        raw = pq.read_metadata(path).metadata or {}
+    except OSError as exc:
+        raise _fail(path, "read", exc) from None
+    except Exception as exc:  # pyarrow.ArrowInvalid: not a Parquet file
+        raise StorageError(f"{path}: not a Parquet file ({exc})") from None
+    return {k.decode()[6:]: v.decode() for k, v in raw.items() if k.startswith(b"mcsim.")}
+
+
+# ----------------------------------------------------------------------- atomic writes
+def staging_dir_for_dataset(dataset_dir: str | Path) -> Path:
+    """Where files bound for ``dataset_dir`` are staged: a sibling, not a child."""
+    return Path(dataset_dir).absolute().parent / STAGING_DIR_NAME
+
+
+def _temp_prefix(final: Path) -> str:
+    # host and pid let a later run tell its own dead leftovers from a live writer's files
+    return f"{final.name}~{socket.gethostname()}~{os.getpid()}~"
+
+
+def write_table_atomic(table, final: str | Path, staging: str | Path | None = None) -> Path:
+    """Write ``table`` as Parquet to ``final``, all or nothing.
+
+    The bytes go to a temporary file in ``staging`` (default: ``.mcsim-staging`` in
+    ``final``'s directory; a dataset's points use :func:`staging_dir_for_dataset`), are
+    synced, and the file is renamed into place.
+    On any failure the temporary file is removed and :class:`~mcsim.errors.StorageError`
+    is raised; ``final`` is untouched.
+    """
+    import pyarrow.parquet as pq
+
+    final = Path(final).absolute()
+    staging = Path(staging) if staging else final.parent / STAGING_DIR_NAME
+    _make_dir(final.parent)
+    fd, tmp = _make_temp_file(final, staging)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())   # mkstemp makes 0600: usual mode
+            pq.write_table(table, f, compression="zstd", use_dictionary=False,
+                           write_statistics=[n for n in table.column_names
+                                             if "_hist_" not in n])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException as exc:
+        with suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _fail(final, "write", exc) from None
+        raise
+    finally:
+        with suppress(OSError):
+            staging.rmdir()          # only succeeds when empty (no other writer)
+    _fsync_dir(final.parent)
+    return final
+
+
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(directory, "create directory", exc) from None
+
+
+def _make_temp_file(final: Path, staging: Path) -> tuple[int, str]:
+    """A new temporary file in ``staging`` (created if needed)."""
+    for _ in range(3):
+        _make_dir(staging)
+        try:
+            return tempfile.mkstemp(prefix=_temp_prefix(final), suffix=TEMP_SUFFIX,
+                                    dir=staging)
+        except FileNotFoundError:
+            continue        # another writer removed the empty staging directory: again
+        except OSError as exc:
+            raise _fail(staging, "create a file in", exc) from None
+    raise StorageError(f"{staging}: cannot create a file in: it keeps disappearing")
+
+
+@functools.cache
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is read once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def clean_staging(dataset_dir: str | Path) -> int:
+    """Remove temporary files that writers on this host left when they were killed
+    (their process is gone).  Returns how many were removed."""
+    staging = staging_dir_for_dataset(dataset_dir)
+    removed = 0
+    for tmp in staging.glob(f"*{TEMP_SUFFIX}") if staging.is_dir() else ():
+        parts = tmp.name.rsplit("~", 3)
+        if len(parts) != 4 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+            continue
+        if not _process_alive(int(parts[2])):
+            with suppress(OSError):
+                tmp.unlink()
+                removed += 1
+    with suppress(OSError):
+        staging.rmdir()
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prepare_dataset_dir(dataset_dir: str | Path) -> Path:
+    """Create the dataset directory (and check it is one) and clear dead leftovers."""
+    path = Path(dataset_dir)
+    _make_dir(path)
+    if not os.access(path, os.W_OK):
+        raise StorageError(f"{path}: cannot write: Permission denied")
+    clean_staging(path)
+    return path
+
+
+def point_file_is_valid(path: str | Path, key: str) -> bool:
+    """True if ``path`` is a complete result file of the point with this key."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except Exception:      # missing, truncated, not Parquet
+        return False
+    return meta.num_rows == 1 and (meta.metadata or {}).get(b"mcsim.point_key") == key.encode()
+
+
+# ----------------------------------------------------------------------- reading
+def result_files(path: str | Path) -> list[Path]:
+    """The result files at ``path``: the file itself, or a directory's ``*.parquet``."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+        if not files:
+            raise StorageError(f"{path}: no result files (*.parquet) in this directory")
+        return files
+    if not path.exists():
+        raise StorageError(f"{path}: cannot read: No such file or directory")
+    return [path]
+
+
+def load(path: str | Path):
+    """Read mcsim results into a :class:`pyarrow.Table`, one row per simulated point.
+
+    ``path`` is a sweep directory (every ``*.parquet`` in it), a point file, a compacted
+    file or an ``mcsim run --out`` file.  Rows are sorted by the parameter columns and
+    seed.  The columns are described in docs/results.md.  Into pandas, in one line::
+
+        df = mcsim.load("out/bacik-2018").to_pandas()
+
+    File-level provenance stays in each file: :func:`read_file_metadata`.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .params import PARAMS
+
+    tables = []
+    for f in result_files(path):
+        try:
+            tables.append(pq.read_table(f).replace_schema_metadata(None))
+        except OSError as exc:
+            raise _fail(f, "read", exc) from None
+        except pa.ArrowException as exc:
+            raise StorageError(f"{f}: not an mcsim result file ({exc})") from None
+    try:
+        table = pa.concat_tables(tables)
+    except pa.ArrowException as exc:
+        raise StorageError(f"{path}: files with different columns (written by different "
+                           f"mcsim versions?): {exc}") from None
+    keys = [p.name for p in PARAMS if p.name in table.column_names] + ["seed", "trials"]
+    return table.sort_by([(k, "ascending") for k in keys if k in table.column_names])
+
+
+def compact(dataset_dir: str | Path, out: str | Path | None = None,
+            command: str = "") -> tuple[Path, int]:
+    """Write every point of ``dataset_dir`` into one file (default: ``<dir>.parquet``
+    beside the directory), atomically.  Returns the file and its number of rows."""
+    dataset_dir = Path(dataset_dir)
+    if not dataset_dir.is_dir():
+        raise StorageError(f"{dataset_dir}: not a directory of result files")
+    files = result_files(dataset_dir)
+    table = load(dataset_dir)
+    out = Path(out) if out else dataset_dir.with_name(dataset_dir.name + ".parquet")
+    metadata = file_metadata(command=command, compacted_from=str(dataset_dir),
+                             sources=json.dumps([f.name for f in files]))
+    write_table_atomic(table.replace_schema_metadata(metadata), out)
+    return out, table.num_rows
+
+
+def row_histogram(row, metric: str):
+    """The :class:`~mcsim.histogram.Histogram` of ``metric`` stored in a result row (a
+    dict, e.g. ``table.to_pylist()[i]``).  Histograms of rows add up exactly::
+
+        total = row_histogram(rows[0], "hp_wait") + row_histogram(rows[1], "hp_wait")
+    """
+    from .histogram import Histogram
+    from .schema import HIST_ARRAYS, HIST_SCALARS
+
+    sparse = {k: row[f"{metric}_hist_{k}"] for k, _ in HIST_ARRAYS + HIST_SCALARS}
+    sparse["bucket"] = sparse.pop("idx")
+    return Histogram.from_sparse(sparse)

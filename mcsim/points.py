@@ -1,0 +1,205 @@
+"""One point of a sweep: what to simulate, how long, and where its result file goes.
+
+A :class:`PointSpec` is a validated configuration plus the run settings (seed, trials, an
+optional precision target).  Its :attr:`~PointSpec.key`, a hash of exactly those, names the
+point's result file, so a rerun finds points already computed.  :func:`run_point` is the
+unit of work every executor runs: picklable, single-threaded, and it writes its own file
+atomically, so only a small summary travels back.
+
+With a precision target (``p99_rel_ci``), blocks of trials are added one at a time, in
+block-index order, until the hp_wait p99's 95% interval is narrow enough
+(:func:`mcsim.result.p99_rel_ci` <= target) or ``max_trials`` is reached.  The decision is
+taken after each block, so where a point stops depends only on the point, never on how
+many workers ran it.
+
+>>> point = PointSpec.make({"policy": "rfc-v2", "writer_ratio": "0.10"}, seed=1, trials=1000)
+>>> point.params["writer_ratio"], point.key == PointSpec.make(
+...     {"policy": "rfc-v2", "writer_ratio": 0.1}, seed=1, trials=1000).key
+(0.1, True)
+>>> point.file_name
+'point-...parquet'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shlex
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .errors import ParameterError
+from .params import validate
+
+#: Trials per point unless told otherwise (the same default as :func:`mcsim.simulate`).
+DEFAULT_TRIALS = 1_000_000
+#: Cap on a point's trials under a precision target unless told otherwise.
+DEFAULT_MAX_TRIALS = 100_000_000
+MAX_SEED = 2**63 - 1
+
+
+def canonical_json(value) -> str:
+    """Compact JSON with sorted keys: the same data always gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def check_run_settings(seed: int, trials: int, p99_rel_ci: float | None,
+                       max_trials: int | None) -> None:
+    """Raise :class:`~mcsim.errors.ParameterError` for a bad seed, trial count or target."""
+    def is_int(x):
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError("seed", seed, f"an integer from 0 to {MAX_SEED}")
+    if not is_int(trials) or trials < 1:
+        raise ParameterError("trials", trials, "a positive integer")
+    if p99_rel_ci is not None and not (isinstance(p99_rel_ci, (int, float))
+                                       and not isinstance(p99_rel_ci, bool)
+                                       and 0 < p99_rel_ci < math.inf):
+        raise ParameterError("p99_rel_ci", p99_rel_ci, "a positive number such as 0.01 "
+                             "(the p99 interval half-width relative to p99)")
+    if max_trials is not None and (not is_int(max_trials) or max_trials < trials):
+        raise ParameterError("max_trials", max_trials, f"an integer >= trials ({trials})")
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """A configuration to simulate and how: build with :meth:`make` (which validates).
+
+    ``params`` holds every parameter in canonical form (:meth:`mcsim.params.Config.public`).
+    ``trials`` is the number of trials, or the minimum when ``p99_rel_ci`` is set; then
+    ``max_trials`` caps the run.  ``command`` is provenance only (not part of the key).
+    """
+
+    params: dict
+    seed: int
+    trials: int
+    p99_rel_ci: float | None = None
+    max_trials: int | None = None
+    command: str = field(default="", compare=False)
+
+    @classmethod
+    def make(cls, params: Mapping, *, seed: int = 0, trials: int = DEFAULT_TRIALS,
+             p99_rel_ci: float | None = None, max_trials: int | None = None,
+             command: str | None = None) -> PointSpec:
+        check_run_settings(seed, trials, p99_rel_ci, max_trials)
+        if p99_rel_ci is None:
+            max_trials = None
+        elif max_trials is None:
+            max_trials = max(DEFAULT_MAX_TRIALS, trials)
+        return cls(validate(params).public(), seed, trials,
+                   None if p99_rel_ci is None else float(p99_rel_ci), max_trials,
+                   shlex.join(sys.argv) if command is None else command)
+
+    def identity(self) -> dict:
+        """Everything the result depends on (and the mcsim version that computed it)."""
+        from . import __version__
+
+        return {"mcsim": __version__, "params": self.params, "seed": self.seed,
+                "trials": self.trials, "p99_rel_ci": self.p99_rel_ci,
+                "max_trials": self.max_trials}
+
+    @property
+    def key(self) -> str:
+        """16 hex digits of the sha256 of :meth:`identity` in canonical JSON."""
+        return hashlib.sha256(canonical_json(self.identity()).encode()).hexdigest()[:16]
+
+    @property
+    def file_name(self) -> str:
+        return f"point-{self.key}.parquet"
+
+
+def simulate_point(point: PointSpec, *, workers: int = 1,
+                   progress: Callable[[int], None] | None = None):
+    """Simulate a point and return its :class:`~mcsim.result.Result`.
+
+    ``workers`` threads share the blocks; the result is the same for any number.  With a
+    precision target, up to ``workers`` blocks run ahead speculatively and those past the
+    stopping block are discarded.  ``progress`` is called with the trials just merged.
+    """
+    from .engine import block_sizes, run_blocks
+    from .result import Result
+    from .scenario import compile_scenario
+
+    cfg = validate(point.params)
+    scenario = compile_scenario(cfg)
+    started = time.perf_counter()
+    first = block_sizes(point.trials)
+    total = run_blocks(scenario, point.seed, first, workers=workers, progress=progress)
+    trials, met = point.trials, None
+    if point.p99_rel_ci is not None:
+        trials, met = _extend_to_precision(scenario, point, total, len(first), workers,
+                                           progress)
+    wall = time.perf_counter() - started
+    extra = {"point_key": point.key, "p99_rel_ci_target": point.p99_rel_ci,
+             "max_trials": point.max_trials, "p99_rel_ci_met": met}
+    return Result(config=cfg, seed=point.seed, trials=trials, counters=total.counter_dict(),
+                  hists=total.histograms(), wall_s=wall, workers=workers, extra=extra)
+
+
+def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, workers: int,
+                         progress) -> tuple[int, bool]:
+    """Merge more blocks into ``total``, one at a time in block order, until the hp_wait
+    p99 meets the point's target or ``max_trials`` is reached; return (trials, met).
+
+    ``workers`` blocks are computed at a time (threads); those after the block that met
+    the target are dropped, so the result is that of one worker.
+    """
+    from .engine import BLOCK_TRIALS, run_blocks
+    from .result import p99_rel_ci
+
+    def precise() -> bool:
+        rel = p99_rel_ci(total.histograms()["hp_wait"])
+        return math.isnan(rel) or rel <= point.p99_rel_ci
+
+    def run_one(block: tuple[int, int]):
+        return run_blocks(scenario, point.seed, [block])
+
+    trials, met = point.trials, precise()
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        while not met and trials < point.max_trials:
+            sizes = [min(BLOCK_TRIALS, point.max_trials - trials - i * BLOCK_TRIALS)
+                     for i in range(workers)]          # the last one cut at max_trials
+            batch = [(next_block + i, n) for i, n in enumerate(sizes) if n > 0]
+            outputs = pool.map(run_one, batch) if pool else map(run_one, batch)
+            for (block, n), out in zip(batch, outputs):
+                total.add(out)
+                trials, next_block = trials + n, block + 1
+                if progress:
+                    progress(n)
+                met = precise()
+                if met or trials >= point.max_trials:
+                    break
+    return trials, met
+
+
+def summarize(row: Mapping) -> dict:
+    """The small summary of a finished point (from its result row)."""
+    return {"point_key": row["point_key"], "policy": row["policy"],
+            "throttle_depth": row["throttle_depth"], "writer_ratio": row["writer_ratio"],
+            "trials": row["trials"], "hp_wait_p99_ns": row["hp_wait_p99_ns"],
+            "hp_wait_p99_rel_ci": row["hp_wait_p99_rel_ci"],
+            "p99_rel_ci_met": row["p99_rel_ci_met"], "wall_s": row["wall_s"]}
+
+
+def run_point(point: PointSpec, out_dir: str | Path) -> dict:
+    """Simulate ``point`` on this thread and write ``out_dir/point-<key>.parquet``
+    atomically; return :func:`summarize` of its row (plus ``file``).
+
+    This is what sweep executors run (a local process pool now, a cluster later): it is a
+    plain module-level function of picklable arguments, and nothing big travels back.
+    """
+    from . import dataset
+
+    result = simulate_point(point)
+    path = Path(out_dir) / point.file_name
+    metadata = dataset.file_metadata(command=point.command, point_key=point.key,
+                                     point=canonical_json(point.identity()))
+    dataset.write_table_atomic(result.to_arrow(metadata), path,
+                               dataset.staging_dir_for_dataset(out_dir))
+    return dict(summarize(result.row()), file=str(path))

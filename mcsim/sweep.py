@@ -1,0 +1,219 @@
+"""Sweep specifications: base parameters, grid axes and run settings, from TOML or flags.
+
+A sweep file (see ``sweeps/*.toml`` and docs/cli.md) has up to three tables::
+
+    description = "what this sweep shows"
+
+    [run]                    # how every point runs
+    trials = 1_000_000       # trials per point (the minimum, with a precision target)
+    seed = 2018              # the same seed for every point: common random numbers
+    p99_rel_ci = 0.01        # optional: add blocks until the hp_wait p99 is this precise
+    max_trials = 50_000_000  # optional: cap under a precision target
+
+    [params]                 # parameters shared by every point
+    device = "hdd"
+
+    [grid]                   # axes: every combination is one point
+    policy = "all"
+    writer_ratio = [0, 0.05, 0.1]
+    throttle_depth = "0..7"
+
+``mcsim run --config`` reads the same format without ``[grid]``.  An axis is a TOML list,
+a comma-separated string, ``"a..b"`` (integers a to b) or ``"all"`` (every choice).
+
+>>> spec = SweepSpec(grid={"policy": parse_values("policy", "hold,rfc-v2"),
+...                        "throttle_depth": parse_values("throttle_depth", "6..7")})
+>>> [(p.params["policy"], p.params["throttle_depth"]) for p in spec.points(command="")]
+[('hold', 6), ('hold', 7), ('rfc-v2', 6), ('rfc-v2', 7)]
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ParameterError, StorageError, UsageError
+from .params import PARAM_BY_NAME
+from .points import DEFAULT_TRIALS, PointSpec
+
+try:
+    import tomllib
+except ModuleNotFoundError:      # Python 3.10
+    import tomli as tomllib
+
+#: Keys of a file's ``[run]`` table and their types.
+RUN_KEYS = {"trials": int, "seed": int, "p99_rel_ci": float, "max_trials": int}
+FILE_KEYS = ("description", "run", "params", "grid")
+
+
+def check_param_name(name: str, value: Any = None) -> None:
+    """Raise :class:`~mcsim.errors.ParameterError` unless ``name`` is a model parameter."""
+    if name not in PARAM_BY_NAME:
+        close = difflib.get_close_matches(name, PARAM_BY_NAME, n=2)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ParameterError(name, value, "a parameter listed by `mcsim params`" + hint,
+                             "is not a parameter")
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on commas outside parentheses: ``"exp(5us),lognormal(1ms, 0.5)"`` -> 2 items.
+
+    >>> split_top_level("0, 0.05,0.1"), split_top_level("lognormal(8ms, 0.5)")
+    (['0', '0.05', '0.1'], ['lognormal(8ms, 0.5)'])
+    """
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    items.append(text[start:].strip())
+    return items
+
+
+def parse_values(name: str, value: Any) -> list:
+    """The values of one parameter, from a flag's text or a TOML value.
+
+    >>> parse_values("throttle_depth", "0..3"), parse_values("writer_ratio", [0, 0.1])
+    ([0, 1, 2, 3], [0, 0.1])
+    >>> parse_values("era", "all"), parse_values("device", "ssd")
+    (['4.x', '5.11+'], ['ssd'])
+    """
+    check_param_name(name, value)
+    param = PARAM_BY_NAME[name]
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        items = split_top_level(value)
+    else:
+        items = [value]
+    out = []
+    for item in items:
+        if isinstance(item, str) and item == "all" and param.kind == "choice":
+            out.extend(param.choices)
+        elif isinstance(item, str) and ".." in item and param.kind == "int":
+            out.extend(_int_range(name, item))
+        elif item == "" or isinstance(item, (list, dict)) and param.kind != "dist":
+            raise ParameterError(name, value, "a value, a comma-separated list, a..b for "
+                                 "integers or `all` for choices", "is not a list of values")
+        else:
+            out.append(item)
+    return out
+
+
+def _int_range(name: str, text: str) -> list[int]:
+    lo, _, hi = text.partition("..")
+    try:
+        a, b = int(lo), int(hi)
+    except ValueError:
+        a, b = 0, -1
+    if a > b:
+        raise ParameterError(name, text, "an integer range a..b with a <= b, such as 0..7",
+                             "is not a range")
+    return list(range(a, b + 1))
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Base parameters, grid axes (name -> values, in order) and run settings."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, list] = field(default_factory=dict)
+    trials: int = DEFAULT_TRIALS
+    seed: int = 0
+    p99_rel_ci: float | None = None
+    max_trials: int | None = None
+    name: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, allow_grid: bool = True) -> SweepSpec:
+        """Read a sweep (or, with ``allow_grid=False``, a run) file."""
+        data = read_toml(path)
+        check_keys(data, FILE_KEYS if allow_grid else FILE_KEYS[:3], str(path))
+        run = _table(data, "run", path)
+        check_keys(run, RUN_KEYS, f"{path} [run]")
+        settings = {k: _typed(run[k], t, f"{path} [run] {k}") for k, t in RUN_KEYS.items()
+                    if k in run}
+        params = _table(data, "params", path)
+        grid = {name: parse_values(name, v) for name, v in _table(data, "grid", path).items()}
+        for name, value in params.items():
+            check_param_name(name, value)
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            raise UsageError(f"{path}: description must be a string")
+        return cls(params=params, grid=grid, name=Path(path).stem, description=description,
+                   **settings)
+
+    def with_values(self, values: Mapping[str, list]) -> SweepSpec:
+        """Parameters from the command line replace the file's: one value sets a base
+        parameter, several make an axis (in place of any axis of that name)."""
+        params, grid = dict(self.params), dict(self.grid)
+        for name, vals in values.items():
+            params.pop(name, None)
+            grid.pop(name, None)
+            if len(vals) == 1:
+                params[name] = vals[0]
+            else:
+                grid[name] = list(vals)
+        return replace(self, params=params, grid=grid)
+
+    def with_settings(self, **settings) -> SweepSpec:
+        """Run settings (trials, seed, p99_rel_ci, max_trials) given, i.e. not None."""
+        return replace(self, **{k: v for k, v in settings.items() if v is not None})
+
+    def points(self, command: str | None = None) -> list[PointSpec]:
+        """Every combination of the axes as a validated point, in grid order, without
+        duplicates (two spellings of one value are one point)."""
+        points, seen = [], set()
+        for combo in itertools.product(*self.grid.values()):
+            params = dict(self.params)
+            params.update(zip(self.grid, combo))
+            point = PointSpec.make(params, seed=self.seed, trials=self.trials,
+                                   p99_rel_ci=self.p99_rel_ci, max_trials=self.max_trials,
+                                   command=command)
+            if point.key not in seen:
+                seen.add(point.key)
+                points.append(point)
+        return points
+
+
+def read_toml(path: str | Path) -> dict:
+    """Parse a TOML file; an unreadable file is a StorageError, bad TOML a UsageError."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not valid TOML (not UTF-8 text); allowed: a TOML file "
+                         "such as sweeps/quick.toml") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc}); allowed: a TOML file such as "
+                         "sweeps/quick.toml") from None
+
+
+def check_keys(table: Mapping, allowed, where: str) -> None:
+    """Raise UsageError naming the first key of ``table`` that is not ``allowed``."""
+    for key in table:
+        if key not in allowed:
+            raise UsageError(f"{where}: unknown key {key!r}; allowed: {', '.join(allowed)}")
+
+
+def _table(data: Mapping, name: str, path) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: {name} must be a table ([{name}])")
+    return value
+
+
+def _typed(value, typ, where: str):
+    ok = (isinstance(value, int) and not isinstance(value, bool)
+          or typ is float and isinstance(value, float))
+    if not ok:
+        expected = "a number" if typ is float else "an integer"
+        raise UsageError(f"{where}: {value!r} is not {expected}; allowed: {expected}")
+    return typ(value)
