@@ -71,6 +71,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.now = 0
     s.seq = 0
     s.nheap = 0
+    s.arr_pending = 0
     s.ntasks = 0
     s.nfree = 0
     s.alive = 0
@@ -237,7 +238,7 @@ def run_script(const Scenario[::1] scenario, const TaskRow[::1] rows):
         s.tasks[t].revalidate_fail = rows[i].revalidate_fail
         schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
     with nogil:
-        while s.nheap > 0 and not s.error:
+        while (s.nheap > 0 or s.arr_pending) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
             dispatch(&s, &ev)

@@ -16,7 +16,7 @@
 #     ... read h.n, h.total, ...;  hist_free(&h)
 
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
-from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.stdlib cimport free, malloc, realloc
 
 cdef extern from *:
     # Count of leading zero bits; undefined for 0, which never reaches it.
@@ -37,7 +37,7 @@ cdef enum:
 
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
-    INSERTION_SORT_MAX = 32  # shorter trials are sorted inline, longer via qsort
+    INSERTION_SORT_MAX = 32  # longer trials get Shell-sort passes first
 
 
 cdef struct Hist:
@@ -123,30 +123,31 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     return HIST_OK
 
 
-cdef inline int _compare_int32(const void* a, const void* b) noexcept nogil:
-    cdef int32_t x = (<const int32_t*>a)[0]
-    cdef int32_t y = (<const int32_t*>b)[0]
-    return (x > y) - (x < y)
-
-
 cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
-    cdef int64_t i, j
+    """Insertion sort; longer trials first get Shell-sort passes with Knuth's gaps
+    (..., 40, 13, 4).  All inline: no comparison callback as qsort would need."""
+    cdef int64_t i, j, gap = 1
     cdef int32_t key
     if length > INSERTION_SORT_MAX:
-        qsort(a, <size_t>length, sizeof(int32_t), _compare_int32)
-        return
-    for i in range(1, length):
-        key = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > key:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = key
+        while gap < length // 3:
+            gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, length):
+            key = a[i]
+            j = i
+            while j >= gap and a[j - gap] > key:
+                a[j] = a[j - gap]
+                j -= gap
+            a[j] = key
+        gap //= 3
 
 
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
     """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
     cdef int64_t m, N = h.tlen
+    if N == 0:                  # most metrics get no sample in a short trial: adding
+        h.trials += 1           # zeros to nn, ss and sn would change nothing
+        return
     _sort_int32(h.tbuf, N)
     for m in range(N):
         # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
