@@ -52,3 +52,10 @@ class StorageError(McsimError, OSError):
     """
 
     exit_code = 4
+
+
+class ClusterError(McsimError):
+    """A cluster scheduler cannot be reached (a wrong address, a stale scheduler file, a
+    firewall, the scheduler not started yet)."""
+
+    exit_code = 4

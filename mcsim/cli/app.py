@@ -17,7 +17,8 @@ EXIT_CODES = (
     (EXIT_ERROR, "any other mcsim error (e.g. a sweep worker process died)"),
     (EXIT_USAGE, "bad parameter, option or input file (unknown name, out of range, bad TOML)"),
     (EXIT_SIMULATION, "simulation error: a configuration is overloaded (never empties)"),
-    (EXIT_IO, "I/O error: unreadable input, unwritable output, disk full"),
+    (EXIT_IO, "I/O error: unreadable input, unwritable output, disk full, "
+             "unreachable Dask scheduler"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); finished sweep points are kept"),
 )
 EPILOG = ("Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES)

@@ -24,6 +24,16 @@ SWEEP_EPILOG = """Examples:
 
   mcsim sweep sweeps/quick.toml --set device=ssd,hdd --p99-rel-ci 0.05 --out out/devices
 
+On a Dask cluster (pip install 'mcsim[dask]'; see docs/cli.md, Clusters):
+
+  mcsim sweep sweeps/bacik-2018.toml --executor dask --scheduler tcp://head:8786
+
+  mcsim sweep sweeps/bacik-2018.toml --executor dask --scheduler-file sched.json
+
+As one of the tasks of a job array (then `mcsim compact out/bacik-2018`):
+
+  mcsim sweep sweeps/bacik-2018.toml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
+
 A rerun skips points whose file is present and valid (--force recomputes them); Ctrl-C or
 a killed run keeps every finished point.
 """
@@ -46,6 +56,24 @@ def sweep(
     workers: Annotated[Optional[int], typer.Option(
         help="Processes running points in parallel, one single-threaded point each "
              "[default: all cores].", show_default=False, min=1)] = None,
+    executor: Annotated[str, typer.Option(
+        "--executor", metavar="local|dask", help="Where points run: `local` processes, or "
+        "`dask` workers of the scheduler given by --scheduler or --scheduler-file (they "
+        "write into --out, which must be on a filesystem they share).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. "
+        "tcp://head:8786 (with --executor dask).", show_default=False)] = None,
+    scheduler_file: Annotated[Optional[Path], typer.Option(
+        "--scheduler-file", metavar="FILE", help="Dask scheduler file written by `dask "
+        "scheduler --scheduler-file FILE` (with --executor dask).", dir_okay=False,
+        show_default=False)] = None,
+    connect_timeout: Annotated[Optional[float], typer.Option(
+        "--connect-timeout", metavar="SECONDS", help="How long to wait for the Dask "
+        "scheduler [default: 30].", show_default=False, min=0.1)] = None,
+    shard: Annotated[Optional[str], typer.Option(
+        "--shard", metavar="I/N", help="Compute only shard I (0 <= I < N) of N: the points "
+        "whose rank among the sorted point keys is I mod N.  For job arrays writing into "
+        "one --out; `mcsim compact` merges.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", metavar="DIR", help="Directory for the point files [default: "
         "out/<name of the sweep file>].", file_okay=False, show_default=False)] = None,
@@ -59,7 +87,7 @@ def sweep(
     numbers), in parallel, writing one Parquet file per point into the output directory."""
     import mcsim
 
-    from ..executors import run_sweep
+    from ..executors import parse_shard, run_sweep, shard_points
     from ..points import summarize
     from .render import points_table
 
@@ -76,17 +104,29 @@ def sweep(
                              "e.g. --out out/my-sweep")
         out = Path("out") / spec.name
     points = spec.points(command=command_line())
+    if shard is not None:
+        points = shard_points(points, *parse_shard(shard))
+    options = {k: v for k, v in (("scheduler", scheduler), ("scheduler_file", scheduler_file),
+                                 ("connect_timeout", connect_timeout)) if v is not None}
+    if executor != "dask" and options:
+        raise UsageError(f"--{next(iter(options)).replace('_', '-')}: only with --executor "
+                         "dask; allowed: add --executor dask, or leave it out")
+    if executor == "dask" and not options.keys() & {"scheduler", "scheduler_file"}:
+        raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
+                         "tcp://HOST:8786 or --scheduler-file FILE")
 
     with progress_bar(f"sweep {spec.name or out.name}", None, "points",
                       enabled=show_progress(quiet), eta=True) as bar:
         report = run_sweep(points, out, workers=workers, force=force,
-                           progress=bar.update)
+                           progress=bar.update, executor=executor,
+                           executor_options=options)
     keys = {p.key for p in points}
     rows = [r for r in mcsim.load(out).to_pylist() if r["point_key"] in keys]
     if json_output:
         by_key = {r["point_key"]: r for r in rows}
         print_json({"out": str(out), "points": len(points), "computed": len(report.computed),
                     "skipped": len(report.skipped), "wall_s": report.wall_s,
+                    "executor": executor, "shard": shard,
                     "results": [summarize(by_key[p.key]) for p in points]})
         return
     console = stdout_console()
