@@ -120,6 +120,7 @@ cdef enum:
     ERR_NOMEM = 1
     ERR_TRIAL_TOO_LONG = 2
     ERR_HIST = 3
+    ERR_PENDING_IN_EMPTY = 4
 
 cdef int64_t MAX_NS = 4600000000000000000
 

@@ -112,6 +112,8 @@ cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
             if events >= limit:
                 return ERR_TRIAL_TOO_LONG
         nxt = pop_event(s)                    # the next cycle's first arrival
+        if s.nheap != 0:                      # an empty system has nothing else pending
+            return ERR_PENDING_IN_EMPTY
         busy = s.now
         s.counters[C_TRIALS] += 1
         s.counters[C_EVENTS] += events
@@ -139,6 +141,8 @@ cdef _raise_for(int err, const Scenario* sc):
             f"a trial reached max_trial_events={sc.max_trial_events} events without the "
             "system emptying: the configuration is overloaded (LP IO or lock demand above "
             "capacity)")
+    if err == ERR_PENDING_IN_EMPTY:
+        raise AssertionError("mcsim engine: events pending in an empty system")
     raise AssertionError(f"mcsim engine: internal error {err}")
 
 
