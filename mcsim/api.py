@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Mapping
 from .engine import ENGINES, block_sizes, run_blocks
 from .errors import ParameterError
 from .params import validate
+from .points import check_run_settings, check_workers
 from .result import Result, ScriptResult, ScriptTask
 from .scenario import TASK_KINDS, compile_scenario, compile_script
 
@@ -23,12 +24,8 @@ DEFAULT_TRIALS = 1_000_000
 
 
 def _check_run_args(trials, seed, workers, engine):
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ParameterError("trials", trials, "a positive integer")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError("seed", seed, "a non-negative integer")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError("workers", workers, "a positive integer")
+    check_run_settings(seed, trials, None, None)
+    check_workers(workers)
     if engine not in ENGINES:
         raise ParameterError("engine", engine, "one of " + ", ".join(ENGINES))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Callable, Iterator
 
 import numpy as np
@@ -29,13 +30,34 @@ def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
     return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
 
 
-def block_sizes(n_trials: int, first_block: int = 0) -> list[tuple[int, int]]:
-    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``."""
-    full, rest = divmod(n_trials, BLOCK_TRIALS)
-    sizes = [(first_block + i, BLOCK_TRIALS) for i in range(full)]
-    if rest:
-        sizes.append((first_block + full, rest))
-    return sizes
+def block_sizes(n_trials: int, first_block: int = 0) -> BlockPlan:
+    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``.
+
+    >>> list(block_sizes(BLOCK_TRIALS + 5, first_block=2))
+    [(2, 65536), (3, 5)]
+    """
+    return BlockPlan(n_trials, first_block)
+
+
+class BlockPlan(Sequence):
+    """The blocks of a run as a lazy sequence: a run of 10**12 trials is 15 million
+    blocks, which must not become a list before the first one runs."""
+
+    def __init__(self, n_trials: int, first_block: int = 0):
+        self.n_trials, self.first_block = n_trials, first_block
+        self._full, self._rest = divmod(n_trials, BLOCK_TRIALS)
+
+    def __len__(self) -> int:
+        return self._full + (1 if self._rest else 0)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return (self.first_block + i, BLOCK_TRIALS if i < self._full else self._rest)
 
 
 @dataclass

@@ -21,6 +21,7 @@ mcsim.errors.ParameterError: throttle_depth: 9 is out of range; allowed: an inte
 """
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -176,16 +177,32 @@ class Config(dict):
         return out
 
 
+def check_param_name(name, value: Any = None) -> None:
+    """Raise :class:`~mcsim.errors.ParameterError` unless ``name`` is a model parameter,
+    naming the closest parameters.
+
+    >>> check_param_name("writer_ration", 0.1)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: writer_ration: 0.1 is not a parameter; allowed: a parameter listed by `mcsim params` (did you mean writer_ratio?)
+    """
+    if name not in PARAM_BY_NAME:
+        close = difflib.get_close_matches(str(name), PARAM_BY_NAME, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ParameterError(name, value, "a parameter listed by `mcsim params`" + hint,
+                             "is not a parameter")
+
+
 def validate(values: Mapping[str, Any] | None = None, **kwargs) -> Config:
     """Check and convert parameters; unknown names, wrong types and bad ranges raise."""
+    if values is not None and not isinstance(values, Mapping):
+        raise ParameterError("params", values, "a mapping of parameter names to values such "
+                             "as {'policy': 'rfc-v2'}, or keywords: policy='rfc-v2'",
+                             "is not a mapping")
     merged = dict(values or {})
     merged.update(kwargs)
     for name in merged:
-        if name not in PARAM_BY_NAME:
-            close = [p for p in PARAM_BY_NAME if p.startswith(name[:3])]
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ParameterError(name, merged[name], "a known parameter" + hint,
-                                 "is not a parameter")
+        check_param_name(name, merged[name])
     cfg = Config()
     for p in PARAMS:
         cfg[p.name] = _convert(p, merged.get(p.name, p.default))

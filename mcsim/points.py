@@ -41,11 +41,26 @@ DEFAULT_TRIALS = 1_000_000
 #: Cap on a point's trials under a precision target unless told otherwise.
 DEFAULT_MAX_TRIALS = 100_000_000
 MAX_SEED = 2**63 - 1
+#: Most trials one point may ask for (also the cap under a precision target): about two
+#: days of one core at the reference scenario's ~6 M trials/s.  Checked before any work.
+MAX_TRIALS = 10**12
 
 
 def canonical_json(value) -> str:
     """Compact JSON with sorted keys: the same data always gives the same text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+#: Most workers (threads for a point, processes for a sweep) one run may use.
+MAX_WORKERS = 256
+
+
+def check_workers(workers) -> int:
+    """Return ``workers`` if it is an integer from 1 to :data:`MAX_WORKERS`, else raise."""
+    if isinstance(workers, bool) or not isinstance(workers, int) \
+            or not 1 <= workers <= MAX_WORKERS:
+        raise ParameterError("workers", workers, f"an integer from 1 to {MAX_WORKERS}")
+    return workers
 
 
 def check_run_settings(seed: int, trials: int, p99_rel_ci: float | None,
@@ -54,17 +69,23 @@ def check_run_settings(seed: int, trials: int, p99_rel_ci: float | None,
     def is_int(x):
         return isinstance(x, int) and not isinstance(x, bool)
 
+    def problem(x):
+        return "is out of range" if is_int(x) else "is not an integer"
+
     if not is_int(seed) or not 0 <= seed <= MAX_SEED:
-        raise ParameterError("seed", seed, f"an integer from 0 to {MAX_SEED}")
-    if not is_int(trials) or trials < 1:
-        raise ParameterError("trials", trials, "a positive integer")
+        raise ParameterError("seed", seed, f"an integer from 0 to {MAX_SEED}", problem(seed))
+    if not is_int(trials) or not 1 <= trials <= MAX_TRIALS:
+        raise ParameterError("trials", trials, "an integer from 1 to 1e12", problem(trials))
     if p99_rel_ci is not None and not (isinstance(p99_rel_ci, (int, float))
                                        and not isinstance(p99_rel_ci, bool)
                                        and 0 < p99_rel_ci < math.inf):
         raise ParameterError("p99_rel_ci", p99_rel_ci, "a positive number such as 0.01 "
-                             "(the p99 interval half-width relative to p99)")
-    if max_trials is not None and (not is_int(max_trials) or max_trials < trials):
-        raise ParameterError("max_trials", max_trials, f"an integer >= trials ({trials})")
+                             "(the p99 interval half-width relative to p99)",
+                             "is out of range")
+    if max_trials is not None and (not is_int(max_trials)
+                                   or not trials <= max_trials <= MAX_TRIALS):
+        raise ParameterError("max_trials", max_trials, f"an integer from trials ({trials}) "
+                             "to 1e12", problem(max_trials))
 
 
 @dataclass(frozen=True)
@@ -88,11 +109,16 @@ class PointSpec:
              p99_rel_ci: float | None = None, max_trials: int | None = None,
              command: str | None = None) -> PointSpec:
         check_run_settings(seed, trials, p99_rel_ci, max_trials)
+        config = validate(params)
+        if p99_rel_ci is not None and config["hp_rate"] == 0:
+            raise ParameterError("p99_rel_ci", p99_rel_ci, "no target when hp_rate = 0 "
+                                 "(there are no HP waits whose p99 could be made precise)",
+                                 "cannot be met")
         if p99_rel_ci is None:
             max_trials = None
         elif max_trials is None:
             max_trials = max(DEFAULT_MAX_TRIALS, trials)
-        return cls(validate(params).public(), seed, trials,
+        return cls(config.public(), seed, trials,
                    None if p99_rel_ci is None else float(p99_rel_ci), max_trials,
                    shlex.join(sys.argv) if command is None else command)
 
@@ -154,8 +180,10 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
     from .result import p99_rel_ci
 
     def precise() -> bool:
+        # NaN (fewer than two trials with HP reads) is not precise: more trials bring
+        # HP samples (validation refuses a target when hp_rate = 0).
         rel = p99_rel_ci(total.histograms()["hp_wait"])
-        return math.isnan(rel) or rel <= point.p99_rel_ci
+        return rel <= point.p99_rel_ci
 
     def run_one(block: tuple[int, int]):
         return run_blocks(scenario, point.seed, [block])

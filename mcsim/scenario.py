@@ -17,6 +17,7 @@ arrival draws at random, so one state machine serves both modes.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -108,30 +109,46 @@ SCRIPT_FIELDS = {
 }
 
 
+#: Most tasks one script may list.
+MAX_SCRIPT_TASKS = 100_000
+
+
 def _script_error(i: int, field: str, value, allowed: str) -> ParameterError:
-    return ParameterError(f"task[{i}].{field}", value, allowed)
+    return ParameterError(f"task[{i}]" + (f".{field}" if field else ""), value, allowed)
 
 
 def compile_script(entries: Iterable[Mapping]) -> np.ndarray:
     """Scripted tasks → :data:`TASK_DTYPE` rows, in the order listed (that order breaks ties).
 
-    Each entry has ``at`` (a duration), ``kind`` (hp_read, writer, fault, bg_io) and the
-    kind's fields; durations default to 0 and ``fault`` to ``miss``.
+    Each entry has ``at`` (a duration, required), ``kind`` (hp_read, writer, fault, bg_io)
+    and the kind's fields; the other durations default to 0 and ``fault`` to ``miss``.
+    A script has 1 to :data:`MAX_SCRIPT_TASKS` tasks.
 
     >>> rows = compile_script([{"at": "1ms", "kind": "writer", "hold": "50us"}])
     >>> int(rows[0]["at"]), int(rows[0]["hold"])
     (1000000, 50000)
     """
-    entries = list(entries)
+    if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Iterable):
+        raise ParameterError("tasks", entries, "a list of task dicts such as [{'at': 0, "
+                             "'kind': 'writer', 'hold': '50us'}]", "is not a list of tasks")
+    entries = list(itertools.islice(entries, MAX_SCRIPT_TASKS + 1))
+    if not 1 <= len(entries) <= MAX_SCRIPT_TASKS:
+        raise ParameterError("tasks", f"{len(entries)} tasks", f"1 to {MAX_SCRIPT_TASKS} tasks",
+                             "is not a script")
     rows = np.zeros(len(entries), dtype=TASK_DTYPE)
     for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise _script_error(i, "", entry, "a dict with at, kind and the kind's fields")
         entry = dict(entry)
         kind = entry.pop("kind", None)
-        if kind not in SCRIPT_FIELDS:
+        if not isinstance(kind, str) or kind not in SCRIPT_FIELDS:
             raise _script_error(i, "kind", kind, "one of " + ", ".join(TASK_KINDS))
         row = rows[i]
         row["kind"] = TASK_KINDS.index(kind)
-        row["at"] = parse_duration(entry.pop("at", 0), f"task[{i}].at")
+        if "at" not in entry:
+            raise ParameterError(f"task[{i}].at", None, "a start time such as 0 or \"1ms\" "
+                                 "(every task states when it arrives)", "is missing")
+        row["at"] = parse_duration(entry.pop("at"), f"task[{i}].at")
         row["fault"] = FAULT_KINDS.index("miss")
         allowed = SCRIPT_FIELDS[kind]
         for field, value in entry.items():
@@ -139,7 +156,7 @@ def compile_script(entries: Iterable[Mapping]) -> np.ndarray:
                 raise _script_error(i, field, value, f"fields of a {kind} task: at, kind, "
                                     + ", ".join(allowed))
             if field == "fault":
-                if value not in FAULT_KINDS:
+                if not isinstance(value, str) or value not in FAULT_KINDS:
                     raise _script_error(i, field, value, "one of " + ", ".join(FAULT_KINDS))
                 row["fault"] = FAULT_KINDS.index(value)
             elif field in ("evicted", "revalidate_fail"):

@@ -28,14 +28,14 @@ a comma-separated string, ``"a..b"`` (integers a to b) or ``"all"`` (every choic
 """
 from __future__ import annotations
 
-import difflib
 import itertools
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ParameterError, StorageError, UsageError
-from .params import PARAM_BY_NAME
+from .params import PARAM_BY_NAME, check_param_name
 from .points import DEFAULT_TRIALS, PointSpec
 
 try:
@@ -43,18 +43,14 @@ try:
 except ModuleNotFoundError:      # Python 3.10
     import tomli as tomllib
 
+#: Most values one axis may list, and most points one sweep may have: checked before any
+#: list is built, so a typo such as ``1..10000000`` fails at once instead of after minutes.
+MAX_AXIS_VALUES = 10_000
+MAX_POINTS = 100_000
+
 #: Keys of a file's ``[run]`` table and their types.
 RUN_KEYS = {"trials": int, "seed": int, "p99_rel_ci": float, "max_trials": int}
 FILE_KEYS = ("description", "run", "params", "grid")
-
-
-def check_param_name(name: str, value: Any = None) -> None:
-    """Raise :class:`~mcsim.errors.ParameterError` unless ``name`` is a model parameter."""
-    if name not in PARAM_BY_NAME:
-        close = difflib.get_close_matches(name, PARAM_BY_NAME, n=2)
-        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise ParameterError(name, value, "a parameter listed by `mcsim params`" + hint,
-                             "is not a parameter")
 
 
 def split_top_level(text: str) -> list[str]:
@@ -94,25 +90,45 @@ def parse_values(name: str, value: Any) -> list:
         if isinstance(item, str) and item == "all" and param.kind == "choice":
             out.extend(param.choices)
         elif isinstance(item, str) and ".." in item and param.kind == "int":
-            out.extend(_int_range(name, item))
+            out.extend(_int_range(param, item, MAX_AXIS_VALUES - len(out)))
         elif item == "" or isinstance(item, (list, dict)) and param.kind != "dist":
-            raise ParameterError(name, value, "a value, a comma-separated list, a..b for "
-                                 "integers or `all` for choices", "is not a list of values")
+            raise ParameterError(name, value, AXIS_ALLOWED, "is not a list of values")
         else:
             out.append(item)
+        if len(out) > MAX_AXIS_VALUES:
+            raise ParameterError(name, _short(value), f"at most {MAX_AXIS_VALUES} values "
+                                 "per axis", "has too many values")
+    if not out:
+        raise ParameterError(name, value, AXIS_ALLOWED + " (at least one value)", "is empty")
     return out
 
 
-def _int_range(name: str, text: str) -> list[int]:
+AXIS_ALLOWED = "a value, a comma-separated list, a..b for integers or `all` for choices"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _int_range(param, text: str, room: int) -> range:
+    """The integers of ``"a..b"``, checked against the parameter's range and ``room``
+    (how many more values the axis may take) before any list is built."""
     lo, _, hi = text.partition("..")
     try:
         a, b = int(lo), int(hi)
     except ValueError:
         a, b = 0, -1
     if a > b:
-        raise ParameterError(name, text, "an integer range a..b with a <= b, such as 0..7",
-                             "is not a range")
-    return list(range(a, b + 1))
+        raise ParameterError(param.name, text, "an integer range a..b with a <= b, such as "
+                             "0..7", "is not a range")
+    if a < param.lo or b > param.hi:
+        raise ParameterError(param.name, text, f"integers from {param.lo} to {param.hi}",
+                             "is out of range")
+    if b - a + 1 > room:
+        raise ParameterError(param.name, text, f"at most {MAX_AXIS_VALUES} values per axis",
+                             "has too many values")
+    return range(a, b + 1)
 
 
 @dataclass(frozen=True)
@@ -141,9 +157,15 @@ class SweepSpec:
         grid = {name: parse_values(name, v) for name, v in _table(data, "grid", path).items()}
         for name, value in params.items():
             check_param_name(name, value)
+            if name in grid:
+                raise UsageError(f"{path}: {name} is in both [params] and [grid]; allowed: "
+                                 "one of them (a fixed value or an axis)")
         description = data.get("description", "")
         if not isinstance(description, str):
             raise UsageError(f"{path}: description must be a string")
+        if not (run or params or grid):
+            raise UsageError(f"{path}: nothing to run (no [run], [params] or [grid] "
+                             "entries); allowed: a file such as sweeps/quick.toml")
         return cls(params=params, grid=grid, name=Path(path).stem, description=description,
                    **settings)
 
@@ -167,6 +189,12 @@ class SweepSpec:
     def points(self, command: str | None = None) -> list[PointSpec]:
         """Every combination of the axes as a validated point, in grid order, without
         duplicates (two spellings of one value are one point)."""
+        size = math.prod(len(values) for values in self.grid.values())
+        if size > MAX_POINTS:
+            axes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
+            raise UsageError(f"grid: {size:,} points ({axes}); allowed: at most "
+                             f"{MAX_POINTS:,} points per sweep (split it with --shard or "
+                             "into several sweep files)")
         points, seen = [], set()
         for combo in itertools.product(*self.grid.values()):
             params = dict(self.params)

@@ -29,8 +29,17 @@ _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(ns|us|\u00b5s|\u03bcs|ms|s)?\s*$
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*(ns|us|\u00b5s|\u03bcs|ms|s))?\s*$")
 _CALL_RE = re.compile(r"^\s*([a-z]+)\s*\((.*)\)\s*$")
 
-DURATION_ALLOWED = "a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s)"
-RATE_ALLOWED = "a non-negative number per second, such as 200, 200/s or 5/ms"
+#: Largest duration a parameter may take (10,000 s): far beyond any lock hold or IO time,
+#: and small enough that sums of many draws stay far inside int64 nanoseconds.
+MAX_DURATION_NS = 10**13
+#: Largest lognormal sigma: exp(10 z) already spans 40 decades at |z| = 4.
+MAX_SIGMA = 10.0
+
+DURATION_ALLOWED = ("a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s), "
+                    "from 0 to 10000s")
+#: Largest rate (events per second): one event per nanosecond on average.
+MAX_RATE = 1e9
+RATE_ALLOWED = ("a non-negative number per second up to 1e9, such as 200, 200/s or 5/ms")
 DIST_ALLOWED = ("a duration (constant), const(5us), exp(20us) (mean), lognormal(100us, 0.6) "
                 "(median, sigma), ssd or hdd")
 
@@ -50,22 +59,34 @@ def parse_duration(x, name: str = "duration") -> int:
     >>> parse_duration("5xs", "writer_hold")
     Traceback (most recent call last):
     ...
-    mcsim.errors.ParameterError: writer_hold: '5xs' is not a duration; allowed: a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s)
+    mcsim.errors.ParameterError: writer_hold: '5xs' is not a duration; allowed: a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms, s), from 0 to 10000s
     """
     if _is_real(x):
-        if not math.isfinite(x) or x < 0:
-            raise ParameterError(name, x, DURATION_ALLOWED, "is not a non-negative duration")
+        if x != x:
+            raise ParameterError(name, x, DURATION_ALLOWED, "is not a number")
+        if x < 0:
+            raise ParameterError(name, x, DURATION_ALLOWED, "is negative")
+        if x > MAX_DURATION_NS:
+            raise ParameterError(name, x, DURATION_ALLOWED, "is too long")
         return int(Decimal(x).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     match = _DURATION_RE.match(x) if isinstance(x, str) else None
     if match is None:
-        problem = "is negative" if isinstance(x, str) and x.strip().startswith("-") else "is not a duration"
+        problem = "is negative" if _looks_negative(x) else "is not a duration"
         raise ParameterError(name, x, DURATION_ALLOWED, problem)
     number, unit = Decimal(match.group(1)), match.group(2)
     if unit is None and number != 0:
         raise ParameterError(name, x, DURATION_ALLOWED, "has no unit")
-    # Decimal keeps "0.1s" exact (float would give 99999999.99999999 ns).
+    # Decimal keeps "0.1s" exact (float would give 99999999.99999999 ns).  Compare before
+    # rounding: quantize() of a huge exponent (1e999s) would raise InvalidOperation.
     ns = number * NS_PER_UNIT[unit or "ns"]
+    if ns > MAX_DURATION_NS:
+        raise ParameterError(name, x, DURATION_ALLOWED, "is too long")
     return int(ns.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _looks_negative(x) -> bool:
+    """A string that would be a duration (or distribution) but for a leading minus."""
+    return isinstance(x, str) and x.strip().startswith("-")
 
 
 def format_duration(ns) -> str:
@@ -116,11 +137,15 @@ def parse_rate(x, name: str = "rate") -> float:
     else:
         match = _RATE_RE.match(x) if isinstance(x, str) else None
         if match is None:
-            raise ParameterError(name, x, RATE_ALLOWED, "is not a rate")
+            raise ParameterError(name, x, RATE_ALLOWED,
+                                 "is negative" if _looks_negative(x) else "is not a rate")
         per = match.group(2) or "s"
         rate = float(match.group(1)) * NS_PER_UNIT["s"] / NS_PER_UNIT[per]
-    if not math.isfinite(rate) or rate < 0:
-        raise ParameterError(name, x, RATE_ALLOWED, "is out of range")
+    if rate != rate or rate < 0:
+        raise ParameterError(name, x, RATE_ALLOWED, "is negative" if rate < 0
+                             else "is not a number")
+    if rate > MAX_RATE:
+        raise ParameterError(name, x, RATE_ALLOWED, "is too high")
     return rate
 
 
@@ -141,6 +166,30 @@ class Dist:
     kind: str
     a: float
     b: float = 0.0
+
+    def __post_init__(self):
+        self.check("distribution")
+
+    def check(self, name: str) -> None:
+        """Raise :class:`~mcsim.errors.ParameterError` (naming ``name``) unless the kind
+        is known and the arguments are in range; a Dist built by hand is checked too.
+
+        >>> Dist("lognormal", 1e6, -0.5)
+        Traceback (most recent call last):
+        ...
+        mcsim.errors.ParameterError: distribution: Dist(kind='lognormal', a=1000000.0, b=-0.5) has a bad sigma; allowed: a lognormal sigma from 0 to 10 such as 0.6
+        """
+        if self.kind not in DIST_CODES:
+            raise ParameterError(name, self, DIST_ALLOWED, "is not a distribution")
+        if not (_is_real(self.a) and 0 <= self.a <= MAX_DURATION_NS):
+            raise ParameterError(name, self, f"a {_ARG_NAMES[self.kind]} from 0 to "
+                                 f"{MAX_DURATION_NS} ns (10000s)", "is out of range")
+        if self.kind == "lognormal":
+            if not (_is_real(self.b) and 0 <= self.b <= MAX_SIGMA):
+                raise ParameterError(name, self, SIGMA_ALLOWED, "has a bad sigma")
+        elif self.b != 0:
+            raise ParameterError(name, self, f"{self.kind}(...) has one argument (b = 0)",
+                                 "is not a distribution")
 
     def mean_ns(self) -> float:
         """The distribution's mean (ns), analytically."""
@@ -165,6 +214,9 @@ PRESETS = {
     "hdd": Dist("lognormal", 8_000_000.0, 0.5),
 }
 
+SIGMA_ALLOWED = "a lognormal sigma from 0 to 10 such as 0.6"
+_ARG_NAMES = {"const": "value", "exp": "mean", "lognormal": "median"}
+
 # Keyword names of each kind's parameters in the dict (TOML) form.
 _DICT_FIELDS = {"const": ("value",), "exp": ("mean",), "lognormal": ("median", "sigma")}
 
@@ -180,8 +232,8 @@ def _make_dist(kind: str, args: list, name: str, x) -> Dist:
         sigma = float(args[1])
     except (TypeError, ValueError):
         sigma = math.nan
-    if isinstance(args[1], bool) or not (math.isfinite(sigma) and sigma >= 0):
-        raise ParameterError(name, x, "a lognormal sigma >= 0 such as 0.6", "has a bad sigma")
+    if isinstance(args[1], bool) or not 0 <= sigma <= MAX_SIGMA:
+        raise ParameterError(name, x, SIGMA_ALLOWED, "has a bad sigma")
     return Dist(kind, a, sigma)
 
 
@@ -194,6 +246,7 @@ def parse_dist(x, name: str = "distribution") -> Dist:
     True
     """
     if isinstance(x, Dist):
+        x.check(name)
         return x
     if isinstance(x, dict):
         kind = x.get("dist")
@@ -212,4 +265,5 @@ def parse_dist(x, name: str = "distribution") -> Dist:
             return _make_dist(call.group(1), [s.strip() for s in call.group(2).split(",")], name, x)
     if _is_real(x) or (isinstance(x, str) and _DURATION_RE.match(x)):
         return Dist("const", float(parse_duration(x, name)))
-    raise ParameterError(name, x, DIST_ALLOWED, "is not a distribution")
+    raise ParameterError(name, x, DIST_ALLOWED,
+                         "is negative" if _looks_negative(x) else "is not a distribution")

@@ -23,7 +23,7 @@ def one_line(err: str) -> str:
     (["run", "--set", "writer_ratio=1.5"], 2, ["writer_ratio", "probability from 0 to 1"]),
     (["run", "--set", "device=fast"], 2, ["device", "ssd or hdd"]),
     (["run", "--set", "writer_ratio"], 2, ["NAME=VALUE"]),
-    (["run", "--trials", "0"], 2, ["trials", "positive integer"]),
+    (["run", "--trials", "0"], 2, ["trials: 0 is out of range", "from 1 to 1e12"]),
     (["run", "--p99-rel-ci", "-1"], 2, ["p99_rel_ci", "positive number"]),
     (["run", "--no-such-flag"], 2, ["--no-such-flag", "mcsim run --help"]),
     (["sweep", "--throttle-depth", "3..1", "--out", "x"], 2, ["range a..b"]),

@@ -6,7 +6,7 @@ from mcsim.params import PARAMS, validate
 
 
 @pytest.mark.parametrize("params, pattern", [
-    ({"polcy": "hold"}, r"^polcy: 'hold' is not a parameter; allowed: a known parameter"),
+    ({"polcy": "hold"}, r"^polcy: 'hold' is not a parameter; allowed: a parameter listed by .mcsim params. \(did you mean policy\?\)"),
     ({"policy": "rfc-v3"}, r"^policy: 'rfc-v3' is not valid; allowed: one of hold, "),
     ({"throttle_depth": 8}, r"^throttle_depth: 8 is out of range; allowed: an integer from 0 to 7"),
     ({"throttle_depth": 1.5}, r"^throttle_depth: 1.5 .*allowed: an integer"),

@@ -24,14 +24,15 @@ def test_parse_duration(text, ns):
 @pytest.mark.parametrize("bad, problem", [
     ("5xs", "is not a duration"), ("", "is not a duration"), ("ms", "is not a duration"),
     ("-5us", "is negative"), ("50", "has no unit"), ("5 u s", "is not a duration"),
-    (-1, "is not a non-negative duration"), (math.inf, "is not a non-negative duration"),
+    (-1, "is negative"), (math.inf, "is too long"), (math.nan, "is not a number"),
+    (10**13 + 1, "is too long"), ("10001s", "is too long"), ("1e999s", "is too long"),
     (None, "is not a duration"), (True, "is not a duration"), ([5], "is not a duration"),
 ])
 def test_parse_duration_errors_name_the_parameter(bad, problem):
     with pytest.raises(ParameterError) as info:
         parse_duration(bad, "writer_hold")
     err = info.value
-    assert err.param == "writer_hold" and err.value is bad
+    assert err.param == "writer_hold" and (err.value is bad or bad != bad)
     assert str(err).startswith(f"writer_hold: {bad!r} {problem}; allowed: a number with a unit")
     assert "\n" not in str(err)
     assert isinstance(err, ValueError)
@@ -60,7 +61,7 @@ def test_format_duration_keeps_three_significant_digits(ns):
     assert abs(float(number) * scale - ns) <= 0.005 * ns
 
 
-@given(st.integers(0, 10**15))
+@given(st.integers(0, 10**13))
 def test_exact_duration_format_round_trips(ns):
     assert parse_duration(format_duration_exact(ns)) == ns
 

@@ -8,6 +8,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.core import TyperOption
+
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_shows_no_type(self, ctx):
+    # Typer labels on/off flags (--json, --help) with a "<bool>" value column, as if
+    # they took a value; a flag takes none, so its type column stays empty.
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_shows_no_type
 
 #: Exit codes, documented in ``mcsim --help`` and docs/cli.md.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SIMULATION, EXIT_IO = 0, 1, 2, 3, 4

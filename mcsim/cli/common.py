@@ -25,34 +25,59 @@ QuietOpt = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress bar (there is none either when stderr is not a "
     "terminal).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", metavar="FILE.toml", help="TOML file with [run] settings, [params] "
+    "and [grid] axes; flags given on the command line win.", dir_okay=False)]
+RunConfigOpt = Annotated[Optional[Path], typer.Option(
     "--config", "-c", metavar="FILE.toml", help="TOML file with [run] settings and "
-    "[params] (and, for sweep, [grid]); flags given on the command line win.",
-    dir_okay=False)]
+    "[params]; flags given on the command line win.", dir_okay=False)]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", "-s", metavar="NAME=VALUE", help="Set any model parameter (`mcsim params`); "
-    "repeatable.  In a sweep, NAME=V1,V2 makes an axis.")]
+    "repeatable.  NAME=V1,V2 makes an axis.")]
 PolicyOpt = Annotated[Optional[str], typer.Option(
-    help="Fault-path policy (`mcsim policies`); in a sweep a list or `all`.")]
+    metavar="NAMES", help="Fault-path policies (`mcsim policies`): one, a list such as "
+    "hold,rfc-v2, or `all`.")]
 EraOpt = Annotated[Optional[str], typer.Option(
-    help="rwsem rules: 4.x or 5.11+; in a sweep a list or `all`.")]
+    metavar="ERAS", help="rwsem rules: 4.x, 5.11+, a list, or `all`.")]
 ThrottleOpt = Annotated[Optional[str], typer.Option(
-    "--throttle-depth", help="io.latency halvings of the LP queue depth, 0-7 "
-    "(lp_depth = 128 >> d); in a sweep a list or a range such as 0..7.")]
+    "--throttle-depth", metavar="DEPTHS", help="io.latency halvings of the LP queue depth, "
+    "0-7 (lp_depth = 128 >> d): one, a list, or a range such as 0..7.")]
 WriterRatioOpt = Annotated[Optional[str], typer.Option(
-    "--writer-ratio", help="Fraction of LP lock users that are mmap/munmap writers; in a "
-    "sweep a list such as 0,0.05,0.1.")]
+    "--writer-ratio", metavar="RATIOS", help="Fraction of LP lock users that are "
+    "mmap/munmap writers: one or a list such as 0,0.05,0.1.")]
 TrialsOpt = Annotated[Optional[int], typer.Option(
-    help="Trials (regenerative cycles) to simulate [default: 1,000,000]; with "
-    "--p99-rel-ci the minimum.", show_default=False)]
+    metavar="N", help="Trials (regenerative cycles) to simulate per point, 1 to 1e12 "
+    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
 SeedOpt = Annotated[Optional[int], typer.Option(
-    help="Random seed [default: 0]; a sweep uses it for every point.", show_default=False)]
+    metavar="N", help="Random seed, 0 to 2**63-1 [default: 0]; every point uses it.",
+    show_default=False)]
+
+# The same options as `mcsim run` and `mcsim script` see them: one value each.
+SetOneOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", "-s", metavar="NAME=VALUE", help="Set any model parameter (`mcsim params`); "
+    "repeatable.")]
+RunPolicyOpt = Annotated[Optional[str], typer.Option(
+    "--policy", metavar="NAME", help="Fault-path policy (`mcsim policies`).")]
+RunEraOpt = Annotated[Optional[str], typer.Option(
+    "--era", metavar="ERA", help="rwsem rules: 4.x or 5.11+.")]
+RunThrottleOpt = Annotated[Optional[str], typer.Option(
+    "--throttle-depth", metavar="DEPTH", help="io.latency halvings of the LP queue depth, "
+    "0-7 (lp_depth = 128 >> d).")]
+RunWriterRatioOpt = Annotated[Optional[str], typer.Option(
+    "--writer-ratio", metavar="RATIO", help="Fraction of LP lock users that are "
+    "mmap/munmap writers, 0 to 1.")]
+RunTrialsOpt = Annotated[Optional[int], typer.Option(
+    "--trials", metavar="N", help="Trials (regenerative cycles) to simulate, 1 to 1e12 "
+    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
+RunSeedOpt = Annotated[Optional[int], typer.Option(
+    "--seed", metavar="N", help="Random seed, 0 to 2**63-1 [default: 0].",
+    show_default=False)]
 PrecisionOpt = Annotated[Optional[float], typer.Option(
     "--p99-rel-ci", metavar="FRACTION", help="Precision target: add blocks of trials "
     "until the hp_wait p99's 95% interval half-width is at most this fraction of the p99 "
     "(e.g. 0.01).")]
 MaxTrialsOpt = Annotated[Optional[int], typer.Option(
-    "--max-trials", help="Cap on trials under --p99-rel-ci [default: 100,000,000].",
-    show_default=False)]
+    "--max-trials", metavar="N", help="Cap on trials under --p99-rel-ci, up to 1e12 "
+    "[default: 100,000,000].", show_default=False)]
 
 
 # ------------------------------------------------------------------ command line

@@ -8,10 +8,10 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
-                     QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
-                     build_spec, command_line, flag_values, print_json, progress_bar,
-                     show_progress, stdout_console)
+from .common import (JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunConfigOpt,
+                     RunEraOpt, RunPolicyOpt, RunSeedOpt, RunThrottleOpt, RunTrialsOpt,
+                     RunWriterRatioOpt, SetOneOpt, build_spec, command_line, flag_values,
+                     print_json, progress_bar, show_progress, stdout_console)
 
 RUN_EPILOG = """Examples:
 
@@ -29,19 +29,19 @@ RUN_EPILOG = """Examples:
 
 @app.command(epilog=RUN_EPILOG)
 def run(
-    policy: PolicyOpt = None,
-    era: EraOpt = None,
-    throttle_depth: ThrottleOpt = None,
-    writer_ratio: WriterRatioOpt = None,
-    set_values: SetOpt = None,
-    trials: TrialsOpt = None,
-    seed: SeedOpt = None,
+    policy: RunPolicyOpt = None,
+    era: RunEraOpt = None,
+    throttle_depth: RunThrottleOpt = None,
+    writer_ratio: RunWriterRatioOpt = None,
+    set_values: SetOneOpt = None,
+    trials: RunTrialsOpt = None,
+    seed: RunSeedOpt = None,
     p99_rel_ci: PrecisionOpt = None,
     max_trials: MaxTrialsOpt = None,
     workers: Annotated[Optional[int], typer.Option(
-        help="Threads sharing the blocks of trials [default: all cores]; the result is "
-             "the same for any number.", show_default=False, min=1)] = None,
-    config: ConfigOpt = None,
+        metavar="N", help="Threads sharing the blocks of trials, 1 to 256 [default: all "
+        "cores]; the result is the same for any number.", show_default=False)] = None,
+    config: RunConfigOpt = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", metavar="FILE.parquet", help="Also write the result (one row, "
         "histograms included; docs/results.md) as Parquet, atomically.",
@@ -52,7 +52,7 @@ def run(
     """Simulate one configuration: HP wait p50/p99/p99.9 with the p99 interval, the
     inversion fraction, fault latency, writer wait and the work done."""
     from ..executors import default_workers
-    from ..points import simulate_point
+    from ..points import check_workers, simulate_point
 
     values = flag_values(set_values, policy=policy, era=era, throttle_depth=throttle_depth,
                          writer_ratio=writer_ratio)
@@ -64,7 +64,7 @@ def run(
                          f"{len(points)}; allowed: one value per parameter (use "
                          "`mcsim sweep` for lists)")
     point = points[0]
-    workers = workers or default_workers()
+    workers = default_workers() if workers is None else check_workers(workers)
     total = None if point.p99_rel_ci is not None else point.trials
     with progress_bar("simulating", total, "trials", enabled=show_progress(quiet)) as bar:
         result = simulate_point(point, workers=workers, progress=bar.advance)

@@ -20,7 +20,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import JsonOpt, PolicyOpt, SetOpt, flag_values, print_json, stdout_console
+from .common import JsonOpt, PolicyOpt, SetOneOpt, flag_values, print_json, stdout_console
 
 SCRIPT_KEYS = ("description", "params", "task")
 
@@ -48,7 +48,7 @@ def script(
     path: Annotated[Path, typer.Argument(metavar="SCRIPT.toml", dir_okay=False,
                                          help="Script file with [[task]] entries.")],
     policy: PolicyOpt = None,
-    set_values: SetOpt = None,
+    set_values: SetOneOpt = None,
     width: Annotated[int, typer.Option(help="Columns of the timeline.", min=20)] = 60,
     json_output: JsonOpt = False,
 ) -> None:
