@@ -59,7 +59,8 @@ def check_workers(workers) -> int:
     """Return ``workers`` if it is an integer from 1 to :data:`MAX_WORKERS`, else raise."""
     if isinstance(workers, bool) or not isinstance(workers, int) \
             or not 1 <= workers <= MAX_WORKERS:
-        raise ParameterError("workers", workers, f"an integer from 1 to {MAX_WORKERS}")
+        raise ParameterError("workers", workers, f"an integer from 1 to {MAX_WORKERS}",
+                             "is out of range" if isinstance(workers, int) else "is not an integer")
     return workers
 
 

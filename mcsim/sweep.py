@@ -155,8 +155,12 @@ class SweepSpec:
                     if k in run}
         params = _table(data, "params", path)
         grid = {name: parse_values(name, v) for name, v in _table(data, "grid", path).items()}
+        for name, values in grid.items():
+            for value in values:
+                require_unit(name, value)
         for name, value in params.items():
             check_param_name(name, value)
+            require_unit(name, value)
             if name in grid:
                 raise UsageError(f"{path}: {name} is in both [params] and [grid]; allowed: "
                                  "one of them (a fixed value or an axis)")
@@ -206,6 +210,22 @@ class SweepSpec:
                 seen.add(point.key)
                 points.append(point)
         return points
+
+
+def require_unit(name: str, value, kind: str | None = None) -> None:
+    """In a file, a time is written with its unit: ``wake = 5`` (5 what?) is refused, as
+    on the command line; only 0 may stand alone.  (The Python API takes numbers as ns.)
+
+    >>> require_unit("wake", 5)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: wake: 5 has no unit; allowed: a duration such as "50us" or "8ms" (a bare number only for 0)
+    """
+    kind = kind or PARAM_BY_NAME[name].kind
+    if kind in ("duration", "dist") and isinstance(value, (int, float)) \
+            and not isinstance(value, bool) and value != 0:
+        raise ParameterError(name, value, 'a duration such as "50us" or "8ms" (a bare '
+                             "number only for 0)", "has no unit")
 
 
 def read_toml(path: str | Path) -> dict:

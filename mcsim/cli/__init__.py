@@ -26,6 +26,21 @@ def _error(message: str, code: int) -> int:
     return code
 
 
+def _given_value(exc, args: list[str]) -> str:
+    """`` ('VALUE')`` of the option a usage error is about, as the user typed it: Click's
+    messages ("Input should be a valid integer") do not repeat the value."""
+    param = getattr(exc, "param", None)
+    for opt in getattr(param, "opts", None) or ():
+        if not opt.startswith("-"):
+            continue
+        for i, arg in enumerate(args):
+            if arg == opt and i + 1 < len(args):
+                return f" ({args[i + 1]!r})"
+            if arg.startswith(opt + "="):
+                return f" ({arg[len(opt) + 1:]!r})"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -39,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return getattr(exc, "exit_code", EXIT_ERROR)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        return _error(exc.format_message() + hint, getattr(exc, "exit_code", EXIT_ERROR))
+        message = exc.format_message().replace(":", _given_value(exc, args) + ":", 1)
+        return _error(message + hint, getattr(exc, "exit_code", EXIT_ERROR))
     except typer.Abort:
         return _error("aborted", EXIT_ERROR)
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ SCRIPT_KEYS = ("description", "params", "task")
 
 def read_script(path: Path) -> tuple[str, dict, list]:
     """``(description, params, tasks)`` of a script file."""
-    from ..sweep import check_keys, check_param_name, read_toml
+    from ..sweep import check_keys, check_param_name, read_toml, require_unit
 
     data = read_toml(path)
     check_keys(data, SCRIPT_KEYS, str(path))
@@ -39,6 +39,11 @@ def read_script(path: Path) -> tuple[str, dict, list]:
                          "the kind's durations (see sweeps/scripts/)")
     for name, value in params.items():
         check_param_name(name, value)
+        require_unit(name, value)
+    for i, task in enumerate(tasks):
+        for field, value in task.items():
+            if field not in ("kind", "fault", "evicted", "revalidate_fail"):
+                require_unit(f"task[{i}].{field}", value, kind="duration")
     return str(data.get("description", "")), params, tasks
 
 
