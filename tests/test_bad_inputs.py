@@ -373,3 +373,47 @@ def test_the_catalogue_is_large():
     total = (len(PARAMETER_CASES) + len(RUN_SETTING_CASES) + len(SWEEP_FLAG_CASES)
              + len(SWEEP_FILE_CASES) + len(SCRIPT_CASES) + 13 + len(API_CASES) + 6)
     assert total >= 150, total
+
+
+# ------------------------------------------------------------------ the class, not instances
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mcsim.params import PARAMS, validate  # noqa: E402
+from mcsim.sweep import parse_values  # noqa: E402
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["1e999s", "-0", "0x10", "1_000", "1e-999ms", "5 us", "exp(1e20s)",
+                     "lognormal(1ms, 1e308)", "lognormal(0, 10)", "const(-0)", "1..2",
+                     "all", "ssd", "HDD", "exp()", "exp(,)", "lognormal(1ms,0.5,1)",
+                     "\u00b5s", "10000s", "10000.000000001s", "inf/s", "1/0s"]))
+_values = st.one_of(_scalars, st.lists(_scalars, max_size=3),
+                    st.dictionaries(st.text(max_size=6), _scalars, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from([p.name for p in PARAMS]), value=_values)
+def test_any_value_of_any_parameter_is_accepted_or_refused_in_one_line(name, value):
+    """Whatever a user passes, validation returns a configuration or raises one
+    ParameterError naming the parameter: never another exception (the class of the
+    InvalidOperation / OverflowError / KeyError tracebacks)."""
+    try:
+        validate({name: value})
+    except mcsim.ParameterError as exc:
+        message = str(exc)
+        assert "\n" not in message and "allowed:" in message
+        assert message.startswith(f"{exc.param}: ")
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from([p.name for p in PARAMS]), value=_values)
+def test_any_axis_is_accepted_or_refused_in_one_line(name, value):
+    try:
+        values = parse_values(name, value)
+    except mcsim.ParameterError as exc:
+        assert "\n" not in str(exc) and "allowed:" in str(exc)
+    else:
+        assert 1 <= len(values) <= 10_000
