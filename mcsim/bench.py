@@ -528,8 +528,13 @@ def main(argv=None) -> int:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    run_benchmarks("full" if args.full else "quick", out=args.out,
-                   implementations=args.impl, scenarios=args.scenario)
+    from .errors import McsimError
+
+    try:
+        run_benchmarks("full" if args.full else "quick", out=args.out,
+                       implementations=args.impl, scenarios=args.scenario)
+    except (McsimError, ValueError) as exc:      # one line, as the mcsim command does
+        parser.exit(getattr(exc, "exit_code", 2), f"{parser.prog}: error: {exc}\n")
     return 0
 
 

@@ -148,3 +148,14 @@ def test_counts_agree_with_their_nouns(capsys, tmp_path):
     assert code == 0 and re.search(r": 1 point *\n", text) and "1 trial per point" in text
     code, text, _ = cli(capsys, "compact", out.parent / "nothing-here")
     assert code == 4
+
+
+def test_every_documented_column_can_be_shown(points):
+    table = mcsim.load(points)
+    rows = table.to_pylist()
+    names = mcsim.schema.column_names()
+    assert table.column_names == names
+    for start in range(0, len(names), 60):           # 60 columns at a time: a wide table
+        text = render_text(points_table(rows, extra_columns=names[start:start + 60]),
+                           width=20000)
+        assert names[start] in text and names[min(start + 59, len(names) - 1)] in text
