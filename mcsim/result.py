@@ -121,13 +121,18 @@ class Result:
         return {b: self.counters[f"blame_{b}"] for b in BLAME_NAMES}
 
     def summary(self) -> dict:
-        """Every statistic as a flat dict (times in ns, keys ``<metric>_<stat>``)."""
-        out = {}
-        for name, hist in self.hists.items():
-            out.update(hist.summary(name))
-        out["inversion_fraction"] = self.inversion_fraction
-        out.update(self.counters)
-        return out
+        """Every statistic and counter as a flat dict keyed by its result column, so the
+        unit is in the name (``hp_wait_p99_ns``, ``sim_ns``, ``fault_passes_p99``).
+
+        >>> import mcsim
+        >>> s = mcsim.simulate(trials=200, seed=1).summary()
+        >>> s["trials"], "hp_wait_p99_ns" in s, "hp_wait_p99" in s
+        (200, True, False)
+        """
+        row = self.row()
+        return {"trials": self.trials,
+                **{c.name: row[c.name] for c in schema.columns()
+                   if c.group in ("counter", "statistic")}}
 
     def row(self) -> dict:
         """One flat record with the columns of :func:`mcsim.schema.columns`, in order:
