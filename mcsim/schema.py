@@ -254,11 +254,11 @@ def columns() -> list[Column]:
 
 def column(name: str) -> Column:
     """The column called ``name`` (KeyError if there is none)."""
-    return _COLUMN_BY_NAME()[name]
+    return _columns_by_name()[name]
 
 
 @functools.cache
-def _COLUMN_BY_NAME() -> dict:
+def _columns_by_name() -> dict:
     return {c.name: c for c in _columns()}
 
 
