@@ -19,7 +19,8 @@ least important statistics are left out, and the caption says which (``--json`` 
  hold         24.1 ms
 not shown at this
 width: writer_wait p99
-(--json has every
+(widen the terminal;
+--json has every
 column)
 """
 from __future__ import annotations
@@ -91,6 +92,7 @@ class FitTable:
     columns: list
     title: str | None = None
     notes: list = field(default_factory=list)
+    more: str = "--json has every column"      # where the left-out columns are
 
     def build(self, narrow: int = 0, dropped: frozenset = frozenset()) -> Table:
         """The table with headers narrowed up to step ``narrow`` and the columns of the
@@ -99,8 +101,8 @@ class FitTable:
         notes = list(self.notes)
         left_out = [c.header for c in self.columns if c.priority in dropped]
         if left_out:
-            notes.append(f"not shown at this width: {', '.join(left_out)} (--json has "
-                         "every column)")
+            notes.append(f"not shown at this width: {', '.join(left_out)} (widen the "
+                         f"terminal; {self.more})")
         table = Table(title=self.title, title_justify="left", box=box.SIMPLE_HEAD,
                       show_edge=False, caption="\n".join(notes) or None,
                       caption_justify="left")
@@ -161,7 +163,7 @@ def result_tables(result) -> list:
         _col("p99 95% interval", [format_interval(*h.quantile_ci(0.99)) for h in hists]),
         _col("p99.9", [format_duration(h.quantile(0.999)) for h in hists]),
         _col("max", [format_duration(h.max()) for h in hists], priority=1),
-    ])
+    ], more="--json has every statistic")
     blame = result.blame()
     inversions = counters["inversions"]
     blamed = ", ".join(f"{step} {n / inversions:.0%}" for step, n in blame.items()
@@ -236,7 +238,8 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
     trials = {r["trials"] for r in rows}
     if len(trials) == 1:
         notes.append(f"{count(trials.pop(), 'trial')} per point")
-    return FitTable(columns, title=title, notes=notes)
+    return FitTable(columns, title=title, notes=notes,
+                    more="mcsim show --json or -C NAME has every column")
 
 
 def _percent(x) -> str:
