@@ -290,7 +290,8 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     longer runs, 7 repeats, memory series up to 10**7 trials).  ``implementations``:
     names from :data:`IMPLEMENTATIONS` (default: all this machine can run).
     ``scenarios``: names from ``bench/scenarios.py`` (default: all).  ``out``: also
-    write the table to this file (``.arrow``/``.feather``: Arrow IPC; else Parquet).
+    write the table to this file (``.arrow``/``.feather``/``.ipc``: Arrow IPC;
+    ``.parquet``: Parquet; other names are refused before anything runs).
     ``echo`` prints the table and the targets (``None``: silent).
 
     Example (not run here: it takes seconds)::
@@ -301,6 +302,8 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     settings = MODES[mode]
+    if out is not None:
+        check_out_path(out)               # before minutes of measuring, not after
     impls = list(implementations) if implementations else available_implementations()
     unknown = [name for name in impls if name not in IMPLEMENTATIONS]
     if unknown:
@@ -308,6 +311,9 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
                          + ", ".join(IMPLEMENTATIONS))
     catalogue = bench_module("scenarios").SCENARIOS
     names = list(scenarios) if scenarios else list(catalogue)
+    unknown = [name for name in names if name not in catalogue]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {unknown}; choose from " + ", ".join(catalogue))
     env = environment()
     rows = []
     for name in names:
@@ -358,18 +364,71 @@ def to_table(rows: list[dict], env: dict, mode: str):
     return table.replace_schema_metadata(meta)
 
 
-def write_table(table, out) -> Path:
-    """Write ``table`` as Arrow IPC (``.arrow``, ``.feather``, ``.ipc``) or Parquet."""
+IPC_SUFFIXES = (".arrow", ".feather", ".ipc")
+OUT_SUFFIXES = (".parquet",) + IPC_SUFFIXES
+
+
+def check_out_path(out, option: str = "--out") -> Path:
+    """Refuse a file name whose suffix names no format the table can be written in.
+
+    >>> check_out_path("b.arrow").name
+    'b.arrow'
+    >>> check_out_path("b.csv")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.UsageError: --out: 'b.csv' has no table format suffix; allowed: a path ending in .parquet, .arrow, .feather or .ipc
+    """
+    from .errors import UsageError
+
     path = Path(out)
-    if path.suffix in (".arrow", ".feather", ".ipc"):
+    if path.suffix.lower() not in OUT_SUFFIXES:
+        raise UsageError(f"{option}: {str(path)!r} has no table format suffix; allowed: a "
+                         "path ending in " + ", ".join(OUT_SUFFIXES[:-1]) + " or "
+                         + OUT_SUFFIXES[-1])
+    return path
+
+
+def write_table(table, out) -> Path:
+    """Write ``table`` atomically as Arrow IPC (``.arrow``, ``.feather``, ``.ipc``) or
+    Parquet (``.parquet``); other suffixes are refused (:func:`check_out_path`)."""
+    from .dataset import write_table_atomic
+
+    path = check_out_path(out)
+    if path.suffix.lower() in IPC_SUFFIXES:
         from pyarrow import feather
 
-        feather.write_feather(table, path)
-    else:
-        import pyarrow.parquet as pq
+        return write_table_atomic(table, path, writer=feather.write_feather)
+    return write_table_atomic(table, path)
 
-        pq.write_table(table, path)
-    return path
+
+#: Columns of the benchmark table in seconds, and their names in nanoseconds (JSON).
+SECONDS_TO_NS = {"median_s": "median_ns", "min_s": "min_ns", "max_s": "max_ns",
+                 "sim_seconds": "sim_ns"}
+
+
+def to_document(table) -> dict:
+    """The benchmark table as one JSON-ready document (``mcsim bench --json``): the mode,
+    the environment, one entry per measurement with times in ns (``median_ns``,
+    ``sim_ns``, ``ns_per_event``) and rates per second (``events_per_s``,
+    ``trials_per_s``), and the targets.
+
+    >>> import pyarrow as pa
+    >>> doc = to_document(pa.table({"mode": ["quick"], "median_s": [0.25],
+    ...                              "sim_seconds": [2.0], "events_per_s": [4e6]}))
+    >>> doc["mode"], doc["measurements"]
+    ('quick', [{'median_ns': 250000000, 'sim_ns': 2000000000, 'events_per_s': 4000000.0}])
+    """
+    meta = table.schema.metadata or {}
+    measurements = []
+    for row in table.to_pylist():
+        mode = row.pop("mode", None)
+        measurements.append({SECONDS_TO_NS.get(k, k): (round(v * 1e9) if k in SECONDS_TO_NS
+                                                       and v is not None else v)
+                             for k, v in row.items()})
+    return {"mode": mode if measurements else None,
+            "environment": json.loads(meta.get(b"mcsim.bench.environment", b"{}")),
+            "measurements": measurements,
+            "targets": json.loads(meta.get(b"mcsim.bench.targets", b"[]"))}
 
 
 def _rows(table, **where) -> list[dict]:
@@ -469,8 +528,13 @@ def main(argv=None) -> int:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    run_benchmarks("full" if args.full else "quick", out=args.out,
-                   implementations=args.impl, scenarios=args.scenario)
+    from .errors import McsimError
+
+    try:
+        run_benchmarks("full" if args.full else "quick", out=args.out,
+                       implementations=args.impl, scenarios=args.scenario)
+    except (McsimError, ValueError) as exc:      # one line, as the mcsim command does
+        parser.exit(getattr(exc, "exit_code", 2), f"{parser.prog}: error: {exc}\n")
     return 0
 
 

@@ -92,27 +92,40 @@ def _temp_prefix(final: Path) -> str:
     return f"{final.name}~{socket.gethostname()}~{os.getpid()}~"
 
 
-def write_table_atomic(table, final: str | Path, staging: str | Path | None = None) -> Path:
+def write_table_atomic(table, final: str | Path, staging: str | Path | None = None,
+                       writer=None) -> Path:
     """Write ``table`` as Parquet to ``final``, all or nothing.
 
     The bytes go to a temporary file in ``staging`` (default: ``.mcsim-staging`` in
     ``final``'s directory; a dataset's points use :func:`staging_dir_for_dataset`), are
-    synced, and the file is renamed into place.
+    synced, and the file is renamed into place.  ``final`` must end in ``.parquet``
+    (:func:`check_parquet_path`), unless ``writer(table, file)`` writes another format.
     On any failure the temporary file is removed and :class:`~mcsim.errors.StorageError`
-    is raised; ``final`` is untouched.
-    """
-    import pyarrow.parquet as pq
+    is raised, naming ``final`` as given (not the staging directory); ``final`` is
+    untouched.
 
+    >>> write_table_atomic(None, "/proc/x.parquet")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.StorageError: /proc/x.parquet: cannot write: ... (in /proc/.mcsim-staging)
+    """
+    given = final
+    if writer is None:
+        check_parquet_path(given, option=None)      # never Parquet under another name
     final = Path(final).absolute()
     staging = Path(staging) if staging else final.parent / STAGING_DIR_NAME
-    _make_dir(final.parent)
-    fd, tmp = _make_temp_file(final, staging)
+    try:
+        _make_dir(final.parent)
+        fd, tmp = _make_temp_file(final, staging)
+    except _StagingFailed as exc:
+        if exc.path == final.parent:
+            raise StorageError(f"{given}: cannot create directory {exc.path}: "
+                               f"{exc.reason}") from None
+        raise StorageError(f"{given}: cannot write: {exc.reason} (in {exc.path})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~_umask())   # mkstemp makes 0600: usual mode
-            pq.write_table(table, f, compression="zstd", use_dictionary=False,
-                           write_statistics=[n for n in table.column_names
-                                             if "_hist_" not in n])
+            (writer or _write_parquet)(table, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
@@ -120,7 +133,7 @@ def write_table_atomic(table, final: str | Path, staging: str | Path | None = No
         with suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise _fail(final, "write", exc) from None
+            raise _fail(given, "write", exc) from None
         raise
     finally:
         with suppress(OSError):
@@ -129,11 +142,29 @@ def write_table_atomic(table, final: str | Path, staging: str | Path | None = No
     return final
 
 
+def _write_parquet(table, f) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, f, compression="zstd", use_dictionary=False,
+                   write_statistics=[n for n in table.column_names if "_hist_" not in n])
+
+
+class _StagingFailed(Exception):
+    """A directory on the way to a file could not be made or written (internal)."""
+
+    def __init__(self, path: Path, exc: OSError | None = None, reason: str = ""):
+        super().__init__(path)
+        self.path = path
+        self.reason = reason or (os.strerror(exc.errno) if exc.errno else str(exc))
+
+
 def _make_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise _StagingFailed(directory, reason="a file of that name exists") from None
     except OSError as exc:
-        raise _fail(directory, "create directory", exc) from None
+        raise _StagingFailed(directory, exc) from None
 
 
 def _make_temp_file(final: Path, staging: Path) -> tuple[int, str]:
@@ -146,8 +177,8 @@ def _make_temp_file(final: Path, staging: Path) -> tuple[int, str]:
         except FileNotFoundError:
             continue        # another writer removed the empty staging directory: again
         except OSError as exc:
-            raise _fail(staging, "create a file in", exc) from None
-    raise StorageError(f"{staging}: cannot create a file in: it keeps disappearing")
+            raise _StagingFailed(staging, exc) from None
+    raise _StagingFailed(staging, reason="its staging directory keeps disappearing")
 
 
 @functools.cache
@@ -198,7 +229,10 @@ def _process_alive(pid: int) -> bool:
 def prepare_dataset_dir(dataset_dir: str | Path) -> Path:
     """Create the dataset directory (and check it is one) and clear dead leftovers."""
     path = Path(dataset_dir)
-    _make_dir(path)
+    try:
+        _make_dir(path)
+    except _StagingFailed as exc:
+        raise StorageError(f"{path}: cannot create directory: {exc.reason}") from None
     if not os.access(path, os.W_OK):
         raise StorageError(f"{path}: cannot write: Permission denied")
     clean_staging(path)
@@ -206,14 +240,19 @@ def prepare_dataset_dir(dataset_dir: str | Path) -> Path:
 
 
 def point_file_is_valid(path: str | Path, key: str) -> bool:
-    """True if ``path`` is a complete result file of the point with this key."""
+    """True if ``path`` is a complete result file of the point with this key, in this
+    schema version (an older file is recomputed, not kept)."""
     import pyarrow.parquet as pq
 
     try:
         meta = pq.read_metadata(path)
     except Exception:      # missing, truncated, not Parquet
         return False
-    return meta.num_rows == 1 and (meta.metadata or {}).get(b"mcsim.point_key") == key.encode()
+    from .schema import SCHEMA_VERSION
+
+    kv = meta.metadata or {}
+    return (meta.num_rows == 1 and kv.get(b"mcsim.point_key") == key.encode()
+            and kv.get(b"mcsim.schema_version") == str(SCHEMA_VERSION).encode())
 
 
 # ----------------------------------------------------------------------- reading
@@ -239,28 +278,95 @@ def load(path: str | Path):
 
         df = mcsim.load("out/bacik-2018").to_pandas()
 
-    File-level provenance stays in each file: :func:`read_file_metadata`.
+    A file that is not an mcsim result of this schema version (not Parquet, another
+    program's table, an older mcsim's columns) raises a one-line
+    :class:`~mcsim.errors.StorageError` naming it.  File-level provenance stays in each
+    file: :func:`read_file_metadata`.
+
+    >>> load("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.StorageError: /nonexistent: cannot read: No such file or directory
     """
+    import pyarrow as pa
+
+    from .params import PARAMS
+    from .schema import param_column
+
+    tables = [_read_result_file(f) for f in result_files(path)]
+    try:
+        table = pa.concat_tables(tables)
+    except pa.ArrowException as exc:          # cannot happen after the casts: belt and braces
+        raise StorageError(f"{path}: files with different columns: {_first_line(exc)}") \
+            from None
+    keys = [param_column(p.name) for p in PARAMS] + ["seed", "trials"]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _read_result_file(f: Path):
+    """One result file as a table of exactly the schema's columns (see :func:`load`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .params import PARAMS
+    from .schema import SCHEMA_VERSION, arrow_schema, column_names
 
-    tables = []
-    for f in result_files(path):
-        try:
-            tables.append(pq.read_table(f).replace_schema_metadata(None))
-        except OSError as exc:
-            raise _fail(f, "read", exc) from None
-        except pa.ArrowException as exc:
-            raise StorageError(f"{f}: not an mcsim result file ({exc})") from None
+    allowed = ("allowed: result files written by mcsim run --out, sweep or compact "
+               "(docs/results.md)")
     try:
-        table = pa.concat_tables(tables)
-    except pa.ArrowException as exc:
-        raise StorageError(f"{path}: files with different columns (written by different "
-                           f"mcsim versions?): {exc}") from None
-    keys = [p.name for p in PARAMS if p.name in table.column_names] + ["seed", "trials"]
-    return table.sort_by([(k, "ascending") for k in keys if k in table.column_names])
+        table = pq.read_table(f)
+    except pa.ArrowException as exc:          # before OSError: ArrowIOError is both
+        if isinstance(exc, OSError) and getattr(exc, "errno", None):
+            raise _fail(f, "read", exc) from None
+        raise StorageError(f"{f}: not an mcsim result file: not Parquet "
+                           f"({_first_line(exc)}); {allowed}") from None
+    except OSError as exc:
+        raise _fail(f, "read", exc) from None
+    meta = table.schema.metadata or {}
+    version = meta.get(b"mcsim.schema_version", b"").decode(errors="replace")
+    if version and version != str(SCHEMA_VERSION):
+        writer = meta.get(b"mcsim.version", b"?").decode(errors="replace")
+        raise StorageError(f"{f}: written by mcsim {writer} in result schema version "
+                           f"{version}, this mcsim reads version {SCHEMA_VERSION}; allowed: "
+                           "files of this version (rerun the sweep or run to rewrite it)")
+    names = column_names()
+    missing = [n for n in names if n not in table.column_names]
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        verb = "is" if len(missing) == 1 else "are"
+        raise StorageError(f"{f}: not an mcsim result file: {len(missing)} of the "
+                           f"{len(names)} result columns {verb} missing ({shown}); {allowed}")
+    try:
+        return table.select(names).cast(arrow_schema())
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise StorageError(f"{f}: not an mcsim result file: a column has another type "
+                           f"({_first_line(exc)}); {allowed}") from None
+
+
+def check_parquet_path(path: str | Path, option: str | None = "--out") -> Path:
+    """Refuse an output file name that does not end in ``.parquet`` (mcsim writes Parquet
+    only: a ``.csv`` or ``.arrow`` name would be a lie), before any work is done.
+
+    >>> check_parquet_path("r.parquet").name
+    'r.parquet'
+    >>> check_parquet_path("r.csv")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.UsageError: --out: 'r.csv' is not a .parquet file name; allowed: a path ending in .parquet (mcsim writes Parquet), e.g. r.parquet
+    """
+    from .errors import UsageError
+
+    path = Path(path)
+    if path.suffix.lower() != ".parquet" or path.name.lower() == ".parquet":
+        example = (path.with_suffix(".parquet") if path.stem and path.suffix
+                   else Path(str(path) + ".parquet")).name
+        what = f"{option}: {str(path)!r}" if option else str(path)
+        raise UsageError(f"{what} is not a .parquet file name; allowed: a path ending in "
+                         f".parquet (mcsim writes Parquet), e.g. {example}")
+    return path
 
 
 def compact(dataset_dir: str | Path, out: str | Path | None = None,
@@ -268,11 +374,12 @@ def compact(dataset_dir: str | Path, out: str | Path | None = None,
     """Write every point of ``dataset_dir`` into one file (default: ``<dir>.parquet``
     beside the directory), atomically.  Returns the file and its number of rows."""
     dataset_dir = Path(dataset_dir)
+    out = check_parquet_path(out) if out else dataset_dir.with_name(dataset_dir.name
+                                                                    + ".parquet")
     if not dataset_dir.is_dir():
         raise StorageError(f"{dataset_dir}: not a directory of result files")
     files = result_files(dataset_dir)
     table = load(dataset_dir)
-    out = Path(out) if out else dataset_dir.with_name(dataset_dir.name + ".parquet")
     metadata = file_metadata(command=command, compacted_from=str(dataset_dir),
                              sources=json.dumps([f.name for f in files]))
     write_table_atomic(table.replace_schema_metadata(metadata), out)

@@ -23,10 +23,20 @@ HEADLINE = ("hp_wait", "inversion_wait", "lp_fault_latency", "writer_wait", "gat
 RUN_EXTRAS = ("point_key", "p99_rel_ci_target", "max_trials", "p99_rel_ci_met")
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and the noun in agreement.
+
+    >>> count(1, "trial"), count(2_000_000, "trial"), count(0, "point")
+    ('1 trial', '2,000,000 trials', '0 points')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def p99_rel_ci(hist: Histogram) -> float:
     """Half-width of the p99's 95% interval relative to the p99: 0 when the interval is a
     single point (also at p99 = 0), inf when p99 = 0 but the interval is not, NaN with
-    fewer than two trials or no samples.
+    fewer than two trials or no samples.  A NaN never meets a precision target:
+    :func:`precision_met`.
 
     >>> h = Histogram.from_trials(list(range(1000)), [1] * 1000)
     >>> round(p99_rel_ci(h), 4), p99_rel_ci(Histogram.from_trials([0] * 50, [1] * 50))
@@ -40,6 +50,19 @@ def p99_rel_ci(hist: Histogram) -> float:
     if half == 0:
         return 0.0
     return half / p99 if p99 > 0 else math.inf
+
+
+def precision_met(rel_ci: float | None, target: float | None) -> bool | None:
+    """Whether a relative interval ``rel_ci`` meets the precision ``target`` (None without a
+    target).  An unknown interval (NaN: no samples or one trial, or None) is not met: no
+    data must never read as precise enough.
+
+    >>> precision_met(0.01, 0.02), precision_met(float("nan"), 0.02), precision_met(0.0, None)
+    (True, False, None)
+    """
+    if target is None:
+        return None
+    return rel_ci is not None and not math.isnan(rel_ci) and rel_ci <= target
 
 
 def metric_stats(metric: str, hist: Histogram) -> dict:
@@ -98,18 +121,24 @@ class Result:
         return {b: self.counters[f"blame_{b}"] for b in BLAME_NAMES}
 
     def summary(self) -> dict:
-        """Every statistic as a flat dict (times in ns, keys ``<metric>_<stat>``)."""
-        out = {}
-        for name, hist in self.hists.items():
-            out.update(hist.summary(name))
-        out["inversion_fraction"] = self.inversion_fraction
-        out.update(self.counters)
-        return out
+        """Every statistic and counter as a flat dict keyed by its result column, so the
+        unit is in the name (``hp_wait_p99_ns``, ``sim_ns``, ``fault_passes_p99``).
+
+        >>> import mcsim
+        >>> s = mcsim.simulate(trials=200, seed=1).summary()
+        >>> s["trials"], "hp_wait_p99_ns" in s, "hp_wait_p99" in s
+        (200, True, False)
+        """
+        row = self.row()
+        return {"trials": self.trials,
+                **{c.name: row[c.name] for c in schema.columns()
+                   if c.group in ("counter", "statistic")}}
 
     def row(self) -> dict:
         """One flat record with the columns of :func:`mcsim.schema.columns`, in order:
-        parameters, run identity, counters, statistics, histograms, wall time."""
-        row = self.config.public()
+        parameters (named with their unit: ``wake_ns``), run identity, counters,
+        statistics, histograms, wall time."""
+        row = schema.param_values(self.config.public())
         row["lp_depth"] = self.config.lp_depth
         row.update(seed=self.seed, trials=self.trials)
         row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
@@ -118,6 +147,9 @@ class Result:
         row["inversion_fraction"] = self.inversion_fraction
         for name in lay.METRICS:
             row.update(metric_stats(name, self.hists[name]))
+        # Derived from the data, so a NaN interval is never recorded as met.
+        row["p99_rel_ci_met"] = precision_met(row["hp_wait_p99_rel_ci"],
+                                              row["p99_rel_ci_target"])
         for name in lay.METRICS:
             row.update(histogram_columns(name, self.hists[name]))
         row["wall_s"] = self.wall_s
@@ -137,7 +169,7 @@ class Result:
         lines = [
             f"policy {self.config['policy']}, era {self.config['era']}, throttle_depth "
             f"{self.config['throttle_depth']}, writer_ratio {self.config['writer_ratio']}: "
-            f"{self.trials:,} trials, {self.counters['events']:,} events",
+            f"{count(self.trials, 'trial')}, {count(self.counters['events'], 'event')}",
             f"hp_wait   p50 {format_duration(h.quantile(0.5))}  p99 "
             f"{format_duration(h.quantile(0.99))} [{format_duration(lo)}, "
             f"{format_duration(hi)}]  p99.9 {format_duration(h.quantile(0.999))}  max "

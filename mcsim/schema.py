@@ -1,30 +1,61 @@
 """The columns of an mcsim result table: one row per simulated configuration.
 
 Every result mcsim writes (``mcsim run --out``, one file per sweep point, ``mcsim compact``)
-has exactly these columns, in this order; docs/results.md explains them.  Names carry their
-unit: statistics of time metrics end in ``_ns``.  This module only names and types columns
-(no numpy, no pyarrow at import); :meth:`mcsim.result.Result.row` fills them.
+has exactly these columns, in this order.  This module is the one description of them: each
+:class:`Column` has a type, a unit and a meaning; the Parquet schema carries the unit and the
+meaning as field metadata, and the column tables of docs/results.md are generated from it
+(``python -m mcsim.schema docs/results.md`` rewrites them; a test checks they agree).
+
+Names carry their unit: times end in ``_ns``, rates in ``_per_s``.  Parameters keep the name
+a user types (``--set wake=20us``, ``mcsim.simulate(wake=...)``) as input; their result
+column adds the unit (``wake_ns``).  No numpy, no pyarrow at import;
+:meth:`mcsim.result.Result.row` fills the columns.
 
 >>> names = column_names()
 >>> names[:3], "hp_wait_p99_ns" in names, "fault_passes_p99" in names
 (['era', 'policy', 'throttle_depth'], True, True)
 >>> stat_column("hp_wait", "p99_lo"), stat_column("hp_wait", "n")
 ('hp_wait_p99_lo_ns', 'hp_wait_n')
+>>> param_column("wake"), param_column("hp_rate"), param_column("writer_ratio")
+('wake_ns', 'hp_rate_per_s', 'writer_ratio')
+>>> column("wake_ns").unit, column("hp_wait_p99_ns").description[:30]
+('ns', '99th percentile of hp_wait (HP')
 """
 from __future__ import annotations
 
+import functools
+import re
+import sys
 from dataclasses import dataclass
+from typing import Mapping
 
 from .layout import COUNTERS, METRICS
-from .params import PARAMS
+from .params import PARAM_BY_NAME, PARAMS
+from .policies import BLAME_NAMES, FAULT_KINDS
 
-SCHEMA_VERSION = 1
+#: Version of the column set; files of another version are refused with a clear error.
+#: 2: parameter columns carry units (``wake_ns``, ``hp_rate_per_s``, ...), field metadata.
+SCHEMA_VERSION = 2
 
 #: Unit of each metric's samples.
 METRIC_UNITS = {m: ("passes" if m == "fault_passes" else "ns") for m in METRICS}
 
-#: Per-metric statistics, as :meth:`mcsim.histogram.Histogram.summary` names them, and
-#: whether each is a count (int), a value in the metric's unit, or a plain ratio.
+METRIC_DESCRIPTIONS = {
+    "hp_wait": "HP reader's wait for the mmap lock L, request to running with L "
+               "(the headline)",
+    "inversion_wait": "the hp_wait of HP waits that were inversions (model.md §7.13)",
+    "lp_fault_latency": "LP fault latency, arrival to done, all passes",
+    "fault_passes": "passes per LP fault (1, or 2 after VM_FAULT_RETRY)",
+    "writer_wait": "LP writer's (mmap/munmap) wait for L, request to running with L",
+    "hold_hp": "L hold time of an HP reader",
+    "hold_fault": "L hold time of one fault pass (grant to drop or release)",
+    "hold_writer": "L hold time of a writer",
+    "gate_wait": "an LP bio's wait for an io.latency slot (0 when one was free)",
+    "fault_lock_wait": "a fault pass's wait for L",
+}
+
+#: Per-metric statistics, as :meth:`mcsim.histogram.Histogram.summary` names them: whether
+#: each is a count (int), a value in the metric's unit, or a plain ratio, and its meaning.
 STATS = (
     ("n", "count"), ("overflow", "count"),
     ("mean", "value"), ("mean_lo", "value"), ("mean_hi", "value"),
@@ -32,6 +63,28 @@ STATS = (
     ("p99_lo", "value"), ("p99_hi", "value"), ("p999", "value"), ("max", "value"),
     ("p99_rel_ci", "ratio"),
 )
+_QUANTILE = "the midpoint of the bucket holding rank ceil(p n), within 0.39%"
+_WOODRUFF = "Woodruff, cluster-robust over trials; a bucket edge"
+#: What each statistic is, and how it is computed (or what its special values mean).
+STAT_DESCRIPTIONS = {
+    "n": ("samples", ""),
+    "overflow": ("samples beyond the histogram's range", "2^43 ns, about 2.4 h"),
+    "mean": ("mean", ""),
+    "mean_lo": ("lower end of the mean's 95% interval", "cluster-robust over trials"),
+    "mean_hi": ("upper end of the mean's 95% interval", "cluster-robust over trials"),
+    "min": ("exact smallest sample", ""),
+    "p50": ("median", _QUANTILE),
+    "p90": ("90th percentile", _QUANTILE),
+    "p99": ("99th percentile", _QUANTILE),
+    "p99_lo": ("lower end of the p99's 95% interval", _WOODRUFF),
+    "p99_hi": ("upper end of the p99's 95% interval", _WOODRUFF),
+    "p999": ("99.9th percentile", _QUANTILE),
+    "max": ("exact largest sample", ""),
+    "p99_rel_ci": ("half-width of the p99's 95% interval relative to the p99",
+                   "(p99_hi - p99_lo) / 2 / p99; 0 when the interval is one point (also at "
+                   "p99 = 0), inf when p99 = 0 but the interval is not, NaN with fewer than "
+                   "two trials"),
+}
 
 #: The histogram's sparse arrays (bucket index, then the three per-bucket sums) ...
 HIST_ARRAYS = (("idx", "list<int32>"), ("counts", "list<int64>"), ("yy", "list<int64>"),
@@ -40,17 +93,82 @@ HIST_ARRAYS = (("idx", "list<int32>"), ("counts", "list<int64>"), ("yy", "list<i
 HIST_SCALARS = (("n", "int64"), ("total", "int64"), ("vmin", "int64"), ("vmax", "int64"),
                 ("nn", "int64"), ("trials", "int64"), ("overflow", "int64"),
                 ("ss", "float64"), ("sn", "float64"))
+HIST_DESCRIPTIONS = {
+    "idx": "indices of the non-empty buckets, ascending (bucket layout: mcsim/histogram.py)",
+    "counts": "samples per non-empty bucket",
+    "yy": "per-bucket sum over trials behind the p99 interval (cumsum: sum of squared "
+          "trial counts at or below the bucket)",
+    "yn": "per-bucket sum over trials behind the p99 interval (cumsum: sum of trial counts "
+          "at or below the bucket times trial sizes)",
+    "n": "samples", "total": "sum of all samples", "vmin": "smallest sample",
+    "vmax": "largest sample", "nn": "sum of squared trial sizes (samples per trial)",
+    "trials": "trials", "overflow": "samples beyond the histogram's range",
+    "ss": "sum of squared trial sums (the mean's interval)",
+    "sn": "sum of trial sums times trial sizes (the mean's interval)",
+}
 
 PARAM_TYPES = {"choice": "string", "int": "int64", "prob": "float64", "rate": "float64",
                "duration": "int64", "dist": "string"}
+#: Unit suffix of a parameter's column, by kind: the name a user types stays unit-free.
+PARAM_SUFFIXES = {"duration": "_ns", "rate": "_per_s"}
+PARAM_UNITS = {"duration": "ns", "rate": "1/s", "dist": "", "prob": "", "choice": ""}
+
+COUNTER_DESCRIPTIONS = {
+    "events": "events dispatched",
+    "sim_ns": "simulated time, idle gaps included",
+    "busy_ns": "simulated time the system was not empty",
+    "hp_reads": "HP read arrivals", "writes": "LP writer arrivals (mmap/munmap/mprotect)",
+    "faults": "LP fault arrivals", "bg_bios": "background LP bio arrivals (locked-page "
+    "bios excluded)",
+    "lock_acquisitions": "read and write requests on L, pass 2 included",
+    "bios": "bios issued to the device, all sources",
+    "retries": "faults that returned VM_FAULT_RETRY",
+    "evictions": "pass-2 re-reads after the page was evicted",
+    "revalidate_fails": "failed re-validations of a kept page (rfc-v2)",
+    "handoffs": "times the 5.11+ handoff flag went from clear to set",
+    "reader_steals": "reads granted past a non-empty queue (5.11+)",
+    "writer_steals": "newcomer writers that took a free L past a non-empty queue",
+    "inversions": "HP waits that were inversions (model.md §7.13)",
+    **{f"blame_{b}": f"inversions blamed on the {b} step" for b in BLAME_NAMES},
+    **{f"faults_{k}": f"faults of kind {k}" for k in FAULT_KINDS},
+    "max_pending_events": "largest number of pending events in any trial",
+    "max_trial_events": "most events in one trial (the engine's max_trial_events counter; "
+                        "the parameter of that name is the limit)",
+}
+COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
+                 "max_trial_events": "events", "events": "events"}
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str       # string, int64, float64, bool, list<int32>, list<int64>
-    group: str      # parameter, run, counter, statistic, histogram, provenance
-    unit: str = ""
+    type: str         # string, int64, float64, bool, list<int32>, list<int64>
+    group: str        # parameter, run, counter, statistic, histogram, provenance
+    unit: str = ""    # ns, 1/s, s, passes, trials, ... ("" for none)
+    description: str = ""
+
+
+def param_column(name: str) -> str:
+    """The result column of parameter ``name``: its name plus the unit of its values."""
+    return name + PARAM_SUFFIXES.get(PARAM_BY_NAME[name].kind, "")
+
+
+def param_name(column_name: str) -> str | None:
+    """The parameter whose column is ``column_name`` (None if it is no parameter's)."""
+    return _PARAM_OF_COLUMN.get(column_name)
+
+
+def param_values(values: Mapping) -> dict:
+    """Parameter values keyed by column name (``{"wake": 0}`` -> ``{"wake_ns": 0}``), for
+    results and JSON; pass canonical values (:meth:`mcsim.params.Config.public`).
+
+    >>> param_values({"wake": 20000, "hp_rate": 200.0, "policy": "hold"})
+    {'wake_ns': 20000, 'hp_rate_per_s': 200.0, 'policy': 'hold'}
+    """
+    return {param_column(name): value for name, value in values.items()}
+
+
+_PARAM_OF_COLUMN = {param_column(p.name): p.name for p in PARAMS}
 
 
 def stat_column(metric: str, stat: str) -> str:
@@ -63,49 +181,159 @@ def stat_column(metric: str, stat: str) -> str:
 def counter_column(counter: str) -> str:
     """Column of an engine counter: its own name, with ``_seen`` added where a parameter
     has the same name (``max_trial_events`` is both the limit and the largest trial seen)."""
-    return f"{counter}_seen" if any(p.name == counter for p in PARAMS) else counter
+    return f"{counter}_seen" if counter in PARAM_BY_NAME else counter
 
 
 RUN_COLUMNS = (
-    Column("lp_depth", "int64", "parameter", "bios"),
-    Column("point_key", "string", "run"),
-    Column("seed", "int64", "run"),
-    Column("trials", "int64", "run", "trials"),
-    Column("p99_rel_ci_target", "float64", "run"),
-    Column("max_trials", "int64", "run", "trials"),
-    Column("p99_rel_ci_met", "bool", "run"),
+    Column("lp_depth", "int64", "parameter", "bios", "derived: LP bios in flight, "
+           "max(1, 128 >> throttle_depth)"),
+    Column("point_key", "string", "run", "", "16 hex digits: sha256 of the point's "
+           "identity (parameters, seed, trials, precision target, max_trials, mcsim "
+           "version); also the file name"),
+    Column("seed", "int64", "run", "", "random seed; a sweep uses one seed for every point "
+           "(common random numbers)"),
+    Column("trials", "int64", "run", "trials", "trials (regenerative cycles, model.md §4) "
+           "actually simulated"),
+    Column("p99_rel_ci_target", "float64", "run", "", "precision target --p99-rel-ci on "
+           "hp_wait_p99_rel_ci, null without one"),
+    Column("max_trials", "int64", "run", "trials", "cap on trials under a precision target, "
+           "null without one"),
+    Column("p99_rel_ci_met", "bool", "run", "", "whether hp_wait_p99_rel_ci <= the target "
+           "(false: stopped at max_trials, or the interval is NaN), null without a target"),
 )
 
 
-def columns() -> list[Column]:
-    """Every column, in table order."""
-    units = {"duration": "ns", "dist": ""}          # a distribution is text with units
-    out = [Column(p.name, PARAM_TYPES[p.kind], "parameter", units.get(p.kind, p.unit))
-           for p in PARAMS]
-    out += RUN_COLUMNS
-    out += [Column(counter_column(c), "int64", "counter") for c in COUNTERS if c != "trials"]
-    out.append(Column("inversion_fraction", "float64", "statistic"))
+def _param_columns() -> list[Column]:
+    out = []
+    for p in PARAMS:
+        unit = PARAM_UNITS.get(p.kind, p.unit)
+        what = "parameter " + p.name + (", a distribution as text" if p.kind == "dist"
+                                        else "")
+        out.append(Column(param_column(p.name), PARAM_TYPES[p.kind], "parameter", unit,
+                          f"{p.help} ({what})"))
+    return out
+
+
+def _metric_columns() -> list[Column]:
+    out = []
     for m in METRICS:
         for stat, kind in STATS:
             typ = "int64" if kind == "count" else "float64"
             unit = METRIC_UNITS[m] if kind == "value" else ""
-            out.append(Column(stat_column(m, stat), typ, "statistic", unit))
+            label, detail = STAT_DESCRIPTIONS[stat]
+            out.append(Column(stat_column(m, stat), typ, "statistic", unit,
+                              f"{label} of {m} ({METRIC_DESCRIPTIONS[m]})"
+                              + (f"; {detail}" if detail else "")))
     for m in METRICS:
-        out += [Column(f"{m}_hist_{k}", t, "histogram") for k, t in HIST_ARRAYS]
-        out += [Column(f"{m}_hist_{k}", t, "histogram") for k, t in HIST_SCALARS]
-    out.append(Column("wall_s", "float64", "provenance", "s"))
+        for k, t in HIST_ARRAYS + HIST_SCALARS:
+            unit = METRIC_UNITS[m] if k in ("total", "vmin", "vmax") else ""
+            out.append(Column(f"{m}_hist_{k}", t, "histogram", unit,
+                              f"histogram of {m}: {HIST_DESCRIPTIONS[k]}"))
     return out
 
 
+@functools.cache
+def _columns() -> tuple[Column, ...]:
+    out = _param_columns() + list(RUN_COLUMNS)
+    out += [Column(counter_column(c), "int64", "counter", COUNTER_UNITS.get(c, ""),
+                   COUNTER_DESCRIPTIONS[c]) for c in COUNTERS if c != "trials"]
+    out.append(Column("inversion_fraction", "float64", "statistic", "",
+                      "inversions / hp_wait_n: the fraction of HP reads that were "
+                      "inversions"))
+    out += _metric_columns()
+    out.append(Column("wall_s", "float64", "provenance", "s", "wall-clock seconds the point "
+                      "took (the only column that differs between two runs of the same "
+                      "point)"))
+    return tuple(out)
+
+
+def columns() -> list[Column]:
+    """Every column, in table order."""
+    return list(_columns())
+
+
+def column(name: str) -> Column:
+    """The column called ``name`` (KeyError if there is none)."""
+    return _columns_by_name()[name]
+
+
+@functools.cache
+def _columns_by_name() -> dict:
+    return {c.name: c for c in _columns()}
+
+
 def column_names() -> list[str]:
-    return [c.name for c in columns()]
+    return [c.name for c in _columns()]
 
 
 def arrow_schema(metadata: dict | None = None):
-    """The columns as a :class:`pyarrow.Schema` (with optional file-level metadata)."""
+    """The columns as a :class:`pyarrow.Schema` (with optional file-level metadata); each
+    field carries ``description`` and ``unit`` metadata."""
     import pyarrow as pa
 
     types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
              "bool": pa.bool_(), "list<int32>": pa.list_(pa.int32()),
              "list<int64>": pa.list_(pa.int64())}
-    return pa.schema([pa.field(c.name, types[c.type]) for c in columns()], metadata=metadata)
+    fields = [pa.field(c.name, types[c.type],
+                       metadata={b"description": c.description.encode(),
+                                 b"unit": c.unit.encode()}) for c in _columns()]
+    return pa.schema(fields, metadata=metadata)
+
+
+# ---------------------------------------------------------------- docs/results.md tables
+DOC_BEGIN = "<!-- generated from mcsim/schema.py: python -m mcsim.schema docs/results.md -->"
+DOC_END = "<!-- end of generated tables -->"
+
+
+def _md_table(cols, name=lambda c: f"`{c.name}`") -> list[str]:
+    lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
+    for c in cols:
+        lines.append(f"| {name(c)} | {c.type} | {c.unit or '—'} | "
+                     f"{c.description.replace('|', '/')} |")
+    return lines
+
+
+def docs_tables() -> str:
+    """The column tables of docs/results.md, as Markdown."""
+    cols = _columns()
+    by_group = {g: [c for c in cols if c.group == g] for g in
+                ("parameter", "run", "counter", "provenance")}
+    generic = [c for c in cols if c.name.startswith("hp_wait_")]
+
+    def metric_name(c):
+        return "`" + c.name.replace("hp_wait_", "<metric>_", 1) + "`"
+
+    stats = [Column(c.name, c.type, c.group, c.unit and "metric's",
+                    re.sub(r" of hp_wait \(.*?\)(; |$)", r"\1", c.description))
+             for c in generic if c.group == "statistic"]
+    hists = [Column(c.name, c.type, c.group, c.unit and "metric's",
+                    c.description.replace("histogram of hp_wait: ", ""))
+             for c in generic if c.group == "histogram"]
+    parts = [DOC_BEGIN, "", "### Parameters and run settings", ""]
+    parts += _md_table(by_group["parameter"] + by_group["run"])
+    parts += ["", "### Counters (int64): the work done", ""]
+    parts += _md_table(by_group["counter"] + [column("inversion_fraction")])
+    parts += ["", "### Statistics, for each metric `<metric>`", ""]
+    parts += [f"- `{m}`: {METRIC_DESCRIPTIONS[m]}" for m in METRICS]
+    parts += ["", "Unit: the metric's (ns, or passes for `fault_passes`, whose columns end "
+              "without `_ns`: `fault_passes_p99`).", ""]
+    parts += _md_table(stats, metric_name)
+    parts += ["", "### Histograms, for each metric `<metric>`", ""]
+    parts += _md_table(hists, metric_name)
+    parts += ["", "### Provenance", ""]
+    parts += _md_table(by_group["provenance"])
+    parts += ["", DOC_END]
+    return "\n".join(parts)
+
+
+def splice_docs(text: str) -> str:
+    """``text`` (docs/results.md) with its generated block replaced by :func:`docs_tables`."""
+    start, end = text.index(DOC_BEGIN), text.index(DOC_END) + len(DOC_END)
+    return text[:start] + docs_tables() + text[end:]
+
+
+if __name__ == "__main__":          # python -m mcsim.schema docs/results.md
+    from pathlib import Path
+
+    target = Path(sys.argv[1])
+    target.write_text(splice_docs(target.read_text()))

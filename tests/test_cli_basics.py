@@ -11,7 +11,7 @@ from mcsim.cli.app import EXIT_CODES
 from mcsim.params import PARAMS
 from mcsim.policies import POLICY_LIST, STEP_COLUMNS
 
-COMMANDS = ("run", "sweep", "show", "compact", "script", "policies", "params")
+COMMANDS = ("run", "sweep", "show", "compact", "script", "policies", "params", "bench")
 
 
 def test_help_lists_every_command_and_the_exit_codes(capsys):
@@ -74,6 +74,12 @@ def test_params_lists_every_parameter_with_default_and_unit(capsys):
     rows = cli_json(capsys, "params")
     assert [(r["name"], r["default"], r["unit"]) for r in rows] == [
         (p.name, p.default, p.unit) for p in PARAMS]
+    defaults = mcsim.simulate(trials=10).row()          # the result columns themselves
+    for r in rows:
+        assert r["column_default"] == defaults[r["column"]], r["name"]
+    assert {r["column"] for r in rows if r["column"] != r["name"]} == {
+        "wake_ns", "handoff_timeout_ns", "hp_rate_per_s", "lp_rate_per_s",
+        "bg_io_rate_per_s", "evict_rate_per_s"}
 
 
 def test_pyproject_declares_the_console_script_and_test_extras():

@@ -11,3 +11,40 @@ def test_bench_rejects_unknown_implementation(capsys):
 def test_bench_help_lists_modes(capsys):
     code, out, err = cli(capsys, "bench", "--help")
     assert code == 0 and "--full" in out and "--out" in out
+
+
+def test_bench_json_is_one_document_with_times_in_ns(capsys, monkeypatch, tmp_path):
+    """A tiny measurement (one repeat of a few thousand trials; the memory series at two
+    small sizes): the wiring of --json and --out, not the speed."""
+    import json
+
+    import pyarrow.feather as feather
+
+    from mcsim import bench
+
+    tiny = bench.Mode(repeats=1, warmup=0, target_s={"compiled": 0.01},
+                      memory_trials=(1000, 2000))
+    monkeypatch.setitem(bench.MODES, "quick", tiny)
+    out = tmp_path / "b.arrow"
+    code, text, err = cli(capsys, "bench", "--impl", "compiled", "--scenario", "reference",
+                          "--json", "--out", out)
+    assert code == 0, err
+    doc = json.loads(text)
+    assert doc["mode"] == "quick" and doc["environment"]["cores"] >= 1
+    assert [(m["series"], m["scenario"], m["implementation"]) for m in
+            doc["measurements"]] == [("peers", "reference", "compiled"),
+                                     ("memory", "reference", "compiled"),
+                                     ("memory", "reference", "compiled")]
+    for m in doc["measurements"]:
+        assert m["min_ns"] <= m["median_ns"] <= m["max_ns"] and isinstance(m["sim_ns"], int)
+        assert m["events_per_s"] > 0 and m["trials_per_s"] > 0 and m["ns_per_event"] > 0
+        assert not [k for k in m if k.endswith("_s") and not k.endswith("_per_s")]
+    assert {t["target"].split(",")[0] for t in doc["targets"]} >= {"M events/s"}
+    assert feather.read_table(out).num_rows == 3
+    assert "| scenario |" not in text          # no Markdown table mixed into the JSON
+
+
+def test_bench_refuses_an_out_name_without_a_table_format_before_measuring(capsys):
+    code, _, err = cli(capsys, "bench", "--out", "bench.csv")
+    assert code == 2 and err.count("\n") == 1
+    assert "--out: 'bench.csv'" in err and ".parquet" in err and ".arrow" in err

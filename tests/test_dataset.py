@@ -14,7 +14,7 @@ from clitools import REPO, comparable_rows
 import mcsim
 from mcsim import dataset, schema
 from mcsim.engine import block_sizes, run_blocks
-from mcsim.errors import StorageError
+from mcsim.errors import StorageError, UsageError
 from mcsim.points import PointSpec, run_point
 from mcsim.result import Result
 from mcsim.scenario import compile_scenario
@@ -49,9 +49,114 @@ def test_results_doc_describes_every_column():
             assert column.name in documented, column.name
 
 
+def test_results_doc_tables_are_generated_from_the_schema():
+    doc = (REPO / "docs" / "results.md").read_text()
+    assert schema.splice_docs(doc) == doc, \
+        "docs/results.md is stale: run python -m mcsim.schema docs/results.md"
+    assert f"schema version {schema.SCHEMA_VERSION}" in doc
+
+
+def test_every_parquet_field_has_a_description_and_a_unit(sweep_dir):
+    fields = pq.read_schema(next(sweep_dir.glob("point-*.parquet")))
+    for field in fields:
+        meta = field.metadata or {}
+        assert len(meta.get(b"description", b"")) > 5 and b"unit" in meta, field.name
+    units = {name: fields.field(name).metadata[b"unit"].decode() for name in (
+        "wake_ns", "handoff_timeout_ns", "hp_rate_per_s", "evict_rate_per_s",
+        "hp_wait_p99_ns", "fault_passes_p99", "sim_ns", "wall_s", "writer_ratio")}
+    assert units == {"wake_ns": "ns", "handoff_timeout_ns": "ns", "hp_rate_per_s": "1/s",
+                     "evict_rate_per_s": "1/s", "hp_wait_p99_ns": "ns",
+                     "fault_passes_p99": "passes", "sim_ns": "ns", "wall_s": "s",
+                     "writer_ratio": ""}
+
+
+def test_time_and_rate_parameters_are_columns_with_their_unit():
+    row = mcsim.simulate(wake="20us", handoff_timeout="1ms", hp_rate="5/ms", bg_io_rate=7,
+                         evict_rate=2, lp_rate=300, trials=500, seed=1).row()
+    assert (row["wake_ns"], row["handoff_timeout_ns"]) == (20_000, 1_000_000)
+    assert (row["hp_rate_per_s"], row["lp_rate_per_s"], row["bg_io_rate_per_s"],
+            row["evict_rate_per_s"]) == (5000.0, 300.0, 7.0, 2.0)
+    unitless = {"wake", "handoff_timeout", "hp_rate", "lp_rate", "bg_io_rate", "evict_rate"}
+    assert not unitless & set(row)
+    for column in schema.columns():          # names end in the unit the schema gives
+        suffix = {"ns": "_ns", "1/s": "_per_s", "s": "_s"}.get(column.unit)
+        if suffix and column.group != "histogram":
+            assert column.name.endswith(suffix), column.name
+
+
+def test_precision_is_not_met_when_the_interval_is_unknown():
+    result = mcsim.simulate(hp_rate=0, trials=1000, seed=1)     # no HP reads: NaN interval
+    result.extra.update(p99_rel_ci_target=0.5, max_trials=1000, p99_rel_ci_met=True)
+    row = result.row()
+    assert row["hp_wait_p99_rel_ci"] != row["hp_wait_p99_rel_ci"]      # NaN
+    assert row["p99_rel_ci_met"] is False
+    assert mcsim.result.precision_met(0.4, 0.5) is True
+    assert mcsim.result.precision_met(float("nan"), 0.5) is False
+    assert mcsim.result.precision_met(float("inf"), 0.5) is False
+
+
+def _one_line_storage_error(path, *match):
+    with pytest.raises(StorageError) as info:
+        mcsim.load(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path)), message
+    for text in match:
+        assert text in message, message
+
+
+def test_older_schema_and_foreign_files_are_refused_in_one_line(sweep_dir, tmp_path):
+    import pyarrow as pa
+
+    good = next(sweep_dir.glob("point-*.parquet"))
+    table = pq.read_table(good)
+    old = table.rename_columns([c.replace("wake_ns", "wake") for c in table.column_names])
+    meta = {**table.schema.metadata, b"mcsim.schema_version": b"1"}
+    pq.write_table(old.replace_schema_metadata(meta), tmp_path / "old.parquet")
+    _one_line_storage_error(tmp_path / "old.parquet", "schema version 1",
+                            f"reads version {schema.SCHEMA_VERSION}")
+    key = good.name[6:-8]
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / good.name)
+    assert not dataset.point_file_is_valid(tmp_path / good.name, key)   # recomputed
+    pq.write_table(old.replace_schema_metadata(None), tmp_path / "stripped.parquet")
+    _one_line_storage_error(tmp_path / "stripped.parquet", "missing (wake_ns)")
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "foreign.parquet")
+    _one_line_storage_error(tmp_path / "foreign.parquet", "not an mcsim result file",
+                            "result columns are missing")
+    (tmp_path / "text.parquet").write_text("policy,trials\nhold,3\n")
+    _one_line_storage_error(tmp_path / "text.parquet", "not Parquet")
+    retyped = table.set_column(table.column_names.index("seed"), "seed",
+                               pa.array(["x"]))
+    pq.write_table(retyped, tmp_path / "retyped.parquet")
+    _one_line_storage_error(tmp_path / "retyped.parquet", "another type")
+
+
+def test_results_are_written_under_parquet_names_only(tmp_path):
+    table = mcsim.simulate(trials=500).to_arrow()
+    for name in ("r.csv", "r.arrow", "r", "r.parquet.tmp"):
+        with pytest.raises(UsageError, match=r"allowed: a path ending in \.parquet"):
+            dataset.write_table_atomic(table, tmp_path / name)
+    with pytest.raises(UsageError, match=r"^--out: 'r\.csv' is not a \.parquet file name"):
+        dataset.check_parquet_path("r.csv")
+    assert os.listdir(tmp_path) == []
+    assert dataset.check_parquet_path("R.PARQUET").name == "R.PARQUET"
+
+
+def test_storage_errors_name_the_path_given(tmp_path, monkeypatch):
+    table = mcsim.simulate(trials=500).to_arrow()
+    for given in ("/proc/x.parquet", "/proc/sub/x.parquet"):
+        with pytest.raises(StorageError) as info:
+            dataset.write_table_atomic(table, given)
+        assert str(info.value).startswith(given + ": cannot "), info.value
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file")
+    with pytest.raises(StorageError, match=r"^blocker/r\.parquet: cannot create directory"):
+        dataset.write_table_atomic(table, "blocker/r.parquet")
+
+
 def test_file_metadata_names_versions_flags_command_and_time(sweep_dir):
     meta = dataset.read_file_metadata(next(sweep_dir.glob("point-*.parquet")))
     assert meta["version"] == mcsim.__version__ and meta["command"] == "test"
+    assert meta["schema_version"] == str(schema.SCHEMA_VERSION)
     assert "-ffp-contract=off" in meta["build_flags"]
     assert meta["numpy_version"] and re.match(r"\d{4}-\d\d-\d\dT", meta["created"])
     assert len(meta["point_key"]) == 16 and '"seed":2' in meta["point"]

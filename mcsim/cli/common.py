@@ -127,14 +127,24 @@ def stdout_console():
     return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
 
 
-def jsonable(value):
-    """``value`` with NaN/inf as None, tuples as lists: valid JSON.
+#: How ``--json`` writes the floats JSON has no numbers for (docs/cli.md, docs/results.md):
+#: strings that keep them apart and that ``float()`` reads back.
+NONFINITE_JSON = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
 
-    >>> jsonable({"a": float("nan"), "b": (1, 2.5)})
-    {'a': None, 'b': [1, 2.5]}
+
+def jsonable(value):
+    """``value`` as plain JSON data: NaN as ``"nan"``, infinities as ``"inf"``/``"-inf"``
+    (JSON has no such numbers, and ``null`` means "does not apply"), tuples as lists,
+    numpy scalars as Python numbers.
+
+    >>> jsonable({"a": float("nan"), "b": (1, 2.5), "c": [float("inf"), -float("inf")],
+    ...           "d": None})
+    {'a': 'nan', 'b': [1, 2.5], 'c': ['inf', '-inf'], 'd': None}
     """
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        value = value.tolist()               # numpy scalar or array -> Python numbers
     if isinstance(value, float) and not math.isfinite(value):
-        return None
+        return NONFINITE_JSON[repr(value)]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -143,7 +153,8 @@ def jsonable(value):
 
 
 def print_json(value) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+    """One JSON document on stdout (strictly valid JSON: no NaN or Infinity tokens)."""
+    sys.stdout.write(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n")
 
 
 def show_progress(quiet: bool) -> bool:

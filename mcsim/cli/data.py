@@ -23,10 +23,12 @@ def show(
     json_output: JsonOpt = False,
 ) -> None:
     """Print a table of the points in a result directory or file: the parameters that
-    vary, trials, and the hp_wait and inversion headline."""
+    vary, trials, and the hp_wait and inversion headline.  A file that is not an mcsim
+    result of this version is refused in one line (exit 4)."""
     import mcsim
 
     from ..errors import UsageError
+    from ..result import count
     from .render import points_table
 
     table = mcsim.load(path)
@@ -34,13 +36,13 @@ def show(
         if name not in table.column_names:
             raise UsageError(f"--column: {name!r} is not a column; allowed: the columns "
                              "listed in docs/results.md, e.g. hp_wait_mean_ns")
-    scalar = [n for n in table.column_names if "_hist_" not in n]
-    rows = table.select(scalar).to_pylist()
+    wanted = [n for n in table.column_names if "_hist_" not in n or n in (columns or ())]
+    rows = table.select(wanted).to_pylist()
     if json_output:
         print_json(rows)
         return
     stdout_console().print(points_table(rows, extra_columns=columns or (),
-                                        title=f"{path}: {len(rows)} points"))
+                                        title=f"{path}: {count(len(rows), 'point')}"))
 
 
 @app.command(epilog="Example:\n\n  mcsim compact out/bacik-2018        # writes "
@@ -60,4 +62,6 @@ def compact(
     if json_output:
         print_json({"file": str(written), "rows": rows})
     else:
-        stdout_console().print(f"wrote {written} ({rows} points)")
+        from ..result import count
+
+        stdout_console().print(f"wrote {written} ({count(rows, 'point')})")

@@ -21,12 +21,21 @@ def policies(json_output: JsonOpt = False) -> None:
 
 @app.command()
 def params(json_output: JsonOpt = False) -> None:
-    """Every model parameter with its default, unit and meaning (set with --set)."""
-    from ..params import PARAMS
+    """Every model parameter with its default, unit and meaning (set with --set).
+
+    With --json each parameter also has ``column``, the name of its result column (with
+    its unit: ``wake_ns``), ``column_unit`` and ``column_default``, the default in that
+    column's unit."""
+    from ..params import PARAMS, validate
+    from ..schema import column, param_column, param_values
     from .render import params_table
 
     if json_output:
+        defaults = param_values(validate().public())
         print_json([{"name": p.name, "default": p.default, "kind": p.kind, "unit": p.unit,
-                     "help": p.help, "choices": list(p.choices)} for p in PARAMS])
+                     "help": p.help, "choices": list(p.choices),
+                     "column": param_column(p.name),
+                     "column_unit": column(param_column(p.name)).unit,
+                     "column_default": defaults[param_column(p.name)]} for p in PARAMS])
         return
     stdout_console().print(params_table(PARAMS))

@@ -1,17 +1,57 @@
 """Rich tables for the terminal: one result, a table of points, scripts, policies, params.
 
 Each function returns renderables (tables, text); the commands print them.  Times are
-shown with :func:`mcsim.units.format_duration` (``8.05 ms``).
+shown with :func:`mcsim.units.format_duration` (``8.05 ms``).  The result and point tables
+fit the console: on a narrow terminal (80 columns) headers wrap onto two lines and the
+least important statistics are left out, and the caption says which (``--json`` and
+``mcsim show -C`` have every column); numbers are never cut.
+
+>>> table = FitTable([FitColumn("policy", ["hold"], justify="left"),
+...                   FitColumn("hp_wait p99", ["24.1 ms"]),
+...                   FitColumn("writer_wait p99", ["1.2 ms"], priority=1)])
+>>> print(render_text(table, width=40))
+ policy   hp_wait p99   writer_wait p99
+────────────────────────────────────────
+ hold         24.1 ms            1.2 ms
+>>> print(render_text(table, width=30))
+ policy   hp_wait p99
+──────────────────────
+ hold         24.1 ms
+not shown at this
+width: writer_wait p99
+(widen the terminal;
+--json has every
+column)
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from rich import box
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from ..result import HEADLINE
+from ..result import HEADLINE, count
 from ..units import format_duration as _format_duration
+
+#: What the ``±`` and ``inversions`` columns of a table of points mean (its caption).
+REL_CI_NOTE = "p99 ±: half-width of the p99's 95% interval, relative to the p99"
+INVERSIONS_NOTE = "inversions: share of HP reads that waited on an inversion"
+
+
+def render_text(renderable, width: int = 80) -> str:
+    """What ``renderable`` looks like on a console ``width`` columns wide (plain text,
+    trailing spaces removed)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), record=True, highlight=False)
+    console.print(renderable)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
 
 
 def format_duration(ns) -> str:
@@ -19,8 +59,91 @@ def format_duration(ns) -> str:
     return "-" if ns is None or ns != ns else _format_duration(ns)
 
 
-def _p99_with_interval(p99: float, lo: float, hi: float) -> str:
-    return f"{format_duration(p99)} [{format_duration(lo)}, {format_duration(hi)}]"
+def format_interval(lo, hi) -> str:
+    """A 95% interval, its unit written once where both ends share it.
+
+    >>> format_interval(23.8e6, 24.5e6), format_interval(980e3, 1.02e6), format_interval(0, 0)
+    ('[23.8, 24.5] ms', '[980 µs, 1.02 ms]', '[0, 0]')
+    """
+    a, b = format_duration(lo), format_duration(hi)
+    unit_a, unit_b = a.rpartition(" ")[2], b.rpartition(" ")[2]
+    if " " in a and " " in b and unit_a == unit_b:
+        return f"[{a.rpartition(' ')[0]}, {b.rpartition(' ')[0]}] {unit_a}"
+    return f"[{a}, {b}]"
+
+
+@dataclass
+class FitColumn:
+    """A column of a :class:`FitTable`: ``priority`` 0 is always shown; on a narrow
+    console columns of the highest priority go first."""
+
+    header: str
+    cells: list
+    justify: str = "right"
+    priority: int = 0
+    narrow_header: str = ""        # the header on a narrow console (two lines) ...
+    narrow_from: int = 1           # ... from this narrowing step on
+
+
+@dataclass
+class FitTable:
+    """A table that fits the console it is printed on (see the module docstring)."""
+
+    columns: list
+    title: str | None = None
+    notes: list = field(default_factory=list)
+    more: str = "--json has every column"      # where the left-out columns are
+
+    def build(self, narrow: int = 0, dropped: frozenset = frozenset()) -> Table:
+        """The table with headers narrowed up to step ``narrow`` and the columns of the
+        ``dropped`` priorities left out (the caption says which)."""
+        shown = [c for c in self.columns if c.priority not in dropped]
+        notes = list(self.notes)
+        left_out = [c.header for c in self.columns if c.priority in dropped]
+        if left_out:
+            notes.append(f"not shown at this width: {', '.join(left_out)} (widen the "
+                         f"terminal; {self.more})")
+        table = Table(title=self.title, title_justify="left", box=box.SIMPLE_HEAD,
+                      show_edge=False, caption="\n".join(notes) or None,
+                      caption_justify="left")
+        for c in shown:
+            header = (c.narrow_header or c.header) if narrow >= c.narrow_from else c.header
+            table.add_column(header, justify=c.justify, overflow="fold")
+        for row in zip(*(c.cells for c in shown)):
+            table.add_row(*(Text(cell) for cell in row))    # text, never rich markup
+        return table
+
+    def variants(self):
+        """Tables from the widest to the narrowest."""
+        steps = max([c.narrow_from for c in self.columns if c.narrow_header] + [0])
+        for narrow in range(steps + 1):
+            yield self.build(narrow)
+        priorities = sorted({c.priority for c in self.columns if c.priority}, reverse=True)
+        for i in range(len(priorities)):
+            yield self.build(steps, dropped=frozenset(priorities[:i + 1]))
+
+    def __rich_console__(self, console, options):
+        unbounded = options.update(max_width=1 << 20)
+        table = None
+        for table in self.variants():
+            if Measurement.get(console, unbounded, table).maximum <= options.max_width:
+                break
+        yield table
+
+
+def _two_lines(header: str) -> str:
+    """``hp_wait p99`` -> ``hp_wait\\np99``, ``throttle_depth`` -> ``throttle_\\ndepth``."""
+    if " " in header:
+        return header.replace(" ", "\n", 1)
+    if "_" in header and len(header) > 8:
+        cut = min((i for i, ch in enumerate(header) if ch == "_"),
+                  key=lambda i: abs(i - len(header) / 2))
+        return header[:cut + 1] + "\n" + header[cut + 1:]
+    return header
+
+
+def _col(header, cells, justify="right", priority=0, narrow_from=1) -> FitColumn:
+    return FitColumn(header, list(cells), justify, priority, _two_lines(header), narrow_from)
 
 
 def result_tables(result) -> list:
@@ -30,15 +153,17 @@ def result_tables(result) -> list:
     title = (f"{cfg['policy']} · era {cfg['era']} · throttle_depth {cfg['throttle_depth']} "
              f"(lp_depth {cfg.lp_depth}) · writer_ratio {cfg['writer_ratio']:g} · device "
              f"{cfg['device']} · seed {result.seed}")
-    table = Table()
-    for name in ("metric", "n", "mean", "p50", "p99 [95% interval]", "p99.9", "max"):
-        table.add_column(name, justify="left" if name == "metric" else "right")
-    for name in HEADLINE:
-        h = result[name]
-        table.add_row(name, f"{h.n:,}", format_duration(h.mean()),
-                      format_duration(h.quantile(0.5)),
-                      _p99_with_interval(h.quantile(0.99), *h.quantile_ci(0.99)),
-                      format_duration(h.quantile(0.999)), format_duration(h.max()))
+    hists = [result[name] for name in HEADLINE]
+    table = FitTable([
+        _col("metric", HEADLINE, justify="left"),
+        _col("n", [f"{h.n:,}" for h in hists], priority=2),
+        _col("mean", [format_duration(h.mean()) for h in hists], priority=3),
+        _col("p50", [format_duration(h.quantile(0.5)) for h in hists]),
+        _col("p99", [format_duration(h.quantile(0.99)) for h in hists]),
+        _col("p99 95% interval", [format_interval(*h.quantile_ci(0.99)) for h in hists]),
+        _col("p99.9", [format_duration(h.quantile(0.999)) for h in hists]),
+        _col("max", [format_duration(h.max()) for h in hists], priority=1),
+    ], more="--json has every statistic")
     blame = result.blame()
     inversions = counters["inversions"]
     blamed = ", ".join(f"{step} {n / inversions:.0%}" for step, n in blame.items()
@@ -46,21 +171,24 @@ def result_tables(result) -> list:
     lines = Text(
         f"inversions: {result.inversion_fraction:.3%} of HP reads ({inversions:,} of "
         f"{result['hp_wait'].n:,}); blamed step: {blamed}\n"
-        f"{result.trials:,} trials · {counters['events']:,} events · {result.wall_s:.2f} s "
-        f"· {result.events_per_s / 1e6:.1f} M events/s")
+        f"{count(result.trials, 'trial')} · {count(counters['events'], 'event')} · "
+        f"{result.wall_s:.2f} s · {result.events_per_s / 1e6:.1f} M events/s")
     precision = result.extra.get("p99_rel_ci_target")
     if precision is not None:
-        met = "met" if result.extra.get("p99_rel_ci_met") else "NOT met (max_trials reached)"
-        lines.append(f"\nprecision target p99 ±{precision:.2%}: {met}")
+        met = result.row()["p99_rel_ci_met"]
+        verdict = "met" if met else "NOT met (max_trials reached, or no interval)"
+        lines.append(f"\nprecision target: hp_wait p99 to ±{precision:.2%} (95% interval "
+                     f"half-width): {verdict}")
     return [Text(title), table, lines]
 
 
 def varying_parameters(rows: Sequence[dict]) -> list[str]:
-    """Parameters (and seed) whose value differs between rows, in table order."""
+    """Parameter columns (and seed) whose value differs between rows, in table order."""
     from ..params import PARAMS
+    from ..schema import param_column
 
-    names = [p.name for p in PARAMS] + ["seed"]
-    return [n for n in names if len({repr(r[n]) for r in rows}) > 1]
+    names = [param_column(p.name) for p in PARAMS] + ["seed"]
+    return [n for n in names if n in rows[0] and len({repr(r[n]) for r in rows}) > 1]
 
 
 def sort_rows(rows: list[dict], keys: Sequence[str]) -> list[dict]:
@@ -76,32 +204,74 @@ def sort_rows(rows: list[dict], keys: Sequence[str]) -> list[dict]:
 
 
 def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
-                 title: str | None = None) -> Table:
-    """One line per point: the parameters that vary, then the headline statistics."""
+                 title: str | None = None) -> FitTable:
+    """One line per point: the parameters that vary, then the headline statistics
+    (``extra_columns``: more result columns, always shown)."""
+    from ..schema import param_name
+
     axes = varying_parameters(rows) if len(rows) > 1 else ["policy"]
     rows = sort_rows(list(rows), axes)
-    table = Table(title=title, title_justify="left")
-    stats = ("trials", "hp_wait p50", "hp_wait p99 [95% interval]", "±", "hp_wait p99.9",
-             "inversions", "writer_wait p99")
-    for name in (*axes, *stats, *extra_columns):
-        table.add_column(name, justify="left" if name in axes else "right")
-    for r in rows:
-        table.add_row(
-            *(_cell(r[a]) for a in axes), f"{r['trials']:,}",
-            format_duration(r["hp_wait_p50_ns"]),
-            _p99_with_interval(r["hp_wait_p99_ns"], r["hp_wait_p99_lo_ns"],
-                               r["hp_wait_p99_hi_ns"]),
-            _percent(r["hp_wait_p99_rel_ci"]), format_duration(r["hp_wait_p999_ns"]),
-            _percent(r["inversion_fraction"]), format_duration(r["writer_wait_p99_ns"]),
-            *(_cell(r[c]) for c in extra_columns))
-    return table
+    extra_columns = list(extra_columns)
+
+    def stat(fmt, name):
+        return [fmt(r[name]) for r in rows]
+
+    columns = [_col(param_name(a) or a, [_axis_cell(a, r[a]) for r in rows], "left",
+                    narrow_from=2) for a in axes]          # parameter names split last
+    columns += [
+        # a constant trial count is in the caption, so its column goes first
+        _col("trials", [f"{r['trials']:,}" for r in rows],
+             priority=3 if len({r["trials"] for r in rows}) > 1 else 7),
+        _col("hp_wait p50", stat(format_duration, "hp_wait_p50_ns"), priority=4),
+        _col("hp_wait p99", stat(format_duration, "hp_wait_p99_ns")),
+        _col("p99 ±", stat(_percent, "hp_wait_p99_rel_ci")),
+        _col("p99 95% interval", [format_interval(r["hp_wait_p99_lo_ns"],
+                                                  r["hp_wait_p99_hi_ns"]) for r in rows],
+             priority=6),
+        _col("hp_wait p99.9", stat(format_duration, "hp_wait_p999_ns"), priority=2),
+        _col("inversions", stat(_percent, "inversion_fraction"), priority=1),
+        _col("writer_wait p99", stat(format_duration, "writer_wait_p99_ns"), priority=5),
+    ]
+    columns += [FitColumn(c, [_axis_cell(c, r[c]) for r in rows])      # as the user typed it
+                for c in extra_columns]
+    notes = [REL_CI_NOTE, INVERSIONS_NOTE]
+    trials = {r["trials"] for r in rows}
+    if len(trials) == 1:
+        notes.append(f"{count(trials.pop(), 'trial')} per point")
+    return FitTable(columns, title=title, notes=notes,
+                    more="mcsim show --json or -C NAME has every column")
 
 
 def _percent(x) -> str:
-    return "-" if x is None or x != x else "inf" if x == float("inf") else f"{x:.2%}"
+    if x is None or x != x:
+        return "-"
+    return "inf" if x == math.inf else f"{x:.2%}"
+
+
+def _axis_cell(column: str, value) -> str:
+    """A value with its unit: ``20 µs`` for ``wake_ns``, ``200/s`` for a rate.
+
+    >>> _axis_cell("wake_ns", 20000), _axis_cell("gate_wait_p99_ns", 3.8142e7)
+    ('20 µs', '38.1 ms')
+    """
+    if column.endswith("_ns") and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return format_duration(value)
+    if column.endswith("_per_s") and isinstance(value, float):
+        return f"{value:g}/s"
+    return _cell(value)
 
 
 def _cell(value) -> str:
+    """A table cell: lists (histogram columns) by their length, numbers compactly.
+
+    >>> _cell([3, 5, 9]), _cell(0.05), _cell(123456), _cell(None), _cell(float("nan"))
+    ('3 values', '0.05', '123,456', '-', '-')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return count(len(value), "value")
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -138,9 +308,14 @@ def policies_table(policies) -> Table:
 
 
 def params_table(params) -> Table:
-    table = Table(title="model parameters (set with --set NAME=VALUE)", title_justify="left")
+    from ..schema import param_column
+
+    table = Table(title="model parameters (set with --set NAME=VALUE; result column in "
+                  "brackets where it adds the unit)", title_justify="left")
     for name in ("name", "default", "unit", "meaning"):
         table.add_column(name)
     for p in params:
-        table.add_row(p.name, str(p.default), p.unit, p.help)
+        column = param_column(p.name)
+        name = p.name if column == p.name else f"{p.name}\n[{column}]"
+        table.add_row(Text(name), str(p.default), p.unit, Text(p.help))
     return table

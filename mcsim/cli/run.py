@@ -93,13 +93,15 @@ def _write_result(result, point, out: Path, workers: int) -> None:
 
 def result_document(result) -> dict:
     """The JSON of `mcsim run --json`: configuration, run settings, counters and every
-    statistic of every metric (the result row without its histograms)."""
+    statistic of every metric (the result row without its histograms).  Keys are the
+    result columns' names, units included (``config.wake_ns``, ``config.hp_rate_per_s``,
+    ``metrics.hp_wait.p99_ns``)."""
     from ..layout import METRICS
-    from ..schema import STATS, counter_column, stat_column
+    from ..schema import STATS, counter_column, param_values, stat_column
 
     row = result.row()
     return {
-        "config": result.config.public(),
+        "config": param_values(result.config.public()),
         "lp_depth": result.config.lp_depth,
         "run": {k: row[k] for k in ("point_key", "seed", "trials", "p99_rel_ci_target",
                                     "max_trials", "p99_rel_ci_met", "wall_s")},
