@@ -262,7 +262,9 @@ def result_files(path: str | Path) -> list[Path]:
     if path.is_dir():
         files = sorted(path.glob("*.parquet"))
         if not files:
-            raise StorageError(f"{path}: no result files (*.parquet) in this directory")
+            raise StorageError(f"{path}: no result files (*.parquet) in this directory; "
+                               "allowed: a sweep directory, a compacted file or an "
+                               "`mcsim run --out` file")
         return files
     if not path.exists():
         raise StorageError(f"{path}: cannot read: No such file or directory")

@@ -178,13 +178,12 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
     the target are dropped, so the result is that of one worker.
     """
     from .engine import BLOCK_TRIALS, run_blocks
-    from .result import p99_rel_ci
+    from .result import p99_rel_ci, precision_met
 
     def precise() -> bool:
         # NaN (fewer than two trials with HP reads) is not precise: more trials bring
         # HP samples (validation refuses a target when hp_rate = 0).
-        rel = p99_rel_ci(total.histograms()["hp_wait"])
-        return rel <= point.p99_rel_ci
+        return precision_met(p99_rel_ci(total.histograms()["hp_wait"]), point.p99_rel_ci)
 
     def run_one(block: tuple[int, int]):
         return run_blocks(scenario, point.seed, [block])

@@ -104,7 +104,7 @@ def test_run_out_refuses_names_that_are_not_parquet(capsys, tmp_path, monkeypatc
     for name in ("r.csv", "r.arrow", "r"):
         code, _, err = cli(capsys, "run", "--trials", "500", "--quiet", "--out", name)
         assert code == 2 and err.count("\n") == 1, err
-        assert f"{name} is not a .parquet file name" in err and "allowed:" in err
+        assert f"--out: '{name}' is not a .parquet file name" in err and "allowed:" in err
     code, _, err = cli(capsys, "compact", tmp_path, "--out", "all.csv")
     assert code == 2 and "--out: 'all.csv'" in err
     assert list(tmp_path.iterdir()) == []

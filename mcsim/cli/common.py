@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shlex
 import sys
 from contextlib import contextmanager
@@ -124,7 +125,8 @@ def stdout_console():
     """Rich console on stdout; wide when stdout is a file or a pipe (no wrapping)."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    wide = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(width=160 if wide else None, highlight=False)
 
 
 #: How ``--json`` writes the floats JSON has no numbers for (docs/cli.md, docs/results.md):

@@ -54,6 +54,10 @@ def run(
     from ..executors import default_workers
     from ..points import check_workers, simulate_point
 
+    if out is not None:
+        from ..dataset import check_parquet_path
+
+        check_parquet_path(out, "--out")
     values = flag_values(set_values, policy=policy, era=era, throttle_depth=throttle_depth,
                          writer_ratio=writer_ratio)
     spec = build_spec(config, values, allow_grid=False, trials=trials, seed=seed,
