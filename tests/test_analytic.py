@@ -324,3 +324,53 @@ def test_inversions_counted_by_hand(engine, kind, policy):
                                          "mkwrite")) == expected
     if BLOCKED_UNTIL[kind][policy] is not None:
         assert 5 <= expected <= len(episodes) - 5           # neither trivially 0 nor all
+
+
+# A random-mode configuration whose inversion rate has a closed form.  Era 4.x, wake 0,
+# policy `hold`, every fault a miss with no CPU work, one gate slot, device const(D), no
+# background IO; writers and HP reads hold L for zero time.  Then:
+#  * every fault holds L from its arrival (or its grant) until its bio completes, blocked
+#    at the gate or in IO the whole time;
+#  * a writer arriving at w while faults hold L queues, and so do all later faults (4.x);
+#    it passes when every fault that arrived before w has completed.  The gate never
+#    idles while faults wait behind a writer (they are granted the instant the last
+#    holder completes), so the faults' unfinished work V(t) is that of an M/D/1 queue
+#    (rate lf, service D), writers or not, and the writer waits exactly V(w);
+#  * an HP read waits iff a writer is queued, and then it overlaps blocked holders, so it
+#    is an inversion iff it waits.  A writer is queued at h iff one arrived at some
+#    w <= h with w + V(w) > h; those w form the interval since the arrival of the fault
+#    in service at h (FIFO M/D/1), of length Wq + U: that fault's queueing delay and the
+#    elapsed part of its service.  All services last D, so the fault in service at a
+#    random busy instant is a typical one (Wq stationary) and U ~ Uniform(0, D),
+#    independent.  Writers are Poisson(lw) and independent of the faults, so
+#      P(inversion) = rho * (1 - E[exp(-lw Wq)] * (1 - exp(-lw D)) / (lw D)),
+#    rho = lf D, with the Pollaczek-Khinchine transform
+#      E[exp(-s Wq)] = (1 - rho) s / (s - lf (1 - exp(-s D))).
+#  By PASTA the HP reads (Poisson) see the time-stationary probability; writers see V,
+#  so their mean wait is the M/D/1 mean lf D^2 / (2 (1 - rho)).
+LF, LW, D_S = 500.0, 500.0, 1e-3
+INVERSION_MD1 = dict(era="4.x", policy="hold", wake="0", throttle_depth=7,
+                     device="const(1ms)", bg_io_rate=0.0, lp_rate=LF + LW,
+                     writer_ratio=LW / (LF + LW), writer_hold="0", hp_rate=2000.0,
+                     hp_hold="0", p_miss=1.0, p_async_ra=0.0, p_locked=0.0,
+                     write_fault_ratio=0.0, fault_cpu="0", minor_cpu="0")
+
+
+def md1_inversion_probability(lf, lw, d):
+    rho = lf * d
+    wq_transform = (1 - rho) * lw / (lw - lf * (1 - math.exp(-lw * d)))
+    return rho * (1 - wq_transform * (1 - math.exp(-lw * d)) / (lw * d))
+
+
+def test_inversion_rate_of_writers_behind_an_md1_gate():
+    truth = md1_inversion_probability(LF, LW, D_S)          # 0.17564
+    r = mcsim.simulate(INVERSION_MD1, trials=1_000_000, seed=3)
+    h = r["hp_wait"]
+    waited = h.n - int(h.counts[0])
+    assert r.counters["inversions"] == waited > 100_000   # inversion iff the read waits
+    F, lo, hi = cdf_ci(h, 0, level=0.999)                 # P(wait = 0), cluster-robust
+    assert r.inversion_fraction == pytest.approx(1 - F)
+    assert 1 - hi <= truth <= 1 - lo, (1 - F, 1 - hi, 1 - lo, truth)
+    assert hi - lo < 0.01
+    lo, hi = r["writer_wait"].mean_ci(level=0.999)
+    assert lo <= LF * D_S ** 2 / (2 * (1 - LF * D_S)) * 1e9 <= hi
