@@ -206,7 +206,8 @@ def stress_config(rng, flavour, era, policy):
                  fault_cpu="2us", minor_cpu="2us", mkwrite_fast="lognormal(20us, 0.5)",
                  evict_rate=30.0, max_readers_wakeup=256, max_trial_events=12_000)
     elif flavour == "overloaded":
-        p.update(bg_io_rate=3000.0, throttle_depth=7, lp_rate=300.0)
+        # Background bios alone offer three times the one slot's capacity.
+        p.update(bg_io_rate=3000.0, device="exp(1ms)", throttle_depth=7, lp_rate=300.0)
     return p
 
 
@@ -217,10 +218,11 @@ def stress_configs(n=STRESS_CONFIGS, seed=STRESS_SEED):
     Flavours, era and policy cycle so that each flavour meets both eras and every policy.
     ``lock-burst``: HP reads at 20,000/s against writers holding ``L`` for 5 ms (a deep
     lock queue, many live tasks, a heap full of wake-ups when they are granted).
-    ``gate-burst``: faults at 20,000/s behind 8 ms writers, released into one gate slot
+    ``gate-burst``: faults at 10,000/s behind 10 ms writers, released into one gate slot
     (a deep gate queue).  ``contended``: millisecond devices and writer holds, redrawn
-    until the larger offered load is between 0.2 and 0.6, so the trials end.  ``overloaded``: the gate
-    offered three times its capacity; both engines must stop with the same error.
+    until the larger offered load is between 0.2 and 0.6, so the trials end.
+    ``overloaded``: the gate offered three times its capacity; both engines must stop
+    with the same error.
     """
     rng = np.random.default_rng(seed)
     policies = sorted(mcsim.POLICIES)
