@@ -10,8 +10,10 @@ Same model as ``mcsim/reference.py`` and the compiled core (the spec's model.md,
   only when it runs and sleeps again at the head if a newcomer took it first);
 * the io.latency **gate** as a ``simpy.Resource`` with ``lp_depth`` slots (FIFO, no
   barging; a slot is held by the bio until it completes);
-* the fault-path **policy consulted as data**: ``mcsim.policies.POLICIES`` says which
-  pass-1 steps hold ``L``, ``FAULT_PROGRAMS`` which steps a fault kind performs;
+* the fault steps and the policies **stated here**, from the text of docs/model.md (§2.4,
+  §3), not imported from ``mcsim.policies``: :data:`FAULT_STEPS` says which steps each
+  fault kind performs, :data:`LOCKED_STEPS` which of them each policy runs holding ``L``.
+  A peer that shared the engine's tables would share their mistakes;
 * parameters from :func:`mcsim.params.validate`, randomness from ``random.Random`` (the
   draws are not the engine's, so agreement with it is statistical, not bitwise).
 
@@ -41,15 +43,44 @@ import simpy
 
 from mcsim.histogram import Histogram
 from mcsim.layout import METRICS
-from mcsim.policies import (ARG_BIO, ARG_MKWRITE, BL_NONE, BL_PASS2_READ, BLAME_NAMES,
-                            FAULT_PROGRAMS, FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS,
-                            FK_MKWRITE_FAST, FK_MKWRITE_SLOW, OP_CPU, OP_SUBMIT, OP_WAIT_IO,
-                            OP_WAIT_PAGE, POLICIES)
 
 READ, WRITE = 0, 1
 HP, WRITER, FAULT = "hp", "writer", "fault"
-N_BLAME = 5                       # blame kinds; index N_BLAME = "any"
 METRIC = {name: i for i, name in enumerate(METRICS)}
+
+#: Blamed steps, in the order that breaks ties (model.md §5).
+BLAME_ORDER = ("submit", "io", "locked_page", "pass2_read", "mkwrite")
+N_BLAME = len(BLAME_ORDER)        # index N_BLAME of the clock = "any"
+BLAME = {name: i for i, name in enumerate(BLAME_ORDER)}
+NO_BLAME = -1
+
+#: Pass-1 steps of each fault kind after the lookup (model.md §2.4): ``(action, policy
+#: column, blame while blocked holding L, operand)``.  Actions: ``cpu`` (work for the
+#: operand's time), ``submit`` (a bio of the operand's time through the gate), ``wait_io``
+#: (until that bio completes), ``wait_page`` (until another context's read completes).
+FAULT_STEPS = {
+    "hit": (),
+    "miss": (("submit", "miss_submit", "submit", "bio"),
+             ("wait_io", "miss_io", "io", None)),
+    "async_ra": (("submit", "ra_submit", "submit", "bio"),),
+    "locked": (("wait_page", "locked_wait", "locked_page", None),),
+    "mkwrite_fast": (("cpu", "mkwrite", None, "mkwrite"),),
+    "mkwrite_slow": (("submit", "mkwrite", "mkwrite", "bio"),
+                     ("wait_io", "mkwrite", "mkwrite", None)),
+}
+WRITE_KINDS = ("mkwrite_fast", "mkwrite_slow")
+
+#: The policy columns each policy runs holding L (model.md §3); the others drop L first.
+LOCKED_STEPS = {
+    "hold": {"miss_submit", "miss_io", "ra_submit", "locked_wait", "mkwrite"},
+    "stock-4.19": {"miss_submit", "ra_submit", "mkwrite"},
+    "rfc-v1": {"mkwrite"},
+    "rfc-v2": set(),
+    "upstream-5.1": {"mkwrite"},
+}
+#: Policies whose retry finds the page kept (``vmf->cached_page``): no eviction, and a
+#: write fault's page is re-validated instead.
+KEEPS_PAGE = {"rfc-v1", "rfc-v2"}
 
 
 class Task:
@@ -62,7 +93,7 @@ class Task:
     def __init__(self, kind):
         self.kind = kind
         self.holding = self.woken = False
-        self.blocked = BL_NONE
+        self.blocked = NO_BLAME
         self.snap = self.wakeup = self.page_event = None
         self.page_ready = True
         self.t_req = self.t_grant = 0
@@ -162,14 +193,15 @@ class InversionClock:
             self.nblocked[k] += delta
 
     def block(self, task, blame):
-        if task.holding and blame != BL_NONE:
-            task.blocked = blame
-            self._change(blame, +1)
+        """``task`` sleeps in the step blamed ``blame`` (a name, or None: not blamed)."""
+        if task.holding and blame is not None:
+            task.blocked = BLAME[blame]
+            self._change(task.blocked, +1)
 
     def unblock(self, task):
-        if task.blocked != BL_NONE:
+        if task.blocked != NO_BLAME:
             self._change(task.blocked, -1)
-            task.blocked = BL_NONE
+            task.blocked = NO_BLAME
 
     def now(self):
         return [self.integral[k] + (self.env.now - self.last[k] if self.nblocked[k] else 0)
@@ -220,10 +252,13 @@ class Model:
     def __init__(self, cfg, seed: int = 0):
         if cfg["era"] != "4.x":
             raise ValueError("the SimPy peer implements era 4.x only")
+        if cfg["policy"] not in LOCKED_STEPS:
+            raise ValueError(f"the SimPy peer does not describe policy {cfg['policy']!r}")
         self.cfg = cfg
         self.env = simpy.Environment()
         self.rng = rng = random.Random(seed)
-        self.policy = POLICIES[cfg["policy"]]
+        self.locked_steps = LOCKED_STEPS[cfg["policy"]]
+        self.keeps_page = cfg["policy"] in KEEPS_PAGE
         self.wake = int(cfg["wake"])
         self.L = RwSem(self)
         self.gate = simpy.Resource(self.env, capacity=cfg["lp_depth"])
@@ -267,7 +302,7 @@ class Model:
         blame = self.clock.blame(task.snap)
         if blame is not None:
             self.counters["inversions"] += 1
-            key = f"blame_{BLAME_NAMES[blame]}"
+            key = f"blame_{BLAME_ORDER[blame]}"
             self.counters[key] = self.counters.get(key, 0) + 1
             self.record(METRIC["inversion_wait"], self.env.now + self.wake - task.t_req)
 
@@ -351,7 +386,7 @@ class Model:
         self.alive += 1
         self.counters["bg_bios"] += page_of is None
         duration = page_of.bio if page_of is not None else self.draw["device"]()
-        slot = yield from self.gate_enter(Task("bg"), BL_NONE)
+        slot = yield from self.gate_enter(Task("bg"), None)
         self.counters["bios"] += 1
         yield self.env.timeout(duration)
         self.events += 1
@@ -369,68 +404,70 @@ class Model:
         task = Task(FAULT)
         task.bio = task.mkwrite = 0
         if rng.random() < cfg["write_fault_ratio"]:
-            task.fault = FK_MKWRITE_SLOW if rng.random() < cfg["p_mkwrite_slow"] \
-                else FK_MKWRITE_FAST
+            task.fault = "mkwrite_slow" if rng.random() < cfg["p_mkwrite_slow"] \
+                else "mkwrite_fast"
         else:
             k = rng.random()
             cut_ra = cfg["p_miss"] + cfg["p_async_ra"]
-            task.fault = (FK_MISS if k < cfg["p_miss"] else FK_ASYNC_RA if k < cut_ra else
-                          FK_LOCKED if k < cut_ra + cfg["p_locked"] else FK_HIT)
-        if task.fault == FK_MKWRITE_FAST:
+            task.fault = ("miss" if k < cfg["p_miss"] else "async_ra" if k < cut_ra else
+                          "locked" if k < cut_ra + cfg["p_locked"] else "hit")
+        if task.fault == "mkwrite_fast":
             task.mkwrite = draw["mkwrite_fast"]()
-        elif task.fault != FK_HIT:
+        elif task.fault != "hit":
             task.bio = draw["device"]()
         task.cpu, task.minor = draw["fault_cpu"](), draw["minor_cpu"]()
         return task
 
-    def program(self, task, kind):
-        """A fault kind's pass-1 steps, with each step's duration looked up."""
-        operand = {ARG_BIO: task.bio, ARG_MKWRITE: task.mkwrite}
-        return [(op, col, blame, operand.get(arg, 0))
-                for op, col, blame, arg in FAULT_PROGRAMS[kind]]
+    def program(self, task):
+        """The fault kind's pass-1 steps, with each step's duration looked up."""
+        operand = {"bio": task.bio, "mkwrite": task.mkwrite, None: 0}
+        return [(action, column, blame, operand[arg])
+                for action, column, blame, arg in FAULT_STEPS[task.fault]]
 
     def pass_steps(self, task, passes, t_pass_end):
-        """The steps of a pass after taking ``L`` (model.md §7.6, §7.9, §7.10)."""
+        """The steps of a pass after taking ``L`` (model.md §7.6, §7.9, §7.10).  A column
+        of None means "always under L": the lookup work, and everything in pass 2."""
         if passes == 1:
-            return [(OP_CPU, -1, BL_NONE, task.cpu)] + self.program(task, task.fault)
-        steps = [(OP_CPU, -1, BL_NONE, task.minor)]
+            return [("cpu", None, None, task.cpu)] + self.program(task)
+        steps = [("cpu", None, None, task.minor)]
         cfg = self.cfg
-        if not self.policy.keeps_page:
+        if not self.keeps_page:
             gone = self.env.now - t_pass_end
             if cfg["evict_rate"] > 0 and cfg["evict_rate"] * 1e-9 * gone > \
                     self.rng.expovariate(1.0):
                 self.counters["evictions"] += 1
-                steps += [(OP_SUBMIT, -1, BL_PASS2_READ, self.draw["device"]()),
-                          (OP_WAIT_IO, -1, BL_PASS2_READ, 0)]
-        elif (task.fault in (FK_MKWRITE_FAST, FK_MKWRITE_SLOW) and cfg["revalidate_fail"] > 0
+                steps += [("submit", None, "pass2_read", self.draw["device"]()),
+                          ("wait_io", None, "pass2_read", 0)]
+        elif (task.fault in WRITE_KINDS and cfg["revalidate_fail"] > 0
               and self.rng.random() < cfg["revalidate_fail"]):
             self.counters["revalidate_fails"] += 1
-            if task.fault == FK_MKWRITE_SLOW:
+            if task.fault == "mkwrite_slow":
                 task.bio = self.draw["device"]()
             else:
                 task.mkwrite = self.draw["mkwrite_fast"]()
-            steps += self.program(task, task.fault)
+            steps += [(action, None, blame, duration)
+                      for action, _, blame, duration in self.program(task)]
         return steps
 
-    def run_steps(self, task, steps, passes):
-        """Run a pass's steps; the policy drops ``L`` before a step it marks ``-``.
-        Returns whether ``L`` was dropped (then the fault retries)."""
+    def run_steps(self, task, steps):
+        """Run a pass's steps; the policy drops ``L`` before a step whose column it does
+        not hold.  Returns whether ``L`` was dropped (then the fault retries)."""
         dropped, done = False, None
-        for op, col, blame, duration in steps:
-            if op == OP_WAIT_PAGE and task.page_ready:
+        for action, column, blame, duration in steps:
+            if action == "wait_page" and task.page_ready:
                 continue                          # trylock_page succeeds
-            if task.holding and not (passes == 2 or col < 0 or self.policy.locked[col]):
+            if task.holding and column is not None and column not in self.locked_steps:
                 self.release(task)
                 dropped = True
-            if op == OP_CPU:
+            if action == "cpu":
                 yield from self.stretch(duration)
-            elif op == OP_SUBMIT:
+            elif action == "submit":
                 slot = yield from self.gate_enter(task, blame)
                 done = self.env.event()
                 self.counters["bios"] += 1
                 self.env.process(self.bio(slot, duration, done))
             else:
-                if op == OP_WAIT_PAGE:
+                if action == "wait_page":
                     task.page_event = done = self.env.event()
                 self.clock.block(task, blame)
                 yield from self.sleep(done)
@@ -442,7 +479,7 @@ class Model:
         self.alive += 1
         self.counters["faults"] += 1
         t0 = self.env.now
-        if task.fault == FK_LOCKED:               # another context's read enters the gate
+        if task.fault == "locked":                # another context's read enters the gate
             task.page_ready = False
             self.env.process(self.background_bio(page_of=task))
         passes, t_pass_end = 1, 0
@@ -452,7 +489,7 @@ class Model:
                 yield from self.sleep(granted)
             self.record(METRIC["fault_lock_wait"], self.env.now - task.t_req)
             steps = self.pass_steps(task, passes, t_pass_end)
-            dropped = yield from self.run_steps(task, steps, passes)
+            dropped = yield from self.run_steps(task, steps)
             if passes == 2 or not dropped:
                 break
             self.counters["retries"] += 1
