@@ -37,9 +37,7 @@ ENGINE_TRIALS = 1 << 19
 # Contended but stable at one LP slot: writers queue behind faults, faults wait at the
 # gate (~45% busy), misses and slow mkwrites are common enough that the policies differ
 # in passes per fault and in inversions (rfc-v2 has none).
-CONFIG = dict(device="exp(300us)", lp_rate=3000.0, writer_ratio=0.3,
-              writer_hold="exp(200us)", hp_rate=1000.0, bg_io_rate=500.0, p_miss=0.3,
-              p_async_ra=0.1, p_locked=0.05, write_fault_ratio=0.2, p_mkwrite_slow=0.5)
+CONFIG = bench_module("scenarios").AGREEMENT
 
 
 def quantile(p):
