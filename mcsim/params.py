@@ -184,7 +184,7 @@ def check_param_name(name, value: Any = None) -> None:
     >>> check_param_name("writer_ration", 0.1)
     Traceback (most recent call last):
     ...
-    mcsim.errors.ParameterError: writer_ration: 0.1 is not a parameter; allowed: a parameter listed by `mcsim params` (did you mean writer_ratio?)
+    mcsim.errors.ParameterError: writer_ration: 0.1 is not a parameter; allowed: a parameter listed by `mcsim params` (did you mean writer_ratio or write_fault_ratio or writer_hold?)
     """
     if name not in PARAM_BY_NAME:
         close = difflib.get_close_matches(str(name), PARAM_BY_NAME, n=3, cutoff=0.6)
