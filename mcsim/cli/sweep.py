@@ -12,6 +12,7 @@ from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PolicyOpt, Precis
                      QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
                      build_spec, command_line, flag_values, print_json, progress_bar,
                      show_progress, stdout_console)
+from .plan import TrialsDone, announce, show_plan
 
 SWEEP_EPILOG = """Examples:
 
@@ -34,8 +35,12 @@ As one of the tasks of a job array (then `mcsim compact out/bacik-2018`):
 
   mcsim sweep sweeps/bacik-2018.toml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
 
-A rerun skips points whose file is present and valid (--force recomputes them); Ctrl-C or
-a killed run keeps every finished point.
+Check the plan and an estimated time first, without simulating:
+
+  mcsim sweep sweeps/bacik-2018.toml --dry-run
+
+A rerun skips points whose file is present and valid (--force recomputes them); Ctrl-C,
+SIGTERM (exit 130) or a killed run keeps every finished point.
 """
 
 
@@ -75,10 +80,18 @@ def sweep(
         "whose rank among the sorted point keys is I mod N.  For job arrays writing into "
         "one --out; `mcsim compact` merges.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", metavar="DIR", help="Directory for the point files [default: "
-        "out/<name of the sweep file>].", file_okay=False, show_default=False)] = None,
+        "--out", "-o", metavar="DIR", help="Directory for the point files; with a sweep "
+        "file it may be left out (then out/<name of the sweep file>), without one it is "
+        "required.", file_okay=False, show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Recompute points whose file is already present.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan (points, trials, workers, output directory, "
+        "points already present, an estimated time from a short pilot run) and exit "
+        "without simulating or creating anything.")] = False,
+    log_interval: Annotated[float, typer.Option(
+        "--log-interval", metavar="SECONDS", help="With stderr not a terminal: at most "
+        "one progress line per SECONDS (0: one per finished point).", min=0)] = 10.0,
     config: ConfigOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -115,11 +128,21 @@ def sweep(
         raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
                          "tcp://HOST:8786 or --scheduler-file FILE")
 
-    with progress_bar(f"sweep {spec.name or out.name}", None, "points",
-                      enabled=show_progress(quiet), eta=True) as bar:
-        report = run_sweep(points, out, workers=workers, force=force,
-                           progress=bar.update, executor=executor,
-                           executor_options=options)
+    from ..plan import plan_sweep
+
+    plan = plan_sweep(points, out, force=force)
+    name = f"sweep {spec.name or out.name}"
+    if dry_run:
+        show_plan(plan, name, workers, executor, json_output)
+        return
+    mode = show_progress(quiet)
+    if mode and plan.is_big:
+        announce(plan, name, workers, executor)
+    with progress_bar(name, None, "trials", enabled=mode, eta=True,
+                      interval=log_interval) as bar:
+        report = run_sweep(points, out, workers=workers, force=force, executor=executor,
+                           executor_options=options, plan=plan,
+                           on_point=TrialsDone(plan, bar))
     keys = {p.key for p in points}
     rows = [r for r in mcsim.load(out).to_pylist() if r["point_key"] in keys]
     if json_output:
