@@ -80,9 +80,9 @@ def sweep(
         "whose rank among the sorted point keys is I mod N.  For job arrays writing into "
         "one --out; `mcsim compact` merges.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", metavar="DIR", help="Directory for the point files; with a sweep "
-        "file it may be left out (then out/<name of the sweep file>), without one it is "
-        "required.", file_okay=False, show_default=False)] = None,
+        "--out", "-o", metavar="DIR", help="Directory for the point files.  Required "
+        "without a sweep file; with one, out/NAME if not given (NAME: the file's name "
+        "without .toml).", file_okay=False, show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Recompute points whose file is already present.")] = False,
     dry_run: Annotated[bool, typer.Option(
