@@ -141,6 +141,11 @@ class DaskExecutor(Executor):
         return self._inner.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            # The sweep stops (Ctrl-C, SIGTERM, an error): results still on their way are
+            # not wanted, and the client's event loop would log each as a traceback.
+            for name in ("distributed", "tornado"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             if cancel_futures:
                 self._inner.shutdown(wait=False)        # cancels the pending futures

@@ -242,3 +242,26 @@ def test_full_disk_exits_4_with_one_line_and_leaves_complete_files_only(tmp_path
         assert len(assert_complete_files_only(out)) < 5
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_sigterm_cancels_a_dask_sweep_cleanly(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  dashboard_address=":0",
+                                  silence_logs=logging.CRITICAL) as cluster:
+        with started("sweep", *SLOW, "--executor", "dask", "--scheduler",
+                     cluster.scheduler_address, "--out", out) as proc:
+            wait_until(lambda: point_files(out) or proc.poll() is not None, 90,
+                       "a point file")
+            assert proc.poll() is None, "the sweep ended before it could be stopped"
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=30)
+            assert proc.returncode == 130 and stderr.count("\n") == 1, stderr
+            assert "interrupted (SIGTERM)" in stderr and "Traceback" not in stderr
+        # The scheduler forgets the sweep's tasks (those running finish, unwanted).
+        wait_until(lambda: not cluster.scheduler.tasks, 20, "the scheduler to drop the tasks")
+    files = assert_complete_files_only(out)
+    assert 1 <= len(files) <= N_SLOW
