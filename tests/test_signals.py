@@ -249,7 +249,8 @@ def test_sigterm_cancels_a_dask_sweep_cleanly(tmp_path):
     import logging
 
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp",
                                   dashboard_address=":0",
                                   silence_logs=logging.CRITICAL) as cluster:
         with started("sweep", *SLOW, "--executor", "dask", "--scheduler",

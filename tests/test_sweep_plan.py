@@ -138,3 +138,13 @@ def test_sweep_out_help_shows_no_default_it_does_not_have(capsys):
     text = " ".join(out.replace("│", " ").split())       # without the box lines
     assert "Required without a sweep file; with one, out/NAME if not given" in text
     assert "[default: out/" not in text
+
+
+@pytest.mark.parametrize("name", ["mcsim.plan", "mcsim.cli.plan", "mcsim.cli.progress",
+                                  "mcsim.cli.signals"])
+def test_examples_in_docstrings(name):
+    import doctest
+    import importlib
+
+    outcome = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert outcome.attempted > 0 and outcome.failed == 0
