@@ -10,6 +10,8 @@ points on its workers, which write their files into the (shared) output director
 
 Since every point writes its own file atomically, the files are the checkpoint: Ctrl-C, a
 killed run or a full disk leaves complete files only, and the next run computes the rest.
+The local pool's workers die with the process that started them, even by ``kill -9``
+(:func:`die_with_parent`), and a stopped sweep ends them at once (:func:`stop_executor`).
 
 >>> import tempfile
 >>> from mcsim.sweep import SweepSpec
