@@ -98,11 +98,8 @@ def sweep(
 ) -> None:
     """Simulate every combination of the grid's values with the same seed (common random
     numbers), in parallel, writing one Parquet file per point into the output directory."""
-    import mcsim
-
     from ..executors import parse_shard, run_sweep, shard_points
-    from ..points import summarize
-    from .render import points_table
+    from ..plan import plan_sweep
 
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
@@ -119,17 +116,9 @@ def sweep(
     points = spec.points(command=command_line())
     if shard is not None:
         points = shard_points(points, *parse_shard(shard))
-    options = {k: v for k, v in (("scheduler", scheduler), ("scheduler_file", scheduler_file),
-                                 ("connect_timeout", connect_timeout)) if v is not None}
-    if executor != "dask" and options:
-        raise UsageError(f"--{next(iter(options)).replace('_', '-')}: only with --executor "
-                         "dask; allowed: add --executor dask, or leave it out")
-    if executor == "dask" and not options.keys() & {"scheduler", "scheduler_file"}:
-        raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
-                         "tcp://HOST:8786 or --scheduler-file FILE")
-
-    from ..plan import plan_sweep
-
+    options = _executor_options(executor, scheduler=scheduler,
+                                scheduler_file=scheduler_file,
+                                connect_timeout=connect_timeout)
     plan = plan_sweep(points, out, force=force)
     name = f"sweep {spec.name or out.name}"
     if dry_run:
@@ -143,6 +132,28 @@ def sweep(
         report = run_sweep(points, out, workers=workers, force=force, executor=executor,
                            executor_options=options, plan=plan,
                            on_point=TrialsDone(plan, bar))
+    _print_report(report, points, out, spec, executor, shard, json_output)
+
+
+def _executor_options(executor: str, **given) -> dict:
+    """The options for the executor's factory; raises UsageError for a mismatch."""
+    options = {k: v for k, v in given.items() if v is not None}
+    if executor != "dask" and options:
+        raise UsageError(f"--{next(iter(options)).replace('_', '-')}: only with --executor "
+                         "dask; allowed: add --executor dask, or leave it out")
+    if executor == "dask" and not options.keys() & {"scheduler", "scheduler_file"}:
+        raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
+                         "tcp://HOST:8786 or --scheduler-file FILE")
+    return options
+
+
+def _print_report(report, points, out: Path, spec, executor: str, shard, json_output: bool):
+    """The sweep's points as a table (or the --json summary)."""
+    import mcsim
+
+    from ..points import summarize
+    from .render import points_table
+
     keys = {p.key for p in points}
     rows = [r for r in mcsim.load(out).to_pylist() if r["point_key"] in keys]
     if json_output:
