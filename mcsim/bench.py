@@ -206,7 +206,7 @@ def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
     """Run :func:`worker` in a fresh subprocess and summarise it as one table row
     (without the scenario/mode columns)."""
     spec = {"impl": impl, "params": params, "repeats": repeats, "warmup": warmup,
-            "trials": trials, "target_s": target_s, "seed": seed}
+            "trials": trials, "target_s": target_s, "seed": seed, "parent": os.getpid()}
     load = os.getloadavg()[0]         # other work on the machine skews timings: record it
     proc = subprocess.run([sys.executable, "-m", "mcsim.bench", "--worker", json.dumps(spec)],
                           capture_output=True, text=True, check=False, cwd=CHECKOUT)
@@ -526,7 +526,12 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
+        spec = json.loads(args.worker)
+        if "parent" in spec:                # a killed `mcsim bench` leaves no measurement
+            from .executors import die_with_parent
+
+            die_with_parent(spec.pop("parent"))
+        print(json.dumps(worker(spec)))
         return 0
     from .errors import McsimError
 

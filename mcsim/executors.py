@@ -10,6 +10,8 @@ points on its workers, which write their files into the (shared) output director
 
 Since every point writes its own file atomically, the files are the checkpoint: Ctrl-C, a
 killed run or a full disk leaves complete files only, and the next run computes the rest.
+The local pool's workers die with the process that started them, even by ``kill -9``
+(:func:`die_with_parent`), and a stopped sweep ends them at once (:func:`stop_executor`).
 
 >>> import tempfile
 >>> from mcsim.sweep import SweepSpec
@@ -24,15 +26,20 @@ killed run or a full disk leaves complete files only, and the next run computes 
 """
 from __future__ import annotations
 
+import ctypes
+import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import ClusterError, McsimError, SimulationError, UsageError
 from .points import PointSpec, run_point
@@ -50,9 +57,47 @@ class InlineExecutor(Executor):
         return future
 
 
-def _worker_init() -> None:
+#: ``prctl`` option: the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; only the parent reacts (it stops the pool).
+    # SIGTERM keeps its default action: a group-wide SIGTERM (timeout, a batch scheduler)
+    # ends a worker at once, and the parent stops the rest.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` does, even by ``kill -9``, so that no worker
+    outlives a killed sweep (and holds its output pipe).
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); if the
+    parent died before that was set, this process is already orphaned and exits now.
+    Elsewhere a daemon thread polls the parent id once a second.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True,
+                         name="mcsim-parent-watch").start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def local_executor(workers: int, **options) -> Executor:
@@ -62,19 +107,27 @@ def local_executor(workers: int, **options) -> Executor:
                          "--executor dask; allowed: --executor dask, or leave it out")
     if workers <= 1:
         return InlineExecutor()
+    # multiprocessing's resource tracker (started with the interpreter flags of this
+    # process) warns about "leaked semaphores" when a killed sweep could not clean up;
+    # it removes them itself, so the warning is noise in the user's terminal or log.
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init)
+                               initializer=_worker_init, initargs=(os.getpid(),))
 
 
 #: Seconds to wait for a Dask scheduler to answer unless told otherwise.
 DEFAULT_CONNECT_TIMEOUT = 30.0
+
+#: Seconds to wait for a Dask client to close (a stopped sweep must not hang on it).
+CLOSE_TIMEOUT = 10.0
 
 
 class DaskExecutor(Executor):
     """A :class:`distributed.Client`'s executor with ``pure=False`` (stochastic tasks are
     never deduplicated); ``shutdown`` also closes the client (the cluster keeps running).
 
-    The futures are stdlib stdlib ``concurrent.futures.Future`` objects.  A worker that dies is
+    The futures are stdlib ``concurrent.futures.Future`` objects.  A worker that dies is
     replaced by its nanny and the scheduler reruns its tasks (up to the scheduler's
     ``distributed.scheduler.allowed-failures`` deaths per task, then ``KilledWorker``).
     """
@@ -90,13 +143,19 @@ class DaskExecutor(Executor):
         return self._inner.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            # The sweep stops (Ctrl-C, SIGTERM, an error): results still on their way are
+            # not wanted, and the client's event loop would log each as a traceback.
+            for name in ("distributed", "tornado"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             if cancel_futures:
                 self._inner.shutdown(wait=False)        # cancels the pending futures
             else:
                 self._inner.shutdown(wait=wait)
         finally:
-            self.client.close()
+            with _quiet_logger("distributed", logging.CRITICAL):
+                self.client.close(timeout=CLOSE_TIMEOUT)
 
 
 def dask_executor(workers: int, *, scheduler: str | None = None,
@@ -137,8 +196,6 @@ def dask_executor(workers: int, *, scheduler: str | None = None,
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--scheduler {scheduler}: {' '.join(str(exc).split())}; "
                              "allowed: an address such as tcp://HOST:8786") from None
-    import logging
-
     try:
         with _quiet_logger("distributed", logging.CRITICAL):
             client = distributed.Client(timeout=timeout, set_as_default=False, **kwargs)
@@ -155,8 +212,6 @@ class _quiet_logger:
     """Raise a logger's level for a while (connection retries log at ERROR)."""
 
     def __init__(self, name: str, level: int):
-        import logging
-
         self.logger, self.level = logging.getLogger(name), level
 
     def __enter__(self):
@@ -214,15 +269,57 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def stop_executor(executor: Executor) -> None:
-    """Cancel what has not started and end worker processes now (after Ctrl-C)."""
-    executor.shutdown(wait=False, cancel_futures=True)
-    if hasattr(executor, "terminate_workers"):        # Python >= 3.14
-        executor.terminate_workers()
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (those with a Python handler) during the block, then pass
+    the first that came on to its handler.  Only in the main thread; elsewhere a no-op.
+
+    >>> seen = []
+    >>> old = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    >>> with signals_deferred():
+    ...     signal.raise_signal(signal.SIGTERM)
+    ...     held = list(seen)
+    >>> held, seen == [signal.SIGTERM]
+    ([], True)
+    >>> _ = signal.signal(signal.SIGTERM, old)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    for process in list(getattr(executor, "_processes", None) or {}.values()):
+    pending: list = []
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    saved = {signum: handler for signum, handler in saved.items() if callable(handler)}
+    for signum in saved:
+        signal.signal(signum, lambda signum, frame: pending.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        if pending:
+            signum, frame = pending[0]
+            saved[signum](signum, frame)
+
+
+def stop_executor(executor: Executor, out_dir: str | Path | None = None) -> None:
+    """Cancel what has not started and end worker processes now (after Ctrl-C, SIGTERM or
+    an error); then remove the temporary files the ended workers were writing."""
+    # Before shutdown(), which forgets the pool's processes without waiting for them.
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
         if process.is_alive():
             process.terminate()
+    deadline = time.monotonic() + 2.0
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+    if out_dir is not None and processes:
+        from .dataset import clean_staging
+
+        clean_staging(out_dir)
 
 
 @dataclass
@@ -240,39 +337,41 @@ class SweepReport:
 def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | None = None,
               executor: str = "local", force: bool = False,
               progress: Callable[[int, int], None] | None = None,
-              executor_options: dict | None = None) -> SweepReport:
+              executor_options: dict | None = None, plan=None,
+              on_point: Callable[[PointSpec, dict | None], None] | None = None
+              ) -> SweepReport:
     """Compute every point without a valid file in ``out_dir`` (all of them with ``force``).
 
     ``progress(done, total)`` is called before the first point and as each point finishes
-    (``total``: the points to compute, i.e. not already on disk).  A point that cannot be
+    (``total``: the points to compute, i.e. not already on disk); ``on_point(point,
+    summary)`` as each finishes (``summary`` None if it failed).  A point that cannot be
     simulated (an overloaded configuration) is reported and the others go on; any other
     error stops the sweep.  ``executor_options`` go to the executor's factory (for
-    ``dask``: ``scheduler``, ``scheduler_file``, ``connect_timeout``).
+    ``dask``: ``scheduler``, ``scheduler_file``, ``connect_timeout``).  ``plan``: the
+    :class:`mcsim.plan.SweepPlan` of these points if it was made already.
     Raises :class:`~mcsim.errors.SimulationError` at the end if some points failed.
     """
-    from .dataset import point_file_is_valid, prepare_dataset_dir
+    from .dataset import prepare_dataset_dir
+    from .plan import plan_sweep
 
     if executor not in EXECUTORS:
         raise UsageError(f"--executor: {executor!r} is not an executor; allowed: "
                          f"{', '.join(EXECUTORS)}")
     started = time.perf_counter()
     out = prepare_dataset_dir(out_dir)
-    report = SweepReport(out_dir=out, points=list(points))
-    todo = []
-    for point in points:
-        if not force and point_file_is_valid(out / point.file_name, point.key):
-            report.skipped.append(point)
-        else:
-            todo.append(point)
+    if plan is None:
+        plan = plan_sweep(points, out, force=force)
+    report = SweepReport(out_dir=out, points=list(points), skipped=list(plan.present))
+    todo = plan.todo
     workers = max(1, min(workers or default_workers(), len(todo) or 1))
     pool = EXECUTORS[executor](workers, **(executor_options or {}))
     window = getattr(pool, "window", 2 * workers) or max(1, len(todo))
     if not isinstance(pool, (InlineExecutor, ProcessPoolExecutor)):
         out = out.resolve()            # workers elsewhere may have another working dir
     try:
-        _drive(pool, todo, out, window, report, progress)
+        _drive(pool, todo, out, window, report, progress, on_point)
     except BaseException:
-        stop_executor(pool)
+        stop_executor(pool, out)
         raise
     pool.shutdown(wait=True)
     report.wall_s = time.perf_counter() - started
@@ -284,16 +383,22 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
 
 
 def _drive(pool: Executor, todo: list, out: Path, window: int, report: SweepReport,
-           progress) -> None:
+           progress, on_point) -> None:
     """Keep up to ``window`` points in flight; collect them as they finish."""
     if progress:
         progress(0, len(todo))
     queue = iter(todo)
     running: dict[Future, PointSpec] = {}
 
+    # Starting a worker process must not be cut short by Ctrl-C or SIGTERM: a process
+    # started but not yet registered with the pool would be out of stop_executor's reach.
+    # (In this process, submit *is* the point's computation: that stays interruptible.)
+    guard = signals_deferred if isinstance(pool, ProcessPoolExecutor) else nullcontext
+
     def refill():
         for point in queue:
-            running[pool.submit(run_point, point, out)] = point
+            with guard():
+                running[pool.submit(run_point, point, out)] = point
             if len(running) >= window:
                 break
 
@@ -302,6 +407,7 @@ def _drive(pool: Executor, todo: list, out: Path, window: int, report: SweepRepo
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             point = running.pop(future)
+            summary = None
             try:
                 summary = future.result()
             except SimulationError as exc:
@@ -310,11 +416,16 @@ def _drive(pool: Executor, todo: list, out: Path, window: int, report: SweepRepo
                 if type(exc).__name__ != "KilledWorker" and not isinstance(
                         exc, BrokenProcessPool):
                     raise
+                # A signal sent to the whole process group ends the workers too; give
+                # its handler here the moment to run, so that it is reported as such.
+                time.sleep(0.2)
                 raise McsimError("a worker process died (killed, or out of memory); the "
                                  f"points finished so far are saved in {out}: run the same "
                                  "command again to resume") from None
             else:
                 report.computed.append(summary)
+            if on_point:
+                on_point(point, summary)
             if progress:
                 progress(len(report.computed) + len(report.failed), len(todo))
         refill()

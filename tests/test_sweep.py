@@ -133,7 +133,7 @@ SLOW_GRID = ["--policy", "hold,stock-4.19,rfc-v1", "--throttle-depth", "6,7",
 def test_killed_sweep_leaves_complete_files_and_resumes(capsys, tmp_path, how):
     out = tmp_path / "out"
     workers = "1" if how == "SIGKILL" else "2"
-    proc = mcsim_process("sweep", *SLOW_GRID, "--workers", workers, "--out", out,
+    proc = mcsim_process("sweep", *SLOW_GRID, "--workers", workers, "--quiet", "--out", out,
                          start_new_session=True)
     _wait_for_points(out, 1, proc)
     if how == "SIGKILL":

@@ -16,13 +16,14 @@ from ..errors import McsimError
 # Importing a command module registers its commands, in this order in `mcsim --help`.
 from . import run, sweep, data, script, info, bench  # noqa: F401,I001
 from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
+from . import signals
 from .common import set_command_line
 
 __all__ = ["app", "main"]
 
 
 def _error(message: str, code: int) -> int:
-    sys.stderr.write(f"mcsim: error: {' '.join(message.split())}\n")
+    signals.write_stderr(f"mcsim: error: {' '.join(message.split())}\n")
     return code
 
 
@@ -42,11 +43,33 @@ def _given_value(exc, args: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    SIGINT and SIGTERM end a command with exit 130 and one line on stderr (see
+    :mod:`mcsim.cli.signals`); a closed stdout or a reader that goes away (``| head``)
+    ends it quietly with exit 0.  Called with ``argv`` (from Python), the previous signal
+    handlers are restored on return; as the program, they stay to cover the shutdown.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
+    signals.fill_closed_std_fds()
+    previous = signals.install()
+    try:
+        return _main(args)
+    except KeyboardInterrupt:          # a signal while an error was being reported
+        signals.report_interrupted()
+        return EXIT_INTERRUPTED
+    finally:
+        if argv is None:
+            signals.arm_for_exit()
+        else:
+            signals.restore(previous)
+
+
+def _main(args: list[str]) -> int:
     set_command_line(args)
     try:
         outcome = app(args=args, prog_name="mcsim", standalone_mode=False)
+        sys.stdout.flush()              # here, so that EPIPE is handled below
     except McsimError as exc:
         return _error(str(exc), exc.exit_code)
     except typer.TyperException as exc:          # Click's usage errors (exit code 2)
@@ -59,13 +82,29 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         return _error("aborted", EXIT_ERROR)
     except KeyboardInterrupt:
-        return _error("interrupted", EXIT_INTERRUPTED)
+        outcome = EXIT_INTERRUPTED
+    except SystemExit as exc:           # Click turns EPIPE into SystemExit(1)
+        if _is_broken_pipe(exc.__context__):
+            return _broken_pipe()
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or EXIT_OK
+        return _error(str(exc.code), EXIT_ERROR)
     except OSError as exc:
-        if exc.errno == errno.EPIPE:              # `mcsim show ... | head`
-            return EXIT_OK
+        if _is_broken_pipe(exc):                  # `mcsim show ... | head`
+            return _broken_pipe()
         return _error(f"{getattr(exc, 'filename', None) or 'I/O'}: {exc.strerror or exc}",
                       EXIT_IO)
     if outcome == EXIT_INTERRUPTED:
-        return _error("interrupted; finished points are kept, run again to resume",
-                      EXIT_INTERRUPTED)
+        signals.report_interrupted()
+        return EXIT_INTERRUPTED
     return outcome if isinstance(outcome, int) else EXIT_OK
+
+
+def _is_broken_pipe(exc: BaseException | None) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.EPIPE
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away: not an error (the work is done or not wanted)."""
+    signals.discard_stdout()
+    return EXIT_OK

@@ -25,13 +25,15 @@ TyperOption.display_type_rich = _flag_shows_no_type
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SIMULATION, EXIT_IO = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 EXIT_CODES = (
-    (EXIT_OK, "success"),
+    (EXIT_OK, "success (also when the reader of stdout goes away, as `| head` does, or "
+              "stdout is closed: the output is dropped)"),
     (EXIT_ERROR, "any other mcsim error (e.g. a sweep worker process died)"),
     (EXIT_USAGE, "bad parameter, option or input file (unknown name, out of range, bad TOML)"),
     (EXIT_SIMULATION, "simulation error: a configuration is overloaded (never empties)"),
-    (EXIT_IO, "I/O error: unreadable input, unwritable output, disk full, "
-             "unreachable Dask scheduler"),
-    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); finished sweep points are kept"),
+    (EXIT_IO, "I/O error: unreadable input (or not an mcsim result of this version), "
+             "unwritable output, disk full, unreachable Dask scheduler"),
+    (EXIT_INTERRUPTED, "interrupted by SIGINT (Ctrl-C) or SIGTERM (kill, timeout, a batch "
+                       "scheduler); finished sweep points are kept"),
 )
 EPILOG = ("Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES)
           + ".  Errors print one line on stderr.  Docs: docs/cli.md, docs/results.md.")

@@ -1,8 +1,9 @@
 """What the commands share: option types, terminal and JSON output, progress bars, and
 turning flags plus a ``--config`` file into a :class:`~mcsim.sweep.SweepSpec`.
 
-Human output goes to stdout through rich; progress bars go to stderr and only when stderr
-is a terminal and ``--quiet`` is not given; ``--json`` prints one JSON document on stdout.
+Human output goes to stdout through rich; progress goes to stderr unless ``--quiet`` is
+given: a bar on a terminal, a line now and then otherwise; ``--json`` prints one JSON
+document on stdout.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from ..errors import UsageError
 JsonOpt = Annotated[bool, typer.Option(
     "--json", help="Print one JSON document on stdout instead of tables (times in ns).")]
 QuietOpt = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress bar (there is none either when stderr is not a "
-    "terminal).")]
+    "--quiet", "-q", help="No progress on stderr (a bar on a terminal, otherwise a line "
+    "every 10 s at most).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
     "--config", "-c", metavar="FILE.toml", help="TOML file with [run] settings, [params] "
     "and [grid] axes; flags given on the command line win.", dir_okay=False)]
@@ -159,39 +160,49 @@ def print_json(value) -> None:
     sys.stdout.write(json.dumps(jsonable(value), indent=2, allow_nan=False) + "\n")
 
 
-def show_progress(quiet: bool) -> bool:
-    return not quiet and sys.stderr.isatty()
+def show_progress(quiet: bool) -> str | bool:
+    """How to show progress on stderr: ``"bar"`` on a terminal, ``"log"`` (a line now and
+    then) otherwise, False with ``--quiet``."""
+    if quiet:
+        return False
+    try:
+        return "bar" if sys.stderr.isatty() else "log"
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 class ProgressBar:
-    """What :func:`progress_bar` yields: ``advance(n)`` and ``update(completed, total)``."""
+    """What :func:`progress_bar` yields: ``advance(n)`` and ``update(completed, total,
+    detail=None)``; does nothing when progress is not shown."""
 
-    def __init__(self, progress=None, task=None):
-        self._progress, self._task = progress, task
+    def __init__(self, target=None):
+        self._target = target
 
     def advance(self, n: int = 1) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n)
+        if self._target is not None:
+            self._target.advance(n)
 
-    def update(self, completed: int, total: int | None) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=completed, total=total)
+    def update(self, completed: int, total: int | None, detail: str | None = None) -> None:
+        if self._target is not None:
+            self._target.update(completed, total, detail)
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None, unit: str, *, enabled: bool,
-                 eta: bool = False) -> Iterator[ProgressBar]:
-    """A transient rich progress bar on stderr when ``enabled``, else one doing nothing."""
+def progress_bar(description: str, total: int | None, unit: str, *, enabled: str | bool,
+                 eta: bool = False, interval: float | None = None) -> Iterator[ProgressBar]:
+    """Progress of some work on stderr (see :mod:`mcsim.cli.progress`): a transient rich
+    bar when ``enabled`` is ``"bar"`` (or True), lines at most every ``interval`` seconds
+    when it is ``"log"``, nothing when it is false."""
+    from .progress import LOG_INTERVAL_S, BarProgress, LogProgress, rich_progress
+
     if not enabled:
         yield ProgressBar()
-        return
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn(unit), TimeElapsedColumn()]
-    if eta:
-        columns += [TextColumn("ETA"), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        yield ProgressBar(progress, progress.add_task(description, total=total))
+    elif enabled == "log":
+        log = LogProgress(description, unit,
+                          interval=LOG_INTERVAL_S if interval is None else interval)
+        log.total = total
+        yield ProgressBar(log)
+    else:
+        with rich_progress(unit, eta=eta) as progress:
+            task = progress.add_task(description, total=total, detail=None)
+            yield ProgressBar(BarProgress(progress, task))

@@ -12,6 +12,7 @@ from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PolicyOpt, Precis
                      QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
                      build_spec, command_line, flag_values, print_json, progress_bar,
                      show_progress, stdout_console)
+from .plan import TrialsDone, announce, show_plan
 
 SWEEP_EPILOG = """Examples:
 
@@ -34,8 +35,12 @@ As one of the tasks of a job array (then `mcsim compact out/bacik-2018`):
 
   mcsim sweep sweeps/bacik-2018.toml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
 
-A rerun skips points whose file is present and valid (--force recomputes them); Ctrl-C or
-a killed run keeps every finished point.
+Check the plan and an estimated time first, without simulating:
+
+  mcsim sweep sweeps/bacik-2018.toml --dry-run
+
+A rerun skips points whose file is present and valid (--force recomputes them); Ctrl-C,
+SIGTERM (exit 130) or a killed run keeps every finished point.
 """
 
 
@@ -75,21 +80,26 @@ def sweep(
         "whose rank among the sorted point keys is I mod N.  For job arrays writing into "
         "one --out; `mcsim compact` merges.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", metavar="DIR", help="Directory for the point files [default: "
-        "out/<name of the sweep file>].", file_okay=False, show_default=False)] = None,
+        "--out", "-o", metavar="DIR", help="Directory for the point files.  Required "
+        "without a sweep file; with one, out/NAME if not given (NAME: the file's name "
+        "without .toml).", file_okay=False, show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Recompute points whose file is already present.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan (points, trials, workers, output directory, "
+        "points already present, an estimated time from a short pilot run) and exit "
+        "without simulating or creating anything.")] = False,
+    log_interval: Annotated[float, typer.Option(
+        "--log-interval", metavar="SECONDS", help="With stderr not a terminal: at most "
+        "one progress line per SECONDS (0: one per finished point).", min=0)] = 10.0,
     config: ConfigOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate every combination of the grid's values with the same seed (common random
     numbers), in parallel, writing one Parquet file per point into the output directory."""
-    import mcsim
-
     from ..executors import parse_shard, run_sweep, shard_points
-    from ..points import summarize
-    from .render import points_table
+    from ..plan import plan_sweep
 
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
@@ -106,20 +116,44 @@ def sweep(
     points = spec.points(command=command_line())
     if shard is not None:
         points = shard_points(points, *parse_shard(shard))
-    options = {k: v for k, v in (("scheduler", scheduler), ("scheduler_file", scheduler_file),
-                                 ("connect_timeout", connect_timeout)) if v is not None}
+    options = _executor_options(executor, scheduler=scheduler,
+                                scheduler_file=scheduler_file,
+                                connect_timeout=connect_timeout)
+    plan = plan_sweep(points, out, force=force)
+    name = f"sweep {spec.name or out.name}"
+    if dry_run:
+        show_plan(plan, name, workers, executor, json_output)
+        return
+    mode = show_progress(quiet)
+    if mode and plan.is_big:
+        announce(plan, name, workers, executor)
+    with progress_bar(name, None, "trials", enabled=mode, eta=True,
+                      interval=log_interval) as bar:
+        report = run_sweep(points, out, workers=workers, force=force, executor=executor,
+                           executor_options=options, plan=plan,
+                           on_point=TrialsDone(plan, bar))
+    _print_report(report, points, out, spec, executor, shard, json_output)
+
+
+def _executor_options(executor: str, **given) -> dict:
+    """The options for the executor's factory; raises UsageError for a mismatch."""
+    options = {k: v for k, v in given.items() if v is not None}
     if executor != "dask" and options:
         raise UsageError(f"--{next(iter(options)).replace('_', '-')}: only with --executor "
                          "dask; allowed: add --executor dask, or leave it out")
     if executor == "dask" and not options.keys() & {"scheduler", "scheduler_file"}:
         raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
                          "tcp://HOST:8786 or --scheduler-file FILE")
+    return options
 
-    with progress_bar(f"sweep {spec.name or out.name}", None, "points",
-                      enabled=show_progress(quiet), eta=True) as bar:
-        report = run_sweep(points, out, workers=workers, force=force,
-                           progress=bar.update, executor=executor,
-                           executor_options=options)
+
+def _print_report(report, points, out: Path, spec, executor: str, shard, json_output: bool):
+    """The sweep's points as a table (or the --json summary)."""
+    import mcsim
+
+    from ..points import summarize
+    from .render import points_table
+
     keys = {p.key for p in points}
     rows = [r for r in mcsim.load(out).to_pylist() if r["point_key"] in keys]
     if json_output:
