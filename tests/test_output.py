@@ -52,7 +52,8 @@ def test_json_keeps_nan_and_infinities_apart():
 
 
 def test_run_json_is_strict_with_nan_as_a_string_and_units_in_config_keys(capsys):
-    code, out, err = cli(capsys, "run", "--set", "hp_rate=0", "--set", "wake=20us",
+    # hp_rate so low that 2,000 trials see no HP read (a target with hp_rate = 0 is refused)
+    code, out, err = cli(capsys, "run", "--set", "hp_rate=0.001", "--set", "wake=20us",
                          "--trials", "2000", "--json", "--p99-rel-ci", "0.5",
                          "--max-trials", "2000")
     assert code == 0, err
@@ -61,7 +62,7 @@ def test_run_json_is_strict_with_nan_as_a_string_and_units_in_config_keys(capsys
     assert hp["n"] == 0 and hp["p99_ns"] == "nan" and hp["p99_rel_ci"] == "nan"
     assert doc["run"]["p99_rel_ci_met"] is False          # no interval: not met
     config = doc["config"]
-    assert config["wake_ns"] == 20_000 and config["hp_rate_per_s"] == 0.0
+    assert config["wake_ns"] == 20_000 and config["hp_rate_per_s"] == 0.001
     assert config["handoff_timeout_ns"] == 4_000_000 and "wake" not in config
     assert config.keys() == {mcsim.schema.param_column(p.name) for p in mcsim.params.PARAMS}
 
