@@ -29,6 +29,18 @@ SCENARIOS = {
     },
 }
 
+#: What ``mcsim bench --instructions`` counts: the scenarios above plus the writers-only
+#: M/M/1 queue (every LP lock user a writer with an exponential hold, no HP reads, no
+#: background IO: the smallest event mix the core has).
+INSTRUCTION_SCENARIOS = {
+    **SCENARIOS,
+    "mm1-writers": {
+        "params": {"writer_ratio": 1.0, "bg_io_rate": 0.0, "hp_rate": 0.0,
+                   "writer_hold": "exp(1ms)"},
+        "about": "writers only: an M/M/1 queue at rho = 0.4 (400/s, exp(1ms) holds)",
+    },
+}
+
 #: A small, contended configuration on which the SimPy peer and the compiled core must
 #: agree statistically (tests/test_simpy_agreement.py): exponential IO keeps trials short,
 #: writers hold L often enough that HP reads wait, and every fault kind and both passes

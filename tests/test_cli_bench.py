@@ -48,3 +48,28 @@ def test_bench_refuses_an_out_name_without_a_table_format_before_measuring(capsy
     code, _, err = cli(capsys, "bench", "--out", "bench.csv")
     assert code == 2 and err.count("\n") == 1
     assert "--out: 'bench.csv'" in err and ".parquet" in err and ".arrow" in err
+
+
+def test_instructions_without_valgrind_is_one_clear_line(capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    code, out, err = cli(capsys, "bench", "--instructions", "--scenario", "reference")
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "valgrind is not installed" in err and "apt-get install valgrind" in err
+
+
+def test_instructions_per_event_is_the_difference_of_two_runs(monkeypatch):
+    """Start-up and set-up cancel: only the extra events' instructions count."""
+    from mcsim import callgrind
+
+    runs = {callgrind.SHORT_TRIALS: (9_000_000 + 500 * 1000, 1000),
+            callgrind.LONG_TRIALS: (9_000_000 + 500 * 5000, 5000)}
+    monkeypatch.setattr(callgrind, "count", lambda params, trials: runs[trials])
+    row = callgrind.instructions_per_event({})
+    assert row["instructions_per_event"] == 500.0 and row["events"] == 4000
+
+
+def test_instructions_rejects_unknown_scenario(capsys):
+    code, out, err = cli(capsys, "bench", "--instructions", "--scenario", "nope")
+    assert code == 2 and "nope" in err and "mm1-writers" in err

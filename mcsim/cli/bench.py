@@ -24,6 +24,10 @@ def bench(
     scenario: Annotated[Optional[list[str]], typer.Option(
         "--scenario", help="Only these scenarios of bench/scenarios.py: reference, "
         "throttled, writer-heavy (repeatable).")] = None,
+    instructions: Annotated[bool, typer.Option(
+        "--instructions", help="Count the compiled core's instructions per event with "
+        "callgrind instead (needs valgrind; ~1 min per scenario; the same on a busy "
+        "machine).")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Benchmark the compiled core against the pure-Python reference and SimPy on the same
@@ -35,11 +39,14 @@ def bench(
 
     Examples: `mcsim bench` · `mcsim bench --full --out bench.parquet` ·
     `mcsim bench --impl compiled --impl simpy` · `mcsim bench --impl compiled
-    --scenario reference --json`
+    --scenario reference --json` · `mcsim bench --instructions --scenario reference`
     """
     from ..bench import IMPLEMENTATIONS, bench_module, run_benchmarks, to_document
     from ..errors import McsimError, UsageError
 
+    if instructions:
+        _instructions(scenario, json_output)
+        return
     try:
         _check_names("--impl", impl, IMPLEMENTATIONS, "an implementation")
         _check_names("--scenario", scenario, bench_module("scenarios").SCENARIOS,
@@ -52,6 +59,19 @@ def bench(
         raise McsimError(str(exc).strip().splitlines()[0]) from None
     if json_output:
         print_json(to_document(table))
+
+
+def _instructions(scenario, json_output: bool) -> None:
+    from .. import callgrind
+    from ..bench import bench_module
+
+    catalogue = bench_module("scenarios").INSTRUCTION_SCENARIOS
+    _check_names("--scenario", scenario, catalogue, "a scenario")
+    chosen = {name: spec for name, spec in catalogue.items()
+              if not scenario or name in scenario}
+    rows = callgrind.run(chosen, echo=None if json_output else typer.echo)
+    if json_output:
+        print_json({"instructions": rows})
 
 
 def _check_names(option: str, given, known, what: str) -> None:
