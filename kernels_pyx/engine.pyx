@@ -12,7 +12,7 @@ import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 from numpy.random cimport bitgen_t
@@ -22,6 +22,7 @@ from numpy.random.c_distributions cimport (random_standard_exponential,
 from engine cimport (DistSpec, Event, Fifo, MAX_PROG, N_BLAME, N_LANES, N_METRICS,
                      N_TRIAL_FIELDS, Op, Scenario, Sim, Task, TaskRow)
 from hist cimport HIST_OK, N_BUCKETS, Hist, hist_end_trial, hist_free, hist_init, hist_record
+from numeric cimport MAX_DRAW_NS, MAX_TIME_NS, sat_add
 
 # ---- constants shared with mcsim/layout.py, mcsim/policies.py, mcsim/reference.py ----
 cdef enum:
@@ -98,7 +99,8 @@ cdef enum:
     C_FAULT_KIND0 = 22
     C_MAX_PENDING = 28
     C_MAX_TRIAL_EVENTS = 29
-    N_COUNTERS = 30
+    C_BUFFER_GROWTHS = 30
+    N_COUNTERS = 31
 cdef enum:
     T_EVENTS = 0
     T_BUSY = 1
@@ -121,8 +123,16 @@ cdef enum:
     ERR_TRIAL_TOO_LONG = 2
     ERR_HIST = 3
     ERR_PENDING_IN_EMPTY = 4
-
-cdef int64_t MAX_NS = 4600000000000000000
+    ERR_TIME_LIMIT = 5
+    ERR_INVARIANT = 100       # + the code of the broken invariant below
+cdef enum:      # invariant codes: 1 + their index in mcsim.numeric.INVARIANTS
+    INV_READER_AND_WRITER = 1
+    INV_RANGE = 2
+    INV_NOBODY_WOKEN = 3
+    INV_GATE_SLOT_FREE = 4
+    INV_OLD_ERA_RULES = 5
+    INV_READER_FOR_NOTHING = 6
+    INV_HANDOFF_EMPTY = 7
 
 METRIC_NAMES = ("hp_wait", "inversion_wait", "lp_fault_latency", "fault_passes",
                 "writer_wait", "hold_hp", "hold_fault", "hold_writer", "gate_wait",

@@ -24,13 +24,13 @@ cdef void _load_programs():
 
 
 cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_arrays,
-                  int64_t* counters) noexcept nogil:
+                  int64_t largest, int64_t* counters) noexcept nogil:
     cdef int m, i
     memset(s, 0, sizeof(Sim))
     s.sc = sc
     s.rng = rng
     for i in range(6):
-        s.policy[i] = <int32_t>sc.policy[i]
+        s.policy[i] = sc.policy[i] != 0     # as bool() reads it (no truncation)
     s.era = sc.era
     s.depth = sc.lp_depth
     s.wake = sc.wake_ns
@@ -49,7 +49,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     for m in range(N_METRICS):
         if hist_init(&s.hists[m], hist_arrays + (3 * m) * N_BUCKETS,
                      hist_arrays + (3 * m + 1) * N_BUCKETS,
-                     hist_arrays + (3 * m + 2) * N_BUCKETS) != HIST_OK:
+                     hist_arrays + (3 * m + 2) * N_BUCKETS, largest) != HIST_OK:
             return ERR_NOMEM
     return 0
 
@@ -91,11 +91,12 @@ cdef void reset_trial(Sim* s) noexcept nogil:
         s.trial[k] = 0
 
 
-cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
-    """The hot loop: regenerative cycles, each ended when the system is empty again."""
+cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    """The hot loop: regenerative cycles, each ended when the system is empty again.
+    With ``check``, the invariants are checked after every event."""
     cdef int64_t i, events, limit = s.sc.max_trial_events, busy
     cdef Event ev, nxt
-    cdef int m
+    cdef int m, broken
     for i in range(n_trials):
         reset_trial(s)
         schedule(s, 0, EV_ARRIVAL, -1, 0)
@@ -107,6 +108,10 @@ cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
             events += 1
             if s.error:
                 return s.error
+            if check:
+                broken = check_state(s)
+                if broken:
+                    return ERR_INVARIANT + broken
             if s.alive == 0 and s.inflight == 0:
                 break
             if events >= limit:
@@ -116,9 +121,9 @@ cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
             return ERR_PENDING_IN_EMPTY
         busy = s.now
         s.counters[C_TRIALS] += 1
-        s.counters[C_EVENTS] += events
-        s.counters[C_BUSY_NS] += busy
-        s.counters[C_SIM_NS] += nxt.t
+        s.counters[C_EVENTS] = sat_add(s.counters[C_EVENTS], events)
+        s.counters[C_BUSY_NS] = sat_add(s.counters[C_BUSY_NS], busy)
+        s.counters[C_SIM_NS] = sat_add(s.counters[C_SIM_NS], nxt.t)
         if events > s.counters[C_MAX_TRIAL_EVENTS]:
             s.counters[C_MAX_TRIAL_EVENTS] = events
         for m in range(N_METRICS):
@@ -134,6 +139,11 @@ cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows) noexcept nogil:
 
 cdef _raise_for(int err, const Scenario* sc):
     from mcsim.errors import SimulationError
+    from mcsim.numeric import INVARIANTS, time_limit_error
+    if err == ERR_TIME_LIMIT:
+        raise time_limit_error()
+    if ERR_INVARIANT < err <= ERR_INVARIANT + len(INVARIANTS):
+        raise AssertionError(f"mcsim engine: invariant broken: {INVARIANTS[err - ERR_INVARIANT - 1]}")
     if err == ERR_NOMEM:
         raise MemoryError("mcsim engine: out of memory")
     if err == ERR_TRIAL_TOO_LONG:
@@ -150,14 +160,22 @@ cdef bitgen_t* _bitgen_of(object bit_generator) except NULL:
     return <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
 
 
-def run_block(const Scenario[::1] scenario, object bit_generator, int64_t n_trials,
+def run_block(object scenario_record, object bit_generator, int64_t n_trials,
               int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-              double[:, ::1] hist_floats, int64_t[::1] counters, trial_rows=None):
+              double[:, ::1] hist_floats, int64_t[::1] counters, trial_rows=None,
+              bint check_invariants=False):
     """Simulate ``n_trials`` trials with one bit generator, accumulating into the given
     arrays: ``hist_arrays[metric, (counts, yy, yn), bucket]``, ``hist_scalars[metric,
     (n, total, vmin, vmax, nn, trials, overflow)]``, ``hist_floats[metric, (ss, sn)]`` and
     ``counters``; ``trial_rows`` (optional, int64 ``[n_trials, 11]``) receives one row of
-    ``mcsim.layout.TRIAL_FIELDS`` per trial."""
+    ``mcsim.layout.TRIAL_FIELDS`` per trial.
+
+    ``scenario_record`` is checked first (``mcsim.numeric.check_scenario``: ParameterError).
+    With ``check_invariants``, the invariants of ``mcsim.numeric.INVARIANTS`` are checked
+    after every event and the first broken one stops the block with an AssertionError."""
+    from mcsim.numeric import check_scenario
+    check_scenario(scenario_record)
+    cdef const Scenario[::1] scenario = scenario_record
     cdef Sim s
     cdef int err, m
     cdef int64_t[:, ::1] rows_view
@@ -180,11 +198,13 @@ def run_block(const Scenario[::1] scenario, object bit_generator, int64_t n_tria
         _load_programs()
     cdef bitgen_t* rng = _bitgen_of(bit_generator)
     cdef const Scenario* sc = &scenario[0]
+    # bounds the yy/yn entries the arrays already hold (they accumulate)
+    cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     with bit_generator.lock:
         with nogil:
-            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], &counters[0])
+            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], largest, &counters[0])
             if err == 0:
-                err = run_trials(&s, n_trials, rows)
+                err = run_trials(&s, n_trials, rows, check_invariants)
     for m in range(N_METRICS):
         _store_hist(&s.hists[m], hist_scalars, hist_floats, m)
     sim_free(&s)
@@ -193,24 +213,30 @@ def run_block(const Scenario[::1] scenario, object bit_generator, int64_t n_tria
 
 
 cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
-    # Accumulate, so one set of arrays can collect several calls.
+    # Accumulate, so one set of arrays can collect several calls; sums saturate.
     scal[m, 0] += h.n
-    scal[m, 1] += h.total
+    scal[m, 1] = sat_add(scal[m, 1], h.total)
     if h.vmin < scal[m, 2]:                  # callers start vmin at INT64_MAX, vmax at -1
         scal[m, 2] = h.vmin
     if h.vmax > scal[m, 3]:
         scal[m, 3] = h.vmax
-    scal[m, 4] += h.nn
+    scal[m, 4] = sat_add(scal[m, 4], h.nn)
     scal[m, 5] += h.trials
     scal[m, 6] += h.overflow
     flt[m, 0] += h.ss
     flt[m, 1] += h.sn
 
 
-def run_script(const Scenario[::1] scenario, const TaskRow[::1] rows):
+def run_script(object scenario_record, object task_rows):
     """Run scripted tasks (no randomness).  Returns a dict: ``waits`` int64 ``[n, 2]`` (each
     task's first two L waits, -1 = none), ``nwaits``, ``done`` (end time of each task) and
-    ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``."""
+    ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
+    rows are checked first (``mcsim.numeric``: ParameterError)."""
+    from mcsim.numeric import check_scenario, check_script_rows
+    check_scenario(scenario_record)
+    check_script_rows(task_rows)
+    cdef const Scenario[::1] scenario = scenario_record
+    cdef const TaskRow[::1] rows = task_rows
     cdef Sim s
     cdef int err
     cdef Py_ssize_t i, n = rows.shape[0]
@@ -222,7 +248,7 @@ def run_script(const Scenario[::1] scenario, const TaskRow[::1] rows):
     cdef int64_t[::1] cv = counters
     if not _programs_loaded:
         _load_programs()
-    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], &cv[0])
+    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], 0, &cv[0])
     if err:
         sim_free(&s)
         _raise_for(err, &scenario[0])

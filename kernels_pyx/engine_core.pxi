@@ -2,6 +2,17 @@
 # Function names follow mcsim/reference.py so the two can be read side by side.
 
 # ------------------------------------------------------------------ randomness
+cdef inline int64_t to_ns(double x) noexcept nogil:
+    """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
+    below 0.5 give 0, +inf gives MAX_DRAW_NS; casting NaN or inf to int64 is undefined."""
+    x = x + 0.5
+    if x >= 1.0:                              # false for NaN
+        if x >= <double>MAX_DRAW_NS:
+            return MAX_DRAW_NS
+        return <int64_t>x
+    return 0
+
+
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     cdef double x
     if d.kind == 0:
@@ -10,10 +21,7 @@ cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
         x = d.a * random_standard_exponential(s.rng)
     else:
         x = d.a * exp(d.b * random_standard_normal(s.rng))
-    x = x + 0.5
-    if x >= <double>MAX_NS:
-        return MAX_NS
-    return <int64_t>x
+    return to_ns(x)
 
 
 cdef inline double uniform(Sim* s) noexcept nogil:
@@ -22,7 +30,7 @@ cdef inline double uniform(Sim* s) noexcept nogil:
 
 
 # ------------------------------------------------------------------ growable buffers
-cdef inline int fifo_push(Fifo* q, int32_t item) noexcept nogil:
+cdef inline void fifo_push(Sim* s, Fifo* q, int32_t item) noexcept nogil:
     cdef int32_t* grown
     cdef int64_t i
     if q.head + q.len == q.cap:
@@ -33,12 +41,13 @@ cdef inline int fifo_push(Fifo* q, int32_t item) noexcept nogil:
         else:
             grown = <int32_t*>realloc(q.items, 2 * q.cap * sizeof(int32_t))
             if grown == NULL:
-                return -1
+                s.error = ERR_NOMEM
+                return
             q.items = grown
             q.cap *= 2
+            s.counters[C_BUFFER_GROWTHS] += 1
     q.items[q.head + q.len] = item
     q.len += 1
-    return 0
 
 
 cdef inline int32_t fifo_pop(Fifo* q) noexcept nogil:
@@ -70,9 +79,14 @@ cdef inline void note_pending(Sim* s) noexcept nogil:
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
+    # t is now + a delay; now <= MAX_TIME_NS and every delay <= MAX_DRAW_NS (draws are
+    # clamped, wake_ns and script rows checked on entry), so t itself cannot overflow.
     cdef Event ev
     cdef Event* grown
     cdef int64_t i, parent
+    if t > MAX_TIME_NS:
+        s.error = ERR_TIME_LIMIT
+        return
     if kind == EV_ARRIVAL and task < 0:
         # The random-mode arrival: exactly one is pending at any time, so it waits in a
         # slot of its own beside the heap (pop_event compares the two by (t, seq)).
@@ -89,6 +103,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
             return
         s.heap = grown
         s.capheap *= 2
+        s.counters[C_BUFFER_GROWTHS] += 1
     ev.t = t
     ev.seq = s.seq
     ev.kind = kind
@@ -168,6 +183,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
             if s.free_ids == NULL:
                 s.error = ERR_NOMEM
                 return 0
+            s.counters[C_BUFFER_GROWTHS] += 1
         t = s.ntasks
         s.ntasks += 1
     # Every scalar field, explicitly (a memset of the whole 272-byte Task cost ~50
@@ -311,8 +327,7 @@ cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
             s.counters[C_READER_STEALS] += 1
             s.nreaders += 1
             return True
-    if fifo_push(&s.lockq, t * 2) != 0:
-        s.error = ERR_NOMEM
+    fifo_push(s, &s.lockq, t * 2)
     lane_on(s, t, LANE_WAIT)
     return False
 
@@ -325,8 +340,7 @@ cdef inline bint write_request(Sim* s, int32_t t) noexcept nogil:
             s.counters[C_WRITER_STEALS] += 1
         s.writer = t
         return True
-    if fifo_push(&s.lockq, t * 2 + 1) != 0:
-        s.error = ERR_NOMEM
+    fifo_push(s, &s.lockq, t * 2 + 1)
     lane_on(s, t, LANE_WAIT)
     return False
 
@@ -411,8 +425,7 @@ cdef inline bint gate_enter(Sim* s, int32_t t) noexcept nogil:
         s.inflight += 1
         record(s, M_GATE_WAIT, 0)
         return True
-    if fifo_push(&s.gate, t) != 0:
-        s.error = ERR_NOMEM
+    fifo_push(s, &s.gate, t)
     lane_on(s, t, LANE_GATE)
     return False
 
@@ -462,7 +475,7 @@ cdef inline void hp_runs(Sim* s, int32_t t) noexcept nogil:
     record(s, M_HP_WAIT, wait)
     note_wait(s, t, wait)
     s.trial[T_HP_READS] += 1
-    s.trial[T_HP_WAIT_SUM] += wait
+    s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], wait)
     if wait > s.trial[T_HP_WAIT_MAX]:
         s.trial[T_HP_WAIT_MAX] = wait
     hold_for(s, t, s.tasks[t].hold)
@@ -478,7 +491,7 @@ cdef inline void took_write(Sim* s, int32_t t) noexcept nogil:
     record(s, M_WRITER_WAIT, wait)
     note_wait(s, t, wait)
     s.trial[T_WRITES] += 1
-    s.trial[T_WRITER_WAIT_SUM] += wait
+    s.trial[T_WRITER_WAIT_SUM] = sat_add(s.trial[T_WRITER_WAIT_SUM], wait)
     hold_for(s, t, task.hold)
 
 
@@ -665,7 +678,7 @@ cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
     record(s, M_FAULT_LATENCY, latency)
     record(s, M_FAULT_PASSES, task.passes)
     s.trial[T_FAULTS] += 1
-    s.trial[T_FAULT_LAT_SUM] += latency
+    s.trial[T_FAULT_LAT_SUM] = sat_add(s.trial[T_FAULT_LAT_SUM], latency)
     finish(s, t)
 
 
@@ -759,3 +772,37 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
         arrive(s)
     else:                                     # scripted mode: the task is ready-made
         start_task(s, ev.task)
+
+
+# ------------------------------------------------------------------ invariants
+cdef int check_state(Sim* s) noexcept nogil:
+    """The safety and liveness properties of ReferenceEngine._check, after an event: 0, or
+    the code of the first one broken (1 + its index in mcsim.numeric.INVARIANTS).  Called
+    only when run_block is asked to check, so the default loop pays one branch."""
+    cdef Fifo* q = &s.lockq
+    cdef int64_t i
+    cdef int32_t head
+    cdef bint writer_ahead
+    if s.writer >= 0 and s.nreaders > 0:
+        return INV_READER_AND_WRITER
+    if s.nreaders < 0 or s.inflight < 0 or s.inflight > s.depth:
+        return INV_RANGE
+    if s.writer < 0 and s.nreaders == 0 and q.len > 0:
+        head = q.items[q.head]
+        if not (head & 1) or not s.tasks[head >> 1].woken:
+            return INV_NOBODY_WOKEN
+    if s.gate.len > 0 and s.inflight != s.depth:
+        return INV_GATE_SLOT_FREE
+    if s.era == 0:
+        if s.handoff or s.counters[C_READER_STEALS] != 0:
+            return INV_OLD_ERA_RULES
+        # 4.x: a reader is queued only behind a writer or while the lock is write-held
+        writer_ahead = s.writer >= 0
+        for i in range(q.len):
+            if q.items[q.head + i] & 1:
+                writer_ahead = True
+            elif not writer_ahead:
+                return INV_READER_FOR_NOTHING
+    if s.handoff and q.len == 0:
+        return INV_HANDOFF_EMPTY
+    return 0

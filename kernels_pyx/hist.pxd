@@ -9,7 +9,7 @@
 # Usage (the arrays are owned by the caller, e.g. zeroed numpy int64 arrays of
 # N_BUCKETS, and are accumulated into, never cleared):
 #     cdef Hist h
-#     if hist_init(&h, &counts[0], &yy[0], &yn[0]) != HIST_OK: raise MemoryError()
+#     if hist_init(&h, &counts[0], &yy[0], &yn[0], 0) != HIST_OK: raise MemoryError()
 #     for each trial:
 #         for each sample v: err |= hist_record(&h, v)
 #         hist_end_trial(&h)
@@ -18,9 +18,26 @@
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
 
+from numeric cimport sat_add, sat_mul
+
 cdef extern from *:
     # Count of leading zero bits; undefined for 0, which never reaches it.
     int __builtin_clzll(unsigned long long x) nogil
+
+cdef extern from *:
+    """
+    /* hist_end_trial's loop with every entry saturating: out of line and cold, so the
+       usual path stays small enough to inline. */
+    static __attribute__((noinline, cold)) void mcsim_hist_add_saturating(
+            int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) {
+        for (int64_t m = 0; m < n; m++) {
+            yy[idx[m]] = mcsim_sat_add(yy[idx[m]], 2 * m + 1);
+            yn[idx[m]] = mcsim_sat_add(yn[idx[m]], n);
+        }
+    }
+    """
+    void hist_add_saturating "mcsim_hist_add_saturating"(
+        int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) noexcept nogil
 
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
 cdef enum:
@@ -45,8 +62,12 @@ cdef struct Hist:
     int64_t* counts   # samples per bucket
     int64_t* yy       # cumsum(yy)[b] = sum over trials of Y_t(b)**2
     int64_t* yn       # cumsum(yn)[b] = sum over trials of Y_t(b) * N_t
-    # Totals over all closed and open trials (n, total, vmin, vmax, overflow)
-    # or over closed trials (nn, trials, ss, sn).
+    # Totals over all closed and open trials (n, vmin, vmax, overflow)
+    # or over closed trials (total, nn, trials, ss, sn).
+    # Sums of values (total, tsum) and of squares (nn, yy, yn) saturate at INT64_MAX
+    # (numeric.pxd): a saturated one reads "at least this", and its statistics are NaN.
+    # Plain counts (n, counts, trials, overflow) grow by one per sample or trial, so the
+    # work needed to overflow them (2**63 samples) is out of reach.
     int64_t n         # samples
     int64_t total     # sum of values
     int64_t vmin      # INT64_MAX while empty
@@ -61,6 +82,10 @@ cdef struct Hist:
     int64_t tlen
     int64_t tcap
     int64_t tsum
+    # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
+    # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
+    # nn_safe, hist_end_trial adds without checking each entry.
+    int64_t nn_safe
 
 
 cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
@@ -74,7 +99,11 @@ cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
     return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
 
 
-cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn) noexcept nogil:
+cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
+                          int64_t largest) noexcept nogil:
+    """``largest``: an upper bound of the entries already in yy and yn (0 for zeroed
+    arrays; the caller knows it cheaply, e.g. numpy's max())."""
+    h.nn_safe = INT64_MAX - largest if largest > 0 else INT64_MAX
     h.counts = counts
     h.yy = yy
     h.yn = yn
@@ -110,7 +139,6 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     idx = bucket_index(v)
     h.counts[idx] += 1
     h.n += 1
-    h.total += v
     if v < h.vmin:
         h.vmin = v
     if v > h.vmax:
@@ -119,7 +147,7 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
         h.overflow += 1
     h.tbuf[h.tlen] = idx
     h.tlen += 1
-    h.tsum += v
+    h.tsum = sat_add(h.tsum, v)
     return HIST_OK
 
 
@@ -149,12 +177,16 @@ cdef inline void hist_end_trial(Hist* h) noexcept nogil:
         h.trials += 1           # zeros to nn, ss and sn would change nothing
         return
     _sort_int32(h.tbuf, N)
-    for m in range(N):
-        # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
-        # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
-        h.yy[h.tbuf[m]] += 2 * m + 1
-        h.yn[h.tbuf[m]] += N
-    h.nn += N * N
+    h.nn = sat_add(h.nn, sat_mul(N, N))
+    if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
+        hist_add_saturating(h.yy, h.yn, h.tbuf, N)
+    else:
+        for m in range(N):
+            # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
+            # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
+            h.yy[h.tbuf[m]] += 2 * m + 1
+            h.yn[h.tbuf[m]] += N
+    h.total = sat_add(h.total, h.tsum)
     h.trials += 1
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N

@@ -40,7 +40,8 @@ def record_trials(const int64_t[:] values, const int64_t[:] trial_lengths,
             raise ValueError(f"{name} must have {N_BUCKETS} entries, not {arr.shape[0]}")
     if np.any(np.asarray(trial_lengths) < 0) or np.sum(trial_lengths) != values.shape[0]:
         raise ValueError("trial_lengths must be >= 0 and sum to len(values)")
-    if hist_init(&h, &counts[0], &yy[0], &yn[0]) != HIST_OK:
+    cdef int64_t largest = max(int(np.max(yy)), int(np.max(yn)), 0)
+    if hist_init(&h, &counts[0], &yy[0], &yn[0], largest) != HIST_OK:
         raise MemoryError()
     try:
         with nogil:

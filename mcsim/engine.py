@@ -20,6 +20,7 @@ import numpy as np
 from . import layout as lay
 from ._build import load_extension
 from .histogram import EMPTY_VMAX, EMPTY_VMIN, N_BUCKETS, Histogram
+from .numeric import SATURATED, sat_add_arrays
 
 BLOCK_TRIALS = 1 << 16
 ENGINES = ("compiled", "reference")
@@ -79,17 +80,25 @@ class BlockOutput:
                    np.zeros((nm, 2)), np.zeros(len(lay.COUNTERS), dtype=np.int64))
 
     def add(self, other: BlockOutput) -> None:
-        """Merge another block in place (integer sums are exact; floats add in call order)."""
-        self.hist_arrays += other.hist_arrays
+        """Merge another block in place (floats add in call order).  Integer sums are
+        exact up to the int64 limit and saturate there, as in the engines
+        (:mod:`mcsim.numeric`): numpy's ``+=`` would wrap around silently.
+
+        >>> a, b = BlockOutput.zeros(), BlockOutput.zeros()
+        >>> a.counters[lay.C["sim_ns"]] = b.counters[lay.C["sim_ns"]] = 6 * 10**18
+        >>> a.add(b); a.counter_dict()["sim_ns"] == SATURATED
+        True
+        """
+        self.hist_arrays[...] = sat_add_arrays(self.hist_arrays, other.hist_arrays)
         s, o = self.hist_scalars, other.hist_scalars
         for col in (0, 1, 4, 5, 6):
-            s[:, col] += o[:, col]
+            s[:, col] = sat_add_arrays(s[:, col], o[:, col])
         np.minimum(s[:, 2], o[:, 2], out=s[:, 2])
         np.maximum(s[:, 3], o[:, 3], out=s[:, 3])
         self.hist_floats += other.hist_floats
         maxima = [lay.C["max_pending_events"], lay.C["max_trial_events"]]
         merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
-        self.counters += other.counters
+        self.counters[...] = sat_add_arrays(self.counters, other.counters)
         self.counters[maxima] = merged_max
 
     def histograms(self) -> dict[str, Histogram]:

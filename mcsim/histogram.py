@@ -44,6 +44,12 @@ The mean's interval is the same ratio estimator with the trial sums
 ``S_t`` (``ss = sum S_t**2``, ``sn = sum S_t N_t``).  With one sample per trial
 both reduce to the textbook i.i.d. intervals.
 
+Numeric limits: the sums of values (``total``) and of squares (``nn``, ``yy``, ``yn``)
+saturate at ``mcsim.numeric.SATURATED`` (2**63 - 1) instead of wrapping, in C and here
+alike; a saturated ``total`` makes the mean and its interval NaN, a saturated ``nn``
+(which bounds every cumulative ``yy``/``yn`` sum) the intervals NaN.  Quantiles, counts,
+the minimum and the maximum stay exact.
+
 >>> h = Histogram.from_trials([100, 120, 5000, 7, 9], trial_lengths=[3, 0, 2])
 >>> h.n, h.trials, h.quantile(0.5), h.max()
 (5, 3, 100.0, 5000.0)
@@ -55,6 +61,8 @@ import math
 
 import numpy as np
 from scipy.special import ndtri  # the standard normal quantile, scipy.stats.norm.ppf
+
+from .numeric import SATURATED, sat_add, sat_add_arrays
 
 SUB_BITS = 7
 SUB = 1 << SUB_BITS
@@ -207,32 +215,49 @@ class Histogram:
         trial_of_sample = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
         sorted_idx = np.sort(trial_of_sample * N_BUCKETS + idx) % N_BUCKETS
         rank_in_trial = np.arange(values.size, dtype=np.int64) - np.repeat(starts, lengths)
+        if values.size == 0:            # empty trials change nothing but the trial count
+            self.trials += int(lengths.size)
+            return
+        # Every yy or yn increment of this batch is at most its sum of N_t**2, which fits
+        # in int64 below 3e9 samples; larger batches (never seen) take Python ints.
+        exact = np.int64 if values.size < 3_000_000_000 else object
+        nn = int(np.sum(lengths.astype(exact) ** 2))
 
         self.counts += np.bincount(idx, minlength=N_BUCKETS)
-        np.add.at(self.yy, sorted_idx, 2 * rank_in_trial + 1)
-        np.add.at(self.yn, idx, np.repeat(lengths, lengths))
+        for name, at, inc in (("yy", sorted_idx, 2 * rank_in_trial + 1),
+                              ("yn", idx, np.repeat(lengths, lengths))):
+            batch = np.zeros(N_BUCKETS, dtype=exact)
+            np.add.at(batch, at, inc.astype(exact))
+            setattr(self, name, sat_add_arrays(getattr(self, name),
+                                               np.minimum(batch, SATURATED).astype(np.int64)))
 
+        # Sums of values in Python ints unless int64 provably holds them.
+        small = int(values.max()) * values.size <= SATURATED
+        running = np.concatenate(([0], np.cumsum(values if small else values.astype(object))))
         self.n += int(values.size)
-        self.total += int(values.sum())
-        if values.size:
-            self.vmin = min(self.vmin, int(values.min()))
-            self.vmax = max(self.vmax, int(values.max()))
+        self.total = sat_add(self.total, int(running[-1]))
+        self.vmin = min(self.vmin, int(values.min()))
+        self.vmax = max(self.vmax, int(values.max()))
         self.overflow += int(np.count_nonzero(values >= OVERFLOW_START))
-        self.nn += int(np.sum(lengths * lengths))
+        self.nn = sat_add(self.nn, nn)
         self.trials += int(lengths.size)
-        running = np.concatenate(([0], np.cumsum(values)))
-        trial_sums = (running[starts + lengths] - running[starts]).astype(np.float64)
+        # A trial's sum saturates in C before it is squared; so here.
+        trial_sums = np.minimum(running[starts + lengths] - running[starts],
+                                SATURATED).astype(np.float64)
         # cumsum adds strictly left to right, like C's `ss += S*S` per trial,
         # so the float sums agree with the C path bit for bit.
         self.ss = float(np.cumsum(np.concatenate(([self.ss], trial_sums * trial_sums)))[-1])
         self.sn = float(np.cumsum(np.concatenate(([self.sn], trial_sums * lengths)))[-1])
 
     def merge(self, other: Histogram) -> Histogram:
-        """A new histogram of both sets of trials (exact: everything adds up)."""
+        """A new histogram of both sets of trials (exact: everything adds up, the sums
+        saturating as in the module docstring)."""
         out = Histogram()
         for name in ARRAYS:
-            setattr(out, name, getattr(self, name) + getattr(other, name))
-        for name in ("n", "total", "nn", "trials", "overflow", "ss", "sn"):
+            setattr(out, name, sat_add_arrays(getattr(self, name), getattr(other, name)))
+        for name in ("n", "total", "nn", "trials", "overflow"):
+            setattr(out, name, sat_add(getattr(self, name), getattr(other, name)))
+        for name in ("ss", "sn"):
             setattr(out, name, getattr(self, name) + getattr(other, name))
         out.vmin = min(self.vmin, other.vmin)
         out.vmax = max(self.vmax, other.vmax)
@@ -323,7 +348,7 @@ class Histogram:
         (468.0, 531.0)
         """
         n, T = self.n, self.trials
-        if n == 0 or T < 2:
+        if n == 0 or T < 2 or self.nn >= SATURATED:
             return (math.nan, math.nan)
         b = self._bucket_at(p)
         C = int(np.sum(self.counts[: b + 1]))
@@ -341,8 +366,8 @@ class Histogram:
         return (self._clip(lo), self._clip(hi))
 
     def mean(self) -> float:
-        """Mean value (ns), NaN when empty."""
-        return self.total / self.n if self.n else math.nan
+        """Mean value (ns), NaN when empty or when the sum saturated."""
+        return self.total / self.n if self.n and self.total < SATURATED else math.nan
 
     def mean_ci(self, level: float = 0.95) -> tuple[float, float]:
         """Cluster-robust confidence interval of the mean (ratio estimator), NaN if < 2 trials.
@@ -351,7 +376,7 @@ class Histogram:
         [12.35, 37.65]
         """
         n, T = self.n, self.trials
-        if n == 0 or T < 2:
+        if n == 0 or T < 2 or self.total >= SATURATED or self.nn >= SATURATED:
             return (math.nan, math.nan)
         mean = self.total / n
         # Clamped: float rounding can take a (near-)zero variance below zero.

@@ -4,6 +4,10 @@ Both engines fill the same arrays: one log-linear histogram per entry of :data:`
 one int64 per entry of :data:`COUNTERS`, and (optionally, for differential tests) one row of
 :data:`TRIAL_FIELDS` per trial.  The compiled engine exports the same tuples and a test
 checks they agree.
+
+Sums (``sim_ns``, ``busy_ns``, ``events``, the trial rows' ``*_sum``) saturate at
+:data:`mcsim.numeric.SATURATED` instead of wrapping (docs/model.md §4.4):
+:func:`saturated` names the counters that did.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ COUNTERS = (
     *(f"blame_{b}" for b in BLAME_NAMES),
     *(f"faults_{k}" for k in FAULT_KINDS),
     "max_pending_events", "max_trial_events",
+    "buffer_growths",     # times the event heap, task table, lock or gate queue doubled
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -45,3 +50,13 @@ T = {name: i for i, name in enumerate(TRIAL_FIELDS)}
 #: Timeline lanes of a scripted run.
 LANES = ("wait", "hold", "gate", "io")
 LANE_WAIT, LANE_HOLD, LANE_GATE, LANE_IO = range(4)
+
+
+def saturated(counters: dict) -> list[str]:
+    """Names of the counters stuck at the int64 limit (their exact value is unknown).
+
+    >>> saturated({"sim_ns": 2**63 - 1, "events": 5})
+    ['sim_ns']
+    """
+    from .numeric import SATURATED
+    return [name for name, value in counters.items() if value >= SATURATED]

@@ -17,7 +17,6 @@ numpy's ``Generator`` on the same bit generator, and orders events by ``(time, s
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -26,6 +25,8 @@ import numpy as np
 from . import layout as lay
 from .errors import SimulationError
 from .histogram import Histogram
+from .numeric import (INVARIANTS, MAX_TIME_NS, SATURATED, check_scenario, check_script_rows,
+                      draw_ns, sat_add, time_limit_error, to_ns)
 from .policies import (ARG_BIO, ARG_MKWRITE, BL_NONE, BL_PASS2_READ, BLAME_NAMES,
                        FAULT_KINDS, FAULT_PROGRAMS, FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS,
                        FK_MKWRITE_FAST, FK_MKWRITE_SLOW, OP_CPU, OP_SUBMIT, OP_WAIT_IO,
@@ -41,23 +42,10 @@ PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE = 0, 1, 2, 3, 4
 ARG_CPU, ARG_MINOR, ARG_EVICT_BIO = 3, 4, 5
 N_BLAME = 5
 READ, WRITE = 0, 1
-MAX_NS = 4_600_000_000_000_000_000
-
-
-def to_ns(x: float) -> int:
-    """Round a non-negative float duration to int64 ns (the C engine's exact rule)."""
-    x = x + 0.5
-    return MAX_NS if x >= MAX_NS else int(x)
-
-
-def draw_ns(gen: np.random.Generator, dist) -> int:
-    """One duration in ns from a compiled distribution ``(kind, a, b)``; const uses no RNG."""
-    kind, a, b = int(dist["kind"]), float(dist["a"]), float(dist["b"])
-    if kind == 0:
-        return to_ns(a)
-    if kind == 1:
-        return to_ns(a * gen.standard_exponential())
-    return to_ns(a * math.exp(b * gen.standard_normal()))
+#: Initial capacities of the compiled core's growable buffers (event heap without the
+#: arrival slot, task table, lock queue, gate queue): the ``buffer_growths`` counter counts
+#: their doublings, which this engine reproduces without having such buffers.
+INITIAL_CAPACITY = 64
 
 
 @dataclass(eq=False)
@@ -108,6 +96,7 @@ class ReferenceEngine:
 
     def __init__(self, scenario, bitgen=None, record_trials: bool = False,
                  check_invariants: bool = False):
+        check_scenario(scenario)
         self.sc = scenario[0] if scenario.shape else scenario
         self.gen = np.random.Generator(bitgen) if bitgen is not None else None
         self.policy = [bool(x) for x in self.sc["policy"]]
@@ -120,6 +109,8 @@ class ReferenceEngine:
         self.hists = [Histogram.empty() for _ in lay.METRICS]
         self.counters = {name: 0 for name in lay.COUNTERS}
         self.trial_rows = []
+        self.capacity = dict.fromkeys(("heap", "tasks", "lock", "gate"), INITIAL_CAPACITY)
+        self.reuse_ids = True    # the compiled core reuses a finished task's slot (not in scripts)
 
     # ------------------------------------------------------------------ event queue
     def _reset_trial(self):
@@ -139,12 +130,33 @@ class ReferenceEngine:
         self.samples = [[] for _ in lay.METRICS]
         self.trial = dict.fromkeys(lay.TRIAL_FIELDS, 0)
         self.next_id = 0
+        self.slots = 0           # the compiled task table's used and free slots
+        self.free_slots = 0
+        self.nheap = 0           # pending events other than the random arrival
+
+    def _grow(self, buffer, length):
+        """A buffer of ``length`` entries takes one more: the compiled core doubles it when
+        full (its capacity persists over the trials of a block)."""
+        if length == self.capacity[buffer]:
+            self.capacity[buffer] *= 2
+            self.counters["buffer_growths"] += 1
 
     def _schedule(self, t, ev, task, arg=0):
+        if t > MAX_TIME_NS:
+            raise time_limit_error()
+        if not (ev == EV_ARRIVAL and task is None):  # the core keeps that one beside its heap
+            self._grow("heap", self.nheap)
+            self.nheap += 1
         heapq.heappush(self.heap, (t, self.seq, ev, task, arg))
         self.seq += 1
         if len(self.heap) > self.counters["max_pending_events"]:
             self.counters["max_pending_events"] = len(self.heap)
+
+    def _pop(self):
+        t, seq, ev, task, arg = heapq.heappop(self.heap)
+        if not (ev == EV_ARRIVAL and task is None):
+            self.nheap -= 1
+        return t, seq, ev, task, arg
 
     def _wake(self, task, pc):
         task.pc = pc
@@ -198,6 +210,7 @@ class ReferenceEngine:
                 self.counters["reader_steals"] += 1
                 self.nreaders += 1
                 return True
+        self._grow("lock", len(self.queue))
         self.queue.append((task, READ))
         self._lane_on(task, lay.LANE_WAIT)
         return False
@@ -210,6 +223,7 @@ class ReferenceEngine:
                 self.counters["writer_steals"] += 1
             self.writer = task
             return True
+        self._grow("lock", len(self.queue))
         self.queue.append((task, WRITE))
         self._lane_on(task, lay.LANE_WAIT)
         return False
@@ -287,6 +301,7 @@ class ReferenceEngine:
             self.inflight += 1
             self._record(lay.M_GATE_WAIT, 0)
             return True
+        self._grow("gate", len(self.gate_queue))
         self.gate_queue.append(task)
         self._lane_on(task, lay.LANE_GATE)
         return False
@@ -318,6 +333,8 @@ class ReferenceEngine:
     def _finish(self, task):
         self.alive -= 1
         task.done = self.now
+        if self.reuse_ids:
+            self.free_slots += 1
 
     def _start(self, task):
         """A task arrives at ``self.now``."""
@@ -353,6 +370,12 @@ class ReferenceEngine:
             self._fault_pass(task)
 
     def _new_id(self):
+        """A new task's id; mirrors the compiled core's slot allocation for buffer_growths."""
+        if self.free_slots:
+            self.free_slots -= 1
+        else:
+            self._grow("tasks", self.slots)
+            self.slots += 1
         self.next_id += 1
         return self.next_id - 1
 
@@ -604,7 +627,7 @@ class ReferenceEngine:
             self._schedule(0, EV_ARRIVAL, None)
             events = 0
             while True:
-                t, _, ev, task, arg = heapq.heappop(self.heap)
+                t, _, ev, task, arg = self._pop()
                 self.now = t
                 self._dispatch(ev, task, arg)
                 events += 1
@@ -617,62 +640,77 @@ class ReferenceEngine:
                         f"a trial reached max_trial_events={limit} events without the "
                         "system emptying: the configuration is overloaded (LP IO or lock "
                         "demand above capacity)")
-            next_arrival = heapq.heappop(self.heap)[0]
+            next_arrival = self._pop()[0]
             assert not self.heap, "events pending in an empty system"
             self._end_trial(events, self.now, next_arrival - self.now)
         return RawResult(self.hists, self.counters, self.trial_rows)
 
     def _check(self):
-        """Safety and liveness properties that must hold after every event."""
-        assert not (self.writer is not None and self.nreaders > 0), "reader and writer hold L"
-        assert self.nreaders >= 0 and 0 <= self.inflight <= self.depth
+        """Safety and liveness properties that must hold after every event, in the order
+        of :data:`mcsim.numeric.INVARIANTS` (the compiled core checks the same ones)."""
+        broken = self._broken_invariant()
+        if broken is not None:
+            raise AssertionError(f"mcsim engine: invariant broken: {INVARIANTS[broken]}")
+
+    def _broken_invariant(self):
+        if self.writer is not None and self.nreaders > 0:
+            return 0                                   # reader and writer hold L
+        if not (self.nreaders >= 0 and 0 <= self.inflight <= self.depth):
+            return 1
         if self.writer is None and self.nreaders == 0 and self.queue:
             head, mode = self.queue[0]
-            assert mode == WRITE and head.woken, "L is free but nobody queued was woken"
-        if self.gate_queue:
-            assert self.inflight == self.depth, "a gate slot is free while bios wait"
+            if not (mode == WRITE and head.woken):
+                return 2                               # L free, nobody queued woken
+        if self.gate_queue and self.inflight != self.depth:
+            return 3
         if self.era == 0:
-            assert not self.handoff and self.counters["reader_steals"] == 0, "4.x rules broken"
+            if self.handoff or self.counters["reader_steals"] != 0:
+                return 4
             # 4.x: a reader is queued only behind a writer or while the lock is write-held
-            for i, (task, mode) in enumerate(self.queue):
-                if mode == READ:
-                    assert self.writer is not None or any(
-                        m == WRITE for _, m in self.queue[:i]), "reader queued for nothing"
-        if self.handoff:
-            assert self.queue, "handoff set with nobody queued"
+            writer_ahead = self.writer is not None
+            for _, mode in self.queue:
+                if mode == WRITE:
+                    writer_ahead = True
+                elif not writer_ahead:
+                    return 5
+        if self.handoff and not self.queue:
+            return 6
+        return None
 
     def _end_trial(self, events, busy, idle):
         c = self.counters
         c["trials"] += 1
-        c["events"] += events
-        c["busy_ns"] += busy
-        c["sim_ns"] += busy + idle
+        c["events"] = sat_add(c["events"], events)
+        c["busy_ns"] = sat_add(c["busy_ns"], busy)
+        c["sim_ns"] = sat_add(c["sim_ns"], busy + idle)
         c["max_trial_events"] = max(c["max_trial_events"], events)
         for hist, values in zip(self.hists, self.samples):
             hist.add_trial(values)
         if self.record_trials:
             self.trial.update(events=events, busy_ns=busy, idle_ns=idle)
-            self.trial_rows.append([self.trial[f] for f in lay.TRIAL_FIELDS])
+            # the per-trial sums saturate in the core (this engine's ints never overflow)
+            self.trial_rows.append([min(self.trial[f], SATURATED) for f in lay.TRIAL_FIELDS])
 
     # ------------------------------------------------------------------ scripted mode
     def run_script(self, rows):
         """Run scripted tasks (no randomness).  Returns ``(tasks, timeline)``: the
         :class:`Task` objects (``waits`` holds each L acquisition's wait, ``done`` the end
         time) and a list of ``(task, lane, start, end)`` intervals."""
+        check_script_rows(rows)
         self._reset_trial()
+        self.reuse_ids = False
         self.timeline = []
         tasks = []
-        for i, row in enumerate(rows):
-            task = Task(i, int(row["kind"]), fault=int(row["fault"]), hold=int(row["hold"]),
+        for row in rows:
+            task = Task(self._new_id(), int(row["kind"]), fault=int(row["fault"]), hold=int(row["hold"]),
                         cpu=int(row["cpu"]), minor=int(row["minor"]), bio=int(row["bio"]),
                         mkwrite=int(row["mkwrite"]), evicted=int(row["evicted"]),
                         evict_bio=int(row["evict_bio"]),
                         revalidate_fail=int(row["revalidate_fail"]))
             tasks.append(task)
             self._schedule(int(row["at"]), EV_ARRIVAL, task)
-        self.next_id = len(tasks)
         while self.heap:
-            t, _, ev, task, arg = heapq.heappop(self.heap)
+            t, _, ev, task, arg = self._pop()
             self.now = t
             if ev == EV_ARRIVAL:
                 self._start(task)

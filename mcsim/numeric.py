@@ -1,0 +1,167 @@
+"""The engines' numeric limits: how draws become nanoseconds, how far a trial's clock may
+run, and how int64 sums behave at the top of their range (docs/model.md §4.4).
+
+Both engines follow these rules exactly (the compiled core in ``kernels_pyx/numeric.pxd``
+mirrors the constants), so they agree bit for bit in the limit cases too:
+
+* every random draw is rounded to ns and clamped to ``[0, MAX_DRAW_NS]``; ``+inf`` becomes
+  ``MAX_DRAW_NS`` and NaN (``0 · ∞``: a lognormal with median 0 and a huge σ) becomes 0;
+* a trial's clock may not pass ``MAX_TIME_NS``: scheduling an event later than that raises
+  :class:`~mcsim.errors.SimulationError` (no wrap-around, ever);
+* sums of non-negative int64 quantities (``sim_ns``, ``busy_ns``, ``events``, histogram
+  totals and their ``yy``/``yn``/``nn`` sums) *saturate*: one that would pass
+  ``SATURATED = 2**63 - 1`` stays at ``SATURATED``, which reads "at least this much, exact
+  value unknown"; statistics derived from it (a mean, an interval) are NaN.
+
+>>> to_ns(2.5), to_ns(-3.0), to_ns(float("nan")), to_ns(float("inf")) == MAX_DRAW_NS
+(3, 0, 0, True)
+>>> sat_add(SATURATED - 1, 5) == SATURATED, sat_add(2, 3)
+(True, 5)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import ParameterError, SimulationError
+
+#: Largest duration one draw can produce: 2**53 ns (~104 days), exact in a double, so the
+#: rounding of every smaller draw is exact too.
+MAX_DRAW_NS = 1 << 53
+#: A trial's clock may not pass 2**62 ns (~146 years).  Every single delay is at most
+#: MAX_DRAW_NS, so ``now + delay`` never overflows int64 before the check sees it.
+MAX_TIME_NS = 1 << 62
+#: The value a saturated int64 sum sticks at.
+SATURATED = (1 << 63) - 1
+
+#: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b).
+DIST_KINDS = (0, 1, 2)
+DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device")
+SCRIPT_DURATIONS = ("hold", "cpu", "minor", "bio", "mkwrite", "evict_bio")
+
+#: Properties the engines check after every event when asked to (``check_invariants``);
+#: the compiled core reports a broken one by its index here.
+INVARIANTS = (
+    "reader and writer hold L",
+    "readers or gate slots out of range",
+    "L is free but nobody queued was woken",
+    "a gate slot is free while bios wait",
+    "4.x rules broken",
+    "reader queued for nothing",
+    "handoff set with nobody queued",
+)
+
+
+def to_ns(x: float) -> int:
+    """Round a duration in ns (a double) to an integer in ``[0, MAX_DRAW_NS]``.
+
+    ``⌊x + 0.5⌋`` as C truncates it; ``x + 0.5 < 1`` (negative, NaN) gives 0, anything at
+    or past ``MAX_DRAW_NS`` (``+inf`` included) gives ``MAX_DRAW_NS``.
+    """
+    x = x + 0.5
+    if x >= 1.0:                      # False for NaN
+        return MAX_DRAW_NS if x >= MAX_DRAW_NS else int(x)
+    return 0
+
+
+def draw_ns(gen: np.random.Generator, dist) -> int:
+    """One duration in ns from a compiled distribution ``(kind, a, b)``; const uses no RNG.
+
+    >>> import numpy as np
+    >>> d = np.array((2, 0.0, 1e6), dtype=[("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
+    >>> draw_ns(np.random.default_rng(1), d)      # median 0: always 0, even for a huge sigma
+    0
+    """
+    kind, a, b = int(dist["kind"]), float(dist["a"]), float(dist["b"])
+    if kind == 0:
+        return to_ns(a)
+    if kind == 1:
+        return to_ns(a * gen.standard_exponential())
+    try:
+        factor = math.exp(b * gen.standard_normal())
+    except OverflowError:             # C's exp() returns +inf here; so do we
+        factor = math.inf
+    return to_ns(a * factor)
+
+
+def sat_add(a: int, b: int) -> int:
+    """``a + b`` for non-negative int64 sums, stuck at :data:`SATURATED`."""
+    return min(a + b, SATURATED)
+
+
+def sat_add_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise :func:`sat_add` of non-negative int64 arrays (no wrap-around).
+
+    >>> sat_add_arrays(np.array([1, SATURATED - 1]), np.array([2, 2])).tolist() == [3, SATURATED]
+    True
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    room = SATURATED - a              # exact: a >= 0
+    return a + np.minimum(b, room)    # never past SATURATED, so never wraps
+
+
+def time_limit_error() -> SimulationError:
+    """What both engines raise when an event would fall past :data:`MAX_TIME_NS`."""
+    return SimulationError(
+        f"a trial's clock would pass {MAX_TIME_NS} ns (2**62 ns, ~146 years): durations "
+        "too long for the int64 nanosecond clock")
+
+
+def check_scenario(record) -> None:
+    """Reject a compiled record the engines could misread (validated configurations always
+    pass): ``wake_ns`` outside ``[0, MAX_DRAW_NS]`` or an unknown distribution kind.
+    Everything else in a record, however odd, simulates without undefined behaviour.
+
+    >>> from mcsim.params import validate
+    >>> from mcsim.scenario import compile_scenario
+    >>> rec = compile_scenario(validate())
+    >>> check_scenario(rec)
+    >>> rec["wake_ns"] = -1
+    >>> check_scenario(rec)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: scenario.wake_ns: -1 is out of range; allowed: 0 to 9007199254740992 ns
+    """
+    rec = np.asarray(record).reshape(-1)
+    if rec.shape != (1,):
+        raise ParameterError("scenario", f"{rec.shape[0]} records", "exactly one record")
+    rec = rec[0]
+    wake = int(rec["wake_ns"])
+    if not 0 <= wake <= MAX_DRAW_NS:
+        raise ParameterError("scenario.wake_ns", wake, f"0 to {MAX_DRAW_NS} ns",
+                             "is out of range")
+    for name in DIST_FIELDS:
+        kind = int(rec[name]["kind"])
+        if kind not in DIST_KINDS:
+            raise ParameterError(f"scenario.{name}.kind", kind,
+                                 "0 (const), 1 (exp) or 2 (lognormal)")
+
+
+def check_script_rows(rows) -> None:
+    """Reject scripted task rows the engines cannot run safely: times outside ``[0,
+    MAX_TIME_NS]``, durations outside ``[0, MAX_DRAW_NS]``, an unknown task or fault kind,
+    ``evicted``/``revalidate_fail`` other than 0 or 1 (a script draws nothing).
+
+    >>> from mcsim.scenario import compile_script
+    >>> rows = compile_script([{"at": 0, "kind": "writer", "hold": "1ms"}])
+    >>> check_script_rows(rows)
+    >>> rows["hold"] = -5
+    >>> check_script_rows(rows)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: task[0].hold: -5 is out of range; allowed: 0 to 9007199254740992 ns
+    """
+    rows = np.asarray(rows).reshape(-1)
+    limits = [("at", 0, MAX_TIME_NS, f"0 to {MAX_TIME_NS} ns"),
+              ("kind", 0, 3, "0 to 3 (hp_read, writer, fault, bg_io)"),
+              ("fault", 0, 5, "0 to 5 (a fault kind)"),
+              ("evicted", 0, 1, "0 or 1"), ("revalidate_fail", 0, 1, "0 or 1")]
+    limits += [(name, 0, MAX_DRAW_NS, f"0 to {MAX_DRAW_NS} ns") for name in SCRIPT_DURATIONS]
+    for name, lo, hi, allowed in limits:
+        bad = np.flatnonzero((rows[name] < lo) | (rows[name] > hi))
+        if bad.size:
+            i = int(bad[0])
+            raise ParameterError(f"task[{i}].{name}", int(rows[name][i]), allowed,
+                                 "is out of range")
