@@ -115,8 +115,8 @@ PARAM_UNITS = {"duration": "ns", "rate": "1/s", "dist": "", "prob": "", "choice"
 
 COUNTER_DESCRIPTIONS = {
     "events": "events dispatched",
-    "sim_ns": "simulated time, idle gaps included",
-    "busy_ns": "simulated time the system was not empty",
+    "sim_ns": "simulated time, idle gaps included (saturates at 2**63-1, model.md §4.4)",
+    "busy_ns": "simulated time the system was not empty (saturates like sim_ns)",
     "hp_reads": "HP read arrivals", "writes": "LP writer arrivals (mmap/munmap/mprotect)",
     "faults": "LP fault arrivals", "bg_bios": "background LP bio arrivals (locked-page "
     "bios excluded)",
@@ -134,8 +134,11 @@ COUNTER_DESCRIPTIONS = {
     "max_pending_events": "largest number of pending events in any trial",
     "max_trial_events": "most events in one trial (the engine's max_trial_events counter; "
                         "the parameter of that name is the limit)",
+    "buffer_growths": "doublings of the event heap, task table, lock and gate queues past "
+                      "their initial 64 entries (model.md §4.4)",
 }
 COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
+                 "buffer_growths": "doublings",
                  "max_trial_events": "events", "events": "events"}
 
 

@@ -40,14 +40,15 @@ def compiled_block(scenario, seed, trials, counters=None):
 
     ``counters`` (optional) is filled in place, so a caller still sees the counters when
     the block ends in an error.  This is the one place the differential tests call the
-    core, so a flag such as ``check_invariants=True`` is passed here for all of them.
+    core: it checks the engine's invariants after every event (as the reference does).
     """
     out = BlockOutput.zeros()
     if counters is not None:
         out.counters = counters
     rows = np.zeros((trials, len(lay.TRIAL_FIELDS)), dtype=np.int64)
     compiled_engine().run_block(scenario, block_bitgen(seed, 0), trials, out.hist_arrays,
-                                out.hist_scalars, out.hist_floats, out.counters, rows)
+                                out.hist_scalars, out.hist_floats, out.counters, rows,
+                                check_invariants=True)
     return out, rows
 
 
