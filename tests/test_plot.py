@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from clitools import REPO, SWEEPS, cli
+from clitools import REPO, SWEEPS, cli, write_points
 
 import mcsim
 import mcsim.plot as plot
@@ -138,11 +138,8 @@ def test_figures_never_touch_pyplot_and_help_never_imports_matplotlib():
 @pytest.fixture(scope="module")
 def quick_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("plots") / "quick"
-    from mcsim.cli import main
-
-    assert main(["sweep", str(SWEEPS / "quick.toml"), "--trials", str(TRIALS), "--policy",
-                 "hold,rfc-v2", "--out", str(out), "-q"]) == 0
-    return out
+    return write_points(out, [{"policy": p, "throttle_depth": d, "writer_ratio": 0.1}
+                              for p in ("hold", "rfc-v2") for d in (0, 7)], TRIALS, 1)
 
 
 @pytest.mark.parametrize("kind,suffix,magic", [("ccdf", "png", b"\x89PNG"),

@@ -7,7 +7,7 @@ import subprocess
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from clitools import cli
+from clitools import cli, write_points
 
 import mcsim
 from mcsim.plot import format_value
@@ -20,13 +20,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def sweep_dir(tmp_path_factory):
     """Two policies x throttle_depth 0, 7 x writer_ratio 0, 0.1: two swept axes besides
     policy, and a corner (writer_ratio 0) where every hp_wait is 0."""
-    from mcsim.cli import main
-
     out = tmp_path_factory.mktemp("report") / "grid"
-    assert main(["sweep", "--policy", "hold,rfc-v2", "--throttle-depth", "0,7",
-                 "--writer-ratio", "0,0.1", "--trials", str(TRIALS), "--seed", "5",
-                 "--out", str(out), "-q"]) == 0
-    return out
+    return write_points(out, [{"policy": p, "throttle_depth": d, "writer_ratio": w}
+                              for p in ("hold", "rfc-v2") for d in (0, 7) for w in (0, 0.1)],
+                        TRIALS, 5)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +64,7 @@ def test_numbers_and_axes_come_from_the_table(sweep_dir, page):
         assert format_value("x_ns", r["hp_wait_p99_ns"]) in page
         if r["hp_wait_p999_ns"] > 0:
             assert f"<td>{format_value('x_ns', r['hp_wait_p999_ns'])}</td>" in page
-    assert f"mcsim {mcsim.__version__}" in page and "mcsim sweep" in page   # provenance
+    assert f"mcsim {mcsim.__version__}" in page and "mcsim sweep (test)" in page
 
 
 def test_a_single_point_and_a_run_without_hp_reads(capsys, tmp_path):

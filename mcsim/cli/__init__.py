@@ -15,7 +15,7 @@ import typer
 
 from ..errors import McsimError
 # Importing a command module registers its commands, in this order in `mcsim --help`.
-from . import run, sweep, data, script, info, bench, report  # noqa: F401,I001
+from . import run, sweep, data, script, info, bench, report, compare  # noqa: F401,I001
 from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line
