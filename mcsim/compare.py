@@ -39,9 +39,9 @@ LINES = (
 def estimate(row: dict, metric: str, stat: str) -> tuple[float, float, float]:
     """``(value, lo, hi)`` of a statistic with its 95% interval, from the row's exact
     histogram (p99.9 and p50 intervals are not stored as columns)."""
-    from .plot import histogram, stat_value
+    from .plot import row_stat
 
-    return stat_value(histogram(row, metric), stat)
+    return row_stat(row, metric, stat)
 
 
 def difference(a: tuple, b: tuple) -> tuple[float, float, float]:

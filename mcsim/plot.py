@@ -84,11 +84,44 @@ def axis_column(name: str, rows: Sequence[dict]) -> str:
     return col
 
 
+_HIST_CACHE: dict = {}
+_HIST_CACHE_SIZE = 1024
+
+
 def histogram(row: Mapping, metric: str):
-    """The exact histogram of ``metric`` in ``row`` (see :mod:`mcsim.histogram`)."""
+    """The exact histogram of ``metric`` in ``row`` (see :mod:`mcsim.histogram`); the
+    histograms of recently seen rows are kept, since a report asks for each several times."""
     from .dataset import row_histogram
 
-    return row_histogram(row, metric)
+    key = (id(row), metric)
+    hit = _HIST_CACHE.get(key)
+    if hit is not None and hit[0] is row:      # the same row object, not a reused id
+        return hit[1]
+    hist = row_histogram(row, metric)
+    if len(_HIST_CACHE) >= _HIST_CACHE_SIZE:
+        _HIST_CACHE.clear()
+    _HIST_CACHE[key] = (row, hist)
+    return hist
+
+
+def row_stat(row: Mapping, metric: str, stat: str) -> tuple[float, float, float]:
+    """``(value, lo, hi)`` of a statistic of ``row`` with its 95% interval: from the
+    statistic columns where the table has them (p99's and the mean's intervals), else
+    read off the exact histogram (p50, p90, p99.9 intervals).
+
+    >>> import mcsim
+    >>> row = mcsim.simulate(policy="hold", throttle_depth=7, trials=2000, seed=1).row()
+    >>> row_stat(row, "hp_wait", "p99") == (row["hp_wait_p99_ns"], row["hp_wait_p99_lo_ns"],
+    ...                                     row["hp_wait_p99_hi_ns"])
+    True
+    >>> row_stat(row, "hp_wait", "p999") == stat_value(histogram(row, "hp_wait"), "p999")
+    True
+    """
+    from .schema import stat_column
+
+    if stat in ("p99", "mean"):
+        return tuple(row[stat_column(metric, s)] for s in (stat, f"{stat}_lo", f"{stat}_hi"))
+    return stat_value(histogram(row, metric), stat)
 
 
 def format_value(column: str, value) -> str:
@@ -390,7 +423,7 @@ def _quantile_panel(ax, rows, xcol, bycol, groups, metric, stat) -> None:
                        key=lambda r: _sort_key(xcol)(r[xcol]))
         xs, ys, los, his = [], [], [], []
         for r in grows:
-            value, lo, hi = stat_value(histogram(r, metric), stat)
+            value, lo, hi = row_stat(r, metric, stat)
             if math.isnan(value):
                 continue
             xs.append(where_x[repr(r[xcol])])

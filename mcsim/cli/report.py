@@ -37,15 +37,15 @@ def figure_format(path: str | Path) -> str:
     return suffix
 
 
-def save_figure(fig, out: Path) -> Path:
-    """Write ``fig`` to ``out`` atomically (format by suffix, 200 dpi for PNG)."""
+def save_figure(fig, out: Path, dpi: int = 200) -> Path:
+    """Write ``fig`` to ``out`` atomically (format by suffix; ``dpi`` for PNG)."""
     import io
 
     from ..dataset import write_table_atomic
 
     fmt = figure_format(out)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=200, metadata={"Software": None} if fmt == "png"
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Software": None} if fmt == "png"
                 else {"Creator": None, "Date": None} if fmt == "svg" else {"Creator": None})
     return write_table_atomic(buf.getvalue(), out, writer=lambda data, f: f.write(data))
 
@@ -133,6 +133,8 @@ def plot(
         metavar="NAME", help="ccdf, quantiles: the metric (docs/results.md).")] = "hp_wait",
     policy: PolicyOpt = None,
     set_values: SetOneOpt = None,
+    dpi: Annotated[int, typer.Option(metavar="N", min=30, max=1200,
+                                     help="PNG resolution, dots per inch.")] = 200,
 ) -> None:
     """Write one figure: the CCDF of a metric, p99/p99.9 against a swept axis, inversions
     by blamed step, or the timeline of a script.  --set NAME=VALUE (and --policy) select
@@ -156,7 +158,7 @@ def plot(
             fig = plots.quantiles(rows, x=x, metric=metric)
         else:
             fig = plots.blame(rows)
-    written = save_figure(fig, out)
+    written = save_figure(fig, out, dpi=dpi)
     stdout_console().print(f"wrote {written}")
 
 
