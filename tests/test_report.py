@@ -127,3 +127,11 @@ def test_headless_chromium_renders_every_figure(page, tmp_path):
     assert band_rows.mean() > 0.4
     colors = {tuple(c) for c in (image[ink][::50] * 8).astype(int)}
     assert len(colors) > 10                         # lines in several colours, not text only
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "plot"])
+def test_picture_commands_have_help_with_examples(capsys, command):
+    code, out, _ = cli(capsys, command, "--help")
+    assert code == 0 and "Examples:" in out and f"mcsim {command}" in out
+    code, out, _ = cli(capsys, "--help")
+    assert f" {command} " in out
