@@ -405,11 +405,17 @@ def quantiles(table, x: str | None = None, metric: str = "hp_wait",
             _quantile_panel(ax, frows, xcol, bycol, groups, metric, stat)
             if f == len(facets) - 1:
                 ax.set_xlabel(xcol)
-    handles = {h.get_label(): h for ax in axs.flat for h in ax.get_lines()}
+    handles = {}
+    for ax in axs.flat:
+        for h, name in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(name, h)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize=8,
                    frameon=False)
-    arrange(fig, right=1.5, hspace=0.45)
+    xlabels = [str(v) for v in distinct(rows, xcol)] if rows else []
+    long_x = _positions(distinct(rows, xcol))[1] is not None and \
+        max(map(len, xlabels)) > 10
+    arrange(fig, right=1.5, hspace=0.45, bottom=1.3 if long_x else 0.55)
     return fig
 
 
@@ -432,14 +438,23 @@ def _quantile_panel(ax, rows, xcol, bycol, groups, metric, stat) -> None:
             his.append(hi if not math.isnan(hi) else value)
         if not xs:
             continue
-        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.4, color=f"C{i % 10}",
-                linestyle=LINE_STYLES[(i // 10) % len(LINE_STYLES)],
-                label=str(g) if g is not None else metric)
-        ax.fill_between(xs, los, his, color=f"C{i % 10}", alpha=0.18, linewidth=0)
+        name = str(g) if g is not None else metric
+        if ticklabels:           # categories: no line between them, the interval as bars
+            shift = (i - (len(groups) - 1) / 2) * 0.06
+            ax.errorbar([x + shift for x in xs], ys, yerr=[[max(y - lo, 0) for y, lo in zip(ys, los)],
+                        [max(hi - y, 0) for y, hi in zip(ys, his)]], fmt="o", markersize=4,
+                        capsize=3, color=f"C{i % 10}", label=name)
+        else:
+            ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.4, color=f"C{i % 10}",
+                    linestyle=LINE_STYLES[(i // 10) % len(LINE_STYLES)], label=name)
+            ax.fill_between(xs, los, his, color=f"C{i % 10}", alpha=0.18, linewidth=0)
         drawn += 1
         top = max(top, *his, *ys)
     if ticklabels:
-        ax.set_xticks(pos, ticklabels)
+        long = max(len(t) for t in ticklabels) > 10
+        ax.set_xticks(pos, ticklabels, rotation=20 if long else 0,
+                      ha="right" if long else "center", fontsize=7 if long else 9)
+        ax.set_xlim(-0.5, len(pos) - 0.5)
     if not drawn:
         empty_axes(ax, f"no {metric} samples in these rows")
         return

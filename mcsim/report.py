@@ -119,7 +119,8 @@ def swept_section(rows: Sequence[dict], meta: dict) -> str:
 
 def chosen_points(rows: Sequence[dict], limit: int = MAX_CCDF_POINTS) -> list[dict]:
     """Configurations (values of the swept axes other than policy) whose CCDF the page
-    shows: the one with the largest hp_wait p99.9, then the first and last of the grid.
+    shows: the one with the largest hp_wait p99.9, then the first and last of the grid
+    where some hp_wait is above 0.
 
     >>> rows = [{"policy": p, "throttle_depth": d, "hp_wait_p999_ns": p999}
     ...         for p, d, p999 in (("hold", 0, 1.0), ("hold", 7, 9.0), ("rfc-v2", 0, 0.0),
@@ -131,9 +132,11 @@ def chosen_points(rows: Sequence[dict], limit: int = MAX_CCDF_POINTS) -> list[di
     if not others:
         return [{}]
     ordered = sorted(rows, key=lambda r: tuple(plot._sort_key(c)(r[c]) for c in others))
+    # a point where every policy's waits are all 0 has no CCDF to draw: others first
+    waits = [r for r in ordered if (r.get("hp_wait_max_ns") or 0) > 0] or ordered
     finite = [r for r in rows if r["hp_wait_p999_ns"] == r["hp_wait_p999_ns"]]
     picks = ([max(finite, key=lambda r: r["hp_wait_p999_ns"])] if finite else []) \
-        + [ordered[0], ordered[-1]]
+        + [waits[0], waits[-1]]
     out = []
     for r in picks:
         config = {c: r[c] for c in others}
@@ -154,8 +157,9 @@ def figures_section(rows: Sequence[dict]) -> str:
         by = "policy" if x != "policy" else None
         fig = plot.quantiles(rows, x=x, by=by)
         parts.append(_figure(fig, f"q{i}", f"hp_wait p99 and p99.9 against {x}, one line "
-                             "per policy; shaded: 95% interval (cluster-robust over "
-                             "trials, from the exact histograms)"))
+                             "per policy; 95% intervals as shaded bands (bars where "
+                             "the axis has no order), cluster-robust over trials, from the "
+                             "exact histograms"))
     parts.append("<h2>CCDF of hp_wait per policy at chosen points</h2>")
     for i, config in enumerate(chosen_points(rows)):
         fig = plot.ccdf(rows, where=config)

@@ -174,3 +174,20 @@ def test_plot_bad_input_is_one_line(capsys, quick_dir, tmp_path, args, exit_code
     code, out, err = cli(capsys, "plot", *args)
     assert code == exit_code and err.count("\n") == 1 and words in err, err
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "x.jpg").exists()
+
+
+def test_an_axis_of_text_values_gets_categories_and_interval_bars(rows):
+    hold = [r for r in rows if r["policy"] == "hold" and r["throttle_depth"] == 7][0]
+    halved = {k: hold[k] / 2 for k in ("hp_wait_p99_ns", "hp_wait_p99_lo_ns",
+                                       "hp_wait_p99_hi_ns")}
+    two = [dict(hold, device="ssd-like"), dict(hold, device="hdd-like", **halved)]
+    fig = plot.quantiles(two, x="device", by=None)
+    ax = fig.axes[0]
+    (bars,) = ax.containers                          # errorbar: data line, caps, bars
+    line = bars.lines[0]
+    assert bars.get_label() == "hp_wait"
+    assert line.get_linestyle() == "None"            # no line joins two categories
+    order = [t.get_text() for t in ax.get_xticklabels()]
+    assert sorted(order) == ["hdd-like", "ssd-like"]
+    by_label = {r["device"]: r["hp_wait_p99_ns"] for r in two}
+    assert list(line.get_ydata()) == [by_label[name] for name in order]
