@@ -504,8 +504,12 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     others = [a for a in axes_of(rows) if a != bycol]
     per_panel = max((sum(1 for r in rows if bycol is None or r[bycol] == g) for g in groups),
                     default=0)
-    rotated = per_panel > 6 and bool(others)
-    panel = 1.7 + (0.11 * max(len(label(rows[0], others)), 4) if rotated else 0.3)
+    # Bars are named by their values only; the axis label says whose values they are.
+    ticks = {id(r): ", ".join(format_value(c, r[c]) for c in others) for r in rows}
+    longest = max(map(len, ticks.values()), default=0)
+    rotated = per_panel * longest > 90
+    label_in = 0.075 * longest * (0.75 if rotated else 0) + 0.45
+    panel = 1.7 + label_in
     fig = new_figure(10, 0.9 + panel * min(max(len(groups), 1), MAX_FACETS))
     groups = _cap(groups, MAX_FACETS, f"{by} panels", fig)
     axs = fig.subplots(len(groups), 1, squeeze=False)
@@ -525,7 +529,9 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
             share = [r[f"blame_{name}"] / r["hp_wait_n"] for r in with_hp]
             ax.bar(pos, share, bottom=bottom, color=color, label=name, width=0.8)
             bottom = [b + s for b, s in zip(bottom, share)]
-        ax.set_xticks(pos, [label(r, others) if others else "" for r in with_hp],
+        ax.set_xlabel(", ".join(others), fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.set_xticks(pos, [ticks[id(r)] for r in with_hp],
                       rotation=60 if rotated else 0, ha="right" if rotated else "center",
                       rotation_mode="anchor", fontsize=6 if len(pos) > 12 else 8)
         ax.yaxis.set_major_formatter(_percent_formatter())
@@ -538,7 +544,7 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize=8,
                    frameon=False, title="blamed step", title_fontsize=8)
-    arrange(fig, right=1.5, bottom=panel - 1.7 + 0.3, hspace=(panel - 1.7 + 0.4) / 1.7)
+    arrange(fig, right=1.5, bottom=label_in, hspace=(label_in + 0.35) / 1.7)
     return fig
 
 
