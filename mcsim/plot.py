@@ -496,8 +496,6 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     >>> bool(abs(total - row["inversion_fraction"]) < 1e-12)
     True
     """
-    from .policies import BLAME_NAMES
-
     rows = select(rows_of(table), where)
     bycol = axis_column(by, rows) if by and rows else None
     groups = distinct(rows, bycol) if bycol else [None]
@@ -513,39 +511,46 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     fig = new_figure(10, 0.9 + panel * min(max(len(groups), 1), MAX_FACETS))
     groups = _cap(groups, MAX_FACETS, f"{by} panels", fig)
     axs = fig.subplots(len(groups), 1, squeeze=False)
-    colors = ("#2a6f97", "#c8553d", "#f2c14e", "#7b2d26", "#61a5c2", "#8f8f8f")
     for ax, g in zip(axs[:, 0], groups):
         grows = [r for r in rows if bycol is None or r[bycol] == g]
         ax.set_title(f"inversions by blamed step \u2014 {g}" if g is not None
                      else "inversions by blamed step", fontsize=9)
         grows = _cap(grows, MAX_BARS, f"bars of {g}", fig)
-        with_hp = [r for r in grows if r["hp_wait_n"]]
-        if not with_hp:
-            empty_axes(ax, "no HP reads in these rows: no inversion fraction")
-            continue
-        pos = list(range(len(with_hp)))
-        bottom = [0.0] * len(with_hp)
-        for name, color in zip(BLAME_NAMES, colors):
-            share = [r[f"blame_{name}"] / r["hp_wait_n"] for r in with_hp]
-            ax.bar(pos, share, bottom=bottom, color=color, label=name, width=0.8)
-            bottom = [b + s for b, s in zip(bottom, share)]
+        _blame_panel(ax, [r for r in grows if r["hp_wait_n"]],
+                     [ticks[id(r)] for r in grows if r["hp_wait_n"]], rotated)
         ax.set_xlabel(", ".join(others), fontsize=8)
-        ax.set_ylim(bottom=0)
-        ax.set_xticks(pos, [ticks[id(r)] for r in with_hp],
-                      rotation=60 if rotated else 0, ha="right" if rotated else "center",
-                      rotation_mode="anchor", fontsize=6 if len(pos) > 12 else 8)
-        ax.yaxis.set_major_formatter(_percent_formatter())
-        ax.set_ylabel("share of HP reads")
-        ax.grid(True, axis="y", alpha=0.3)
-        if max(bottom) == 0:
-            ax.text(0.5, 0.5, "no inversions", transform=ax.transAxes, ha="center",
-                    color="#555555")
     handles = {h.get_label(): h for ax in axs.flat for h in ax.containers}
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize=8,
                    frameon=False, title="blamed step", title_fontsize=8)
     arrange(fig, right=1.5, bottom=label_in, hspace=(label_in + 0.35) / 1.7)
     return fig
+
+
+def _blame_panel(ax, rows, ticklabels, rotated: bool) -> None:
+    """One panel of :func:`blame`: a stacked bar per row, blame counts over HP reads."""
+    from .policies import BLAME_NAMES
+
+    if not rows:
+        empty_axes(ax, "no HP reads in these rows: no inversion fraction")
+        return
+    colors = ("#2a6f97", "#c8553d", "#f2c14e", "#7b2d26", "#61a5c2", "#8f8f8f")
+    pos = list(range(len(rows)))
+    bottom = [0.0] * len(rows)
+    for name, color in zip(BLAME_NAMES, colors):
+        share = [r[f"blame_{name}"] / r["hp_wait_n"] for r in rows]
+        ax.bar(pos, share, bottom=bottom, color=color, label=name, width=0.8)
+        bottom = [b + s for b, s in zip(bottom, share)]
+    ax.set_ylim(bottom=0)
+    ax.set_xticks(pos, ticklabels, rotation=60 if rotated else 0,
+                  ha="right" if rotated else "center", rotation_mode="anchor",
+                  fontsize=6 if len(pos) > 12 else 8)
+    ax.yaxis.set_major_formatter(_percent_formatter())
+    ax.set_ylabel("share of HP reads")
+    ax.grid(True, axis="y", alpha=0.3)
+    if max(bottom) == 0:
+        ax.text(0.5, 0.5, "no inversions", transform=ax.transAxes, ha="center",
+                color="#555555")
 
 
 def _percent_formatter():

@@ -20,7 +20,6 @@ from .app import app
 from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt,
                      SeedOpt, SetOneOpt, TrialsOpt, build_spec, command_line, flag_values,
                      print_json, progress_bar, show_progress, stdout_console)
-from .render import format_duration, format_interval
 
 EPILOG = """Examples:
 
@@ -34,6 +33,8 @@ EPILOG = """Examples:
 
 def cell(stat: dict) -> str:
     """A value, and under it the difference to the baseline with its interval."""
+    from .render import format_duration, format_interval
+
     text = format_duration(stat["value"])
     if stat.get("diff") is not None:
         sign = "+" if stat["diff"] > 0 else ""
