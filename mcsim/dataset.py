@@ -335,7 +335,8 @@ def _read_result_file(f: Path):
                            f"{version}, this mcsim reads version {SCHEMA_VERSION}; allowed: "
                            "files of this version (rerun the sweep or run to rewrite it)")
     names = column_names()
-    missing = [n for n in names if n not in table.column_names]
+    present = set(table.column_names)     # a property that builds a new list per call
+    missing = [n for n in names if n not in present]
     if missing:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         verb = "is" if len(missing) == 1 else "are"

@@ -155,6 +155,19 @@ class Result:
         row["wall_s"] = self.wall_s
         return {name: row[name] for name in schema.column_names()}
 
+    def plot(self, metric: str = "hp_wait"):
+        """The CCDF of ``metric`` on log-log axes, as a matplotlib Figure
+        (:func:`mcsim.plot.ccdf` of this one row).
+
+        >>> import mcsim
+        >>> fig = mcsim.simulate(policy="hold", throttle_depth=7, trials=2000, seed=1).plot()
+        >>> fig.axes[0].get_yscale()
+        'log'
+        """
+        from .plot import ccdf
+
+        return ccdf([self.row()], metric=metric)
+
     def to_arrow(self, metadata: dict | None = None):
         """The result as a one-row :class:`pyarrow.Table` (docs/results.md); ``metadata``
         becomes the file-level key/value metadata when the table is written to Parquet."""

@@ -272,6 +272,13 @@ def column_names() -> list[str]:
 def arrow_schema(metadata: dict | None = None):
     """The columns as a :class:`pyarrow.Schema` (with optional file-level metadata); each
     field carries ``description`` and ``unit`` metadata."""
+    schema = _arrow_schema()
+    return schema.with_metadata(metadata) if metadata else schema
+
+
+@functools.cache
+def _arrow_schema():
+    # Built once: reading a sweep casts every one of its files to it.
     import pyarrow as pa
 
     types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
@@ -280,7 +287,7 @@ def arrow_schema(metadata: dict | None = None):
     fields = [pa.field(c.name, types[c.type],
                        metadata={b"description": c.description.encode(),
                                  b"unit": c.unit.encode()}) for c in _columns()]
-    return pa.schema(fields, metadata=metadata)
+    return pa.schema(fields)
 
 
 # ---------------------------------------------------------------- docs/results.md tables

@@ -52,3 +52,14 @@ def comparable_rows(table) -> list[dict]:
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def write_points(out, grid, trials, seed):
+    """A sweep directory written in this process (no worker pool): one point per entry
+    of ``grid`` (dicts of parameters)."""
+    from mcsim.points import PointSpec, run_point
+
+    for params in grid:
+        run_point(PointSpec.make(params, trials=trials, seed=seed,
+                                 command="mcsim sweep (test)"), out)
+    return out

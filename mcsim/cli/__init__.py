@@ -1,7 +1,8 @@
 """mcsim's command line (``mcsim`` and ``python -m mcsim``), built with Typer.
 
 One module per group of commands registers on the root :data:`app`: ``run``, ``sweep``,
-``data`` (show, compact), ``script`` and ``info`` (policies, params).  :func:`main` runs the
+``data`` (show, compact), ``script``, ``info`` (policies, params), ``bench``,
+``report`` (report, plot) and ``compare``.  :func:`main` runs the
 app and turns every error into one line on stderr and a documented exit code (see
 :data:`mcsim.cli.app.EXIT_CODES`): no tracebacks for bad input.
 """
@@ -14,7 +15,7 @@ import typer
 
 from ..errors import McsimError
 # Importing a command module registers its commands, in this order in `mcsim --help`.
-from . import run, sweep, data, script, info, bench  # noqa: F401,I001
+from . import run, sweep, data, script, info, bench, report, compare  # noqa: F401,I001
 from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line

@@ -1,0 +1,283 @@
+"""``mcsim report``: one self-contained HTML page about a sweep.
+
+The page holds what was swept (the axes and their values, the fixed parameters, seed,
+trials, mcsim version), p99 and p99.9 of ``hp_wait`` against each swept axis with their
+95% intervals (:func:`mcsim.plot.quantiles`), the CCDF of ``hp_wait`` per policy at a few
+chosen points (:func:`mcsim.plot.ccdf`), inversions by blamed step
+(:func:`mcsim.plot.blame`), what each policy costs the low-priority side (LP fault
+latency), the numbers as a table, and provenance.  Figures are inline SVG; the page has no
+script and no external reference, so it opens offline in any browser.  Whatever a figure
+had to leave out (facets beyond :data:`mcsim.plot.MAX_FACETS`, empty metrics) is said
+under it.
+
+>>> import mcsim
+>>> rows = [mcsim.simulate(policy=p, trials=2000, seed=1).row() for p in ("hold", "rfc-v2")]
+>>> page = report_html(rows, source="example")
+>>> page.startswith("<!DOCTYPE html>"), page.count("<svg") >= 3, "http://" in page.split("<svg")[0]
+(True, True, False)
+"""
+from __future__ import annotations
+
+import html
+import io
+import math
+import re
+from pathlib import Path
+from typing import Sequence
+
+from . import plot
+
+#: Points whose CCDF the page shows at most (each a panel, one line per policy).
+MAX_CCDF_POINTS = 3
+#: Rows of the numbers table at most (the rest: ``mcsim show``).
+MAX_TABLE_ROWS = 500
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222;
+       padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0; }
+td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+th { background: #f2f2f2; } td.l, th.l { text-align: left; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+figcaption, .note { font-size: 0.85em; color: #555; }
+"""
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def svg(fig, salt: str) -> str:
+    """``fig`` as an inline ``<svg>`` element: text kept as text, no XML prolog, no
+    metadata (which would carry URLs), ids salted per figure so several figures on one page
+    never share an id.
+
+    >>> from mcsim.plot import new_figure
+    >>> text = svg(new_figure(2, 2), "a")
+    >>> text.startswith("<svg"), "DOCTYPE" in text, "http://purl" in text
+    (True, False, False)
+    """
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None,
+                                                 "Format": None, "Type": None})
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+
+
+def _figure(fig, salt: str, caption: str) -> str:
+    # What the figure left out is written under its panels (arrange), not repeated here.
+    out = f"<figure>{svg(fig, salt)}<figcaption>{_esc(caption)}</figcaption></figure>"
+    fig.clear()
+    return out
+
+
+# ----------------------------------------------------------------------- sections
+def _fmt(column: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return plot.format_value(column, value)
+
+
+def swept_section(rows: Sequence[dict], meta: dict) -> str:
+    """What was swept: the axes and their values, the fixed parameters, seed, trials."""
+    from .params import PARAMS
+    from .schema import param_column
+
+    axes = plot.axes_of(rows)
+    params = [param_column(p.name) for p in PARAMS]
+    fixed = [c for c in params if c not in axes]
+    trials = sorted({r["trials"] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    target = {r["p99_rel_ci_target"] for r in rows} - {None}
+    items = [f"<li><b>{len(rows)} point{'s' if len(rows) != 1 else ''}</b></li>"]
+    for a in axes:
+        values = plot.distinct(rows, a)
+        items.append(f"<li>axis <b>{_esc(a)}</b>: " + ", ".join(
+            _esc(_fmt(a, v)) for v in values) + "</li>")
+    if not axes:
+        items.append("<li>one configuration: no swept axis</li>")
+    items.append("<li>seed: " + ", ".join(map(str, seeds)) + "</li>")
+    items.append("<li>trials per point: " + (f"{trials[0]:,}" if len(trials) == 1 else
+                                             f"{trials[0]:,} to {trials[-1]:,}") + "</li>")
+    if target:
+        met = sum(1 for r in rows if r["p99_rel_ci_met"])
+        items.append(f"<li>precision target: hp_wait p99 to ±{min(target):.2%}; met at "
+                     f"{met} of {len(rows)} points</li>")
+    items.append(f"<li>mcsim {_esc(meta.get('version', '?'))}</li>")
+    table = "".join(f"<tr><td class=l>{_esc(c)}</td><td class=l>"
+                    f"{_esc(_fmt(c, rows[0][c]))}</td></tr>" for c in fixed)
+    return (f"<h2>What was swept</h2><ul>{''.join(items)}</ul>"
+            f"<details><summary>fixed parameters ({len(fixed)})</summary><table>"
+            f"<tr><th class=l>parameter</th><th class=l>value</th></tr>{table}</table>"
+            "</details>")
+
+
+def chosen_points(rows: Sequence[dict], limit: int = MAX_CCDF_POINTS) -> list[dict]:
+    """Configurations (values of the swept axes other than policy) whose CCDF the page
+    shows: the one with the largest hp_wait p99.9, then the first and last of the grid
+    where some hp_wait is above 0.
+
+    >>> rows = [{"policy": p, "throttle_depth": d, "hp_wait_p999_ns": p999}
+    ...         for p, d, p999 in (("hold", 0, 1.0), ("hold", 7, 9.0), ("rfc-v2", 0, 0.0),
+    ...                            ("rfc-v2", 7, 0.0))]
+    >>> chosen_points(rows)
+    [{'throttle_depth': 7}, {'throttle_depth': 0}]
+    """
+    others = [a for a in plot.axes_of(rows) if a != "policy"]
+    if not others:
+        return [{}]
+    ordered = sorted(rows, key=lambda r: tuple(plot._sort_key(c)(r[c]) for c in others))
+    # a point where every policy's waits are all 0 has no CCDF to draw: others first
+    waits = [r for r in ordered if (r.get("hp_wait_max_ns") or 0) > 0] or ordered
+    finite = [r for r in rows if r["hp_wait_p999_ns"] == r["hp_wait_p999_ns"]]
+    picks = ([max(finite, key=lambda r: r["hp_wait_p999_ns"])] if finite else []) \
+        + [waits[0], waits[-1]]
+    out = []
+    for r in picks:
+        config = {c: r[c] for c in others}
+        if config not in out:
+            out.append(config)
+    return out[:limit]
+
+
+def figures_section(rows: Sequence[dict]) -> str:
+    """Quantiles per swept axis, CCDFs at chosen points, blame, LP cost."""
+    axes = plot.axes_of(rows)
+    parts = ["<h2>hp_wait p99 and p99.9 against each swept axis</h2>"]
+    xs = [a for a in axes if a != "policy"] or (["policy"] if "policy" in axes else [])
+    if not xs:
+        parts.append("<p class=note>One configuration: there is no axis to plot against "
+                     "(the CCDF below shows its whole distribution).</p>")
+    for i, x in enumerate(xs):
+        by = "policy" if x != "policy" else None
+        fig = plot.quantiles(rows, x=x, by=by)
+        parts.append(_figure(fig, f"q{i}", f"hp_wait p99 and p99.9 against {x}, one line "
+                             "per policy; 95% intervals as shaded bands (bars where "
+                             "the axis has no order), cluster-robust over trials, from the "
+                             "exact histograms"))
+    parts.append("<h2>CCDF of hp_wait per policy at chosen points</h2>")
+    for i, config in enumerate(chosen_points(rows)):
+        fig = plot.ccdf(rows, where=config)
+        where = plot.label(config, list(config)) if config else "the configuration"
+        parts.append(_figure(fig, f"c{i}", f"P(hp_wait ≥ t) at {where}, log-log, from "
+                             "the exact histograms; the axis reaches 1e-6"))
+    parts.append("<h2>Inversions and where the waiting went</h2>")
+    parts.append(_figure(plot.blame(rows, by="policy" if "policy" in axes else None), "b",
+                         "share of HP reads that were inversions, split by the blamed "
+                         "step (columns blame_*)"))
+    parts.append("<h2>What each policy costs the low-priority side</h2>")
+    lp_x = xs[0] if xs else None
+    if lp_x:
+        fig = plot.quantiles(rows, x=lp_x, metric="lp_fault_latency", stats=("mean", "p99"),
+                             by="policy" if lp_x != "policy" else None)
+    else:
+        fig = plot.ccdf(rows, metric="lp_fault_latency")
+    parts.append(_figure(fig, "lp", "LP fault latency (arrival to done, all passes): mean "
+                         "and p99 with 95% intervals"))
+    return "".join(parts)
+
+
+def numbers_section(rows: Sequence[dict]) -> str:
+    """The numbers as an HTML table: swept axes, then the headline statistics."""
+    axes = plot.axes_of(rows)
+    cols = [("trials", "trials"), ("hp_wait_p50_ns", "hp_wait p50"),
+            ("hp_wait_p99_ns", "hp_wait p99"), ("p99ci", "p99 95% interval"),
+            ("hp_wait_p999_ns", "hp_wait p99.9"), ("inversion_fraction", "inversions"),
+            ("lp_fault_latency_mean_ns", "LP fault mean"),
+            ("lp_fault_latency_p99_ns", "LP fault p99"), ("writer_wait_p99_ns",
+                                                          "writer_wait p99")]
+    head = "".join(f"<th class=l>{_esc(a)}</th>" for a in axes) + "".join(
+        f"<th>{_esc(t)}</th>" for _, t in cols)
+    body = []
+    for r in rows[:MAX_TABLE_ROWS]:
+        cells = [f"<td class=l>{_esc(_fmt(a, r[a]))}</td>" for a in axes]
+        for c, _ in cols:
+            if c == "p99ci":
+                text = f"[{_fmt('x_ns', r['hp_wait_p99_lo_ns'])}, " \
+                       f"{_fmt('x_ns', r['hp_wait_p99_hi_ns'])}]"
+            elif c == "inversion_fraction":
+                v = r[c]
+                text = "-" if v is None or v != v else f"{v:.2%}"
+            elif c == "trials":
+                text = f"{r[c]:,}"
+            else:
+                text = _fmt(c, r[c])
+            cells.append(f"<td>{_esc(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = (f"<p class=note>{MAX_TABLE_ROWS} of {len(rows)} rows shown; `mcsim show` "
+            "lists them all.</p>" if len(rows) > MAX_TABLE_ROWS else "")
+    return (f"<h2>The numbers</h2><table><tr>{head}</tr>{''.join(body)}</table>{more}"
+            "<p class=note>Every column: <code>mcsim show PATH --json</code> or "
+            "<code>mcsim.load(PATH)</code> (docs/results.md).</p>")
+
+
+def provenance_section(meta: dict, source: str, nfiles: int, rows) -> str:
+    keys = ("version", "schema_version", "command", "created", "build_flags",
+            "numpy_version", "pyarrow_version", "compacted_from")
+    items = [f"<tr><td class=l>source</td><td class=l>{_esc(source)} ({nfiles} "
+             f"file{'s' if nfiles != 1 else ''})</td></tr>"]
+    items += [f"<tr><td class=l>{k}</td><td class=l>{_esc(meta[k])}</td></tr>"
+              for k in keys if meta.get(k)]
+    wall = sum(r["wall_s"] or 0 for r in rows)
+    items.append(f"<tr><td class=l>simulation time</td><td class=l>{wall:.1f} s over "
+                 f"all points</td></tr>")
+    return ("<h2>Provenance</h2><p class=note>From the first result file's metadata "
+            f"(docs/results.md).</p><table>{''.join(items)}</table>")
+
+
+# ----------------------------------------------------------------------- the page
+def report_html(rows: Sequence[dict], source: str = "", meta: dict | None = None,
+                nfiles: int = 1) -> str:
+    """The report page of result rows (``mcsim.load(path).to_pylist()``) as one string."""
+    from . import __version__
+    from .errors import UsageError
+
+    if not rows:
+        raise UsageError(f"{source or 'table'}: no result rows; allowed: a sweep directory "
+                         "or result file with at least one point")
+    meta = dict(meta or {})
+    meta.setdefault("version", __version__)
+    title = f"mcsim report: {source}" if source else "mcsim report"
+    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+            f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>"
+            f"<h1>{_esc(title)}</h1>" + swept_section(rows, meta) + figures_section(rows)
+            + numbers_section(rows) + provenance_section(meta, source, nfiles, rows)
+            + "</body></html>\n")
+
+
+def write_report(path: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of the results at ``path`` (a sweep directory or result file) to
+    ``out`` (default: ``<path>.html`` beside it), atomically; returns the file written."""
+    import mcsim
+
+    from .dataset import read_file_metadata, result_files, write_table_atomic
+
+    path = Path(path)
+    out = check_html_path(out) if out else path.with_name(path.stem + ".html")
+    files = result_files(path)
+    table = mcsim.load(path)
+    page = report_html(plot.rows_of(table), source=str(path),
+                       meta=read_file_metadata(files[0]), nfiles=len(files))
+    return write_table_atomic(page, out, writer=lambda text, f: f.write(text.encode()))
+
+
+def check_html_path(path: str | Path) -> Path:
+    """Refuse an output name that does not end in ``.html`` (the report is HTML only).
+
+    >>> check_html_path("r.pdf")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.UsageError: --out: 'r.pdf' is not an .html file name; allowed: a path ending in .html, e.g. r.html
+    """
+    from .errors import UsageError
+
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm") or not path.stem:
+        raise UsageError(f"--out: {str(path)!r} is not an .html file name; allowed: a path "
+                         f"ending in .html, e.g. {path.stem or 'report'}.html")
+    return path
