@@ -24,6 +24,7 @@ import os
 import socket
 import tempfile
 from contextlib import suppress
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .errors import StorageError
@@ -295,7 +296,12 @@ def load(path: str | Path):
     from .params import PARAMS
     from .schema import param_column
 
-    tables = [_read_result_file(f) for f in result_files(path)]
+    files = result_files(path)
+    # Parquet decoding releases the GIL: a few threads read a sweep directory's many small
+    # files about twice as fast on two cores.  map() keeps the order, and the first bad
+    # file's error, as one thread would.
+    with ThreadPoolExecutor(max(1, min(4, len(files)))) as pool:
+        tables = list(pool.map(_read_result_file, files))
     try:
         table = pa.concat_tables(tables)
     except pa.ArrowException as exc:          # cannot happen after the casts: belt and braces
