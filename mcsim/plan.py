@@ -22,8 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import SimulationError
-from .points import PointSpec
+
+if TYPE_CHECKING:              # `mcsim --help` imports this module: keep it light
+    from .points import PointSpec
 
 #: A sweep with at least this many trials (or :data:`BIG_SWEEP_POINTS` points) to compute
 #: says how many and how long before it starts.
