@@ -330,7 +330,7 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     table = to_table(rows, env, mode)
     if echo is not None:
         echo(format_table(table))
-        echo(format_targets(check_targets(table)))
+        echo(format_targets(check_targets(table), noise_warnings(table, env)))
     if out is not None:
         write_table(table, out)
     return table
@@ -360,7 +360,8 @@ def to_table(rows: list[dict], env: dict, mode: str):
     full = [{"mode": mode, **row, **{k: env.get(k) for k in ENV_COLUMNS}} for row in rows]
     table = pa.Table.from_pylist(full)
     meta = {"mcsim.bench.environment": json.dumps(env),
-            "mcsim.bench.targets": json.dumps(check_targets(table))}
+            "mcsim.bench.targets": json.dumps(check_targets(table)),
+            "mcsim.bench.warnings": json.dumps(noise_warnings(table, env))}
     return table.replace_schema_metadata(meta)
 
 
@@ -428,7 +429,8 @@ def to_document(table) -> dict:
     return {"mode": mode if measurements else None,
             "environment": json.loads(meta.get(b"mcsim.bench.environment", b"{}")),
             "measurements": measurements,
-            "targets": json.loads(meta.get(b"mcsim.bench.targets", b"[]"))}
+            "targets": json.loads(meta.get(b"mcsim.bench.targets", b"[]")),
+            "warnings": json.loads(meta.get(b"mcsim.bench.warnings", b"[]"))}
 
 
 def _rows(table, **where) -> list[dict]:
@@ -506,11 +508,51 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
-def format_targets(targets: list[dict]) -> str:
+#: When timings stop being trustworthy: the load average beside the measurement (per
+#: core), the share of a core a one-worker measurement got, and the spread of the repeats.
+BUSY_LOAD_PER_CORE, MIN_CPU_SHARE, MAX_SPREAD = 0.25, 0.90, 0.15
+
+
+def noise_warnings(table, env: dict | None = None) -> list[str]:
+    """Why the timings in ``table`` cannot be trusted (empty when they can): another load
+    on the machine, a measurement that did not get a whole core, repeats that disagree.
+
+    >>> import pyarrow as pa
+    >>> noise_warnings(pa.table({"implementation": ["compiled"], "workers": [1],
+    ...                          "cpu_utilisation": [0.6], "min_s": [1.0], "max_s": [1.5],
+    ...                          "loadavg_before": [0.0]}), {"cores": 2})
+    ['compiled: the process got 0.60 of a core (another process competed)', 'compiled: repeats vary by 50% (min 1 s, max 1.5 s)']
+    """
+    env = env if env is not None else json.loads(
+        (table.schema.metadata or {}).get(b"mcsim.bench.environment", b"{}"))
+    cores = env.get("cores") or os.cpu_count() or 1
+    out = []
+    loads = [env.get("loadavg_start"), env.get("loadavg_end")]
+    worst = max((x for x in loads if x is not None), default=0.0)
+    if worst > BUSY_LOAD_PER_CORE * cores:
+        out.append(f"the machine was busy: load average {worst:.2f} on {cores} cores")
+    for r in table.to_pylist():
+        name = r.get("implementation", "?")
+        if r.get("workers") == 1 and r.get("cpu_utilisation", 1.0) < MIN_CPU_SHARE:
+            out.append(f"{name}: the process got {r['cpu_utilisation']:.2f} of a core "
+                       "(another process competed)")
+        if r.get("min_s") and r["max_s"] / r["min_s"] - 1 > MAX_SPREAD:
+            out.append(f"{name}: repeats vary by {r['max_s'] / r['min_s'] - 1:.0%} "
+                       f"(min {r['min_s']:.3g} s, max {r['max_s']:.3g} s)")
+    return out
+
+
+def format_targets(targets: list[dict], warnings: list[str] = ()) -> str:
+    """The targets, one line each; a missed target on a noisy run reads "not judged"
+    (the numbers cannot tell), after the reasons why the run was noisy."""
     lines = ["", "Targets:"]
+    if warnings:
+        lines[1:1] = ["Timings not trustworthy on this run:"] + [f"  - {w}" for w in warnings]
     for t in targets:
-        mark = "MET " if t["met"] else "MISS"
-        lines.append(f"  [{mark}] {t['target']}: {t['value']:.3g} (target {t['threshold']:g})")
+        mark = "MET " if t["met"] else ("????" if warnings else "MISS")
+        note = "; not judged on a noisy run" if not t["met"] and warnings else ""
+        lines.append(f"  [{mark}] {t['target']}: {t['value']:.3g} (target "
+                     f"{t['threshold']:g}{note})")
     return "\n".join(lines)
 
 

@@ -71,3 +71,21 @@ def test_unknown_names_are_refused():
         bench.run_benchmarks("medium")
     with pytest.raises(ValueError, match="unknown implementation"):
         bench.run_benchmarks("quick", implementations=["numba"])
+
+
+def test_a_noisy_run_reports_why_and_does_not_call_a_target_missed():
+    import pyarrow as pa
+
+    from mcsim import bench as mb
+
+    quiet = pa.table({"implementation": ["compiled"], "workers": [1],
+                      "cpu_utilisation": [0.99], "min_s": [1.0], "max_s": [1.05]})
+    assert mb.noise_warnings(quiet, {"cores": 2, "loadavg_start": 0.1,
+                                     "loadavg_end": 0.2}) == []
+    busy = mb.noise_warnings(quiet, {"cores": 2, "loadavg_start": 3.0, "loadavg_end": 0.2})
+    assert busy == ["the machine was busy: load average 3.00 on 2 cores"]
+    missed = [{"target": "M events/s", "value": 8.0, "threshold": 10.0, "met": False}]
+    assert "[MISS]" in mb.format_targets(missed)
+    noisy = mb.format_targets(missed, busy)
+    assert "[MISS]" not in noisy and "not judged on a noisy run" in noisy
+    assert "load average 3.00" in noisy
