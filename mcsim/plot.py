@@ -45,11 +45,31 @@ def rows_of(table) -> list[dict]:
     if isinstance(table, list):
         return table
     if hasattr(table, "to_pylist"):
-        return table.to_pylist()
+        return _rows_with_array_histograms(table)
     from .errors import UsageError
 
     raise UsageError(f"table: {type(table).__name__} is not a result table; allowed: a "
                      "pyarrow Table from mcsim.load or Result.to_arrow, or its rows")
+
+
+def _rows_with_array_histograms(table) -> list[dict]:
+    """``table.to_pylist()``, except that list columns (the sparse histograms) become
+    numpy arrays sliced from one buffer: a 120-point sweep holds ~10^5 histogram entries
+    per metric, and making each a Python int took longer than reading the files."""
+    import pyarrow as pa
+
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_list(column.type) and column.null_count == 0:
+            array = column.combine_chunks()
+            values = array.values.to_numpy(zero_copy_only=False)
+            offsets = array.offsets.to_numpy()
+            columns[name] = [values[offsets[i]:offsets[i + 1]] for i in range(len(array))]
+        else:
+            columns[name] = column.to_pylist()
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
 
 
 def axes_of(rows: Sequence[dict]) -> list[str]:
