@@ -266,3 +266,18 @@ def test_sigterm_cancels_a_dask_sweep_cleanly(tmp_path):
         wait_until(lambda: not cluster.scheduler.tasks, 20, "the scheduler to drop the tasks")
     files = assert_complete_files_only(out)
     assert 1 <= len(files) <= N_SLOW
+
+
+def test_sigterm_of_a_run_says_that_nothing_was_written(tmp_path):
+    """`mcsim run` keeps no partial result: its message must not promise resumable
+    points, and no output file may appear."""
+    out = tmp_path / "r.parquet"
+    with started("run", "--trials", "100000000", "--workers", "1", "--out", out) as proc:
+        # The compiled engine is mapped once the command is past start-up and simulating.
+        wait_until(lambda: "_engine" in Path(f"/proc/{proc.pid}/maps").read_text(), 60,
+                   "the engine loaded")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130, stderr
+        assert stderr == "mcsim: error: interrupted (SIGTERM); nothing was written\n"
+    assert not out.exists() and list(tmp_path.iterdir()) == []

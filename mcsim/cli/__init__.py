@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers are restored on return; as the program, they stay to cover the shutdown.
     """
     args = sys.argv[1:] if argv is None else list(argv)
+    signals.set_resumable("sweep" in args[:1])
     signals.fill_closed_std_fds()
     previous = signals.install()
     try:

@@ -31,7 +31,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: A second delivery within this many seconds of the first is the same request.
 DUPLICATE_WINDOW_S = 1.0
 
-_state = {"first": None, "signum": None, "reported": False}
+_state = {"first": None, "signum": None, "reported": False, "resumable": True}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -57,7 +57,15 @@ def signal_name() -> str:
     return signal.Signals(_state["signum"] or signal.SIGINT).name
 
 
+def set_resumable(resumable: bool) -> None:
+    """Whether the running command keeps finished work that a rerun resumes (a sweep) or
+    has nothing to keep (run, script, ...): the interruption message says which."""
+    _state["resumable"] = resumable
+
+
 def interrupted_message() -> str:
+    if not _state["resumable"]:
+        return f"interrupted ({signal_name()}); nothing was written"
     return (f"interrupted ({signal_name()}); finished sweep points are kept, run the same "
             "command again to resume")
 
