@@ -91,8 +91,9 @@ PARAMS: tuple[Param, ...] = (
       "waiter sets the handoff bit (RWSEM_WAIT_TIMEOUT)"),
     P("max_readers_wakeup", 256, "int", "readers", "5.11+: readers granted per wake-up "
       "(MAX_READERS_WAKEUP)", lo=1, hi=1 << 20),
-    P("max_trial_events", 50_000_000, "int", "events", "safety limit: a trial (regenerative "
-      "cycle) longer than this means the system is overloaded", lo=1000, hi=1 << 62),
+    P("max_trial_events", 10_000_000, "int", "events", "safety limit: a trial (regenerative "
+      "cycle) longer than this means the system is overloaded; also bounds a runaway "
+      "trial's memory (~270 bytes per queued task)", lo=1000, hi=10**8),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}

@@ -42,9 +42,9 @@ def rows_of(table) -> list[dict]:
     >>> rows_of([{"policy": "hold"}])
     [{'policy': 'hold'}]
     """
-    if isinstance(table, list):
+    if isinstance(table, list) and all(isinstance(r, Mapping) for r in table):
         return table
-    if hasattr(table, "to_pylist"):
+    if hasattr(table, "to_pylist") and hasattr(table, "column_names"):
         return _rows_with_array_histograms(table)
     from .errors import UsageError
 
@@ -190,10 +190,31 @@ def distinct(rows: Sequence[dict], column: str) -> list:
     return sorted(seen.values(), key=_sort_key(column))
 
 
+def check_metric(metric) -> str:
+    """``metric`` if it is one of :data:`mcsim.layout.METRICS`, else a one-line
+    :class:`~mcsim.errors.ParameterError`.
+
+    >>> check_metric("gate_wait")
+    'gate_wait'
+    """
+    from .errors import ParameterError
+    from .layout import METRICS
+
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ParameterError("metric", metric, "one of " + ", ".join(METRICS),
+                             "is not a metric")
+    return metric
+
+
 def select(rows: Sequence[dict], where: Mapping | None) -> list[dict]:
     """Rows whose columns equal ``where``'s values (parameter names or columns)."""
     if not where:
         return list(rows)
+    if not isinstance(where, Mapping):
+        from .errors import ParameterError
+
+        raise ParameterError("where", where, "a dict of parameter values such as "
+                             "{'throttle_depth': 7}", "is not a mapping")
     cols = {axis_column(k, rows): v for k, v in where.items()}
     return [r for r in rows if all(r[c] == v for c, v in cols.items())]
 
@@ -309,6 +330,7 @@ def ccdf(table, metric: str = "hp_wait", where: Mapping | None = None,
     >>> [line.get_label() for line in fig.axes[0].get_lines()]
     ['throttle_depth 0', 'throttle_depth 7']
     """
+    check_metric(metric)
     rows = select(rows_of(table), where)
     own = ax is None
     fig = new_figure(6.4, 4.2) if own else ax.figure
@@ -396,6 +418,7 @@ def quantiles(table, x: str | None = None, metric: str = "hp_wait",
     """
     from .errors import UsageError
 
+    check_metric(metric)
     rows = select(rows_of(table), where)
     for s in stats:
         if s not in STAT_QUANTILES:
@@ -593,7 +616,13 @@ def timeline(script_result, title: str | None = None):
     ['0 writer', '1 hp_read']
     """
     from .layout import LANES, LANE_GATE, LANE_HOLD, LANE_IO
+    from .result import ScriptResult
 
+    if not isinstance(script_result, ScriptResult):
+        from .errors import ParameterError
+
+        raise ParameterError("script_result", type(script_result).__name__, "the result of "
+                             "mcsim.run_script", "is not a script result")
     tasks = script_result.tasks
     fig = new_figure(9, 1.2 + 0.45 * max(len(tasks), 1))
     ax = fig.add_subplot()

@@ -197,8 +197,8 @@ class SweepSpec:
         if size > MAX_POINTS:
             axes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
             raise UsageError(f"grid: {size:,} points ({axes}); allowed: at most "
-                             f"{MAX_POINTS:,} points per sweep (split it with --shard or "
-                             "into several sweep files)")
+                             f"{MAX_POINTS:,} points per sweep (split the grid into several "
+                             "sweep files)")
         points, seen = [], set()
         for combo in itertools.product(*self.grid.values()):
             params = dict(self.params)
@@ -222,6 +222,11 @@ def require_unit(name: str, value, kind: str | None = None) -> None:
     mcsim.errors.ParameterError: wake: 5 has no unit; allowed: a duration such as "50us" or "8ms" (a bare number only for 0)
     """
     kind = kind or PARAM_BY_NAME[name].kind
+    if kind == "dist" and isinstance(value, dict):       # {dist = "exp", mean = "20us"}
+        for field in ("value", "mean", "median"):         # sigma has no unit
+            if field in value:
+                require_unit(f"{name}.{field}", value[field], kind="duration")
+        return
     if kind in ("duration", "dist") and isinstance(value, (int, float)) \
             and not isinstance(value, bool) and value != 0:
         raise ParameterError(name, value, 'a duration such as "50us" or "8ms" (a bare '

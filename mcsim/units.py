@@ -68,7 +68,9 @@ def parse_duration(x, name: str = "duration") -> int:
             raise ParameterError(name, x, DURATION_ALLOWED, "is negative")
         if x > MAX_DURATION_NS:
             raise ParameterError(name, x, DURATION_ALLOWED, "is too long")
-        return int(Decimal(x).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+        # int()/float() first: Decimal refuses numpy scalars (np.int64(5)).
+        exact = Decimal(int(x)) if isinstance(x, numbers.Integral) else Decimal(float(x))
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     match = _DURATION_RE.match(x) if isinstance(x, str) else None
     if match is None:
         problem = "is negative" if _looks_negative(x) else "is not a duration"

@@ -74,6 +74,7 @@ PARAMETER_CASES = [
     (["run", "--set", "max_readers_wakeup=0"], 2, ["max_readers_wakeup", "'0'", ALLOWED]),
     (["run", "--set", "max_readers_wakeup=99999999999"], 2, ["max_readers_wakeup", ALLOWED]),
     (["run", "--set", "max_trial_events=10"], 2, ["max_trial_events", "'10'", ALLOWED]),
+    (["run", "--set", "max_trial_events=1000000000"], 2, ["max_trial_events", "1000 to 100000000"]),
     (["run", "--policy", "bogus"], 2, ["policy", "bogus", "one of", "rfc-v2"]),
     (["run", "--policy", "all"], 2, ["run simulates one configuration", ALLOWED]),
     (["run", "--policy", "hold,rfc-v2"], 2, ["one configuration", "mcsim sweep"]),
@@ -197,6 +198,9 @@ SWEEP_FILE_CASES = [
     ("[params]\ndevice = {dist = 'lognormal', median = '8ms', sigma = 99}", 2,
      ["device", "bad sigma", ALLOWED]),
     ("[params]\ndevice = {dist = 'exp', mean = '-1ms'}", 2, ["device", "negative"]),
+    ("[params]\nwriter_hold = {dist = 'exp', mean = 5}", 2, ["writer_hold.mean", "no unit"]),
+    ("[grid]\ndevice = [{dist = 'lognormal', median = 5, sigma = 1}]", 2,
+     ["device.median", "5", "no unit"]),
     ("[params]\nhp_rate = true", 2, ["hp_rate", "True", ALLOWED]),
     ("[params]\nthrottle_depth = true", 2, ["throttle_depth", "True", ALLOWED]),
     ("[params]\npolicy = 7", 2, ["policy", "7", "one of"]),
@@ -417,3 +421,38 @@ def test_any_axis_is_accepted_or_refused_in_one_line(name, value):
         assert "\n" not in str(exc) and "allowed:" in str(exc)
     else:
         assert 1 <= len(values) <= 10_000
+
+
+def test_numpy_scalars_are_numbers_like_any_other():
+    import numpy as np
+
+    cfg = validate(wake=np.int64(5), throttle_depth=np.int64(3), writer_ratio=np.float64(0.2))
+    assert (cfg["wake"], cfg["throttle_depth"], cfg["writer_ratio"]) == (5, 3, 0.2)
+
+
+def test_plot_api_refuses_bad_metrics_and_objects_in_one_line():
+    import mcsim.plot as plot
+
+    rows = [mcsim.simulate(trials=1000, seed=1).row()]
+    for call, words in [(lambda: plot.ccdf(rows, metric="nope"), "metric: 'nope'"),
+                        (lambda: plot.quantiles(rows, metric="nope"), "metric: 'nope'"),
+                        (lambda: plot.timeline(rows), "script_result: 'list'"),
+                        (lambda: plot.ccdf(rows, where=5), "where: 5")]:
+        with pytest.raises(mcsim.ParameterError, match="allowed:") as info:
+            call()
+        assert words in str(info.value)
+    with pytest.raises(mcsim.McsimError, match="not a result table"):
+        plot.ccdf(["a"])
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(capsys, monkeypatch):
+    """A trial can queue millions of tasks before max_trial_events stops it; if memory
+    runs out first, the engine raises MemoryError, which must end as one line."""
+    import mcsim.points
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("mcsim engine: out of memory")
+
+    monkeypatch.setattr(mcsim.points, "simulate_point", out_of_memory)
+    rc, out, err = cli(capsys, "run", "--trials", "1000")
+    check_one_line_error(rc, out, err, 3, ["out of memory", "max_trial_events", ALLOWED])

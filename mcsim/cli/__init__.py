@@ -16,7 +16,7 @@ import typer
 from ..errors import McsimError
 # Importing a command module registers its commands, in this order in `mcsim --help`.
 from . import run, sweep, data, script, info, bench, report, compare  # noqa: F401,I001
-from .app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
+from .app import EXIT_ERROR, EXIT_SIMULATION, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line
 
@@ -83,6 +83,11 @@ def _main(args: list[str]) -> int:
         return _error(message + hint, getattr(exc, "exit_code", EXIT_ERROR))
     except typer.Abort:
         return _error("aborted", EXIT_ERROR)
+    except MemoryError:
+        return _error("out of memory: a trial queued more tasks than fit in memory (an "
+                      "overloaded configuration); allowed: a lower max_trial_events (--set "
+                      "max_trial_events=N stops such a trial sooner), fewer --workers, or a "
+                      "lighter load", EXIT_SIMULATION)
     except KeyboardInterrupt:
         outcome = EXIT_INTERRUPTED
     except SystemExit as exc:           # Click turns EPIPE into SystemExit(1)

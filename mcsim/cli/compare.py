@@ -17,7 +17,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt,
+from .common import (ConfigOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunEraOpt,
                      SeedOpt, SetOneOpt, TrialsOpt, build_spec, command_line, flag_values,
                      print_json, progress_bar, show_progress, stdout_console)
 
@@ -48,7 +48,7 @@ def compare(
     policy: Annotated[Optional[str], typer.Option(
         metavar="NAMES", help="Policies to compare, the first is the baseline: a list "
         "such as hold,rfc-v2, or `all` [default: all].", show_default=False)] = None,
-    era: EraOpt = None,
+    era: RunEraOpt = None,
     throttle_depth: Annotated[Optional[str], typer.Option(
         "--throttle-depth", metavar="DEPTH", help="io.latency halvings of the LP queue "
         "depth, 0-7.")] = None,
@@ -80,6 +80,10 @@ def compare(
         figure_format(plot_file)
     values = flag_values(set_values, policy=policy or "all", era=era,
                          throttle_depth=throttle_depth, writer_ratio=writer_ratio)
+    twice = sorted({p for p in values["policy"] if values["policy"].count(p) > 1})
+    if twice:
+        raise UsageError(f"--policy: {twice[0]!r} is given twice; allowed: each policy "
+                         "once (the first is the baseline)")
     if source is not None:
         rows = _read_rows(source, values)
     else:
