@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ClusterError, McsimError, SimulationError, UsageError
-from .points import PointSpec, run_point
+from .points import check_workers, PointSpec, run_point
 
 
 class InlineExecutor(Executor):
@@ -351,6 +351,8 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
     :class:`mcsim.plan.SweepPlan` of these points if it was made already.
     Raises :class:`~mcsim.errors.SimulationError` at the end if some points failed.
     """
+    if workers is not None:
+        check_workers(workers)          # before any directory is made
     from .dataset import prepare_dataset_dir
     from .plan import plan_sweep
 

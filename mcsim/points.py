@@ -153,6 +153,7 @@ def simulate_point(point: PointSpec, *, workers: int = 1,
     from .result import Result
     from .scenario import compile_scenario
 
+    check_workers(workers)
     cfg = validate(point.params)
     scenario = compile_scenario(cfg)
     started = time.perf_counter()

@@ -52,7 +52,7 @@ def run(
     """Simulate one configuration: HP wait p50/p99/p99.9 with the p99 interval, the
     inversion fraction, fault latency, writer wait and the work done."""
     from ..executors import default_workers
-    from ..points import check_workers, simulate_point
+    from ..points import simulate_point
 
     if out is not None:
         from ..dataset import check_parquet_path
@@ -68,7 +68,7 @@ def run(
                          f"{len(points)}; allowed: one value per parameter (use "
                          "`mcsim sweep` for lists)")
     point = points[0]
-    workers = default_workers() if workers is None else check_workers(workers)
+    workers = default_workers() if workers is None else workers
     total = None if point.p99_rel_ci is not None else point.trials
     with progress_bar("simulating", total, "trials", enabled=show_progress(quiet)) as bar:
         result = simulate_point(point, workers=workers, progress=bar.advance)

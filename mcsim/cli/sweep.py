@@ -59,8 +59,8 @@ def sweep(
     p99_rel_ci: PrecisionOpt = None,
     max_trials: MaxTrialsOpt = None,
     workers: Annotated[Optional[int], typer.Option(
-        help="Processes running points in parallel, one single-threaded point each "
-             "[default: all cores].", show_default=False, min=1)] = None,
+        metavar="N", help="Processes running points in parallel, one single-threaded point "
+        "each, 1 to 256 [default: all cores].", show_default=False)] = None,
     executor: Annotated[str, typer.Option(
         "--executor", metavar="local|dask", help="Where points run: `local` processes, or "
         "`dask` workers of the scheduler given by --scheduler or --scheduler-file (they "
@@ -100,6 +100,7 @@ def sweep(
     numbers), in parallel, writing one Parquet file per point into the output directory."""
     from ..executors import parse_shard, run_sweep, shard_points
     from ..plan import plan_sweep
+    from ..points import check_workers
 
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
@@ -119,6 +120,8 @@ def sweep(
     options = _executor_options(executor, scheduler=scheduler,
                                 scheduler_file=scheduler_file,
                                 connect_timeout=connect_timeout)
+    if workers is not None:
+        check_workers(workers)                 # a dry run never reaches run_sweep
     plan = plan_sweep(points, out, force=force)
     name = f"sweep {spec.name or out.name}"
     if dry_run:
