@@ -15,8 +15,8 @@ from .policies import BLAME_NAMES, FAULT_KINDS
 
 #: Histogram metrics (all in nanoseconds except ``fault_passes``).
 METRICS = (
-    "hp_wait",            # HP reader: request → running with L (the headline)
-    "inversion_wait",     # the hp_wait of HP waits that were inversions (model.md §7.13)
+    "hp_wait",            # HP read(): the sum of its acquisitions' waits (the headline)
+    "inversion_wait",     # an HP acquisition's wait, when it was an inversion (model.md §7.13)
     "lp_fault_latency",   # fault arrival → fault done, all passes
     "fault_passes",       # passes per fault (1 or 2)
     "writer_wait",        # LP writer: request → running with L
@@ -25,15 +25,25 @@ METRICS = (
     "hold_writer",        # L hold by a writer
     "gate_wait",          # an LP bio's wait for an io.latency slot (0 when one was free)
     "fault_lock_wait",    # a fault pass's wait for L (request → running with L)
+    "hp_acq_wait",        # one HP lock acquisition: request → running with the lock
+    "hold_vma",           # per-VMA read lock held by one fault pass (grant → drop or release)
+    "vma_writer_wait",    # a same-VMA writer's wait in vma_start_write() while holding L(W)
 )
 M_HP_WAIT, M_INVERSION_WAIT, M_FAULT_LATENCY, M_FAULT_PASSES, M_WRITER_WAIT, M_HOLD_HP, \
-    M_HOLD_FAULT, M_HOLD_WRITER, M_GATE_WAIT, M_FAULT_LOCK_WAIT = range(len(METRICS))
+    M_HOLD_FAULT, M_HOLD_WRITER, M_GATE_WAIT, M_FAULT_LOCK_WAIT, M_HP_ACQ_WAIT, \
+    M_HOLD_VMA, M_VMA_WRITER_WAIT = range(len(METRICS))
 
 COUNTERS = (
     "trials", "events", "sim_ns", "busy_ns",
     "hp_reads", "writes", "faults", "bg_bios",
     "lock_acquisitions", "bios", "retries", "evictions", "revalidate_fails",
     "handoffs", "reader_steals", "writer_steals", "inversions",
+    "fallbacks",          # fault passes that found their VMA write-locked and took L(R)
+    "tried_passes",       # retry passes run with FAULT_FLAG_TRIED (never drop)
+    "retry_misses",       # retry passes that found the page not uptodate by p_retry_miss
+    "vma_writer_waits",   # same-VMA writers that waited in vma_start_write()
+    "hp_fallbacks",       # HP acquisitions (cmdline-vma) that fell back to L(R)
+    "dirty_throttles",    # write faults that slept in balance_dirty_pages()
     *(f"blame_{b}" for b in BLAME_NAMES),
     *(f"faults_{k}" for k in FAULT_KINDS),
     "max_pending_events", "max_trial_events",

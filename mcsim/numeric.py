@@ -50,6 +50,9 @@ INVARIANTS = (
     "4.x rules broken",
     "reader queued for nothing",
     "handoff set with nobody queued",
+    "VMA write-locked by a task not holding L for write",
+    "VMA has readers while its write-locker runs",
+    "a writer waits in vma_start_write with no reader and no wake-up",
 )
 
 

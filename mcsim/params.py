@@ -27,10 +27,14 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .errors import ParameterError
+from .kernels import ERAS, KERNELS
 from .policies import POLICIES
 from .units import Dist, parse_dist, parse_duration, parse_rate
 
-ERAS = ("4.x", "5.11+")
+#: ``kernel = "none"``: the 2018 model, set by ``policy`` and ``era``.
+NO_KERNEL = "none"
+#: HZ a kernel preset runs with unless ``hz`` is given (x86 distributions' default).
+PRESET_HZ = 250
 NR_REQUESTS = 128
 
 
@@ -48,8 +52,11 @@ class Param:
 
 P = Param
 PARAMS: tuple[Param, ...] = (
-    P("era", "4.x", "choice", "", "rwsem rules: 4.x (rwsem-xadd) or 5.11+ (handoff, reader "
-      "stealing, wake all readers)", choices=ERAS),
+    P("kernel", NO_KERNEL, "choice", "", "kernel preset (see `mcsim kernels`): sets the rwsem "
+      "era, fault path, VMA-lock rules and HP reader program; none = the 2018 model set by "
+      "policy and era", choices=(NO_KERNEL, *KERNELS)),
+    P("era", "4.x", "choice", "", "rwsem rules: 4.x (rwsem-xadd), 5.3 (handoff bit, wake all "
+      "readers) or 5.11+ (and reader stealing); set by kernel presets", choices=ERAS),
     P("policy", "stock-4.19", "choice", "", "fault-path policy (see `mcsim policies`)",
       choices=tuple(POLICIES)),
     P("throttle_depth", 7, "int", "halvings", "io.latency halving steps applied to the LP "
@@ -87,8 +94,23 @@ PARAMS: tuple[Param, ...] = (
       "its passes (matters for policies that keep no page)"),
     P("revalidate_fail", 0.0, "prob", "", "rfc-v2: probability that the kept page fails "
       "re-validation and mkwrite is redone under L on the retry pass", hi=1),
-    P("handoff_timeout", "4ms", "duration", "ns", "5.11+: waiting time after which the first "
-      "waiter sets the handoff bit (RWSEM_WAIT_TIMEOUT)"),
+    P("handoff_timeout", "4ms", "duration", "ns", "5.3+: waiting time after which the first "
+      "waiter sets the handoff bit, in continuous time (used when hz = 0)"),
+    P("hz", 0, "int", "1/s", "kernel tick rate: > 0 makes the handoff timeout "
+      "RWSEM_WAIT_TIMEOUT = DIV_ROUND_UP(HZ, 250) jiffies with jiffy granularity; 0 uses "
+      "handoff_timeout (kernel presets default to 250)", hi=10_000),
+    P("p_same_vma", 0.5, "prob", "", "6.4+: fraction of writers that change the faulting "
+      "VMA (mprotect/madvise, vma_start_write waits for its readers) rather than another "
+      "one (mmap/munmap elsewhere)", hi=1),
+    P("p_mkwrite_writeback", 0.0, "prob", "", "write fault: ->page_mkwrite waits for "
+      "writeback of the page already in flight (another context's bio, gated)", hi=1),
+    P("p_retry_miss", 0.0, "prob", "", "a retry pass finds the page not uptodate (evicted, "
+      "read failed or aborted) and reads it under the retry pass's lock", hi=1),
+    P("p_dirty_throttle", 0.0, "prob", "", "write fault: balance_dirty_pages() sleeps at "
+      "its end (under the lock before 5.5, dropped after)", hi=1),
+    P("dirty_throttle", "exp(10ms)", "dist", "ns", "length of a dirty-throttling sleep"),
+    P("p_hp_fallback", 0.0, "prob", "", "cmdline-vma series: an HP acquisition falls back "
+      "to mmap_lock(R) (non-present page, a read spanning VMAs)", hi=1),
     P("max_readers_wakeup", 256, "int", "readers", "5.11+: readers granted per wake-up "
       "(MAX_READERS_WAKEUP)", lo=1, hi=1 << 20),
     P("max_trial_events", 10_000_000, "int", "events", "safety limit: a trial (regenerative "
@@ -207,12 +229,35 @@ def validate(values: Mapping[str, Any] | None = None, **kwargs) -> Config:
     cfg = Config()
     for p in PARAMS:
         cfg[p.name] = _convert(p, merged.get(p.name, p.default))
+    _apply_kernel(cfg, merged)
     read_mix = cfg["p_miss"] + cfg["p_async_ra"] + cfg["p_locked"]
     if read_mix > 1 + 1e-12:
         raise ParameterError("p_miss", cfg["p_miss"], "p_miss + p_async_ra + p_locked <= 1 "
                              f"(they sum to {read_mix:g}; the rest are page-cache hits)",
                              "is out of range")
+    if cfg["p_mkwrite_slow"] + cfg["p_mkwrite_writeback"] > 1 + 1e-12:
+        raise ParameterError("p_mkwrite_writeback", cfg["p_mkwrite_writeback"],
+                             "p_mkwrite_slow + p_mkwrite_writeback <= 1 (the rest are fast "
+                             "mkwrites)", "is out of range")
     if cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"] <= 0:
         raise ParameterError("hp_rate", cfg["hp_rate"], "at least one of hp_rate, lp_rate, "
                              "bg_io_rate above zero", "leaves nothing to simulate")
     return cfg
+
+
+def _apply_kernel(cfg: Config, given: Mapping[str, Any]) -> None:
+    """A kernel preset sets ``policy`` and ``era`` (giving other values is an error; its own
+    are accepted, so a result's parameters validate again) and, unless ``hz`` is given,
+    HZ = :data:`PRESET_HZ`."""
+    name = cfg["kernel"]
+    if name == NO_KERNEL:
+        return
+    kernel = KERNELS[name]
+    for field in ("policy", "era"):
+        if field in given and given[field] != getattr(kernel, field):
+            raise ParameterError(field, given[field], f"no {field} with kernel={name} (the "
+                                 f"preset sets it; use kernel=none to choose policy and era)",
+                                 "conflicts with kernel")
+    cfg["policy"], cfg["era"] = kernel.policy, kernel.era
+    if "hz" not in given:
+        cfg["hz"] = PRESET_HZ

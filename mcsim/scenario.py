@@ -14,6 +14,9 @@ arrival draws at random, so one state machine serves both modes.
 >>> rec = compile_scenario(validate({"throttle_depth": 3}))
 >>> int(rec["lp_depth"][0]), int(rec["policy"][0][1])
 (16, 0)
+>>> rec = compile_scenario(validate({"kernel": "6.18"}))
+>>> int(rec["first_lock"][0]) == LOCK_VMA, int(rec["jiffy_ns"][0]), int(rec["handoff_jiffies"][0])
+(True, 4000000, 1)
 """
 from __future__ import annotations
 
@@ -23,50 +26,84 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from .errors import ParameterError
-from .params import Config
-from .policies import FAULT_KINDS, policy_flags
+from .kernels import ERA_RULES, KERNELS, LOCKS, Kernel, legacy
+from .params import NO_KERNEL, Config
+from .policies import (FAULT_KINDS, FAULT_MAJOR, FAULT_PAGE_BIO, MAX_PROGRAM, STEP_COLUMNS,
+                       program_table)
 from .units import DIST_CODES, Dist, parse_duration
+
+N_COLUMNS = len(STEP_COLUMNS)
+N_KINDS = len(FAULT_KINDS)
 
 DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
 
+LOCK_MMAP, LOCK_VMA = 0, 1      # which lock a fault pass or an HP acquisition takes
+
 SCENARIO_DTYPE = np.dtype([
-    ("era", "<i8"),                 # 0 = 4.x, 1 = 5.11+
     ("lp_depth", "<i8"),
     ("wake_ns", "<i8"),
-    ("handoff_ns", "<i8"),
-    ("max_readers_wakeup", "<i8"),
     ("max_trial_events", "<i8"),
-    ("policy", "<i8", (6,)),        # 5 step flags (1 = under L) + keeps_page
+    # the rwsem era, as data (mcsim.kernels.ERA_RULES)
+    ("rw_handoff", "<i8"),          # 1: the first waiter may set the handoff bit (5.3+)
+    ("rw_wake_all_readers", "<i8"), # 1: a wake-up grants every queued reader (up to max)
+    ("rw_reader_steal", "<i8"),     # 1: 5.11+ reader lock stealing
+    ("handoff_ns", "<i8"),          # continuous handoff timeout (used when jiffy_ns == 0)
+    ("jiffy_ns", "<i8"),            # > 0: handoff once jiffy(now) > jiffy(t_req) + handoff_jiffies
+    ("handoff_jiffies", "<i8"),
+    ("max_readers_wakeup", "<i8"),
+    # the fault path (mcsim.kernels.Kernel)
+    ("policy", "<i8", (N_COLUMNS,)),  # per step column: 1 = under the pass's lock, 0 = dropped
+    ("keeps_page", "<i8"),
+    ("dirty_completes", "<i8"),     # dropping before dirty throttling ends the fault
+    ("first_lock", "<i8"),          # LOCK_MMAP / LOCK_VMA: the lock pass 1 takes
+    ("retry_lock", "<i8"),          # the lock a retry pass takes
+    ("tried_on_major", "<i8"),      # a retry after a VMA-locked pass is TRIED only if major
+    ("vma_writers", "<i8"),         # writers vma_start_write() the VMA they change
+    ("hp_acquisitions", "<i8"),     # lock acquisitions per HP read
+    ("hp_lock", "<i8"),             # LOCK_MMAP / LOCK_VMA: the lock an HP acquisition takes
+    ("programs", "<i8", (N_KINDS, MAX_PROGRAM, 4)),  # pass-1 steps: op, col, blame, arg; op -1 pads
+    ("major", "<i8", (N_KINDS,)),   # per kind: pass 1 reads the page (VM_FAULT_MAJOR)
+    ("page_bio", "<i8", (N_KINDS,)),  # per kind: another context's bio for the page at arrival
+    # the workload
     ("arrival_mean_ns", "<f8"),     # mean gap of the merged Poisson arrival stream
     ("cut_hp", "<f8"),              # arrival type: u < cut_hp → HP, u < cut_lp → LP, else bg
     ("cut_lp", "<f8"),
     ("writer_ratio", "<f8"),
+    ("p_same_vma", "<f8"),
     ("write_fault_ratio", "<f8"),
-    ("p_mkwrite_slow", "<f8"),
+    ("cut_mkwrite_slow", "<f8"),    # write-fault kind: w < cut_mkwrite_slow → slow,
+    ("cut_mkwrite_writeback", "<f8"),  # w < cut_mkwrite_writeback → writeback, else fast
     ("cut_miss", "<f8"),            # read-fault kind: cumulative p_miss, +p_async_ra, +p_locked
     ("cut_async_ra", "<f8"),
     ("cut_locked", "<f8"),
+    ("p_dirty_throttle", "<f8"),
     ("evict_per_ns", "<f8"),
+    ("p_retry_miss", "<f8"),
     ("revalidate_fail", "<f8"),
+    ("p_hp_fallback", "<f8"),
     ("hp_hold", DIST_DTYPE),
     ("writer_hold", DIST_DTYPE),
     ("fault_cpu", DIST_DTYPE),
     ("minor_cpu", DIST_DTYPE),
     ("mkwrite_fast", DIST_DTYPE),
     ("device", DIST_DTYPE),
+    ("dirty_throttle", DIST_DTYPE),
 ])
 
 # Task kinds (also the ``kind`` of a scripted row).
 TASK_KINDS = ("hp_read", "writer", "fault", "bg_io")
 TK_HP, TK_WRITER, TK_FAULT, TK_BG = range(4)
 
-#: One task: what a random arrival draws, or what a script states.  ``evicted`` and
-#: ``revalidate_fail`` are -1 in random mode (decided by the engine's draws on the retry
-#: pass) and 0/1 in a script.
+#: One task: what a random arrival draws, or what a script states.  ``evicted``,
+#: ``revalidate_fail`` and ``fallback`` are -1 in random mode (decided by the engine's
+#: draws when they matter) and 0/1 in a script.  ``evicted`` = the retry pass finds the
+#: page not uptodate (reclaim or a p_retry_miss miss); ``fallback`` = every acquisition of
+#: an HP read under the cmdline-vma series falls back to mmap_lock.
 TASK_DTYPE = np.dtype([
     ("at", "<i8"), ("kind", "<i8"), ("fault", "<i8"),
     ("hold", "<i8"), ("cpu", "<i8"), ("minor", "<i8"), ("bio", "<i8"), ("mkwrite", "<i8"),
     ("evicted", "<i8"), ("evict_bio", "<i8"), ("revalidate_fail", "<i8"),
+    ("same_vma", "<i8"), ("dirty", "<i8"), ("fallback", "<i8"),
 ])
 
 
@@ -74,37 +111,68 @@ def _dist(d: Dist):
     return (DIST_CODES[d.kind], float(d.a), float(d.b))
 
 
+def kernel_of(cfg: Config) -> Kernel:
+    """The kernel row a configuration runs: its preset, or the 2018 policy on its era."""
+    if cfg["kernel"] != NO_KERNEL:
+        return KERNELS[cfg["kernel"]]
+    return legacy(cfg["policy"], cfg["era"])
+
+
+def _kernel_fields(r, cfg: Config) -> None:
+    k = kernel_of(cfg)
+    for rule, value in ERA_RULES[k.era].items():
+        r["rw_" + rule] = int(value)
+    r["handoff_ns"] = cfg["handoff_timeout"]
+    if cfg["hz"] > 0:
+        r["jiffy_ns"] = round(1e9 / cfg["hz"])
+        r["handoff_jiffies"] = -(-cfg["hz"] // 250)      # DIV_ROUND_UP(HZ, 250)
+    r["max_readers_wakeup"] = cfg["max_readers_wakeup"]
+    r["policy"] = [int(x) for x in k.locked]
+    r["keeps_page"] = int(k.keeps_page)
+    r["dirty_completes"] = int(k.dirty_completes)
+    r["first_lock"] = LOCKS.index(k.first_lock)
+    r["retry_lock"] = LOCKS.index(k.retry_lock)
+    r["tried_on_major"] = int(k.tried_on_major)
+    r["vma_writers"] = int(k.vma_writers)
+    r["hp_acquisitions"] = k.hp_acquisitions
+    r["hp_lock"] = LOCKS.index(k.hp_lock)
+    r["programs"] = program_table()
+    r["major"] = [int(FAULT_MAJOR.get(kind, False)) for kind in range(N_KINDS)]
+    r["page_bio"] = [int(FAULT_PAGE_BIO.get(kind, False)) for kind in range(N_KINDS)]
+
+
 def compile_scenario(cfg: Config) -> np.ndarray:
     """The C record (a length-1 structured array) for a validated configuration."""
     rec = np.zeros(1, dtype=SCENARIO_DTYPE)
     total = cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"]
     r = rec[0]
-    r["era"] = ("4.x", "5.11+").index(cfg["era"])
     r["lp_depth"] = cfg.lp_depth
     r["wake_ns"] = cfg["wake"]
-    r["handoff_ns"] = cfg["handoff_timeout"]
-    r["max_readers_wakeup"] = cfg["max_readers_wakeup"]
     r["max_trial_events"] = cfg["max_trial_events"]
-    r["policy"] = policy_flags(cfg["policy"])
+    _kernel_fields(r, cfg)
     r["arrival_mean_ns"] = 1e9 / total
     r["cut_hp"] = cfg["hp_rate"] / total
     r["cut_lp"] = (cfg["hp_rate"] + cfg["lp_rate"]) / total
-    for name in ("writer_ratio", "write_fault_ratio", "p_mkwrite_slow", "revalidate_fail"):
+    for name in ("writer_ratio", "p_same_vma", "write_fault_ratio", "p_dirty_throttle",
+                 "p_retry_miss", "revalidate_fail", "p_hp_fallback"):
         r[name] = cfg[name]
+    r["cut_mkwrite_slow"] = cfg["p_mkwrite_slow"]
+    r["cut_mkwrite_writeback"] = cfg["p_mkwrite_slow"] + cfg["p_mkwrite_writeback"]
     r["cut_miss"] = cfg["p_miss"]
     r["cut_async_ra"] = cfg["p_miss"] + cfg["p_async_ra"]
     r["cut_locked"] = cfg["p_miss"] + cfg["p_async_ra"] + cfg["p_locked"]
     r["evict_per_ns"] = cfg["evict_rate"] * 1e-9
-    for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device"):
+    for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
+                 "dirty_throttle"):
         r[name] = _dist(cfg[name])
     return rec
 
 
 SCRIPT_FIELDS = {
-    "hp_read": ("hold",),
-    "writer": ("hold",),
+    "hp_read": ("hold", "fallback"),
+    "writer": ("hold", "same_vma"),
     "fault": ("fault", "cpu", "minor", "bio", "mkwrite", "evicted", "evict_bio",
-              "revalidate_fail"),
+              "revalidate_fail", "dirty"),
     "bg_io": ("bio",),
 }
 
@@ -159,7 +227,7 @@ def compile_script(entries: Iterable[Mapping]) -> np.ndarray:
                 if not isinstance(value, str) or value not in FAULT_KINDS:
                     raise _script_error(i, field, value, "one of " + ", ".join(FAULT_KINDS))
                 row["fault"] = FAULT_KINDS.index(value)
-            elif field in ("evicted", "revalidate_fail"):
+            elif field in ("evicted", "revalidate_fail", "same_vma", "fallback"):
                 if not isinstance(value, bool):
                     raise _script_error(i, field, value, "true or false")
                 row[field] = int(value)
