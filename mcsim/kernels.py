@@ -90,13 +90,18 @@ def _from_policy(name, version, changed, commits, policy, hp_acquisitions):
 _K_2636 = _from_policy("2.6.36", "2.6.36", "no fault retry: every fault step under "
                        "mmap_sem", (), "hold", 1)
 _K_419 = _from_policy("4.19", "4.19", "fault retry only for a locked page; sync and async "
-                      "readahead submit under mmap_sem", ("d065bd810b6d",), "stock-4.19", 2)
+                      "readahead submit under mmap_sem; a cmdline read is one access_remote_vm() "
+                      "(2018 get_mm_cmdline rewrite; arg bounds under arg_lock)",
+                      ("d065bd810b6d", "5ab827189965", "88aa7cc688d4"), "stock-4.19", 1)
 _K_51 = replace(_K_419, name="5.1", version="5.1", changed="the read side drops mmap_sem "
                 "before IO (maybe_unlock_mmap_for_io)", commits=("6b4c9f446981",),
                 policy="upstream-5.1", locked=_51)
 _K_55 = replace(_K_51, name="5.5", version="5.5", changed="write faults drop mmap_sem before "
-                "dirty throttling (balance_dirty_pages); rwsem handoff bit (5.3)",
-                commits=("89b15332af7c", "4f23dbc1e657"), locked=_55, era="5.3")
+                "dirty throttling (balance_dirty_pages) and retry; rwsem handoff bit and "
+                "wake-up of all queued readers (5.3); a cmdline read checks the last argv byte "
+                "first (5.3): two access_remote_vm() calls",
+                commits=("89b15332af7c", "4f23dbc1e657", "d3681e269fff", "d26d0cd97c88"),
+                locked=_55, era="5.3", hp_acquisitions=2)
 _K_57 = replace(_K_55, name="5.7", version="5.7", changed="VM_FAULT_RETRY allowed more than "
                 "once; only the first attempt may drop (fault_flag_allow_retry_first)",
                 commits=("4064b9827063",))
@@ -104,15 +109,18 @@ _K_511 = replace(_K_57, name="5.11", version="5.11", changed="rwsem: reader spin
                  "reader lock stealing; mmap_lock tracepoints",
                  commits=("617f3ef95177", "1a728dff855a", "2b5067a8143e"), era="5.11+")
 _K_64 = replace(_K_511, name="6.4", version="6.4", changed="per-VMA locks for anonymous "
-                "faults; writers vma_start_write() the VMAs they change",
-                commits=("50ee32537206",), vma_writers=True)
+                "faults; writers vma_start_write() the VMAs they change; since 6.0 the drop "
+                "before dirty throttling completes the fault (VM_FAULT_COMPLETED)",
+                commits=("50ee32537206", "d92725256b4f"), vma_writers=True,
+                dirty_completes=True)
 _K_67 = replace(_K_64, name="6.7", version="6.7", changed="file faults (read, shared, COW, "
                 "->page_mkwrite) under the per-VMA lock; the retry after a VMA-locked pass "
                 "takes mmap_lock, TRIED if the pass was major",
-                commits=("12214eba1992", "46e714c729c8"), first_lock="vma", tried_on_major=True,
-                dirty_completes=True)
+                commits=("12214eba1992", "4ed4379881aa", "4a68fef16df9", "46e714c729c8"),
+                first_lock="vma", tried_on_major=True)
 _K_618 = replace(_K_67, name="6.18", version="6.18", changed="today's kernel: as 6.7 on this "
-                 "path", commits=())
+                 "path (the VMA read lock is a reference count since 6.15, same rules)",
+                 commits=())
 _VMA_RETRY = dict(retry_lock="vma")
 _CMDLINE_VMA = dict(hp_lock="vma")
 
