@@ -19,7 +19,6 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .render import fold_name
 from .common import (ConfigOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunEraOpt,
                      SeedOpt, SetOneOpt, TrialsOpt, build_spec, command_line, flag_values,
                      print_json, progress_bar, show_progress, stdout_console)
@@ -190,6 +189,7 @@ def _print(rows, data, plot_file, axis: str = "policy") -> None:
     from ..compare import row_label
     from ..plot import axes_of, label
     from ..result import count
+    from .render import fold_name
 
     console = stdout_console()
     shared = ("throttle_depth", "writer_ratio") if axis == "kernel" else \
@@ -222,6 +222,7 @@ def blame_table(data: list[dict], axis: str = "policy"):
     from rich.table import Table
 
     from ..policies import BLAME_NAMES
+    from .render import fold_name
 
     kinds = [b for b in BLAME_NAMES if any(d["blame"][b] for d in data)]
     never = [b for b in BLAME_NAMES if b not in kinds]
@@ -244,7 +245,7 @@ def paths_table(data: list[dict]):
     from rich.table import Table
 
     from ..compare import PATH_COUNTERS
-    from .render import _cell_number
+    from .render import _cell_number, fold_name
 
     table = Table(title="kernel paths, per 1,000 faults (writes, HP reads)",
                   title_justify="left")
