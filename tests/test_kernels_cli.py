@@ -14,7 +14,8 @@ from clitools import SWEEPS, cli, cli_json, write
 
 import mcsim
 from mcsim import schema
-from mcsim.cli.render import kernel_steps, kernels_table, render_text, script_waits_table
+from mcsim.cli.kernel_tables import kernel_steps, kernels_table
+from mcsim.cli.render import render_text, script_waits_table
 from mcsim.cli.script import read_script, script_runs
 from mcsim.errors import UsageError
 from mcsim.dataset import file_metadata, write_table_atomic

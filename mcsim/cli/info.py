@@ -42,7 +42,8 @@ def kernels(
     """The kernel presets (--kernel NAME): version, what changed and its commits, and
     every behaviour on the path HP reader -> mmap_lock -> LP fault -> slow IO."""
     from ..kernels import KERNEL_LIST, KERNELS
-    from .render import (kernel_detail_renderables, kernel_history_table, kernels_table)
+    from .kernel_tables import (kernel_detail_renderables, kernel_history_table,
+                                kernels_table)
 
     chosen = KERNEL_LIST
     if name is not None:
