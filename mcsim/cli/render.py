@@ -39,7 +39,8 @@ from ..units import format_duration as _format_duration
 
 #: What the ``±`` and ``inversions`` columns of a table of points mean (its caption).
 REL_CI_NOTE = "p99 ±: half-width of the p99's 95% interval, relative to the p99"
-INVERSIONS_NOTE = "inversions: share of HP reads that waited on an inversion"
+INVERSIONS_NOTE = ("inversions: share of HP reads that waited on an inversion (of HP lock "
+                   "acquisitions, under kernels whose reads make several)")
 
 
 def render_text(renderable, width: int = 80) -> str:
