@@ -22,7 +22,7 @@ from mcsim.dataset import file_metadata, write_table_atomic
 from mcsim.histogram import Histogram
 from mcsim.kernels import KERNEL_LIST, KERNELS
 from mcsim.layout import COUNTERS, METRICS
-from mcsim.params import PARAMS, validate
+from mcsim.params import validate
 from mcsim.policies import BLAME_NAMES, STEP_COLUMNS
 from mcsim.result import Result, ScriptResult, ScriptTask
 from mcsim.sweep import SweepSpec, parse_values

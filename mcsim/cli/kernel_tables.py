@@ -108,6 +108,8 @@ def kernel_details(kernel) -> list[tuple[str, str]]:
         ("handoff", "handoff bit"), ("wake_all_readers", "a wake-up grants every queued "
                                      "reader"), ("reader_steal", "reader lock stealing"))
         if rules[rule]) or "rwsem-xadd: no handoff, consecutive readers woken"
+    hp_lock = "the per-VMA lock (mmap_lock(R) on a fallback)" if kernel.hp_lock == "vma" \
+        else "mmap_lock(R)"
     lock_words = {"mmap": "mmap_lock(R)", "vma": "the per-VMA lock (mmap_lock(R) when the "
                   "VMA is write-locked)"}
     lines = [("era", f"{kernel.era}: {era}"),
@@ -125,9 +127,7 @@ def kernel_details(kernel) -> list[tuple[str, str]]:
         ("VMA writers", "a writer vma_start_write()s the VMA it changes, waiting for its "
          "readers under mmap_lock(W)" if kernel.vma_writers else "no per-VMA locks"),
         ("HP read", f"{kernel.hp_acquisitions} acquisition"
-         f"{'s' if kernel.hp_acquisitions > 1 else ''} of "
-         f"{'the per-VMA lock (mmap_lock(R) on a fallback)' if kernel.hp_lock == 'vma' else 'mmap_lock(R)'}"
-         " per cmdline read()"),
+         f"{'s' if kernel.hp_acquisitions > 1 else ''} of {hp_lock} per cmdline read()"),
     ]
     return lines
 

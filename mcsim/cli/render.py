@@ -195,8 +195,10 @@ def kernel_paths_line(row: dict) -> str:
     >>> row = {"fallbacks": 2, "tried_passes": 40, "retry_misses": 0, "vma_writer_waits": 1,
     ...        "hp_fallbacks": 0, "dirty_throttles": 0, "faults": 1000, "writes": 100,
     ...        "hp_reads": 500}
-    >>> kernel_paths_line(row)
-    'per 1,000 faults: 2 fallbacks to mmap_lock, 40 TRIED passes, 0 retry misses, 0 dirty throttles; per 1,000 writes: 10 vma_start_write() waits; per 1,000 HP reads: 0 HP fallbacks'
+    >>> print(kernel_paths_line(row).replace("; ", ";\\n"))
+    per 1,000 faults: 2 fallbacks to mmap_lock, 40 TRIED passes, 0 retry misses, 0 dirty throttles;
+    per 1,000 writes: 10 vma_start_write() waits;
+    per 1,000 HP reads: 0 HP fallbacks
     """
     from ..compare import per_thousand
 
