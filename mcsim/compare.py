@@ -1,8 +1,9 @@
-"""``mcsim compare``: one configuration under several policies, side by side.
+"""``mcsim compare``: one configuration under several policies or kernels, side by side.
 
-For each policy (one result row each): the headline statistics with their 95% intervals,
-the difference to the first policy (the baseline) with an interval, a one-line verdict
-computed from the numbers, and the inversions by blamed step.  The interval of a
+For each policy or kernel preset (one result row each; :func:`row_label` names it): the headline statistics with their 95% intervals,
+the difference to the first row (the baseline) with an interval, a one-line verdict
+computed from the numbers, the inversions by blamed step and how often each kernel path
+ran (:data:`PATH_COUNTERS`).  The interval of a
 difference combines the two rows' intervals as if they were independent; rows simulated
 with one seed share their random numbers (positively correlated estimates), so the
 combined interval is if anything too wide, never too narrow.
@@ -36,6 +37,37 @@ LINES = (
 )
 
 
+#: Counters of the paths kernel presets add (model.md §11), shown per 1,000 of ``per``:
+#: ``(counter, per, what)``.
+PATH_COUNTERS = (
+    ("fallbacks", "faults", "fault passes falling back to mmap_lock"),
+    ("tried_passes", "faults", "TRIED retry passes"),
+    ("retry_misses", "faults", "retry passes finding the page not uptodate"),
+    ("vma_writer_waits", "writes", "writers waiting in vma_start_write()"),
+    ("hp_fallbacks", "hp_reads", "HP acquisitions falling back to mmap_lock"),
+    ("dirty_throttles", "faults", "faults sleeping in balance_dirty_pages()"),
+)
+
+
+def row_label(row: dict) -> str:
+    """What a compared row is: its kernel preset, or its policy in the 2018 model.
+
+    >>> row_label({"kernel": "6.18", "policy": "upstream-5.1"}), row_label({"policy": "hold"})
+    ('6.18', 'hold')
+    """
+    kernel = row.get("kernel", "none")
+    return row["policy"] if kernel == "none" else kernel
+
+
+def per_thousand(row: dict, counter: str, per: str) -> float:
+    """``row[counter]`` per 1,000 ``row[per]`` (NaN when there are none).
+
+    >>> per_thousand({"fallbacks": 3, "faults": 1500}, "fallbacks", "faults")
+    2.0
+    """
+    return 1000 * row[counter] / row[per] if row[per] else math.nan
+
+
 def estimate(row: dict, metric: str, stat: str) -> tuple[float, float, float]:
     """``(value, lo, hi)`` of a statistic with its 95% interval, from the row's exact
     histogram (p99.9 and p50 intervals are not stored as columns)."""
@@ -63,7 +95,7 @@ def _change(before: float, after: float, what: str) -> str:
 
 
 def verdict(row: dict, base: dict) -> str:
-    """One line: what ``row``'s policy does to inversions, the hp_wait p99.9 and the LP
+    """One line: what ``row``'s policy or kernel does to inversions, the hp_wait p99.9 and the LP
     side's fault latency, compared with ``base`` (numbers from the rows)."""
     if row is base:
         return "baseline"
@@ -101,8 +133,9 @@ def _lp_cost(row: dict, base: dict) -> str:
 
 
 def comparison(rows: Sequence[dict]) -> list[dict]:
-    """Per policy: the compared statistics, their differences to the first row, the
-    verdict and the blame (plain data, times in ns)."""
+    """Per row (policy or kernel): the compared statistics, their differences to the
+    first row, the verdict, the blame and the kernel paths per 1,000 (plain data, times in
+    ns)."""
     base = rows[0]
     out = []
     for row in rows:
@@ -115,9 +148,12 @@ def comparison(rows: Sequence[dict]) -> list[dict]:
                            "diff": None if diff is None else diff[0],
                            "diff_lo": None if diff is None else diff[1],
                            "diff_hi": None if diff is None else diff[2]}
-        out.append({"policy": row["policy"], "trials": row["trials"],
+        out.append({"label": row_label(row), "kernel": row.get("kernel", "none"),
+                    "policy": row["policy"], "trials": row["trials"],
                     "hp_reads": row["hp_wait_n"], "inversions": row["inversions"],
                     "inversion_fraction": row["inversion_fraction"],
                     "statistics": stats, "verdict": verdict(row, base),
-                    "blame": {b: row[f"blame_{b}"] for b in BLAME_NAMES}})
+                    "blame": {b: row[f"blame_{b}"] for b in BLAME_NAMES},
+                    "paths_per_1000": {c: per_thousand(row, c, per)
+                                       for c, per, _ in PATH_COUNTERS}})
     return out

@@ -14,10 +14,28 @@ from dataclasses import dataclass, field
 from . import layout as lay
 from . import schema
 from .histogram import Histogram
+from .params import NO_KERNEL
 from .policies import BLAME_NAMES
 from .units import format_duration
 
 HEADLINE = ("hp_wait", "inversion_wait", "lp_fault_latency", "writer_wait", "gate_wait")
+
+
+def headline(config) -> tuple[str, ...]:
+    """The metrics ``mcsim run`` shows for a configuration: :data:`HEADLINE`, plus, under
+    a kernel preset, each HP acquisition's wait where a read makes several and the
+    writers' wait in vma_start_write() where writers take VMA locks.
+
+    >>> headline({"kernel": "none"}) == HEADLINE, headline({"kernel": "6.18"})[-2:]
+    (True, ('hp_acq_wait', 'vma_writer_wait'))
+    """
+    from .kernels import KERNELS
+
+    kernel = KERNELS.get(config.get("kernel", NO_KERNEL))
+    if kernel is None:
+        return HEADLINE
+    return HEADLINE + (("hp_acq_wait",) if kernel.hp_acquisitions > 1 else ()) \
+        + (("vma_writer_wait",) if kernel.vma_writers else ())
 
 #: Keys of ``Result.extra`` that become run columns (None when absent).
 RUN_EXTRAS = ("point_key", "p99_rel_ci_target", "max_trials", "p99_rel_ci_met")
@@ -108,8 +126,10 @@ class Result:
 
     @property
     def inversion_fraction(self) -> float:
-        """Fraction of HP reads whose wait was an inversion (model.md §7.13)."""
-        n = self.hists["hp_wait"].n
+        """Fraction of HP lock acquisitions whose wait was an inversion (model.md §7.13,
+        §11.5): of HP reads, when a read makes one acquisition (every ``kernel=none``
+        configuration)."""
+        n = self.hists["hp_acq_wait"].n
         return self.counters["inversions"] / n if n else float("nan")
 
     @property
@@ -117,7 +137,7 @@ class Result:
         return self.counters["events"] / self.wall_s if self.wall_s > 0 else float("nan")
 
     def blame(self) -> dict:
-        """Inversions per blamed step."""
+        """Inversions per blamed step (model.md §7.13, §11.7), every kind, in order."""
         return {b: self.counters[f"blame_{b}"] for b in BLAME_NAMES}
 
     def summary(self) -> dict:
@@ -180,7 +200,7 @@ class Result:
         h = self.hists["hp_wait"]
         lo, hi = h.quantile_ci(0.99)
         lines = [
-            f"policy {self.config['policy']}, era {self.config['era']}, throttle_depth "
+            f"{configuration_label(self.config)}, throttle_depth "
             f"{self.config['throttle_depth']}, writer_ratio {self.config['writer_ratio']}: "
             f"{count(self.trials, 'trial')}, {count(self.counters['events'], 'event')}",
             f"hp_wait   p50 {format_duration(h.quantile(0.5))}  p99 "
@@ -188,7 +208,7 @@ class Result:
             f"{format_duration(hi)}]  p99.9 {format_duration(h.quantile(0.999))}  max "
             f"{format_duration(h.max())}  (n={h.n:,})",
             f"inversions {self.counters['inversions']:,} ({self.inversion_fraction:.3%} of "
-            f"HP reads)",
+            f"{acquisitions_noun(self.config)})",
         ]
         for name in ("lp_fault_latency", "writer_wait"):
             m = self.hists[name]
@@ -198,9 +218,38 @@ class Result:
 
     def __repr__(self) -> str:
         h = self.hists["hp_wait"]
-        return (f"<Result {self.config['policy']} throttle_depth="
+        name = self.config["policy"] if self.config.get("kernel", NO_KERNEL) == NO_KERNEL \
+            else f"kernel={self.config['kernel']}"
+        return (f"<Result {name} throttle_depth="
                 f"{self.config['throttle_depth']} trials={self.trials} hp_wait p99="
                 f"{format_duration(h.quantile(0.99))}>")
+
+
+def configuration_label(config) -> str:
+    """``policy stock-4.19, era 4.x`` (the 2018 model) or ``kernel 6.18 (era 5.11+)``.
+
+    >>> configuration_label({"kernel": "none", "policy": "hold", "era": "4.x"})
+    'policy hold, era 4.x'
+    >>> configuration_label({"kernel": "6.18", "policy": "upstream-5.1", "era": "5.11+"})
+    'kernel 6.18 (era 5.11+)'
+    """
+    if config.get("kernel", NO_KERNEL) == NO_KERNEL:
+        return f"policy {config['policy']}, era {config['era']}"
+    return f"kernel {config['kernel']} (era {config['era']})"
+
+
+def acquisitions_noun(config) -> str:
+    """What :attr:`Result.inversion_fraction` is a share of: ``HP reads`` when a read
+    makes one lock acquisition, ``HP lock acquisitions`` otherwise.
+
+    >>> acquisitions_noun({"kernel": "none"}), acquisitions_noun({"kernel": "6.18"})
+    ('HP reads', 'HP lock acquisitions')
+    """
+    from .kernels import KERNELS
+
+    kernel = KERNELS.get(config.get("kernel", NO_KERNEL))
+    return "HP reads" if kernel is None or kernel.hp_acquisitions == 1 \
+        else "HP lock acquisitions"
 
 
 @dataclass
@@ -215,14 +264,36 @@ class ScriptTask:
 
 @dataclass
 class ScriptResult:
-    """What :func:`mcsim.run_script` returns: per-task waits and the timeline."""
+    """What :func:`mcsim.run_script` returns: per-task waits and the timeline.
+
+    ``kernel`` is the preset the script ran under (``"none"``: the 2018 model, named by
+    ``policy``); :attr:`label` names the run either way.
+    """
 
     policy: str
     tasks: list
     timeline: list          # (task, lane, start_ns, end_ns)
+    kernel: str = NO_KERNEL
+
+    @property
+    def label(self) -> str:
+        """The kernel preset's name, or the policy's without one."""
+        return self.policy if self.kernel == NO_KERNEL else self.kernel
 
     def hp_waits(self) -> list:
+        """Every HP lock acquisition's wait (ns), task by task: a read under a kernel
+        whose reads make two acquisitions contributes two."""
         return [w for t in self.tasks if t.kind == "hp_read" for w in t.waits]
+
+    def hp_read_waits(self) -> list:
+        """Each HP read's wait (ns): the sum of its acquisitions' waits, what a ``ps`` user
+        feels (model.md §11.5).
+
+        >>> ScriptResult("hold", [ScriptTask(0, "hp_read", [5, 7], 20),
+        ...                       ScriptTask(1, "writer", [3], 9)], []).hp_read_waits()
+        [12]
+        """
+        return [sum(t.waits) for t in self.tasks if t.kind == "hp_read"]
 
     def format(self, width: int = 60) -> str:
         """The waits and a timeline: one row per task, one column per time step.
@@ -246,7 +317,8 @@ class ScriptResult:
         scale = _round_step(end / width)
         ncols = -(-end // scale)                 # ceil: the last column holds `end`
         ruler = "".join(f"{format_duration(c * scale):<10}" for c in range(0, ncols, 10))
-        lines = [f"policy {self.policy}: 0 .. {format_duration(end)}, one column = "
+        what = "policy" if self.kernel == NO_KERNEL else "kernel"
+        lines = [f"{what} {self.label}: 0 .. {format_duration(end)}, one column = "
                  f"{format_duration(scale)}", " " * 12 + ruler.rstrip()]
         for task in self.tasks:
             lanes = [set() for _ in range(ncols)]
@@ -263,8 +335,10 @@ class ScriptResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """Plain data (times in ns): the policy, each task's waits and the timeline."""
-        return {"policy": self.policy,
+        """Plain data (times in ns): the kernel and policy, each task's waits and the
+        timeline."""
+        return {"kernel": self.kernel, "policy": self.policy,
+                "hp_read_waits_ns": self.hp_read_waits(),
                 "tasks": [{"index": t.index, "kind": t.kind, "waits_ns": list(t.waits),
                            "done_ns": t.done} for t in self.tasks],
                 "timeline": [{"task": t, "lane": lay.LANES[lane], "start_ns": a, "end_ns": b}

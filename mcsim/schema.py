@@ -13,13 +13,13 @@ column adds the unit (``wake_ns``).  No numpy, no pyarrow at import;
 
 >>> names = column_names()
 >>> names[:3], "hp_wait_p99_ns" in names, "fault_passes_p99" in names
-(['era', 'policy', 'throttle_depth'], True, True)
+(['kernel', 'era', 'policy'], True, True)
 >>> stat_column("hp_wait", "p99_lo"), stat_column("hp_wait", "n")
 ('hp_wait_p99_lo_ns', 'hp_wait_n')
 >>> param_column("wake"), param_column("hp_rate"), param_column("writer_ratio")
 ('wake_ns', 'hp_rate_per_s', 'writer_ratio')
->>> column("wake_ns").unit, column("hp_wait_p99_ns").description[:30]
-('ns', '99th percentile of hp_wait (HP')
+>>> column("wake_ns").unit, column("hz").unit, column("hp_wait_p99_ns").description[:30]
+('ns', '1/s', '99th percentile of hp_wait (HP')
 """
 from __future__ import annotations
 
@@ -35,23 +35,35 @@ from .policies import BLAME_NAMES, FAULT_KINDS
 
 #: Version of the column set; files of another version are refused with a clear error.
 #: 2: parameter columns carry units (``wake_ns``, ``hp_rate_per_s``, ...), field metadata.
-SCHEMA_VERSION = 2
+#: 3: kernel presets (model.md §11): the kernel, hz and the VMA-lock, retry, writeback and
+#: dirty-throttling parameters; metrics hp_acq_wait, hold_vma, vma_writer_wait; counters
+#: and blame kinds of the new paths.
+SCHEMA_VERSION = 3
 
 #: Unit of each metric's samples.
 METRIC_UNITS = {m: ("passes" if m == "fault_passes" else "ns") for m in METRICS}
 
 METRIC_DESCRIPTIONS = {
-    "hp_wait": "HP reader's wait for the mmap lock L, request to running with L "
-               "(the headline)",
-    "inversion_wait": "the hp_wait of HP waits that were inversions (model.md §7.13)",
+    "hp_wait": "HP read()'s wait for its lock, request to running with it, summed over the "
+               "read's lock acquisitions (what a ps user feels; the headline)",
+    "inversion_wait": "the wait of an HP lock acquisition that was an inversion (model.md "
+                      "§7.13, §11.7)",
     "lp_fault_latency": "LP fault latency, arrival to done, all passes",
-    "fault_passes": "passes per LP fault (1, or 2 after VM_FAULT_RETRY)",
-    "writer_wait": "LP writer's (mmap/munmap) wait for L, request to running with L",
-    "hold_hp": "L hold time of an HP reader",
+    "fault_passes": "passes per LP fault (1; 2 after VM_FAULT_RETRY; 3 when the retry after "
+                    "a per-VMA-locked pass drops again, model.md §11.3)",
+    "writer_wait": "LP writer's (mmap/munmap/mprotect) wait for L, request to running with L",
+    "hold_hp": "hold time of one HP lock acquisition",
     "hold_fault": "L hold time of one fault pass (grant to drop or release)",
-    "hold_writer": "L hold time of a writer",
+    "hold_writer": "L hold time of a writer, grant to release",
     "gate_wait": "an LP bio's wait for an io.latency slot (0 when one was free)",
-    "fault_lock_wait": "a fault pass's wait for L",
+    "fault_lock_wait": "a fault pass's wait for L (passes under the per-VMA lock do not "
+                       "wait for it)",
+    "hp_acq_wait": "one HP lock acquisition's wait, request to running with the lock (0 "
+                   "under the per-VMA lock; with one acquisition per read, hp_wait itself)",
+    "hold_vma": "per-VMA read lock held by one fault pass, grant to drop or release (6.7+ "
+                "file faults, model.md §11.2)",
+    "vma_writer_wait": "a same-VMA writer's wait in vma_start_write() for the VMA's readers, "
+                       "from taking L for write (6.4+; 0 when the VMA had no reader)",
 }
 
 #: Per-metric statistics, as :meth:`mcsim.histogram.Histogram.summary` names them: whether
@@ -113,6 +125,33 @@ PARAM_TYPES = {"choice": "string", "int": "int64", "prob": "float64", "rate": "f
 PARAM_SUFFIXES = {"duration": "_ns", "rate": "_per_s"}
 PARAM_UNITS = {"duration": "ns", "rate": "1/s", "dist": "", "prob": "", "choice": ""}
 
+#: What each blame kind (model.md §7.13, §11.7) stands for: the step a task holding L was
+#: blocked in when an HP acquisition's wait became an inversion.
+BLAME_DESCRIPTIONS = {
+    "submit": "a bio submitted under L waiting for an io.latency slot",
+    "io": "a fault's own read bio in flight under L",
+    "locked_page": "a fault waiting under L for a page locked by another context's read",
+    "pass2_read": "a retry pass re-reading the page under L",
+    "mkwrite": "a slow ->page_mkwrite's own bio under L",
+    "writeback": "->page_mkwrite waiting for the page's writeback under L",
+    "dirty_throttle": "balance_dirty_pages() sleeping under L (before 5.5)",
+    "vma_start_write": "a same-VMA writer holding L for write in vma_start_write(), waiting "
+                       "for the VMA's readers (6.4+)",
+}
+assert tuple(BLAME_DESCRIPTIONS) == BLAME_NAMES, "a blame kind without a description"
+
+#: What each fault kind is (model.md §2.4, §11.4).
+FAULT_KIND_DESCRIPTIONS = {
+    "hit": "read faults on a cached page",
+    "miss": "read faults on a page not cached (sync readahead reads it)",
+    "async_ra": "read faults on a cached page that start async readahead",
+    "locked": "read faults on a page locked by another context's read",
+    "mkwrite_fast": "write faults whose ->page_mkwrite returns at once",
+    "mkwrite_slow": "write faults whose ->page_mkwrite issues its own (gated) bio",
+    "mkwrite_writeback": "write faults whose ->page_mkwrite waits for writeback in flight",
+}
+assert tuple(FAULT_KIND_DESCRIPTIONS) == FAULT_KINDS, "a fault kind without a description"
+
 COUNTER_DESCRIPTIONS = {
     "events": "events dispatched",
     "sim_ns": "simulated time, idle gaps included (saturates at 2**63-1, model.md §4.4)",
@@ -120,17 +159,31 @@ COUNTER_DESCRIPTIONS = {
     "hp_reads": "HP read arrivals", "writes": "LP writer arrivals (mmap/munmap/mprotect)",
     "faults": "LP fault arrivals", "bg_bios": "background LP bio arrivals (locked-page "
     "bios excluded)",
-    "lock_acquisitions": "read and write requests on L, pass 2 included",
+    "lock_acquisitions": "read and write requests on L: fault passes (retry passes and "
+                         "fallbacks included), writers, HP acquisitions under L",
     "bios": "bios issued to the device, all sources",
-    "retries": "faults that returned VM_FAULT_RETRY",
-    "evictions": "pass-2 re-reads after the page was evicted",
+    "retries": "VM_FAULT_RETRY returns: fault passes that dropped their lock and were "
+               "followed by another pass",
+    "evictions": "retry-pass re-reads of a page that was not uptodate (evicted, or a "
+                 "p_retry_miss miss)",
     "revalidate_fails": "failed re-validations of a kept page (rfc-v2)",
-    "handoffs": "times the 5.11+ handoff flag went from clear to set",
+    "handoffs": "times the handoff bit (5.3+) went from clear to set",
     "reader_steals": "reads granted past a non-empty queue (5.11+)",
     "writer_steals": "newcomer writers that took a free L past a non-empty queue",
-    "inversions": "HP waits that were inversions (model.md §7.13)",
-    **{f"blame_{b}": f"inversions blamed on the {b} step" for b in BLAME_NAMES},
-    **{f"faults_{k}": f"faults of kind {k}" for k in FAULT_KINDS},
+    "inversions": "HP lock acquisitions that were inversions (model.md §7.13, §11.7)",
+    "fallbacks": "fault passes that found their VMA write-locked and took L for read "
+                 "instead (model.md §11.2)",
+    "tried_passes": "retry passes run with FAULT_FLAG_TRIED: they never drop their lock",
+    "retry_misses": "retry passes that found the page not uptodate by the p_retry_miss "
+                    "draw (counted in evictions too)",
+    "vma_writer_waits": "same-VMA writers that waited in vma_start_write() for the VMA's "
+                        "readers while holding L for write",
+    "hp_fallbacks": "HP acquisitions under the per-VMA lock (cmdline-vma series) that fell "
+                    "back to L for read",
+    "dirty_throttles": "write faults that slept in balance_dirty_pages() (a positive dirty "
+                       "throttle)",
+    **{f"blame_{b}": f"inversions blamed on {what}" for b, what in BLAME_DESCRIPTIONS.items()},
+    **{f"faults_{k}": what for k, what in FAULT_KIND_DESCRIPTIONS.items()},
     "max_pending_events": "largest number of pending events in any trial",
     "max_trial_events": "most events in one trial (the engine's max_trial_events counter; "
                         "the parameter of that name is the limit)",
@@ -241,8 +294,8 @@ def _columns() -> tuple[Column, ...]:
     out += [Column(counter_column(c), "int64", "counter", COUNTER_UNITS.get(c, ""),
                    COUNTER_DESCRIPTIONS[c]) for c in COUNTERS if c != "trials"]
     out.append(Column("inversion_fraction", "float64", "statistic", "",
-                      "inversions / hp_wait_n: the fraction of HP reads that were "
-                      "inversions"))
+                      "inversions / hp_acq_wait_n: the fraction of HP lock acquisitions "
+                      "that were inversions (of HP reads, with one acquisition per read)"))
     out += _metric_columns()
     out.append(Column("wall_s", "float64", "provenance", "s", "wall-clock seconds the point "
                       "took (the only column that differs between two runs of the same "

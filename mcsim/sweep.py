@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ParameterError, StorageError, UsageError
-from .params import PARAM_BY_NAME, check_param_name
+from .params import NO_KERNEL, PARAM_BY_NAME, check_param_name
 from .points import DEFAULT_TRIALS, PointSpec
 
 try:
@@ -75,7 +75,9 @@ def parse_values(name: str, value: Any) -> list:
     >>> parse_values("throttle_depth", "0..3"), parse_values("writer_ratio", [0, 0.1])
     ([0, 1, 2, 3], [0, 0.1])
     >>> parse_values("era", "all"), parse_values("device", "ssd")
-    (['4.x', '5.11+'], ['ssd'])
+    (['4.x', '5.3', '5.11+'], ['ssd'])
+    >>> parse_values("kernel", "all")[:3], "none" in parse_values("kernel", "all")
+    (['2.6.36', '4.19', '4.19+rfc-v1'], False)
     """
     check_param_name(name, value)
     param = PARAM_BY_NAME[name]
@@ -88,7 +90,8 @@ def parse_values(name: str, value: Any) -> list:
     out = []
     for item in items:
         if isinstance(item, str) and item == "all" and param.kind == "choice":
-            out.extend(param.choices)
+            # every kernel preset; `none` (the 2018 model) is no kernel
+            out.extend(c for c in param.choices if name != "kernel" or c != NO_KERNEL)
         elif isinstance(item, str) and ".." in item and param.kind == "int":
             out.extend(_int_range(param, item, MAX_AXIS_VALUES - len(out)))
         elif item == "" or isinstance(item, (list, dict)) and param.kind != "dist":
@@ -175,8 +178,25 @@ class SweepSpec:
 
     def with_values(self, values: Mapping[str, list]) -> SweepSpec:
         """Parameters from the command line replace the file's: one value sets a base
-        parameter, several make an axis (in place of any axis of that name)."""
+        parameter, several make an axis (in place of any axis of that name).  A kernel
+        preset sets ``policy`` and ``era``, so a kernel given here also replaces the file's
+        policy and era, and a policy or era given here the file's kernel.
+
+        >>> spec = SweepSpec(params={"era": "4.x", "policy": "hold", "wake": "1us"})
+        >>> spec.with_values({"kernel": ["6.18"]}).params
+        {'wake': '1us', 'kernel': '6.18'}
+        >>> SweepSpec(grid={"kernel": ["4.19", "6.18"]}).with_values({"era": ["5.3"]}).grid
+        {}
+        """
         params, grid = dict(self.params), dict(self.grid)
+        replaced = set(values)
+        if any(v != NO_KERNEL for v in values.get("kernel", ())):
+            replaced |= {"policy", "era"}
+        if values.keys() & {"policy", "era"}:
+            replaced.add("kernel")
+        for name in replaced - set(values):
+            params.pop(name, None)
+            grid.pop(name, None)
         for name, vals in values.items():
             params.pop(name, None)
             grid.pop(name, None)

@@ -11,7 +11,8 @@ from mcsim.cli.app import EXIT_CODES
 from mcsim.params import PARAMS
 from mcsim.policies import POLICY_LIST, STEP_COLUMNS
 
-COMMANDS = ("run", "sweep", "show", "compact", "script", "policies", "params", "bench")
+COMMANDS = ("run", "sweep", "show", "compact", "script", "policies", "kernels", "params",
+            "bench", "compare")
 
 
 def test_help_lists_every_command_and_the_exit_codes(capsys):
@@ -62,7 +63,7 @@ def test_policies_table_and_json_come_from_the_policy_rows(capsys):
     assert [r["name"] for r in rows] == [p.name for p in POLICY_LIST]
     stock = rows[[p.name for p in POLICY_LIST].index("stock-4.19")]
     assert stock["holds_lock"] == {"miss_submit": True, "miss_io": False, "ra_submit": True,
-                                   "locked_wait": False, "mkwrite": True}
+                                   "locked_wait": False, "mkwrite": True, "dirty": True}
     assert list(stock["holds_lock"]) == list(STEP_COLUMNS)
 
 

@@ -22,8 +22,8 @@ OPTIONAL = {"simpy", "distributed", "dask", "dask_jobqueue", "pandas", "polars",
 #: example, its entry here fails and must go.
 NO_EXAMPLES_YET = {
     "mcsim._engine", "mcsim._hist_ext", "mcsim.cli",
-    "mcsim.cli.app", "mcsim.cli.bench", "mcsim.cli.data", "mcsim.cli.info",
-    "mcsim.cli.run", "mcsim.cli.script", "mcsim.cli.sweep",
+    "mcsim.cli.app", "mcsim.cli.bench", "mcsim.cli.data",
+    "mcsim.cli.run", "mcsim.cli.sweep",
     "bench.scaling",
 }
 

@@ -20,7 +20,9 @@ from mcsim.units import format_duration
 
 
 @pytest.mark.parametrize("name", ["mcsim.schema", "mcsim.result", "mcsim.dataset",
-                                  "mcsim.cli.render", "mcsim.cli.common"])
+                                  "mcsim.cli.render", "mcsim.cli.common",
+                                  "mcsim.cli.kernel_tables", "mcsim.cli.info",
+                                  "mcsim.cli.script", "mcsim.compare"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -1,7 +1,7 @@
 """mcsim's command line (``mcsim`` and ``python -m mcsim``), built with Typer.
 
 One module per group of commands registers on the root :data:`app`: ``run``, ``sweep``,
-``data`` (show, compact), ``script``, ``info`` (policies, params), ``bench``,
+``data`` (show, compact), ``script``, ``info`` (policies, kernels, params), ``bench``,
 ``report`` (report, plot) and ``compare``.  :func:`main` runs the
 app and turns every error into one line on stderr and a documented exit code (see
 :data:`mcsim.cli.app.EXIT_CODES`): no tracebacks for bad input.

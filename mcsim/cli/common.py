@@ -39,7 +39,11 @@ PolicyOpt = Annotated[Optional[str], typer.Option(
     metavar="NAMES", help="Fault-path policies (`mcsim policies`): one, a list such as "
     "hold,rfc-v2, or `all`.")]
 EraOpt = Annotated[Optional[str], typer.Option(
-    metavar="ERAS", help="rwsem rules: 4.x, 5.11+, a list, or `all`.")]
+    metavar="ERAS", help="rwsem rules: 4.x, 5.3, 5.11+, a list, or `all`.")]
+KernelOpt = Annotated[Optional[str], typer.Option(
+    "--kernel", metavar="NAMES", help="Kernel presets (`mcsim kernels`): one, a list such "
+    "as 4.19,6.18, or `all` (every preset); each sets the era and fault path, so it "
+    "replaces --policy/--era.")]
 ThrottleOpt = Annotated[Optional[str], typer.Option(
     "--throttle-depth", metavar="DEPTHS", help="io.latency halvings of the LP queue depth, "
     "0-7 (lp_depth = 128 >> d): one, a list, or a range such as 0..7.")]
@@ -60,7 +64,10 @@ SetOneOpt = Annotated[Optional[list[str]], typer.Option(
 RunPolicyOpt = Annotated[Optional[str], typer.Option(
     "--policy", metavar="NAME", help="Fault-path policy (`mcsim policies`).")]
 RunEraOpt = Annotated[Optional[str], typer.Option(
-    "--era", metavar="ERA", help="rwsem rules: 4.x or 5.11+.")]
+    "--era", metavar="ERA", help="rwsem rules: 4.x, 5.3 or 5.11+.")]
+RunKernelOpt = Annotated[Optional[str], typer.Option(
+    "--kernel", metavar="NAME", help="Kernel preset (`mcsim kernels`), e.g. 6.18: sets the "
+    "era, fault path, VMA-lock rules and HP reader (not with --policy/--era).")]
 RunThrottleOpt = Annotated[Optional[str], typer.Option(
     "--throttle-depth", metavar="DEPTH", help="io.latency halvings of the LP queue depth, "
     "0-7 (lp_depth = 128 >> d).")]

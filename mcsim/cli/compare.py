@@ -1,8 +1,10 @@
-"""``mcsim compare``: one configuration, several policies, side by side.
+"""``mcsim compare``: one configuration under several policies or kernel presets, side by
+side.
 
-The policies run as the points of a small sweep (one seed: common random numbers), or
-their rows are read from results with ``--from``.  Cells show a value and, for each
-policy after the first, its difference to the first with a 95% interval:
+The policies (or, with ``--kernel``, the kernels) run as the points of a small sweep (one
+seed: common random numbers), or their rows are read from results with ``--from``.  Cells
+show a value and, for each row after the first, its difference to the first with a 95%
+interval:
 
 >>> cell({"value": 9000.0, "lo": 0.0, "hi": 20000.0, "diff": -6.6e7, "diff_lo": -7e7,
 ...       "diff_hi": -6.2e7})
@@ -28,6 +30,11 @@ EPILOG = """Examples:
   mcsim compare --policy hold,rfc-v2 --p99-rel-ci 0.05 --plot ccdf.png
 
   mcsim compare --from out/bacik-2018 --throttle-depth 7 --writer-ratio 0.1 --json
+
+  mcsim compare --kernel 6.18,6.18+vma-retry,6.18+cmdline-vma,6.18+vma-retry+cmdline-vma
+                --set p_retry_miss=0.45 --set p_mkwrite_writeback=0.3 --trials 200000
+
+  mcsim compare --kernel all --from out/kernels --set p_same_vma=1 --writer-ratio 0.1
 """
 
 
@@ -45,9 +52,14 @@ def cell(stat: dict) -> str:
 
 @app.command(epilog=EPILOG)
 def compare(
+    kernel: Annotated[Optional[str], typer.Option(
+        "--kernel", "--kernels", metavar="NAMES", help="Kernel presets to compare instead "
+        "of policies (`mcsim kernels`), the first is the baseline: a list such as "
+        "4.19,6.18,6.18+vma-retry, or `all`.", show_default=False)] = None,
     policy: Annotated[Optional[str], typer.Option(
         metavar="NAMES", help="Policies to compare, the first is the baseline: a list "
-        "such as hold,rfc-v2, or `all` [default: all].", show_default=False)] = None,
+        "such as hold,rfc-v2, or `all` [default: all, without --kernel].",
+        show_default=False)] = None,
     era: RunEraOpt = None,
     throttle_depth: Annotated[Optional[str], typer.Option(
         "--throttle-depth", metavar="DEPTH", help="io.latency halvings of the LP queue "
@@ -70,26 +82,33 @@ def compare(
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare one configuration under several policies: each statistic with its
-    difference to the first policy and the interval, a verdict per policy, the blame."""
+    """Compare one configuration under several policies, or kernel presets with --kernel:
+    each statistic with its difference to the first and the interval, a verdict each,
+    the blame, and (kernels) how often each kernel path ran."""
     from ..compare import comparison
 
     if plot_file is not None:
         from .report import figure_format
 
         figure_format(plot_file)
-    values = flag_values(set_values, policy=policy or "all", era=era,
-                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    twice = sorted({p for p in values["policy"] if values["policy"].count(p) > 1})
+    axis = "kernel" if kernel is not None else "policy"
+    if kernel is not None and policy is not None:
+        raise UsageError("--policy: given with --kernel; allowed: --kernel NAMES or --policy "
+                         "NAMES (a kernel preset sets the policy)")
+    values = flag_values(set_values, kernel=kernel, policy=policy or (
+        None if kernel is not None else "all"), era=era, throttle_depth=throttle_depth,
+        writer_ratio=writer_ratio)
+    compared = values[axis]
+    twice = sorted({p for p in compared if compared.count(p) > 1})
     if twice:
-        raise UsageError(f"--policy: {twice[0]!r} is given twice; allowed: each policy "
+        raise UsageError(f"--{axis}: {twice[0]!r} is given twice; allowed: each {axis} "
                          "once (the first is the baseline)")
     if source is not None:
-        rows = _read_rows(source, values)
+        rows = _read_rows(source, values, axis)
     else:
         spec = build_spec(config, values, allow_grid=True, trials=trials, seed=seed,
                           p99_rel_ci=p99_rel_ci, max_trials=max_trials)
-        rows = _simulate(spec, len(values["policy"]), quiet)
+        rows = _simulate(spec, len(compared), axis, quiet)
     data = comparison(rows)
     if plot_file is not None:
         from ..plot import ccdf
@@ -97,21 +116,23 @@ def compare(
 
         save_figure(ccdf(rows), plot_file)
     if json_output:
-        print_json({"config": _config(rows[0]), "policies": data,
+        print_json({"config": _config(rows[0], axis), "compared": axis,
+                    "kernels" if axis == "kernel" else "policies": data,
                     "plot": str(plot_file) if plot_file else None})
         return
-    _print(rows, data, plot_file)
+    _print(rows, data, plot_file, axis)
 
 
-def _simulate(spec, npolicies: int, quiet: bool) -> list[dict]:
+def _simulate(spec, ncompared: int, axis: str, quiet: bool) -> list[dict]:
     from ..executors import default_workers
     from ..points import simulate_point
 
     points = spec.points(command=command_line())
-    if len(points) != npolicies:
+    if len(points) != ncompared:
+        noun = "kernels" if axis == "kernel" else "policies"
         raise UsageError(f"compare takes one configuration, but the options give "
-                         f"{len(points)} points for {npolicies} policies; allowed: one "
-                         "value per parameter besides --policy (mcsim sweep for grids)")
+                         f"{len(points)} points for {ncompared} {noun}; allowed: one "
+                         f"value per parameter besides --{axis} (mcsim sweep for grids)")
     rows = []
     total = sum(p.trials for p in points) if spec.p99_rel_ci is None else None
     with progress_bar("simulating", total, "trials", enabled=show_progress(quiet)) as bar:
@@ -121,75 +142,121 @@ def _simulate(spec, npolicies: int, quiet: bool) -> list[dict]:
     return rows
 
 
-def _read_rows(source: Path, values: dict) -> list[dict]:
+def _read_rows(source: Path, values: dict, axis: str = "policy") -> list[dict]:
+    """One row of ``source`` per compared policy or kernel, the other options selecting
+    it (a kernel's policy and era are the preset's, so they select nothing)."""
     import mcsim
 
     from ..params import validate
     from ..plot import axes_of, rows_of
     from ..schema import param_column
 
-    policies = values.pop("policy")
+    compared = values.pop(axis)
     rows = rows_of(mcsim.load(source))
     for name, vals in values.items():
         if len(vals) != 1:
             raise UsageError(f"{name}: {len(vals)} values; allowed: one value per parameter "
-                             "besides --policy")
+                             f"besides --{axis}")
         canonical = validate({name: vals[0]}).public()[name]
         rows = [r for r in rows if r[param_column(name)] == canonical]
     picked = []
-    for p in policies:
-        mine = [r for r in rows if r["policy"] == p]
+    for value in compared:
+        mine = [r for r in rows if r[axis] == value]
         if len(mine) != 1:
-            others = [a for a in axes_of(mine) if a != "policy"] or ["none"]
+            others = [a for a in axes_of(mine) if a != axis] or ["none"]
             what = "no row" if not mine else f"{len(mine)} rows (they differ in " \
                 f"{', '.join(others)}; select one with --set NAME=VALUE)"
-            raise UsageError(f"--from: {source} has {what} for policy {p}; allowed: "
-                             "options that select one row per policy")
+            raise UsageError(f"--from: {source} has {what} for {axis} {value}; allowed: "
+                             f"options that select one row per {axis}")
         picked.append(mine[0])
     return picked
 
 
-def _config(row: dict) -> dict:
+def _config(row: dict, axis: str = "policy") -> dict:
+    """The parameters the compared rows share (the compared axis, and for kernels the
+    policy and era they set, left out)."""
     from ..params import PARAMS
     from ..schema import param_column
 
+    left_out = {axis} | ({"policy", "era"} if axis == "kernel" else set())
     return {param_column(p.name): row[param_column(p.name)] for p in PARAMS
-            if p.name != "policy"}
+            if p.name not in left_out}
 
 
-def _print(rows, data, plot_file) -> None:
+def _print(rows, data, plot_file, axis: str = "policy") -> None:
     from rich.table import Table
 
+    from ..compare import row_label
     from ..plot import axes_of, label
-    from ..policies import BLAME_NAMES
     from ..result import count
+    from .render import fold_name
 
     console = stdout_console()
-    fixed = [c for c in ("era", "throttle_depth", "writer_ratio") if c not in axes_of(rows)]
+    shared = ("throttle_depth", "writer_ratio") if axis == "kernel" else \
+        ("era", "throttle_depth", "writer_ratio")
+    fixed = [c for c in shared if c not in axes_of(rows)]
     console.print(f"{label(rows[0], fixed)}; {count(rows[0]['trials'], 'trial')}, seed "
-                  f"{rows[0]['seed']}; Δ: difference to {rows[0]['policy']} with its 95% "
+                  f"{rows[0]['seed']}; Δ: difference to {row_label(rows[0])} with its 95% "
                   "interval")
     table = Table(show_lines=True)
     table.add_column("statistic")
     for d in data:
-        table.add_column(d["policy"], justify="right")
+        table.add_column(fold_name(d["label"]), justify="right")
     table.add_row("inversions", *(
         "-" if d["hp_reads"] == 0 else f"{d['inversion_fraction']:.2%}" for d in data))
     for name in data[0]["statistics"]:
         table.add_row(name, *(cell(d["statistics"][name]) for d in data))
     console.print(table)
     for d in data:
-        console.print(f"{d['policy']}: {d['verdict']}")
-    blame = Table(title="inversions by blamed step (share of the policy's inversions)",
-                  title_justify="left")
-    blame.add_column("policy")
-    for b in BLAME_NAMES:
+        console.print(f"{d['label']}: {d['verdict']}")
+    console.print(blame_table(data, axis))
+    if axis == "kernel":
+        console.print(paths_table(data))
+    if plot_file is not None:
+        console.print(f"wrote {plot_file}")
+
+
+def blame_table(data: list[dict], axis: str = "policy"):
+    """Inversions by blamed step, one line per compared row; kinds that no row blames are
+    left out (the caption names them), so the table fits a terminal."""
+    from rich.table import Table
+
+    from ..policies import BLAME_NAMES
+    from .render import fold_name
+
+    kinds = [b for b in BLAME_NAMES if any(d["blame"][b] for d in data)]
+    never = [b for b in BLAME_NAMES if b not in kinds]
+    blame = Table(title=f"inversions by blamed step (share of the {axis}'s inversions)",
+                  title_justify="left", caption=f"never blamed here: {', '.join(never)}"
+                  if never else None, caption_justify="left")
+    blame.add_column(axis, no_wrap=True)
+    for b in kinds:
         blame.add_column(b, justify="right")
     for d in data:
         total = d["inversions"]
-        blame.add_row(d["policy"], *(f"{d['blame'][b]:,}" + (f" ({d['blame'][b] / total:.0%})"
-                                                              if total else "")
-                                     for b in BLAME_NAMES))
-    console.print(blame)
-    if plot_file is not None:
-        console.print(f"wrote {plot_file}")
+        blame.add_row(fold_name(d["label"]), *(
+            f"{d['blame'][b]:,}" + (f" ({d['blame'][b] / total:.0%})" if total else "")
+            for b in kinds))
+    return blame
+
+
+def paths_table(data: list[dict]):
+    """How often each kernel path ran (per 1,000 faults, writes or HP reads)."""
+    from rich.table import Table
+
+    from ..compare import PATH_COUNTERS
+    from .render import _cell_number, fold_name
+
+    table = Table(title="kernel paths, per 1,000 faults (writes, HP reads)",
+                  title_justify="left")
+    table.add_column("kernel", no_wrap=True)
+    headers = {"fallbacks": "fallbacks", "tried_passes": "TRIED\npasses",
+               "retry_misses": "retry\nmisses", "vma_writer_waits": "vma_start\n_write\n"
+               "waits /w", "hp_fallbacks": "HP\nfallbacks\n/r", "dirty_throttles": "dirty\n"
+               "throttles"}
+    for counter, _, _ in PATH_COUNTERS:
+        table.add_column(headers[counter], justify="right")
+    for d in data:
+        table.add_row(fold_name(d["label"]), *(_cell_number(d["paths_per_1000"][c])
+                                               for c, _, _ in PATH_COUNTERS))
+    return table

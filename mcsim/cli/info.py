@@ -1,8 +1,21 @@
-"""``mcsim policies`` and ``mcsim params``: the model's two tables."""
+"""``mcsim policies``, ``mcsim kernels`` and ``mcsim params``: the model's tables."""
 from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
 
 from .app import app
 from .common import JsonOpt, print_json, stdout_console
+
+KERNELS_EPILOG = """Examples:
+
+  mcsim kernels
+
+  mcsim kernels 6.18
+
+  mcsim kernels --json | jq '.[] | {name, hp: .behaviours.hp_lock}'
+"""
 
 
 @app.command()
@@ -17,6 +30,53 @@ def policies(json_output: JsonOpt = False) -> None:
                      "keeps_page": p.keeps_page} for p in POLICY_LIST])
         return
     stdout_console().print(policies_table(POLICY_LIST))
+
+
+@app.command(epilog=KERNELS_EPILOG)
+def kernels(
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="[NAME]", help="One preset to describe in full (every behaviour, and which "
+        "differ from the kernel it extends or follows).", show_default=False)] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """The kernel presets (--kernel NAME): version, what changed and its commits, and
+    every behaviour on the path HP reader -> mmap_lock -> LP fault -> slow IO."""
+    from ..kernels import KERNEL_LIST, KERNELS
+    from .kernel_tables import (kernel_detail_renderables, kernel_history_table,
+                                kernels_table)
+
+    chosen = KERNEL_LIST
+    if name is not None:
+        if name not in KERNELS:
+            from ..errors import ParameterError
+
+            raise ParameterError("kernel", name, "one of " + ", ".join(KERNELS))
+        chosen = (KERNELS[name],)
+    if json_output:
+        data = [kernel_document(k) for k in chosen]
+        print_json(data[0] if name is not None else data)
+        return
+    console = stdout_console()
+    if name is not None:
+        for renderable in kernel_detail_renderables(chosen[0], KERNEL_LIST):
+            console.print(renderable)
+        return
+    console.print(kernels_table(KERNEL_LIST))
+    console.print()
+    console.print(kernel_history_table(KERNEL_LIST))
+
+
+def kernel_document(kernel) -> dict:
+    """One preset as ``mcsim kernels --json`` gives it.
+
+    >>> from mcsim.kernels import KERNELS
+    >>> doc = kernel_document(KERNELS["6.18"])
+    >>> doc["name"], doc["behaviours"]["first_lock"], doc["behaviours"]["holds_lock"]["dirty"]
+    ('6.18', 'vma', False)
+    """
+    return {"name": kernel.name, "version": kernel.version, "changed": kernel.changed,
+            "commits": list(kernel.commits), "policy": kernel.policy,
+            "behaviours": kernel.behaviours()}
 
 
 @app.command()

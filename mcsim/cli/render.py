@@ -34,12 +34,13 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from ..result import HEADLINE, count
+from ..result import acquisitions_noun, count, headline
 from ..units import format_duration as _format_duration
 
 #: What the ``±`` and ``inversions`` columns of a table of points mean (its caption).
 REL_CI_NOTE = "p99 ±: half-width of the p99's 95% interval, relative to the p99"
-INVERSIONS_NOTE = "inversions: share of HP reads that waited on an inversion"
+INVERSIONS_NOTE = ("inversions: share of HP reads that waited on an inversion (of HP lock "
+                   "acquisitions, under kernels whose reads make several)")
 
 
 def render_text(renderable, width: int = 80) -> str:
@@ -150,12 +151,15 @@ def result_tables(result) -> list:
     """The headline of one :class:`~mcsim.result.Result`: configuration, metric table,
     inversions, work done."""
     cfg, counters = result.config, result.counters
-    title = (f"{cfg['policy']} · era {cfg['era']} · throttle_depth {cfg['throttle_depth']} "
+    what = f"{cfg['policy']} · era {cfg['era']}" if cfg["kernel"] == "none" else \
+        f"kernel {cfg['kernel']} · era {cfg['era']} · HZ {cfg['hz']}"
+    title = (f"{what} · throttle_depth {cfg['throttle_depth']} "
              f"(lp_depth {cfg.lp_depth}) · writer_ratio {cfg['writer_ratio']:g} · device "
              f"{cfg['device']} · seed {result.seed}")
-    hists = [result[name] for name in HEADLINE]
+    metrics = headline(cfg)
+    hists = [result[name] for name in metrics]
     table = FitTable([
-        _col("metric", HEADLINE, justify="left"),
+        _col("metric", metrics, justify="left"),
         _col("n", [f"{h.n:,}" for h in hists], priority=2),
         _col("mean", [format_duration(h.mean()) for h in hists], priority=3),
         _col("p50", [format_duration(h.quantile(0.5)) for h in hists]),
@@ -169,10 +173,12 @@ def result_tables(result) -> list:
     blamed = ", ".join(f"{step} {n / inversions:.0%}" for step, n in blame.items()
                        if n) if inversions else "none"
     lines = Text(
-        f"inversions: {result.inversion_fraction:.3%} of HP reads ({inversions:,} of "
-        f"{result['hp_wait'].n:,}); blamed step: {blamed}\n"
+        f"inversions: {result.inversion_fraction:.3%} of {acquisitions_noun(cfg)} "
+        f"({inversions:,} of {result['hp_acq_wait'].n:,}); blamed step: {blamed}\n"
         f"{count(result.trials, 'trial')} · {count(counters['events'], 'event')} · "
         f"{result.wall_s:.2f} s · {result.events_per_s / 1e6:.1f} M events/s")
+    if cfg["kernel"] != "none":
+        lines.append("\n" + kernel_paths_line(result.row()))
     precision = result.extra.get("p99_rel_ci_target")
     if precision is not None:
         met = result.row()["p99_rel_ci_met"]
@@ -182,23 +188,72 @@ def result_tables(result) -> list:
     return [Text(title), table, lines]
 
 
+def kernel_paths_line(row: dict) -> str:
+    """How often the paths of the kernel presets ran, per 1,000 faults, writes or HP
+    reads (the counters of :data:`mcsim.compare.PATH_COUNTERS`).
+
+    >>> row = {"fallbacks": 2, "tried_passes": 40, "retry_misses": 0, "vma_writer_waits": 1,
+    ...        "hp_fallbacks": 0, "dirty_throttles": 0, "faults": 1000, "writes": 100,
+    ...        "hp_reads": 500}
+    >>> print(kernel_paths_line(row).replace("; ", ";\\n"))
+    per 1,000 faults: 2 fallbacks to mmap_lock, 40 TRIED passes, 0 retry misses, 0 dirty throttles;
+    per 1,000 writes: 10 vma_start_write() waits;
+    per 1,000 HP reads: 0 HP fallbacks
+    """
+    from ..compare import per_thousand
+
+    names = {"fallbacks": "fallbacks to mmap_lock", "tried_passes": "TRIED passes",
+             "retry_misses": "retry misses", "dirty_throttles": "dirty throttles",
+             "vma_writer_waits": "vma_start_write() waits", "hp_fallbacks": "HP fallbacks"}
+    groups = {"faults": ("fallbacks", "tried_passes", "retry_misses", "dirty_throttles"),
+              "writes": ("vma_writer_waits",), "HP reads": ("hp_fallbacks",)}
+    parts = []
+    for per, counters in groups.items():
+        key = "hp_reads" if per == "HP reads" else per
+        cells = [f"{_cell_number(per_thousand(row, c, key))} {names[c]}" for c in counters]
+        parts.append(f"per 1,000 {per}: " + ", ".join(cells))
+    return "; ".join(parts)
+
+
+def _cell_number(x: float) -> str:
+    """``12``, ``0.35``, ``-`` (NaN: nothing to count per)."""
+    if x != x:
+        return "-"
+    return f"{x:.3g}" if x < 100 else f"{x:,.0f}"
+
+
 def varying_parameters(rows: Sequence[dict]) -> list[str]:
-    """Parameter columns (and seed) whose value differs between rows, in table order."""
+    """Parameter columns (and seed) whose value differs between rows, in table order;
+    ``policy``, ``era`` and ``hz`` are left out where the kernel column decides them.
+
+    >>> varying_parameters([{"kernel": "4.19", "era": "4.x", "hz": 250, "seed": 0},
+    ...                     {"kernel": "6.18", "era": "5.11+", "hz": 250, "seed": 0},
+    ...                     {"kernel": "6.18", "era": "5.11+", "hz": 1000, "seed": 0}])
+    ['kernel', 'hz']
+    """
     from ..params import PARAMS
     from ..schema import param_column
 
     names = [param_column(p.name) for p in PARAMS] + ["seed"]
-    return [n for n in names if n in rows[0] and len({repr(r[n]) for r in rows}) > 1]
+    axes = [n for n in names if n in rows[0] and len({repr(r[n]) for r in rows}) > 1]
+    if "kernel" in axes:
+        axes = [a for a in axes if a not in ("policy", "era", "hz")
+                or len({(r["kernel"], repr(r[a])) for r in rows})
+                > len({r["kernel"] for r in rows})]
+    return axes
 
 
 def sort_rows(rows: list[dict], keys: Sequence[str]) -> list[dict]:
-    """Rows sorted by ``keys``; policies in the order of ``mcsim policies``."""
+    """Rows sorted by ``keys``; policies and kernels in the order of ``mcsim policies``
+    and ``mcsim kernels`` (``none``, the 2018 model, first)."""
+    from ..kernels import KERNEL_LIST
     from ..policies import POLICY_LIST
 
-    order = {p.name: i for i, p in enumerate(POLICY_LIST)}
+    order = {"policy": {p.name: i for i, p in enumerate(POLICY_LIST)},
+             "kernel": {"none": -1, **{k.name: i for i, k in enumerate(KERNEL_LIST)}}}
 
     def key(row):
-        return tuple(order.get(row[k], 99) if k == "policy" else row[k] for k in keys)
+        return tuple(order[k].get(row[k], 99) if k in order else row[k] for k in keys)
 
     return sorted(rows, key=key)
 
@@ -209,7 +264,8 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
     (``extra_columns``: more result columns, always shown)."""
     from ..schema import param_name
 
-    axes = varying_parameters(rows) if len(rows) > 1 else ["policy"]
+    one = ["policy"] if rows[0].get("kernel", "none") == "none" else ["kernel"]
+    axes = varying_parameters(rows) if len(rows) > 1 else one
     rows = sort_rows(list(rows), axes)
     extra_columns = list(extra_columns)
 
@@ -280,15 +336,55 @@ def _cell(value) -> str:
 
 
 def script_waits_table(results: Sequence) -> Table:
-    """Each task's waits (one column per task), one line per policy."""
-    table = Table(title="waits for the mmap lock L", title_justify="left")
-    table.add_column("policy")
+    """Each task's waits for the lock (one column per task), the HP reads' waits and when
+    the last task was done, one line per policy or kernel preset.
+
+    A fault lists its passes' waits for L; an HP read its acquisitions' (``8.05 ms + 0``),
+    whose sum, what a ``ps`` user feels, is the ``HP wait`` column.
+    """
+    kernels = any(r.kernel != "none" for r in results)
+    table = Table(title="waits for the lock, task by task (--json: every time)",
+                  title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)
+    table.add_column("kernel" if kernels else "policy", no_wrap=True)
     for task in results[0].tasks:
-        table.add_column(f"{task.index} {task.kind}", justify="right")
+        table.add_column(f"{task.index}\n{task.kind}", justify="right", no_wrap=True)
+    table.add_column("HP\nwait", justify="right", no_wrap=True)
+    table.add_column("all\ndone", justify="right", no_wrap=True)
     for res in results:
-        table.add_row(res.policy, *(", ".join(format_duration(w) for w in t.waits) or "-"
-                                    for t in res.tasks))
+        table.add_row(fold_name(res.label), *(Text(_task_waits(t)) for t in res.tasks),
+                      ", ".join(format_duration(w) for w in res.hp_read_waits()) or "-",
+                      format_duration(max((t.done for t in res.tasks), default=0)))
     return table
+
+
+def fold_name(name: str, width: int = 16) -> str:
+    """A long preset name on several lines, broken before a ``+``.
+
+    >>> fold_name("6.18+vma-retry+cmdline-vma"), fold_name("6.18+cmdline-vma")
+    ('6.18+vma-retry\\n+cmdline-vma', '6.18+cmdline-vma')
+    """
+    lines = [""]
+    for i, part in enumerate(name.split("+")):
+        piece = part if i == 0 else "+" + part
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append(piece)
+        else:
+            lines[-1] += piece
+    return "\n".join(lines)
+
+
+def _task_waits(task) -> str:
+    """``8.05 ms + 0`` for an HP read of two acquisitions; ``0, 0`` for a fault's two
+    passes; ``-`` for a task that never waits (a background bio).
+
+    >>> from mcsim.result import ScriptTask
+    >>> _task_waits(ScriptTask(3, "hp_read", [8050000, 0], 1)), _task_waits(ScriptTask(
+    ...     1, "fault", [0, 0], 1)), _task_waits(ScriptTask(0, "bg_io", [], 1))
+    ('8.05 ms + 0', '0, 0', '-')
+    """
+    waits = [format_duration(w) for w in task.waits]
+    return (" + " if task.kind == "hp_read" else ", ").join(waits) or "-"
 
 
 def policies_table(policies) -> Table:

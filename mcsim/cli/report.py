@@ -19,7 +19,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import JsonOpt, PolicyOpt, SetOneOpt, print_json, stdout_console
+from .common import JsonOpt, KernelOpt, PolicyOpt, SetOneOpt, print_json, stdout_console
 
 FORMATS = ("png", "svg", "pdf")
 KINDS = ("ccdf", "quantiles", "blame", "timeline")
@@ -77,22 +77,23 @@ def report(
         stdout_console().print(f"wrote {written} ({seconds:.1f} s)")
 
 
-def _where(set_values: list[str] | None, policy: str | None) -> dict:
+def _where(set_values: list[str] | None, policy: str | None, kernel: str | None = None
+           ) -> dict:
     from .common import flag_values
 
-    values = flag_values(set_values, policy=policy)
+    values = flag_values(set_values, policy=policy, kernel=kernel)
     where = {}
     for name, vals in values.items():
-        if name == "policy" and len(vals) > 1:
-            continue                       # a list of policies: kept by _filter_policies
+        if name in ("policy", "kernel") and len(vals) > 1:
+            continue                       # a list: kept by _rows
         if len(vals) != 1:
             raise UsageError(f"{name}: {len(vals)} values; allowed: one value to select "
-                             "rows (lists only for --policy)")
+                             "rows (lists only for --policy and --kernel)")
         where[name] = vals[0]
     return where
 
 
-def _rows(path: Path, set_values, policy) -> list[dict]:
+def _rows(path: Path, set_values, policy, kernel=None) -> list[dict]:
     import mcsim
 
     from ..params import validate
@@ -100,18 +101,29 @@ def _rows(path: Path, set_values, policy) -> list[dict]:
     from .common import flag_values
 
     rows = rows_of(mcsim.load(path))
-    where = _where(set_values, policy)
+    where = _where(set_values, policy, kernel)
     if where:
         canonical = validate(where).public()
         where = {k: canonical[k] for k in where}
     picked = select(rows, where)
-    policies = flag_values(None, policy=policy).get("policy") if policy else None
-    if policies and len(policies) > 1:
-        picked = [r for r in picked if r["policy"] in policies]
+    lists = {name: vals for name, vals in flag_values(None, policy=policy,
+                                                      kernel=kernel).items() if len(vals) > 1}
+    for name, vals in lists.items():
+        picked = [r for r in picked if r[name] in vals]
     if not picked:
-        raise UsageError(f"{path}: no rows match {where or policies}; allowed: values "
+        raise UsageError(f"{path}: no rows match {where or lists}; allowed: values "
                          "present in the table (mcsim show PATH)")
     return picked
+
+
+def series_of(rows: list[dict]) -> str:
+    """What one line (or panel) of a figure stands for: the kernel preset when the rows
+    have one (several presets share a 2018 policy), else the policy.
+
+    >>> series_of([{"kernel": "none", "policy": "hold"}]), series_of([{"kernel": "6.18"}])
+    ('policy', 'kernel')
+    """
+    return "kernel" if any(r.get("kernel", "none") != "none" for r in rows) else "policy"
 
 
 @app.command(epilog="Examples:\n\n  mcsim plot ccdf out/quick --set throttle_depth=7 -o "
@@ -132,13 +144,15 @@ def plot(
     metric: Annotated[str, typer.Option(
         metavar="NAME", help="ccdf, quantiles: the metric (docs/results.md).")] = "hp_wait",
     policy: PolicyOpt = None,
+    kernel: KernelOpt = None,
     set_values: SetOneOpt = None,
     dpi: Annotated[int, typer.Option(metavar="N", min=30, max=1200,
                                      help="PNG resolution, dots per inch.")] = 200,
 ) -> None:
     """Write one figure: the CCDF of a metric, p99/p99.9 against a swept axis, inversions
-    by blamed step, or the timeline of a script.  --set NAME=VALUE (and --policy) select
-    rows of the results, or set a script's parameters."""
+    by blamed step, or the timeline of a script.  --set NAME=VALUE (and --policy,
+    --kernel) select rows of the results, or set a script's parameters; with kernel
+    presets in the rows, lines and panels are kernels."""
     from .. import plot as plots
     from ..layout import METRICS
 
@@ -149,33 +163,36 @@ def plot(
         raise UsageError(f"--metric: {metric!r} is not a metric; allowed: "
                          + ", ".join(METRICS))
     if kind == "timeline":
-        fig = _timeline(path, policy, set_values)
+        fig = _timeline(path, policy, set_values, kernel)
     else:
-        rows = _rows(path, set_values, policy)
+        rows = _rows(path, set_values, policy, kernel)
         if kind == "ccdf":
             fig = plots.ccdf(rows, metric=metric)
         elif kind == "quantiles":
-            fig = plots.quantiles(rows, x=x, metric=metric)
+            fig = plots.quantiles(rows, x=x, metric=metric, by=series_of(rows))
         else:
-            fig = plots.blame(rows)
+            fig = plots.blame(rows, by=series_of(rows))
     written = save_figure(fig, out, dpi=dpi)
     stdout_console().print(f"wrote {written}")
 
 
-def _timeline(path: Path, policy: str | None, set_values):
+def _timeline(path: Path, policy: str | None, set_values, kernel: str | None = None):
     import mcsim
 
+    from ..params import validate
     from ..plot import timeline
     from .common import flag_values
-    from .script import read_script
+    from .script import read_script, script_runs
 
     description, params, tasks = read_script(path)
-    values = flag_values(set_values, policy=policy)
+    values = flag_values(set_values, policy=policy, kernel=kernel)
     for name, vals in values.items():
         if len(vals) > 1:
             raise UsageError(f"{name}: {len(vals)} values; allowed: one value (a timeline "
                              "shows one run)")
-        params[name] = vals[0]
+    (params,) = script_runs(params, values)
     result = mcsim.run_script(tasks, params)
-    return timeline(result, title=f"{path.name}, policy {result.policy}"
+    result.kernel = validate(params)["kernel"]
+    what = "policy" if result.kernel == "none" else "kernel"
+    return timeline(result, title=f"{path.name}, {what} {result.label}"
                     + (f": {description}" if description else ""))

@@ -9,7 +9,7 @@ import typer
 from ..errors import UsageError
 from .app import app
 from .common import (JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunConfigOpt,
-                     RunEraOpt, RunPolicyOpt, RunSeedOpt, RunThrottleOpt, RunTrialsOpt,
+                     RunEraOpt, RunKernelOpt, RunPolicyOpt, RunSeedOpt, RunThrottleOpt, RunTrialsOpt,
                      RunWriterRatioOpt, SetOneOpt, build_spec, command_line, flag_values,
                      print_json, progress_bar, show_progress, stdout_console)
 
@@ -18,6 +18,8 @@ RUN_EPILOG = """Examples:
   mcsim run
 
   mcsim run --policy rfc-v2 --throttle-depth 7 --writer-ratio 0.1 --trials 2000000
+
+  mcsim run --kernel 6.18 --set p_same_vma=1 --set p_mkwrite_writeback=0.3
 
   mcsim run --set device=ssd --set "writer_hold=exp(50us)" --json
 
@@ -29,6 +31,7 @@ RUN_EPILOG = """Examples:
 
 @app.command(epilog=RUN_EPILOG)
 def run(
+    kernel: RunKernelOpt = None,
     policy: RunPolicyOpt = None,
     era: RunEraOpt = None,
     throttle_depth: RunThrottleOpt = None,
@@ -58,8 +61,8 @@ def run(
         from ..dataset import check_parquet_path
 
         check_parquet_path(out, "--out")
-    values = flag_values(set_values, policy=policy, era=era, throttle_depth=throttle_depth,
-                         writer_ratio=writer_ratio)
+    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
+                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
     spec = build_spec(config, values, allow_grid=False, trials=trials, seed=seed,
                       p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     points = spec.points(command=command_line())

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import (ConfigOpt, EraOpt, JsonOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
+from .common import (ConfigOpt, EraOpt, JsonOpt, KernelOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
                      QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
                      build_spec, command_line, flag_values, print_json, progress_bar,
                      show_progress, stdout_console)
@@ -24,6 +24,10 @@ SWEEP_EPILOG = """Examples:
               --trials 200000 --out out/grid
 
   mcsim sweep sweeps/quick.toml --set device=ssd,hdd --p99-rel-ci 0.05 --out out/devices
+
+  mcsim sweep sweeps/kernels.toml
+
+  mcsim sweep --kernel 4.19,6.18,6.18+vma-retry --set p_retry_miss=0.45 --out out/retry
 
 On a Dask cluster (pip install 'mcsim[dask]'; see docs/cli.md, Clusters):
 
@@ -49,6 +53,7 @@ def sweep(
     sweep_file: Annotated[Optional[Path], typer.Argument(
         metavar="[SWEEP.toml]", help="Sweep file ([run], [params], [grid]; see sweeps/), "
         "the same as --config.", dir_okay=False, show_default=False)] = None,
+    kernel: KernelOpt = None,
     policy: PolicyOpt = None,
     era: EraOpt = None,
     throttle_depth: ThrottleOpt = None,
@@ -105,8 +110,8 @@ def sweep(
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
     source = sweep_file or config
-    values = flag_values(set_values, policy=policy, era=era, throttle_depth=throttle_depth,
-                         writer_ratio=writer_ratio)
+    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
+                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
     spec = build_spec(source, values, allow_grid=True, trials=trials, seed=seed,
                       p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     if out is None:
