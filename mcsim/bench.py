@@ -1,9 +1,10 @@
 """Benchmarks: mcsim's compiled core next to its peers, on the same model and parameters.
 
-:func:`run_benchmarks` measures, for every scenario of ``bench/scenarios.py`` and every
-implementation (the compiled core on one thread and on all cores, the pure-Python
-reference twin, the SimPy model of ``bench/simpy_model.py``), events/s, ns/event,
-trials/s and peak memory, and returns them as a :class:`pyarrow.Table`.
+:func:`run_benchmarks` measures, for every scenario of :mod:`mcsim.benchmarks.scenarios`
+and every implementation (the compiled core on one thread and on all cores, the
+pure-Python reference twin, the SimPy model of :mod:`mcsim.benchmarks.simpy_model`, on
+the scenarios it models), events/s, ns/event, trials/s and peak memory, and returns them
+as a :class:`pyarrow.Table`.
 
 How it measures (docs/benchmarks.md has the details):
 
@@ -29,7 +30,7 @@ True
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import os
 import platform
@@ -43,27 +44,21 @@ from pathlib import Path
 
 from .engine import BLOCK_TRIALS
 
-CHECKOUT = Path(__file__).resolve().parent.parent
-BENCH_DIR = CHECKOUT / "bench"
+#: The folder holding this mcsim package: measurement processes start there, so that
+#: ``python -m mcsim.bench`` imports this very mcsim (a source checkout or an install).
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SEED = 20180101
 MIB = 1024.0              # VmHWM and ru_maxrss are in KiB on Linux
 
 
 def bench_module(name: str):
-    """Load ``bench/<name>.py`` of the source checkout (the benchmark suite is not part
-    of the installed package) as module ``mcsim_bench_<name>``."""
-    key = f"mcsim_bench_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    path = BENCH_DIR / f"{name}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: the benchmarks run from a source "
-                                "checkout of mcsim (they live in its bench/ folder)")
-    spec = importlib.util.spec_from_file_location(key, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
+    """The benchmark module ``mcsim.benchmarks.<name>`` (``scenarios``, ``simpy_model``,
+    ``scaling``).
+
+    >>> bench_module("scenarios").SCENARIOS["reference"]["params"]
+    {}
+    """
+    return importlib.import_module(f".benchmarks.{name}", __package__)
 
 
 # ---------------------------------------------------------------------- implementations
@@ -122,7 +117,8 @@ def _runner(impl: Impl, params: dict):
     from .params import validate
 
     if impl.engine == "simpy":
-        simpy_model = bench_module("simpy_model")
+        from .benchmarks import simpy_model
+
         cfg = validate(params)
 
         def run_simpy(trials, seed):
@@ -209,7 +205,7 @@ def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
             "trials": trials, "target_s": target_s, "seed": seed, "parent": os.getpid()}
     load = os.getloadavg()[0]         # other work on the machine skews timings: record it
     proc = subprocess.run([sys.executable, "-m", "mcsim.bench", "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, check=False, cwd=CHECKOUT)
+                          capture_output=True, text=True, check=False, cwd=PACKAGE_ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker for {impl} failed:\n{proc.stderr}")
     raw = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -289,7 +285,8 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     ``mode``: ``"quick"`` (about 20 s: short runs, 5 repeats) or ``"full"`` (minutes:
     longer runs, 7 repeats, memory series up to 10**7 trials).  ``implementations``:
     names from :data:`IMPLEMENTATIONS` (default: all this machine can run).
-    ``scenarios``: names from ``bench/scenarios.py`` (default: all).  ``out``: also
+    ``scenarios``: names from :data:`mcsim.benchmarks.scenarios.SCENARIOS` (default:
+    all); SimPy runs only the scenarios it models (not the kernel presets).  ``out``: also
     write the table to this file (``.arrow``/``.feather``/``.ipc``: Arrow IPC;
     ``.parquet``: Parquet; other names are refused before anything runs).
     ``echo`` prints the table and the targets (``None``: silent).
@@ -309,7 +306,8 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     if unknown:
         raise ValueError(f"unknown implementation(s) {unknown}; choose from "
                          + ", ".join(IMPLEMENTATIONS))
-    catalogue = bench_module("scenarios").SCENARIOS
+    from .benchmarks.scenarios import SCENARIOS as catalogue
+
     names = list(scenarios) if scenarios else list(catalogue)
     unknown = [name for name in names if name not in catalogue]
     if unknown:
@@ -318,6 +316,8 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
     rows = []
     for name in names:
         for impl in impls:
+            if impl == "simpy" and not catalogue[name].get("simpy", True):
+                continue                  # a kernel preset: outside the peer's model
             if progress:
                 _note(f"[bench] {mode}: {name} / {impl}")
             engine = IMPLEMENTATIONS[impl].engine
@@ -457,6 +457,10 @@ def check_targets(table) -> list[dict]:
     par = _one(table, series="peers", scenario="reference", implementation="compiled-parallel")
     if one:
         add("M events/s, one core, reference scenario", one["events_per_s"] / 1e6, 10.0)
+        for row in _rows(table, series="peers", implementation="compiled"):
+            if row["scenario"].startswith("kernel-"):   # the kernel presets' own paths
+                add(f"x reference scenario's events/s, one core, {row['scenario']}",
+                    row["events_per_s"] / one["events_per_s"], 0.8)
     for row in _rows(table, series="peers", implementation="simpy"):
         mine = _one(table, series="peers", scenario=row["scenario"], implementation="compiled")
         if mine:
