@@ -236,7 +236,7 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
 
 def summarize(row: Mapping) -> dict:
     """The small summary of a finished point (from its result row)."""
-    return {"point_key": row["point_key"], "policy": row["policy"],
+    return {"point_key": row["point_key"], "kernel": row["kernel"], "policy": row["policy"],
             "throttle_depth": row["throttle_depth"], "writer_ratio": row["writer_ratio"],
             "trials": row["trials"], "hp_wait_p99_ns": row["hp_wait_p99_ns"],
             "hp_wait_p99_rel_ci": row["hp_wait_p99_rel_ci"],
