@@ -5,6 +5,10 @@
   ``AGREEMENT``, the queue-depth family ``pending_family``);
 * :mod:`mcsim.benchmarks.simpy_model`: the same model written idiomatically in SimPy, the
   Python peer (needs the ``bench`` extra: ``pip install mcsim[bench]``);
+* :mod:`mcsim.benchmarks.measure`: one measurement in a fresh process, the
+  implementations and modes, the machine's description;
+* :mod:`mcsim.benchmarks.tables`: the results table, the speed targets, the reasons a
+  run's timings cannot be trusted, files and JSON;
 * :mod:`mcsim.benchmarks.scaling`: cost against trials and against pending events.
 
 The runner is :mod:`mcsim.bench` (``mcsim bench``, ``python -m mcsim.bench``) and the

@@ -1,7 +1,7 @@
 """Scaling curves of the compiled core: cost vs trials (= simulated horizon) and vs the
 number of pending events; memory vs trials for the core and for the SimPy peer.
 
-Every point is one fresh subprocess (:func:`mcsim.bench.measure`: calibration, warm-up,
+Every point is one fresh subprocess (:func:`mcsim.benchmarks.measure.measure`: calibration, warm-up,
 median of the timed runs).  Prints Markdown tables (docs/benchmarks.md shows them);
 ``--out FILE`` also writes every point as Parquet (or Arrow IPC for ``.arrow``).
 
@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..bench import environment, measure, to_table, write_table
+from .measure import environment, measure
 from .scenarios import pending_family
+from .tables import to_table, write_table
 
 QUICK = {"trials": (10**4, 10**5, 10**6), "simpy_trials": (10**3, 10**4),
          "occupancy": (0.5, 1, 2, 4, 8), "target_s": 0.3, "repeats": 5}
