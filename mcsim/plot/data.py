@@ -150,13 +150,23 @@ def label(row: Mapping, columns: Iterable[str]) -> str:
 
 
 def sort_key(column: str):
+    """A sort key for the values of ``column``: policies in `mcsim policies` order, kernel
+    presets in timeline order (`mcsim kernels`, the 2018 model first), numbers by value,
+    the rest as text.
+
+    >>> sorted(["6.18", "5.11", "none", "5.5"], key=sort_key("kernel"))
+    ['none', '5.5', '5.11', '6.18']
+    """
+    from ..kernels import KERNELS
+    from ..params import NO_KERNEL
     from ..policies import POLICY_LIST
 
-    order = {p.name: i for i, p in enumerate(POLICY_LIST)}
+    order = {"policy": {p.name: i for i, p in enumerate(POLICY_LIST)},
+             "kernel": {name: i for i, name in enumerate((NO_KERNEL, *KERNELS))}}
 
     def key(value):
-        if column == "policy":
-            return (0, order.get(value, 99), str(value))
+        if column in order:
+            return (0, order[column].get(value, len(order[column])), str(value))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return (0, value, "")
         return (1, 0, str(value))
