@@ -25,7 +25,7 @@ def simulate(params: Mapping | None = None, *, trials: int = DEFAULT_TRIALS, see
              **overrides) -> Result:
     """Simulate one configuration and return its :class:`~mcsim.result.Result`.
 
-    Parameters are those of :data:`mcsim.params.PARAMS` (``mcsim.describe_params()`` lists
+    Parameters are those of :data:`mcsim.params.PARAMS` (``mcsim params`` lists
     them), given as a mapping and/or keywords; durations take units (``"50us"``).  A trial
     is one regenerative cycle (model.md §4).  ``workers`` threads share the blocks of
     trials; the result is identical for any number of workers.  ``progress`` is called with
