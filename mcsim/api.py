@@ -10,46 +10,41 @@ True
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Iterable, Mapping
 
-from .engine import ENGINES, block_sizes, run_blocks
-from .errors import ParameterError
-from .params import validate
-from .points import check_run_settings, check_workers
+from .params import NO_KERNEL, validate
+from .points import DEFAULT_TRIALS, PointSpec, check_engine, simulate_point
 from .result import Result, ScriptResult, ScriptTask
 from .scenario import TASK_KINDS, compile_scenario, compile_script
-
-DEFAULT_TRIALS = 1_000_000
-
-
-def _check_run_args(trials, seed, workers, engine):
-    check_run_settings(seed, trials, None, None)
-    check_workers(workers)
-    if engine not in ENGINES:
-        raise ParameterError("engine", engine, "one of " + ", ".join(ENGINES))
 
 
 def simulate(params: Mapping | None = None, *, trials: int = DEFAULT_TRIALS, seed: int = 0,
              workers: int = 1, engine: str = "compiled",
-             progress: Callable[[int], None] | None = None, **overrides) -> Result:
+             progress: Callable[[int], None] | None = None,
+             p99_rel_ci: float | None = None, max_trials: int | None = None,
+             **overrides) -> Result:
     """Simulate one configuration and return its :class:`~mcsim.result.Result`.
 
-    Parameters are those of :data:`mcsim.params.PARAMS` (``mcsim.describe_params()`` lists
+    Parameters are those of :data:`mcsim.params.PARAMS` (``mcsim params`` lists
     them), given as a mapping and/or keywords; durations take units (``"50us"``).  A trial
     is one regenerative cycle (model.md §4).  ``workers`` threads share the blocks of
     trials; the result is identical for any number of workers.  ``progress`` is called with
     the number of trials finished as blocks complete.
+
+    With ``p99_rel_ci`` (a precision target, as ``mcsim run --p99-rel-ci``), ``trials`` is
+    the minimum: blocks are added until the hp_wait p99's 95% interval, relative to the
+    p99, is that narrow, or ``max_trials`` (default 1e8) is reached; ``result.trials``
+    says how many ran and ``result.extra["p99_rel_ci_met"]`` whether the target was met.
+    This is the path of ``mcsim run`` (:func:`mcsim.points.simulate_point`), so the same
+    parameters, seed and settings give the same result in Python and on the command line.
+
+    >>> res = simulate(policy="hold", trials=1000, seed=1, p99_rel_ci=0.2)
+    >>> res.trials > 1000, res.extra["p99_rel_ci_met"], res.row()["hp_wait_p99_rel_ci"] <= 0.2
+    (True, True, True)
     """
-    cfg = validate(params, **overrides)
-    _check_run_args(trials, seed, workers, engine)
-    scenario = compile_scenario(cfg)
-    started = time.perf_counter()
-    out = run_blocks(scenario, seed, block_sizes(trials), workers=workers, engine=engine,
-                     progress=progress)
-    wall = time.perf_counter() - started
-    return Result(config=cfg, seed=seed, trials=trials, counters=out.counter_dict(),
-                  hists=out.histograms(), wall_s=wall, workers=workers, engine=engine)
+    point = PointSpec.make(validate(params, **overrides), seed=seed, trials=trials,
+                           p99_rel_ci=p99_rel_ci, max_trials=max_trials, command="")
+    return simulate_point(point, workers=workers, engine=engine, progress=progress)
 
 
 def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
@@ -58,7 +53,9 @@ def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
 
     ``tasks`` lists dicts with ``at``, ``kind`` (hp_read, writer, fault, bg_io) and the
     kind's durations (see :func:`mcsim.scenario.compile_script`).  Model parameters such as
-    ``policy``, ``era``, ``wake`` and ``throttle_depth`` apply; the random ones are unused.
+    ``kernel`` (a preset of ``mcsim kernels``), ``policy``, ``era``, ``wake`` and
+    ``throttle_depth`` apply; the random ones are unused.  With a kernel preset, the
+    result's ``policy`` and ``kernel`` name the preset (its label in tables and figures).
 
     >>> r = run_script([{"at": 0, "kind": "bg_io", "bio": "9.9ms"},
     ...                 {"at": 0, "kind": "fault", "fault": "miss", "bio": "100us"},
@@ -69,8 +66,7 @@ def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
     [7950000]
     """
     cfg = validate(params, **overrides)
-    if engine not in ENGINES:
-        raise ParameterError("engine", engine, "one of " + ", ".join(ENGINES))
+    check_engine(engine)
     scenario = compile_scenario(cfg)
     rows = compile_script(tasks)
     if engine == "reference":
@@ -83,9 +79,14 @@ def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
         from .engine import compiled_engine
 
         raw = compiled_engine().run_script(scenario, rows)
+        most = raw["waits"].shape[1]         # waits recorded per task: 2 before VMA locks
         out = [ScriptTask(i, TASK_KINDS[int(rows[i]["kind"])],
-                          [int(w) for w in raw["waits"][i][: min(2, raw["nwaits"][i])]],
+                          [int(w) for w in raw["waits"][i][: min(most, raw["nwaits"][i])]],
                           int(raw["done"][i])) for i in range(len(rows))]
         timeline = sorted((tuple(int(x) for x in r) for r in raw["timeline"]),
                           key=lambda r: (r[0], r[2], r[1]))
-    return ScriptResult(policy=cfg["policy"], tasks=out, timeline=list(timeline))
+    kernel = cfg["kernel"]
+    result = ScriptResult(policy=cfg["policy"] if kernel == NO_KERNEL else kernel,
+                          tasks=out, timeline=list(timeline))
+    result.kernel = kernel
+    return result

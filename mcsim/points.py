@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .errors import ParameterError
-from .params import validate
+from .params import Config, validate
 
 #: Trials per point unless told otherwise (the same default as :func:`mcsim.simulate`).
 DEFAULT_TRIALS = 1_000_000
@@ -96,6 +96,8 @@ class PointSpec:
     ``params`` holds every parameter in canonical form (:meth:`mcsim.params.Config.public`).
     ``trials`` is the number of trials, or the minimum when ``p99_rel_ci`` is set; then
     ``max_trials`` caps the run.  ``command`` is provenance only (not part of the key).
+    ``config`` is the validated :class:`~mcsim.params.Config` itself, carried along (and
+    pickled to sweep workers) so that no later step validates the parameters again.
     """
 
     params: dict
@@ -104,13 +106,20 @@ class PointSpec:
     p99_rel_ci: float | None = None
     max_trials: int | None = None
     command: str = field(default="", compare=False)
+    config: Config | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if self.config is None:           # built field by field rather than by make()
+            object.__setattr__(self, "config", validate(self.params))
 
     @classmethod
     def make(cls, params: Mapping, *, seed: int = 0, trials: int = DEFAULT_TRIALS,
              p99_rel_ci: float | None = None, max_trials: int | None = None,
              command: str | None = None) -> PointSpec:
+        """Check the run settings and the parameters (a :class:`~mcsim.params.Config`
+        is already checked: it is used as it is) and build the point."""
         check_run_settings(seed, trials, p99_rel_ci, max_trials)
-        config = validate(params)
+        config = params if isinstance(params, Config) else validate(params)
         if p99_rel_ci is not None and config["hp_rate"] == 0:
             raise ParameterError("p99_rel_ci", p99_rel_ci, "no target when hp_rate = 0 "
                                  "(there are no HP waits whose p99 could be made precise)",
@@ -121,7 +130,7 @@ class PointSpec:
             max_trials = max(DEFAULT_MAX_TRIALS, trials)
         return cls(config.public(), seed, trials,
                    None if p99_rel_ci is None else float(p99_rel_ci), max_trials,
-                   shlex.join(sys.argv) if command is None else command)
+                   shlex.join(sys.argv) if command is None else command, config)
 
     def identity(self) -> dict:
         """Everything the result depends on (and the mcsim version that computed it)."""
@@ -141,37 +150,55 @@ class PointSpec:
         return f"point-{self.key}.parquet"
 
 
-def simulate_point(point: PointSpec, *, workers: int = 1,
+def check_engine(engine) -> str:
+    """Return ``engine`` if it names one of :data:`mcsim.engine.ENGINES`, else raise."""
+    from .engine import ENGINES
+
+    if engine not in ENGINES:
+        raise ParameterError("engine", engine, "one of " + ", ".join(ENGINES))
+    return engine
+
+
+def simulate_point(point: PointSpec, *, workers: int = 1, engine: str = "compiled",
                    progress: Callable[[int], None] | None = None):
-    """Simulate a point and return its :class:`~mcsim.result.Result`.
+    """Simulate a point and return its :class:`~mcsim.result.Result`: the one path every
+    simulation takes (:func:`mcsim.simulate`, ``mcsim run``, sweeps, ``mcsim compare``).
 
     ``workers`` threads share the blocks; the result is the same for any number.  With a
     precision target, up to ``workers`` blocks run ahead speculatively and those past the
-    stopping block are discarded.  ``progress`` is called with the trials just merged.
+    stopping block are discarded.  ``engine`` is ``compiled`` or ``reference`` (the
+    pure-Python twin: the same result, slowly).  ``progress`` is called with the trials
+    just merged.
+
+    >>> point = PointSpec.make({"policy": "hold"}, trials=200, seed=1, command="")
+    >>> simulate_point(point, engine="reference").trials
+    200
     """
     from .engine import block_sizes, run_blocks
     from .result import Result
     from .scenario import compile_scenario
 
     check_workers(workers)
-    cfg = validate(point.params)
-    scenario = compile_scenario(cfg)
+    check_engine(engine)
+    scenario = compile_scenario(point.config)
     started = time.perf_counter()
     first = block_sizes(point.trials)
-    total = run_blocks(scenario, point.seed, first, workers=workers, progress=progress)
+    total = run_blocks(scenario, point.seed, first, workers=workers, engine=engine,
+                       progress=progress)
     trials, met = point.trials, None
     if point.p99_rel_ci is not None:
         trials, met = _extend_to_precision(scenario, point, total, len(first), workers,
-                                           progress)
+                                           engine, progress)
     wall = time.perf_counter() - started
     extra = {"point_key": point.key, "p99_rel_ci_target": point.p99_rel_ci,
              "max_trials": point.max_trials, "p99_rel_ci_met": met}
-    return Result(config=cfg, seed=point.seed, trials=trials, counters=total.counter_dict(),
-                  hists=total.histograms(), wall_s=wall, workers=workers, extra=extra)
+    return Result(config=point.config, seed=point.seed, trials=trials,
+                  counters=total.counter_dict(), hists=total.histograms(), wall_s=wall,
+                  workers=workers, engine=engine, extra=extra)
 
 
 def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, workers: int,
-                         progress) -> tuple[int, bool]:
+                         engine: str, progress) -> tuple[int, bool]:
     """Merge more blocks into ``total``, one at a time in block order, until the hp_wait
     p99 meets the point's target or ``max_trials`` is reached; return (trials, met).
 
@@ -187,7 +214,7 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
         return precision_met(p99_rel_ci(total.histograms()["hp_wait"]), point.p99_rel_ci)
 
     def run_one(block: tuple[int, int]):
-        return run_blocks(scenario, point.seed, [block])
+        return run_blocks(scenario, point.seed, [block], engine=engine)
 
     trials, met = point.trials, precise()
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
@@ -209,7 +236,7 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
 
 def summarize(row: Mapping) -> dict:
     """The small summary of a finished point (from its result row)."""
-    return {"point_key": row["point_key"], "policy": row["policy"],
+    return {"point_key": row["point_key"], "kernel": row["kernel"], "policy": row["policy"],
             "throttle_depth": row["throttle_depth"], "writer_ratio": row["writer_ratio"],
             "trials": row["trials"], "hp_wait_p99_ns": row["hp_wait_p99_ns"],
             "hp_wait_p99_rel_ci": row["hp_wait_p99_rel_ci"],

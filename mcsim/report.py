@@ -131,7 +131,7 @@ def chosen_points(rows: Sequence[dict], limit: int = MAX_CCDF_POINTS) -> list[di
     others = [a for a in plot.axes_of(rows) if a != "policy"]
     if not others:
         return [{}]
-    ordered = sorted(rows, key=lambda r: tuple(plot._sort_key(c)(r[c]) for c in others))
+    ordered = sorted(rows, key=lambda r: tuple(plot.sort_key(c)(r[c]) for c in others))
     # a point where every policy's waits are all 0 has no CCDF to draw: others first
     waits = [r for r in ordered if (r.get("hp_wait_max_ns") or 0) > 0] or ordered
     finite = [r for r in rows if r["hp_wait_p999_ns"] == r["hp_wait_p999_ns"]]

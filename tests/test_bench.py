@@ -1,30 +1,67 @@
-"""The benchmark machinery (mcsim/bench.py, bench/): it measures what it says, and its
-tables, targets and files are well formed.  No speed is asserted here: targets are
-checked by the benchmark itself and reported (docs/benchmarks.md)."""
-import doctest
+"""The benchmark machinery (mcsim/bench.py, mcsim/benchmarks/, bench/): it measures what
+it says, and its tables, targets and files are well formed.  No speed is asserted here:
+targets are checked by the benchmark itself and reported (docs/benchmarks.md)."""
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from mcsim import bench
+from mcsim.benchmarks import scenarios
 
-
-@pytest.mark.parametrize("name", ["mcsim.bench", "scenarios", "simpy_model"])
-def test_docstring_examples(name):
-    if name == "simpy_model":
-        pytest.importorskip("simpy")
-    module = bench if name == "mcsim.bench" else bench.bench_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0, name
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def test_every_scenario_is_a_valid_parameter_set():
     from mcsim.params import validate
 
-    scenarios = bench.bench_module("scenarios")
-    for spec in scenarios.SCENARIOS.values():
+    for spec in scenarios.INSTRUCTION_SCENARIOS.values():
         validate(spec["params"])
     validate(scenarios.AGREEMENT)
+
+
+def test_the_kernel_scenarios_exercise_the_vma_lock_paths():
+    """A kernel scenario runs a preset whose file faults take the per-VMA lock and sets
+    the probabilities of the §11 steps above zero, else it would measure the 2018 paths."""
+    from mcsim.kernels import KERNELS
+    from mcsim.params import validate
+
+    kernel = {n: s for n, s in scenarios.SCENARIOS.items() if s["params"].get("kernel")}
+    assert kernel and set(kernel) <= set(scenarios.INSTRUCTION_SCENARIOS)
+    for name, spec in kernel.items():
+        cfg = validate(spec["params"])
+        assert KERNELS[cfg["kernel"]].first_lock == "vma", name
+        assert cfg["p_mkwrite_writeback"] > 0 and cfg["p_retry_miss"] > 0, name
+        assert 0 < cfg["p_same_vma"] < 1, name        # writers on this VMA and on others
+        assert spec["simpy"] is False, name           # outside the SimPy peer's model
+
+
+def test_the_simpy_peer_refuses_what_it_does_not_model():
+    simpy_model = pytest.importorskip("mcsim.benchmarks.simpy_model")
+    from mcsim.params import validate
+
+    with pytest.raises(ValueError, match="kernel = none"):
+        simpy_model.run(validate(kernel="6.18"), trials=10)
+    with pytest.raises(ValueError, match="p_retry_miss"):
+        simpy_model.run(validate(p_retry_miss=0.5), trials=10)
+
+
+def test_the_package_does_not_load_simpy_or_the_core():
+    code = ("import sys, mcsim.bench, mcsim.benchmarks, mcsim.benchmarks.scenarios; "
+            "print(sorted(m for m in ('simpy', 'mcsim._engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=CHECKOUT).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("script", sorted((CHECKOUT / "bench").glob("*.py")))
+def test_the_bench_scripts_start_their_package_entry(script):
+    """bench/*.py are entry scripts only: each answers --help from mcsim's own code."""
+    proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                          text=True, check=False, cwd=CHECKOUT)
+    assert proc.returncode == 0 and "--full" in proc.stdout, proc.stderr
 
 
 def test_one_measurement_in_a_fresh_process():
@@ -50,6 +87,7 @@ def _row(scenario, impl, events_per_s, trials_per_s, series="peers", trials=10, 
 
 def test_targets_table_and_file(tmp_path):
     rows = [_row("reference", "compiled", 20e6, 4e6),
+            _row("kernel-6.18", "compiled", 15e6, 3e6),
             _row("reference", "compiled-parallel", 38e6, 7.6e6),
             _row("reference", "simpy", 0.25e6, 50e3),
             _row("reference", "compiled", 20e6, 4e6, series="memory", trials=10),
@@ -59,6 +97,8 @@ def test_targets_table_and_file(tmp_path):
     assert targets["M events/s"]["met"] and targets["M events/s"]["value"] == 20.0
     assert not targets["x SimPy events/s"]["met"]            # 80x < 100x
     assert targets["x throughput 1 -> 2 workers"]["value"] == pytest.approx(1.9)
+    kernel = targets["x reference scenario's events/s"]      # 15/20: within 20% is >= 0.8
+    assert kernel["value"] == pytest.approx(0.75) and not kernel["met"]
     assert any(t.startswith("peak RSS") and targets[t]["met"] for t in targets)
     text = bench.format_table(table)
     assert text.count("\n") == len(rows) + 1 and "| 80x |" in text

@@ -1,4 +1,4 @@
-"""The SimPy peer of the benchmarks (bench/simpy_model.py) and the compiled core simulate
+"""The SimPy peer of the benchmarks (mcsim/benchmarks/simpy_model.py) and the compiled core simulate
 the same model: on a contended configuration they agree statistically under two policies
 that take different fault paths, and they count events and trials the same way.
 
@@ -22,7 +22,8 @@ import pytest
 simpy = pytest.importorskip("simpy")
 
 import mcsim
-from mcsim.bench import bench_module
+from mcsim.benchmarks import simpy_model
+from mcsim.benchmarks.scenarios import AGREEMENT
 from mcsim.histogram import Histogram
 from mcsim.params import validate
 
@@ -37,7 +38,7 @@ ENGINE_TRIALS = 1 << 19
 # Contended but stable at one LP slot: writers queue behind faults, faults wait at the
 # gate (~45% busy), misses and slow mkwrites are common enough that the policies differ
 # in passes per fault and in inversions (rfc-v2 has none).
-CONFIG = bench_module("scenarios").AGREEMENT
+CONFIG = AGREEMENT
 
 
 def quantile(p):
@@ -69,7 +70,6 @@ STATISTICS = {
 @pytest.fixture(scope="module", params=POLICIES)
 def runs(request):
     cfg = validate(CONFIG, policy=request.param)
-    simpy_model = bench_module("simpy_model")
     replications = [simpy_model.run(cfg, SIMPY_TRIALS, seed=seed)
                     for seed in range(SIMPY_REPLICATIONS)]
     engine = mcsim.simulate(cfg, trials=ENGINE_TRIALS, seed=11)

@@ -1,11 +1,14 @@
 """The benchmark scenarios: every configuration the benchmarks and the SimPy agreement test
 run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest).
+A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel preset).
 
 >>> from mcsim.params import validate
->>> sorted(SCENARIOS)
-['reference', 'throttled', 'writer-heavy']
+>>> list(SCENARIOS)
+['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched']
 >>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
-[1, 1, 1]
+[1, 1, 1, 1, 1]
+>>> [name for name, s in SCENARIOS.items() if s.get("simpy", True)]
+['reference', 'throttled', 'writer-heavy']
 """
 
 #: The scenarios ``mcsim.bench.run_benchmarks`` measures, in table order.
@@ -26,6 +29,24 @@ SCENARIOS = {
         "params": {"writer_ratio": 0.5, "lp_rate": 1000.0},
         "about": "writer-heavy: 500 mmap/munmap writers/s and 500 faults/s against the "
                  "throttled HDD; HP readers queue behind writers; ~7 events per trial",
+    },
+    # The kernel presets run the per-VMA lock paths (docs/model.md §11); the SimPy peer
+    # models the 2018 kernels only, so these scenarios have no SimPy measurement.
+    "kernel-6.18": {
+        "params": {"kernel": "6.18", "p_same_vma": 0.5, "p_mkwrite_writeback": 0.1,
+                   "p_retry_miss": 0.2},
+        "about": "today's kernel: file faults under the per-VMA lock, retry passes under "
+                 "mmap_lock(R), half the writers vma_start_write() the faulting VMA, "
+                 "->page_mkwrite waiting for writeback (10% of write faults) and retry "
+                 "passes missing the page (20%); two mmap_lock acquisitions per HP read",
+        "simpy": False,
+    },
+    "kernel-6.18-patched": {
+        "params": {"kernel": "6.18+vma-retry+cmdline-vma", "p_same_vma": 0.5,
+                   "p_mkwrite_writeback": 0.1, "p_retry_miss": 0.2, "p_hp_fallback": 0.1},
+        "about": "kernel-6.18 with both 2026 series: retry passes and HP reads under the "
+                 "per-VMA lock, 10% of HP acquisitions falling back to mmap_lock(R)",
+        "simpy": False,
     },
 }
 
