@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
-from .params import NO_KERNEL, validate
+from .params import validate
 from .points import DEFAULT_TRIALS, PointSpec, check_engine, simulate_point
 from .result import Result, ScriptResult, ScriptTask
 from .scenario import TASK_KINDS, compile_scenario, compile_script
@@ -55,7 +55,7 @@ def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
     kind's durations (see :func:`mcsim.scenario.compile_script`).  Model parameters such as
     ``kernel`` (a preset of ``mcsim kernels``), ``policy``, ``era``, ``wake`` and
     ``throttle_depth`` apply; the random ones are unused.  With a kernel preset, the
-    result's ``policy`` and ``kernel`` name the preset (its label in tables and figures).
+    result's ``kernel`` names the preset and ``label`` names the run either way.
 
     >>> r = run_script([{"at": 0, "kind": "bg_io", "bio": "9.9ms"},
     ...                 {"at": 0, "kind": "fault", "fault": "miss", "bio": "100us"},
@@ -85,8 +85,5 @@ def run_script(tasks: Iterable[Mapping], params: Mapping | None = None, *,
                           int(raw["done"][i])) for i in range(len(rows))]
         timeline = sorted((tuple(int(x) for x in r) for r in raw["timeline"]),
                           key=lambda r: (r[0], r[2], r[1]))
-    kernel = cfg["kernel"]
-    result = ScriptResult(policy=cfg["policy"] if kernel == NO_KERNEL else kernel,
-                          tasks=out, timeline=list(timeline))
-    result.kernel = kernel
-    return result
+    return ScriptResult(policy=cfg["policy"], tasks=out, timeline=list(timeline),
+                        kernel=cfg["kernel"])

@@ -92,13 +92,12 @@ def pilot_seconds_per_trial(points: list[PointSpec],
     :data:`PILOT_MAX_TRIALS` each point).  None if no point could be measured (an
     overloaded configuration)."""
     from .engine import run_blocks
-    from .params import validate
     from .scenario import compile_scenario
 
     sample = [points[0], points[-1]] if len(points) > 1 else list(points[:1])
     rates = []
     for point in sample:
-        scenario = compile_scenario(validate(point.params))
+        scenario = compile_scenario(point.config)     # validated by PointSpec.make
         spent, chunk, last = 0.0, 256, None
         try:
             while chunk <= PILOT_MAX_TRIALS:

@@ -1,5 +1,5 @@
-"""The examples in the docstrings of every mcsim module (and of the benchmark suite) run and
-show what they claim.
+"""The examples in the docstrings of every mcsim module (the benchmark suite included) run
+and show what they claim.
 
 Modules are found by walking the packages, so a new module is covered without being
 listed here.  A module that needs an optional dependency (SimPy, Dask, ...) is skipped
@@ -8,12 +8,10 @@ when that dependency is missing, and fails like any other when it is present.
 import doctest
 import importlib
 import pkgutil
-from pathlib import Path
 
 import pytest
 
 import mcsim
-from mcsim.bench import BENCH_DIR, bench_module
 
 #: Top-level packages of the optional extras in pyproject.toml.
 OPTIONAL = {"simpy", "distributed", "dask", "dask_jobqueue", "pandas", "polars", "duckdb"}
@@ -24,7 +22,6 @@ NO_EXAMPLES_YET = {
     "mcsim._engine", "mcsim._hist_ext", "mcsim.cli",
     "mcsim.cli.app", "mcsim.cli.bench", "mcsim.cli.data",
     "mcsim.cli.run", "mcsim.cli.sweep",
-    "bench.scaling",
 }
 
 
@@ -38,16 +35,13 @@ def package_modules():
     return names
 
 
-BENCH_MODULES = sorted(f"bench.{p.stem}" for p in Path(BENCH_DIR).glob("*.py"))
-MODULES = package_modules() + BENCH_MODULES
+MODULES = package_modules()
 
 
 def load(name):
-    """Import a module by name (``bench.x`` through mcsim.bench's loader), skipping the
-    test when an optional dependency is missing."""
+    """Import a module by name, skipping the test when an optional dependency is
+    missing."""
     try:
-        if name.startswith("bench."):
-            return bench_module(name.split(".", 1)[1])
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] in OPTIONAL:
@@ -68,6 +62,7 @@ def test_docstring_examples(name):
 
 def test_walk_finds_the_modules():
     """The walk sees the package's modules (a broken walk would test nothing)."""
-    assert {"mcsim.api", "mcsim.histogram", "mcsim.cli.common", "bench.simpy_model"} \
+    assert {"mcsim.api", "mcsim.histogram", "mcsim.cli.common",
+            "mcsim.benchmarks.simpy_model"} \
         <= set(MODULES)
     assert set(NO_EXAMPLES_YET) <= set(MODULES)

@@ -22,8 +22,9 @@ def bench(
         "--impl", help="Only these implementations: compiled, compiled-parallel, "
         "python-reference, simpy (repeatable).")] = None,
     scenario: Annotated[Optional[list[str]], typer.Option(
-        "--scenario", help="Only these scenarios of bench/scenarios.py: reference, "
-        "throttled, writer-heavy (repeatable).")] = None,
+        "--scenario", help="Only these scenarios of mcsim/benchmarks/scenarios.py: "
+        "reference, throttled, writer-heavy, kernel-6.18, kernel-6.18-patched; with "
+        "--instructions also mm1-writers (repeatable).")] = None,
     instructions: Annotated[bool, typer.Option(
         "--instructions", help="Count the compiled core's instructions per event with "
         "callgrind instead (needs valgrind; ~1 min per scenario; the same on a busy "
@@ -41,7 +42,8 @@ def bench(
     `mcsim bench --impl compiled --impl simpy` · `mcsim bench --impl compiled
     --scenario reference --json` · `mcsim bench --instructions --scenario reference`
     """
-    from ..bench import IMPLEMENTATIONS, bench_module, run_benchmarks, to_document
+    from ..bench import IMPLEMENTATIONS, run_benchmarks, to_document
+    from ..benchmarks.scenarios import SCENARIOS
     from ..errors import McsimError, UsageError
 
     if instructions:
@@ -49,8 +51,7 @@ def bench(
         return
     try:
         _check_names("--impl", impl, IMPLEMENTATIONS, "an implementation")
-        _check_names("--scenario", scenario, bench_module("scenarios").SCENARIOS,
-                     "a scenario")
+        _check_names("--scenario", scenario, SCENARIOS, "a scenario")
         table = run_benchmarks("full" if full else "quick", out=out, implementations=impl,
                                scenarios=scenario, echo=None if json_output else typer.echo)
     except ValueError as exc:
@@ -63,9 +64,8 @@ def bench(
 
 def _instructions(scenario, json_output: bool) -> None:
     from .. import callgrind
-    from ..bench import bench_module
+    from ..benchmarks.scenarios import INSTRUCTION_SCENARIOS as catalogue
 
-    catalogue = bench_module("scenarios").INSTRUCTION_SCENARIOS
     _check_names("--scenario", scenario, catalogue, "a scenario")
     chosen = {name: spec for name, spec in catalogue.items()
               if not scenario or name in scenario}

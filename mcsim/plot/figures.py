@@ -300,9 +300,8 @@ def timeline(script_result, title: str | None = None):
     tasks = script_result.tasks
     fig = new_figure(9, 1.2 + 0.45 * max(len(tasks), 1))
     ax = fig.add_subplot()
-    kernel = getattr(script_result, "kernel", "none")
-    ax.set_title(title or (f"kernel {kernel}" if kernel != "none" else
-                           f"policy {script_result.policy}") + ": timeline", fontsize=10)
+    name = ("policy " if script_result.kernel == "none" else "kernel ") + script_result.label
+    ax.set_title(title or f"{name}: timeline", fontsize=10)
     if not script_result.timeline:
         empty_axes(ax, "nothing happened (an empty timeline)")
         arrange(fig)
