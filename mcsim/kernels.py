@@ -129,10 +129,10 @@ KERNEL_LIST: tuple[Kernel, ...] = (
     _K_419,
     replace(_K_419, name="4.19+rfc-v1", changed="RFC v1: drop mmap_sem before all read-side "
             "IO, keep the page for the retry", policy="rfc-v1",
-            locked=POLICIES["rfc-v1"].locked, keeps_page=True),
+            locked=POLICIES["rfc-v1"].locked, keeps_page=True, commits=()),
     replace(_K_419, name="4.19+rfc-v2", changed="RFC v2: drop before all IO and "
             "->page_mkwrite, keep and re-validate the page", policy="rfc-v2",
-            locked=POLICIES["rfc-v2"].locked, keeps_page=True),
+            locked=POLICIES["rfc-v2"].locked, keeps_page=True, commits=()),
     _K_51, _K_55, _K_57, _K_511, _K_64, _K_67, _K_618,
     replace(_K_618, name="6.18+vma-retry", version="6.18 + 2026 series",
             changed="the retry after IO runs under the per-VMA lock (Barry Song et al., "
