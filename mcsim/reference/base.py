@@ -7,7 +7,7 @@ the scenario record through the attributes set here and schedules through
 
 >>> import numpy as np
 >>> from mcsim.params import validate
->>> from mcsim.scenario import compile_scenario
+>>> from mcsim.scenario import LOCK_VMA, compile_scenario
 >>> eng = EngineBase(compile_scenario(validate(kernel="6.18")), np.random.PCG64DXSM(1))
 >>> eng.first_lock == LOCK_VMA, eng.hp_acquisitions, eng.jiffy_ns, len(eng.programs)
 (True, 2, 4000000, 7)
@@ -23,7 +23,7 @@ from .. import layout as lay
 from ..histogram import Histogram
 from ..numeric import MAX_TIME_NS, check_scenario, time_limit_error
 from ..policies import BL_NONE, BLAME_NAMES
-from ..scenario import LOCK_MMAP, LOCK_VMA
+from ..scenario import LOCK_MMAP
 
 EV_ARRIVAL, EV_RUN, EV_BIO_DONE = 0, 1, 2
 # What a bio completion does besides freeing its slot.
@@ -36,8 +36,6 @@ READ, WRITE = 0, 1
 #: arrival slot, task table, lock queue, gate queue): the ``buffer_growths`` counter counts
 #: their doublings, which this engine reproduces without having such buffers.
 INITIAL_CAPACITY = 64
-
-__all__ = ["EngineBase", "Task", "RawResult", "LOCK_MMAP", "LOCK_VMA"]
 
 
 @dataclass(eq=False)
