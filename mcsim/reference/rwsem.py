@@ -1,0 +1,148 @@
+"""The mmap lock ``L``: an rwsem whose era is three rules read from the scenario record
+(docs/model.md §2.1, §11.1) and whose handoff timeout runs in continuous time or in
+jiffies (§11.6).
+
+- ``rw_handoff`` (5.3+): a woken head writer that finds ``L`` taken after its timeout sets
+  the handoff bit; while set nobody but the head takes ``L``;
+- ``rw_wake_all_readers`` (5.3+): a wake-up grants every queued reader, skipping writers,
+  up to ``max_readers_wakeup``; without it, only the consecutive readers at the head;
+- ``rw_reader_steal`` (5.11+): a reader takes a free ``L`` past a non-empty queue.
+
+>>> import numpy as np
+>>> from mcsim.params import validate
+>>> from mcsim.reference import ReferenceEngine
+>>> from mcsim.scenario import compile_scenario
+>>> eng = ReferenceEngine(compile_scenario(validate(kernel="6.18", hz=1000)))
+>>> eng._reset_trial()
+>>> eng.base, eng.jiffy_ns, eng.handoff_jiffies      # 4 jiffies of 1 ms at HZ = 1000
+(0, 1000000, 4)
+>>> from mcsim.reference.base import Task
+>>> w = Task(0, 1, t_req=500_000)
+>>> eng.now = 5_000_000; eng._handoff_due(w)         # jiffy 5 > jiffy 0 + 4
+True
+>>> eng.now = 4_999_999; eng._handoff_due(w)         # jiffy 4: not yet
+False
+"""
+from __future__ import annotations
+
+from .. import layout as lay
+from ..scenario import TK_HP
+from .base import PC_LOCK, READ, WRITE
+
+
+class RwsemMixin:
+    """``down_read``/``down_write``/``up_*`` on ``L``, with the wait queue and handoff."""
+
+    def _reset_rwsem(self):
+        self.writer = None
+        self.nreaders = 0
+        self.queue = []          # L's FIFO wait list of (task, mode); task.t_req = enqueue time
+        self.handoff = False
+
+    def _read_request(self, task):
+        """down_read: True if granted at once (no wake-up), else queued."""
+        self.counters["lock_acquisitions"] += 1
+        task.t_req = self.now
+        if self.writer is None and not self.handoff:
+            if not self.queue:
+                self.nreaders += 1
+                return True
+            if self.rw_reader_steal and self.nreaders == 0:    # 5.11+ reader lock stealing
+                self.counters["reader_steals"] += 1
+                self.nreaders += 1
+                return True
+        self._grow("lock", len(self.queue))
+        self.queue.append((task, READ))
+        self._lane_on(task, lay.LANE_WAIT)
+        return False
+
+    def _write_request(self, task):
+        """down_write by a newcomer: a free L is taken even past waiters, unless the
+        handoff bit is set."""
+        self.counters["lock_acquisitions"] += 1
+        task.t_req = self.now
+        if self.writer is None and self.nreaders == 0 and not self.handoff:
+            if self.queue:
+                self.counters["writer_steals"] += 1
+            self.writer = task
+            return True
+        self._grow("lock", len(self.queue))
+        self.queue.append((task, WRITE))
+        self._lane_on(task, lay.LANE_WAIT)
+        return False
+
+    def _release(self, task):
+        """up_read / up_write by ``task``; a free L wakes the head of the queue."""
+        self._lane_off(task, lay.LANE_HOLD)
+        task.holding = False
+        held = self.now - task.t_grant
+        if self.writer is task:
+            self.writer = None
+            self._record(lay.M_HOLD_WRITER, held)
+        else:
+            self.nreaders -= 1
+            self._record(lay.M_HOLD_HP if task.kind == TK_HP else lay.M_HOLD_FAULT, held)
+        if self.writer is None and self.nreaders == 0:
+            self._wake_waiters()
+
+    def _wake_waiters(self):
+        if not self.queue:
+            return
+        head, mode = self.queue[0]
+        if mode == WRITE:
+            if not head.woken:           # a writer is only woken; it takes L when it runs
+                head.woken = True
+                self._wake(head, PC_LOCK)
+            return
+        if not self.rw_wake_all_readers:  # 4.x: the consecutive readers at the head
+            granted = []
+            while self.queue and self.queue[0][1] == READ:
+                granted.append(self.queue.pop(0)[0])
+        else:                            # 5.3+: every queued reader, up to the limit
+            granted, rest = [], []
+            for entry in self.queue:
+                if entry[1] == READ and len(granted) < self.max_readers_wakeup:
+                    granted.append(entry[0])
+                else:
+                    rest.append(entry)
+            self.queue = rest
+            self.handoff = False
+        for task in granted:
+            self._grant_read(task)
+        if not self.queue:
+            self.handoff = False
+
+    def _grant_read(self, task):
+        """A queued reader is granted: it holds L from now, and runs after ``wake``."""
+        self.nreaders += 1
+        task.holding = True
+        task.t_grant = self.now
+        self._lane_on(task, lay.LANE_HOLD)
+        if task.kind == TK_HP:
+            self._judge_inversion(task)
+        self._wake(task, PC_LOCK)
+
+    def _writer_runs(self, task):
+        """A woken writer runs: it takes L if free, else sleeps again at the head (and
+        may set the handoff bit)."""
+        task.woken = False
+        if self.writer is None and self.nreaders == 0:
+            self.queue.pop(0)
+            self.writer = task
+            self.handoff = False
+            return True
+        if self.rw_handoff and self._handoff_due(task):
+            if not self.handoff:
+                self.counters["handoffs"] += 1
+            self.handoff = True
+        return False
+
+    def _handoff_due(self, task):
+        """Has the head writer waited past the handoff timeout?  With ``jiffy_ns > 0`` the
+        kernel's ``time_after(jiffies, waiter->timeout)``, ``timeout`` = the request's jiffy
+        + ``handoff_jiffies``, on a clock that counts the block's earlier trials (``base``);
+        else ``now - t_req > handoff_ns`` in continuous time."""
+        if self.jiffy_ns > 0:
+            j = self.jiffy_ns
+            return (self.base + self.now) // j > (self.base + task.t_req) // j + self.handoff_jiffies
+        return self.now - task.t_req > self.handoff_ns
