@@ -192,7 +192,8 @@ cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
 def run_script(object scenario_record, object task_rows):
     """Run scripted tasks (no randomness).  Returns a dict: ``waits`` int64
     ``[n, MAX_SCRIPT_WAITS]`` (each task's waits in order, -1 = none: an HP read's
-    acquisitions, a writer's wait for L, a fault pass's wait for L), ``nwaits``, ``done`` (end time of each task) and
+    acquisitions, a writer's wait for L then, for a same-VMA writer, for V's readers; a
+    fault pass's wait for its lock, 0 for V), ``nwaits``, ``done`` (end time of each task) and
     ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
     rows are checked first (``mcsim.numeric``: ParameterError)."""
     from mcsim.numeric import check_scenario, check_script_rows

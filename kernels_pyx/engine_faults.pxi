@@ -52,12 +52,12 @@ cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     """The pass runs holding its lock: build its program and start it."""
     cdef Task* task = &s.tasks[t]
     cdef int32_t i
-    cdef int64_t wait
+    cdef int64_t wait = 0                     # a V pass holds at once
     if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
         wait = s.now - task.t_req
         lane_off(s, t, LANE_WAIT)
         record(s, M_FAULT_LOCK_WAIT, wait)
-        note_wait(s, t, wait)
+    note_wait(s, t, wait)
     task.dropped = 0
     task.completed = 0
     task.ip = 0

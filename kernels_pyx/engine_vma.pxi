@@ -52,14 +52,17 @@ cdef inline void writer_took_l(Sim* s, int32_t t) noexcept nogil:
             block(s, t, BL_VMA_START_WRITE)
             return                            # resumes in run_task at PC_VMA
         record(s, M_VMA_WRITER_WAIT, 0)
+        note_wait(s, t, 0)
     hold_for(s, t, task.hold)
 
 
 cdef inline void writer_vma_ready(Sim* s, int32_t t) noexcept nogil:
     """Woken by V's last reader: V is write-locked and empty; the writer's section runs."""
     cdef Task* task = &s.tasks[t]
+    cdef int64_t wait = s.now - task.t_grant
     unblock(s, t)
     s.vma_waiter = -1
     s.vma_woken = 0
-    record(s, M_VMA_WRITER_WAIT, s.now - task.t_grant)
+    record(s, M_VMA_WRITER_WAIT, wait)
+    note_wait(s, t, wait)
     hold_for(s, t, task.hold)

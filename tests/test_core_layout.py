@@ -113,7 +113,9 @@ MS, US = 1_000_000, 1_000
 
 
 def script(tasks, **params):
-    """(per-task waits, counters) of a scripted run on the compiled core."""
+    """(per-task waits, counters, raw output) of a scripted run on the compiled core.  A
+    task's waits: each lock acquisition's wait in order (a V pass or acquisition: 0; a
+    same-VMA writer: its wait for L, then for V's readers)."""
     rows = compile_script(tasks)
     rec = compile_scenario(validate(dict({"wake": 0, "throttle_depth": 7}, **params)))
     raw = compiled_engine().run_script(rec, rows)
@@ -135,14 +137,14 @@ def test_same_vma_writer_waits_for_the_writeback_holding_l():
     writer's release, 5.05 ms (wait 3.05 ms, blamed vma_start_write), and its second
     acquisition at 5.06 ms finds L free."""
     waits, c, _ = script(mprotect_during_writeback(True), kernel="6.18")
-    assert waits == [[], [0], [3050 * US, 0]]
+    assert waits == [[0], [0, 4 * MS], [3050 * US, 0]]
     assert (c["vma_writer_waits"], c["inversions"], c["blame_vma_start_write"]) == (1, 1, 1)
     assert c["faults_mkwrite_writeback"] == 1 and c["retries"] == 0   # dirty_completes
 
 
 def test_writer_on_another_vma_does_not_wait():
     waits, c, _ = script(mprotect_during_writeback(False), kernel="6.18")
-    assert waits == [[], [0], [0, 0]]
+    assert waits == [[0], [0], [0, 0]]
     assert (c["vma_writer_waits"], c["inversions"]) == (0, 0)
 
 
@@ -163,7 +165,7 @@ def test_fault_falls_back_to_l_while_v_is_write_locked():
     tasks = [{"at": 0, "kind": "writer", "hold": "1ms", "same_vma": True},
              {"at": "0.5ms", "kind": "fault", "fault": "hit"}]
     waits, c, raw = script(tasks, kernel="6.18")
-    assert waits == [[0], [500 * US]] and c["fallbacks"] == 1
+    assert waits == [[0, 0], [500 * US]] and c["fallbacks"] == 1
     assert raw["done"].tolist() == [1 * MS, 1 * MS]
 
 
@@ -205,24 +207,24 @@ def test_tried_retry_reads_under_l_with_a_writer_queued():
     is TRIED and takes L (retry_lock mmap), re-reading 1–4 ms under it.  The writer
     queues at 2 ms, runs 4–4.05 ms; the reader waits 1.55 ms, blamed pass2_read."""
     waits, c, _ = script(tried_case(), kernel="6.18")
-    assert waits == [[0], [2 * MS], [1550 * US, 0]]
+    assert waits == [[0, 0], [2 * MS], [1550 * US, 0]]
     assert (c["tried_passes"], c["evictions"], c["blame_pass2_read"]) == (1, 1, 1)
 
 
 def test_retry_under_the_vma_lock_removes_the_wait():
     """6.18+vma-retry: the TRIED retry holds V instead, so L stays free."""
     waits, c, _ = script(tried_case(), kernel="6.18+vma-retry")
-    assert waits == [[], [0], [0, 0]] and c["tried_passes"] == 1
+    assert waits == [[0, 0], [0], [0, 0]] and c["tried_passes"] == 1
 
 
 def test_not_tried_retry_after_a_minor_vma_pass():
     """§11.3: a locked-page fault's V pass is not major, so on 6.18 its retry is not
     TRIED: it drops L before the re-read, and the third pass (TRIED, after a major pass)
-    finishes under L.  Passes 2 and 3 each wait 0 for L."""
+    finishes under L.  No pass waits for its lock."""
     tasks = [{"at": 0, "kind": "fault", "fault": "locked", "bio": "1ms", "evicted": True,
               "evict_bio": "1ms"}]
     waits, c, raw = script(tasks, kernel="6.18")
-    assert waits == [[0, 0]] and (c["retries"], c["tried_passes"]) == (2, 1)
+    assert waits == [[0, 0, 0]] and (c["retries"], c["tried_passes"]) == (2, 1)
     assert raw["done"][0] == 2 * MS
 
 
