@@ -31,7 +31,7 @@ cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
     elif task.kind == TK_WRITER:
         s.counters.writes += 1
         if write_request(s, t):
-            writer_took_l(s, t)
+            took_write(s, t)
     elif task.kind == TK_BG_IO:
         s.counters.bg_bios += 1
         if gate_enter(s, t):
@@ -49,7 +49,7 @@ cdef void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_LOCK:
         if task.kind == TK_WRITER:
             if writer_runs(s, t):
-                writer_took_l(s, t)
+                took_write(s, t)
         elif task.kind == TK_HP_READ:
             hp_runs(s, t)
         else:
@@ -75,7 +75,7 @@ cdef void run_task(Sim* s, int32_t t) noexcept nogil:
         unblock(s, t)
         advance(s, t)
     else:                                     # PC_VMA: V's last reader left
-        writer_vma_ready(s, t)
+        writer_in_vma(s, t)
 
 
 cdef inline void arrive_fault(Sim* s, Task* task) noexcept nogil:

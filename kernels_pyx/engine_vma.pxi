@@ -30,7 +30,7 @@ cdef inline void vma_read_unlock(Sim* s, int32_t t) noexcept nogil:
 
 
 # ------------------------------------------------------------------ writers
-cdef inline void writer_took_l(Sim* s, int32_t t) noexcept nogil:
+cdef inline void took_write(Sim* s, int32_t t) noexcept nogil:
     """The writer runs holding L(W); a same-VMA writer on a kernel with VMA locks then
     vma_start_write()s V, sleeping (blamed vma_start_write) while V has readers."""
     cdef Task* task = &s.tasks[t]
@@ -56,7 +56,7 @@ cdef inline void writer_took_l(Sim* s, int32_t t) noexcept nogil:
     hold_for(s, t, task.hold)
 
 
-cdef inline void writer_vma_ready(Sim* s, int32_t t) noexcept nogil:
+cdef inline void writer_in_vma(Sim* s, int32_t t) noexcept nogil:
     """Woken by V's last reader: V is write-locked and empty; the writer's section runs."""
     cdef Task* task = &s.tasks[t]
     cdef int64_t wait = s.now - task.t_grant
