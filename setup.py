@@ -7,6 +7,7 @@ Environment: ``MCSIM_ANNOTATE=1`` also writes Cython's annotated HTML
 
 import os
 import runpy
+import sysconfig
 from pathlib import Path
 
 import numpy
@@ -24,6 +25,11 @@ _build = runpy.run_path(str(ROOT / "mcsim" / "_build.py"))
 # on any x86-64 CI box), no -ffast-math, and no FMA contraction, so that C and
 # the pure-Python reference agree bit for bit.
 COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-Wno-unreachable-code"]
+# The event loop inlines the whole state machine into one function; GCC's default growth
+# limits then stop inlining the hot small functions (draws, scheduling, dispatch), which
+# costs ~10% more instructions per event.  Inlining changes no arithmetic.
+if "clang" not in (sysconfig.get_config_var("CC") or ""):
+    COMPILE_ARGS += ["--param=large-function-growth=1000", "--param=inline-unit-growth=500"]
 
 # Set once here for every module, so no .pyx needs its own header comment.
 ANNOTATE = os.environ.get("MCSIM_ANNOTATE") == "1"
@@ -47,16 +53,17 @@ def numpy_library_dirs():
 
 
 def source_hash_stamp(source_hash):
-    """A file that is rewritten exactly when the kernels' hash changes.
+    """A file that is rewritten exactly when the kernels' hash (or the flags) changes.
 
     Every extension depends on it: each one carries the hash of ALL kernel
     sources, so any change (an edit, a new file, a deleted or renamed one) must
     recompile every extension, not only those that cimport the changed file.
     """
     stamp = ROOT / "build" / "mcsim_source_hash.txt"
-    if not stamp.is_file() or stamp.read_text() != source_hash:
+    content = source_hash + "\n" + " ".join(COMPILE_ARGS)
+    if not stamp.is_file() or stamp.read_text() != content:
         stamp.parent.mkdir(exist_ok=True)
-        stamp.write_text(source_hash)
+        stamp.write_text(content)
     return str(stamp.relative_to(ROOT))
 
 

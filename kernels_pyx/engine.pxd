@@ -1,60 +1,17 @@
-# The compiled engine's typed boundary: C structs that mirror the numpy dtypes in
-# mcsim/scenario.py field for field (Cython checks the buffer format on entry).
+# The compiled engine's internal state.  The records it shares with Python (Scenario,
+# TaskRow, Counters) and every enum of names and positions come from layout.pxd, which
+# `python -m mcsim.layout` generates from mcsim/layout.py, mcsim/scenario.py and
+# mcsim/policies.py; Cython checks the buffer format of each record on entry.
 from libc.stdint cimport int8_t, int32_t, int64_t
 from numpy.random cimport bitgen_t
 
 from hist cimport Hist
-
-cdef packed struct DistSpec:
-    int64_t kind            # 0 const(a), 1 exp(mean a), 2 lognormal(median a, sigma b)
-    double a
-    double b
-
-cdef packed struct Scenario:
-    int64_t era
-    int64_t lp_depth
-    int64_t wake_ns
-    int64_t handoff_ns
-    int64_t max_readers_wakeup
-    int64_t max_trial_events
-    int64_t policy[6]
-    double arrival_mean_ns
-    double cut_hp
-    double cut_lp
-    double writer_ratio
-    double write_fault_ratio
-    double p_mkwrite_slow
-    double cut_miss
-    double cut_async_ra
-    double cut_locked
-    double evict_per_ns
-    double revalidate_fail
-    DistSpec hp_hold
-    DistSpec writer_hold
-    DistSpec fault_cpu
-    DistSpec minor_cpu
-    DistSpec mkwrite_fast
-    DistSpec device
-
-cdef packed struct TaskRow:
-    int64_t at
-    int64_t kind
-    int64_t fault
-    int64_t hold
-    int64_t cpu
-    int64_t minor
-    int64_t bio
-    int64_t mkwrite
-    int64_t evicted
-    int64_t evict_bio
-    int64_t revalidate_fail
+from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, N_BLAME, N_COLUMNS, N_KINDS,
+                     N_LANES, N_METRICS, N_TRIAL_FIELDS, Counters, Scenario)
 
 cdef enum:
-    N_METRICS = 10
-    N_TRIAL_FIELDS = 11
-    N_BLAME = 5
-    N_LANES = 4
-    MAX_PROG = 4
+    MAX_PROG = 1 + MAX_PROGRAM      # a pass's lookup CPU step, then its program
+    MAX_WAITS = MAX_HP_ACQUISITIONS # waits a scripted task reports (faults make <= 3)
 
 cdef struct Event:
     int64_t t
@@ -70,14 +27,21 @@ cdef struct Op:
     int8_t arg
 
 cdef struct Task:
-    int64_t hold, cpu, minor, bio, mkwrite, evicted, evict_bio, revalidate_fail
+    # what the arrival drew or the script stated
+    int64_t hold, cpu, minor, bio, mkwrite, evicted, evict_bio, revalidate_fail, dirty
     int64_t t_arrive, t_req, t_grant, t_pass_end, done
-    int64_t snap[6]
-    int64_t lane_start[4]
-    int64_t waits[2]
-    int32_t kind, fault, pc, passes, ip, nprog
-    int32_t holding, dropped, woken, blocked, page_ready, waiting_page, page_waiter, nwaits
-    Op prog[4]
+    int64_t wait_sum                # HP: the read's acquisition waits so far
+    int64_t snap[N_BLAME + 1]
+    int64_t lane_start[N_LANES]
+    int64_t waits[MAX_WAITS]
+    int32_t kind, fault, pc, passes, ip, nprog, nwaits
+    int32_t same_vma, fallback, acq
+    int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
+    int32_t holding                 # holds L (the only lock the inversion clock counts)
+    int32_t vma_held                # holds V for read (a fault pass)
+    int32_t dropped, completed, tried, major
+    int32_t woken, blocked, page_ready, waiting_page, page_waiter
+    Op prog[MAX_PROG]
 
 cdef struct Fifo:
     int32_t* items
@@ -88,8 +52,21 @@ cdef struct Fifo:
 cdef struct Sim:
     const Scenario* sc
     bitgen_t* rng
-    int32_t policy[6]
-    int64_t era, depth, wake
+    Counters* counters
+    # the kernel row, unpacked once per block
+    int32_t policy[N_COLUMNS]
+    int32_t handoff_rule, wake_all_readers, reader_steal
+    int32_t keeps_page, dirty_completes, first_lock, retry_lock, tried_on_major
+    int32_t vma_writers, hp_acquisitions, hp_lock
+    Op programs[N_KINDS][MAX_PROGRAM]
+    int32_t prog_len[N_KINDS]
+    int32_t major[N_KINDS]
+    int32_t page_bio[N_KINDS]
+    int32_t write_kind[N_KINDS]
+    Op reread[MAX_PROGRAM]
+    int32_t reread_len
+    int64_t depth, wake, jiffy_ns, handoff_jiffies
+    int64_t base                    # simulated time of the block before this trial (jiffies)
     int64_t now, seq
     Event* heap
     int64_t nheap, capheap
@@ -106,12 +83,16 @@ cdef struct Sim:
     int32_t writer
     int64_t nreaders
     int32_t handoff
-    int64_t nblocked[6]
-    int64_t integral[6]
-    int64_t last[6]
-    Hist hists[10]
-    int64_t* counters
-    int64_t trial[11]
+    # the faulting VMA's lock V
+    int64_t vma_readers
+    int32_t vma_writer              # the write-locker (the same-VMA writer holding L), or -1
+    int32_t vma_waiter              # a writer sleeping in vma_start_write(), or -1
+    int32_t vma_woken               # that writer was woken, not yet run
+    int64_t nblocked[N_BLAME + 1]
+    int64_t integral[N_BLAME + 1]
+    int64_t last[N_BLAME + 1]
+    Hist hists[N_METRICS]
+    int64_t trial[N_TRIAL_FIELDS]
     int64_t* timeline
     int64_t ntimeline, captimeline
     int32_t record_timeline

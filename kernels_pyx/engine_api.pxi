@@ -1,37 +1,55 @@
 # Python entry points of mcsim._engine (included by engine.pyx).  Python validates and
 # allocates; these functions check shapes, set up the C state and run without the GIL.
 
-cdef bint _programs_loaded = False
-
-
-cdef void _load_programs():
-    """Copy mcsim.policies.FAULT_PROGRAMS (the single source) into the C table."""
-    global _programs_loaded
-    from mcsim.policies import program_table
-    table = program_table()
-    cdef int kind, i
-    for kind in range(6):
-        PROGRAM_LEN[kind] = 0
-        for i in range(2):
-            if table[kind, i, 0] < 0:
+cdef void unpack_kernel(Sim* s, const Scenario* sc) noexcept nogil:
+    """The kernel row and the fault programs of the record, in the core's compact form
+    (flags read as bool() reads them; programs end at the first op < 0)."""
+    cdef int k, i
+    for i in range(N_COLUMNS):
+        s.policy[i] = sc.policy[i] != 0
+    s.handoff_rule = sc.rw_handoff != 0
+    s.wake_all_readers = sc.rw_wake_all_readers != 0
+    s.reader_steal = sc.rw_reader_steal != 0
+    s.keeps_page = sc.keeps_page != 0
+    s.dirty_completes = sc.dirty_completes != 0
+    s.first_lock = <int32_t>sc.first_lock
+    s.retry_lock = <int32_t>sc.retry_lock
+    s.tried_on_major = sc.tried_on_major != 0
+    s.vma_writers = sc.vma_writers != 0
+    s.hp_acquisitions = <int32_t>sc.hp_acquisitions
+    s.hp_lock = <int32_t>sc.hp_lock
+    s.jiffy_ns = sc.jiffy_ns
+    s.handoff_jiffies = sc.handoff_jiffies
+    for k in range(N_KINDS):
+        s.prog_len[k] = 0
+        s.write_kind[k] = 0
+        for i in range(MAX_PROGRAM):
+            if sc.programs[k][i][0] < 0:
                 break
-            PROGRAMS[kind][i].op = table[kind, i, 0]
-            PROGRAMS[kind][i].col = table[kind, i, 1]
-            PROGRAMS[kind][i].blame = table[kind, i, 2]
-            PROGRAMS[kind][i].arg = table[kind, i, 3]
-            PROGRAM_LEN[kind] += 1
-    _programs_loaded = True
+            s.programs[k][i].op = <int8_t>sc.programs[k][i][0]
+            s.programs[k][i].col = <int8_t>sc.programs[k][i][1]
+            s.programs[k][i].blame = <int8_t>sc.programs[k][i][2]
+            s.programs[k][i].arg = <int8_t>sc.programs[k][i][3]
+            if sc.programs[k][i][1] == COL_MKWRITE:   # a write fault (re-validated)
+                s.write_kind[k] = 1
+            s.prog_len[k] += 1
+        s.major[k] = sc.major[k] != 0
+        s.page_bio[k] = sc.page_bio[k] != 0
+    s.reread_len = REREAD_LEN
+    for i in range(REREAD_LEN):
+        s.reread[i].op = <int8_t>REREAD_PROGRAM[i][0]
+        s.reread[i].col = <int8_t>REREAD_PROGRAM[i][1]
+        s.reread[i].blame = <int8_t>REREAD_PROGRAM[i][2]
+        s.reread[i].arg = <int8_t>REREAD_PROGRAM[i][3]
 
 
 cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_arrays,
-                  int64_t largest, int64_t* counters) noexcept nogil:
-    cdef int m, i
+                  int64_t largest, Counters* counters) noexcept nogil:
+    cdef int m
     memset(s, 0, sizeof(Sim))
     s.sc = sc
     s.rng = rng
-    for i in range(6):
-        s.policy[i] = sc.policy[i] != 0     # as bool() reads it (no truncation)
-    s.era = sc.era
+    unpack_kernel(s, sc)
     s.depth = sc.lp_depth
     s.wake = sc.wake_ns
     s.counters = counters
@@ -66,77 +84,6 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.lockq.items)
 
 
-cdef void reset_trial(Sim* s) noexcept nogil:
-    cdef int k
-    s.now = 0
-    s.seq = 0
-    s.nheap = 0
-    s.arr_pending = 0
-    s.ntasks = 0
-    s.nfree = 0
-    s.alive = 0
-    s.inflight = 0
-    s.gate.head = 0
-    s.gate.len = 0
-    s.lockq.head = 0
-    s.lockq.len = 0
-    s.writer = -1
-    s.nreaders = 0
-    s.handoff = 0
-    for k in range(N_BLAME + 1):
-        s.nblocked[k] = 0
-        s.integral[k] = 0
-        s.last[k] = 0
-    for k in range(N_TRIAL_FIELDS):
-        s.trial[k] = 0
-
-
-cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
-    """The hot loop: regenerative cycles, each ended when the system is empty again.
-    With ``check``, the invariants are checked after every event."""
-    cdef int64_t i, events, limit = s.sc.max_trial_events, busy
-    cdef Event ev, nxt
-    cdef int m, broken
-    for i in range(n_trials):
-        reset_trial(s)
-        schedule(s, 0, EV_ARRIVAL, -1, 0)
-        events = 0
-        while True:
-            ev = pop_event(s)
-            s.now = ev.t
-            dispatch(s, &ev)
-            events += 1
-            if s.error:
-                return s.error
-            if check:
-                broken = check_state(s)
-                if broken:
-                    return ERR_INVARIANT + broken
-            if s.alive == 0 and s.inflight == 0:
-                break
-            if events >= limit:
-                return ERR_TRIAL_TOO_LONG
-        nxt = pop_event(s)                    # the next cycle's first arrival
-        if s.nheap != 0:                      # an empty system has nothing else pending
-            return ERR_PENDING_IN_EMPTY
-        busy = s.now
-        s.counters[C_TRIALS] += 1
-        s.counters[C_EVENTS] = sat_add(s.counters[C_EVENTS], events)
-        s.counters[C_BUSY_NS] = sat_add(s.counters[C_BUSY_NS], busy)
-        s.counters[C_SIM_NS] = sat_add(s.counters[C_SIM_NS], nxt.t)
-        if events > s.counters[C_MAX_TRIAL_EVENTS]:
-            s.counters[C_MAX_TRIAL_EVENTS] = events
-        for m in range(N_METRICS):
-            hist_end_trial(&s.hists[m])
-        if rows != NULL:
-            s.trial[T_EVENTS] = events
-            s.trial[T_BUSY] = busy
-            s.trial[T_IDLE] = nxt.t - busy
-            for m in range(N_TRIAL_FIELDS):
-                rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
-    return 0
-
-
 cdef _raise_for(int err, const Scenario* sc):
     from mcsim.errors import SimulationError
     from mcsim.numeric import INVARIANTS, time_limit_error
@@ -160,14 +107,32 @@ cdef bitgen_t* _bitgen_of(object bit_generator) except NULL:
     return <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
 
 
+cdef Counters* _counters_of(object counters) except NULL:
+    """The C view of the caller's counters: a typed record (its buffer format is checked
+    against the Counters struct) or an int64 array of N_COUNTERS, the same bytes."""
+    cdef Counters[::1] record
+    cdef int64_t[::1] flat
+    arr = np.asarray(counters)
+    if arr.dtype.names is not None:
+        record = arr.reshape(-1)
+        if record.shape[0] != 1:
+            raise ValueError("counters must be one record")
+        return &record[0]
+    flat = arr
+    if flat.shape[0] != N_COUNTERS:
+        raise ValueError(f"counters must have {N_COUNTERS} entries")
+    return <Counters*>&flat[0]              # packed int64 fields: the same layout
+
+
 def run_block(object scenario_record, object bit_generator, int64_t n_trials,
               int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-              double[:, ::1] hist_floats, int64_t[::1] counters, trial_rows=None,
+              double[:, ::1] hist_floats, object counters, trial_rows=None,
               bint check_invariants=False):
     """Simulate ``n_trials`` trials with one bit generator, accumulating into the given
     arrays: ``hist_arrays[metric, (counts, yy, yn), bucket]``, ``hist_scalars[metric,
     (n, total, vmin, vmax, nn, trials, overflow)]``, ``hist_floats[metric, (ss, sn)]`` and
-    ``counters``; ``trial_rows`` (optional, int64 ``[n_trials, 11]``) receives one row of
+    ``counters`` (a ``mcsim.layout.COUNTERS_DTYPE`` record, or the same bytes as an int64
+    array of ``len(mcsim.layout.COUNTERS)``); ``trial_rows`` (optional, int64 ``[n_trials, 11]``) receives one row of
     ``mcsim.layout.TRIAL_FIELDS`` per trial.
 
     ``scenario_record`` is checked first (``mcsim.numeric.check_scenario``: ParameterError).
@@ -186,23 +151,20 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
     if hist_scalars.shape[0] != N_METRICS or hist_scalars.shape[1] != 7 or \
             hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != 2:
         raise ValueError("hist_scalars must be [metrics, 7] and hist_floats [metrics, 2]")
-    if counters.shape[0] != N_COUNTERS:
-        raise ValueError(f"counters must have {N_COUNTERS} entries")
+    cdef Counters* cptr = _counters_of(counters)
     if trial_rows is not None:
         rows_view = trial_rows
         if rows_view.shape[0] != n_trials or rows_view.shape[1] != N_TRIAL_FIELDS:
             raise ValueError(f"trial_rows must be [{n_trials}, {N_TRIAL_FIELDS}]")
         if n_trials > 0:
             rows = &rows_view[0, 0]
-    if not _programs_loaded:
-        _load_programs()
     cdef bitgen_t* rng = _bitgen_of(bit_generator)
     cdef const Scenario* sc = &scenario[0]
     # bounds the yy/yn entries the arrays already hold (they accumulate)
     cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     with bit_generator.lock:
         with nogil:
-            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], largest, &counters[0])
+            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], largest, cptr)
             if err == 0:
                 err = run_trials(&s, n_trials, rows, check_invariants)
     for m in range(N_METRICS):
@@ -228,8 +190,10 @@ cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
 
 
 def run_script(object scenario_record, object task_rows):
-    """Run scripted tasks (no randomness).  Returns a dict: ``waits`` int64 ``[n, 2]`` (each
-    task's first two L waits, -1 = none), ``nwaits``, ``done`` (end time of each task) and
+    """Run scripted tasks (no randomness).  Returns a dict: ``waits`` int64
+    ``[n, MAX_SCRIPT_WAITS]`` (each task's waits in order, -1 = none: an HP read's
+    acquisitions, a writer's wait for L then, for a same-VMA writer, for V's readers; a
+    fault pass's wait for its lock, 0 for V), ``nwaits``, ``done`` (end time of each task) and
     ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
     rows are checked first (``mcsim.numeric``: ParameterError)."""
     from mcsim.numeric import check_scenario, check_script_rows
@@ -246,9 +210,7 @@ def run_script(object scenario_record, object task_rows):
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     cdef int64_t[:, :, ::1] hv = hist_arrays
     cdef int64_t[::1] cv = counters
-    if not _programs_loaded:
-        _load_programs()
-    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], 0, &cv[0])
+    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
     if err:
         sim_free(&s)
         _raise_for(err, &scenario[0])
@@ -266,19 +228,22 @@ def run_script(object scenario_record, object task_rows):
         s.tasks[t].evicted = rows[i].evicted
         s.tasks[t].evict_bio = rows[i].evict_bio
         s.tasks[t].revalidate_fail = rows[i].revalidate_fail
+        s.tasks[t].same_vma = <int32_t>rows[i].same_vma
+        s.tasks[t].dirty = rows[i].dirty
+        s.tasks[t].fallback = <int32_t>rows[i].fallback
         schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
     with nogil:
         while (s.nheap > 0 or s.arr_pending) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
             dispatch(&s, &ev)
-    waits = np.full((n, 2), -1, dtype=np.int64)
+    waits = np.full((n, MAX_WAITS), -1, dtype=np.int64)
     nwaits = np.zeros(n, dtype=np.int64)
     done = np.zeros(n, dtype=np.int64)
     for i in range(n):
         nwaits[i] = s.tasks[i].nwaits
         done[i] = s.tasks[i].done
-        for t in range(min(2, s.tasks[i].nwaits)):
+        for t in range(min(MAX_WAITS, s.tasks[i].nwaits)):
             waits[i, t] = s.tasks[i].waits[t]
     timeline = np.array([s.timeline[i] for i in range(s.ntimeline)],
                         dtype=np.int64).reshape(-1, 4)

@@ -68,7 +68,7 @@ class BlockOutput:
     hist_arrays: np.ndarray     # [metric, (counts, yy, yn), bucket]
     hist_scalars: np.ndarray    # [metric, (n, total, vmin, vmax, nn, trials, overflow)]
     hist_floats: np.ndarray     # [metric, (ss, sn)]
-    counters: np.ndarray        # [counter]
+    counters: np.ndarray        # [counter], int64; counter_record() views it typed
 
     @classmethod
     def zeros(cls) -> BlockOutput:
@@ -113,6 +113,16 @@ class BlockOutput:
 
     def counter_dict(self) -> dict[str, int]:
         return {name: int(v) for name, v in zip(lay.COUNTERS, self.counters)}
+
+    def counter_record(self) -> np.ndarray:
+        """The counters as one typed record (:data:`mcsim.layout.COUNTERS_DTYPE`), a view
+        of the same bytes the engines fill.
+
+        >>> out = BlockOutput.zeros(); out.counters[lay.C["retries"]] = 3
+        >>> int(out.counter_record()["retries"])
+        3
+        """
+        return self.counters.view(lay.COUNTERS_DTYPE)[0]
 
 
 _compiled = []

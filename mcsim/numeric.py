@@ -34,11 +34,14 @@ MAX_DRAW_NS = 1 << 53
 MAX_TIME_NS = 1 << 62
 #: The value a saturated int64 sum sticks at.
 SATURATED = (1 << 63) - 1
+#: Most lock acquisitions one HP read may make (a kernel row's ``hp_acquisitions``).
+MAX_HP_ACQUISITIONS = 8
 
 #: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b).
 DIST_KINDS = (0, 1, 2)
-DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device")
-SCRIPT_DURATIONS = ("hold", "cpu", "minor", "bio", "mkwrite", "evict_bio")
+DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
+               "dirty_throttle")
+SCRIPT_DURATIONS = ("hold", "cpu", "minor", "bio", "mkwrite", "evict_bio", "dirty")
 
 #: Properties the engines check after every event when asked to (``check_invariants``);
 #: the compiled core reports a broken one by its index here.
@@ -114,7 +117,10 @@ def time_limit_error() -> SimulationError:
 
 def check_scenario(record) -> None:
     """Reject a compiled record the engines could misread (validated configurations always
-    pass): ``wake_ns`` outside ``[0, MAX_DRAW_NS]`` or an unknown distribution kind.
+    pass): ``wake_ns`` outside ``[0, MAX_DRAW_NS]``, an unknown distribution kind, fewer
+    than one gate slot, a lock other than 0 (mmap) or 1 (vma), ``hp_acquisitions`` outside
+    ``1..MAX_HP_ACQUISITIONS``, negative jiffy fields, or a fault-program step whose op,
+    column, blame or operand is out of range (each indexes a table in the engines).
     Everything else in a record, however odd, simulates without undefined behaviour.
 
     >>> from mcsim.params import validate
@@ -131,21 +137,46 @@ def check_scenario(record) -> None:
     if rec.shape != (1,):
         raise ParameterError("scenario", f"{rec.shape[0]} records", "exactly one record")
     rec = rec[0]
-    wake = int(rec["wake_ns"])
-    if not 0 <= wake <= MAX_DRAW_NS:
-        raise ParameterError("scenario.wake_ns", wake, f"0 to {MAX_DRAW_NS} ns",
-                             "is out of range")
+    limits = (("wake_ns", 0, MAX_DRAW_NS, f"0 to {MAX_DRAW_NS} ns"),
+              ("lp_depth", 1, SATURATED, "at least 1 gate slot"),
+              ("first_lock", 0, 1, "0 (mmap) or 1 (vma)"),
+              ("retry_lock", 0, 1, "0 (mmap) or 1 (vma)"),
+              ("hp_lock", 0, 1, "0 (mmap) or 1 (vma)"),
+              ("hp_acquisitions", 1, MAX_HP_ACQUISITIONS, f"1 to {MAX_HP_ACQUISITIONS}"),
+              ("jiffy_ns", 0, SATURATED, "0 (continuous time) or a jiffy in ns"),
+              ("handoff_jiffies", 0, SATURATED, "0 or more jiffies"))
+    for name, lo, hi, allowed in limits:
+        value = int(rec[name])
+        if not lo <= value <= hi:
+            raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
     for name in DIST_FIELDS:
         kind = int(rec[name]["kind"])
         if kind not in DIST_KINDS:
             raise ParameterError(f"scenario.{name}.kind", kind,
                                  "0 (const), 1 (exp) or 2 (lognormal)")
+    _check_programs(rec["programs"])
+
+
+def _check_programs(programs) -> None:
+    """Every step of a fault program (op >= 0; op -1 pads) indexes the engines' tables."""
+    from .policies import ARG_DIRTY, BLAME_NAMES, OP_NAMES, STEP_COLUMNS
+
+    fields = (("op", -1, len(OP_NAMES) - 1), ("col", -1, len(STEP_COLUMNS) - 1),
+              ("blame", -1, len(BLAME_NAMES) - 1), ("arg", 0, ARG_DIRTY))
+    programs = np.asarray(programs)
+    for (kind, step), op in np.ndenumerate(programs[..., 0]):
+        for f, (name, lo, hi) in enumerate(fields):
+            value = int(programs[kind, step, f])
+            if (f == 0 or op >= 0) and not lo <= value <= hi:
+                raise ParameterError(f"scenario.programs[{kind}][{step}].{name}", value,
+                                     f"{lo} to {hi}", "is out of range")
 
 
 def check_script_rows(rows) -> None:
     """Reject scripted task rows the engines cannot run safely: times outside ``[0,
     MAX_TIME_NS]``, durations outside ``[0, MAX_DRAW_NS]``, an unknown task or fault kind,
-    ``evicted``/``revalidate_fail`` other than 0 or 1 (a script draws nothing).
+    ``evicted``/``revalidate_fail``/``same_vma``/``fallback`` other than 0 or 1 (a script
+    draws nothing).
 
     >>> from mcsim.scenario import compile_script
     >>> rows = compile_script([{"at": 0, "kind": "writer", "hold": "1ms"}])
@@ -159,8 +190,9 @@ def check_script_rows(rows) -> None:
     rows = np.asarray(rows).reshape(-1)
     limits = [("at", 0, MAX_TIME_NS, f"0 to {MAX_TIME_NS} ns"),
               ("kind", 0, 3, "0 to 3 (hp_read, writer, fault, bg_io)"),
-              ("fault", 0, 5, "0 to 5 (a fault kind)"),
-              ("evicted", 0, 1, "0 or 1"), ("revalidate_fail", 0, 1, "0 or 1")]
+              ("fault", 0, 6, "0 to 6 (a fault kind)"),
+              ("evicted", 0, 1, "0 or 1"), ("revalidate_fail", 0, 1, "0 or 1"),
+              ("same_vma", 0, 1, "0 or 1"), ("fallback", 0, 1, "0 or 1")]
     limits += [(name, 0, MAX_DRAW_NS, f"0 to {MAX_DRAW_NS} ns") for name in SCRIPT_DURATIONS]
     for name, lo, hi, allowed in limits:
         bad = np.flatnonzero((rows[name] < lo) | (rows[name] > hi))

@@ -211,8 +211,23 @@ def test_histogram_merge_saturates():
 
 # ------------------------------------------------------------------ raw records
 def test_raw_records_are_checked_alike():
+    """Fields the engines use as indices or bounds are range-checked on entry."""
+    step = np.array([1, 0, 0, 1])                  # a valid step: submit, miss_submit, ...
     bad = [("wake_ns", -1, "scenario.wake_ns"), ("wake_ns", MAX_DRAW_NS + 1, "wake_ns"),
-           ("device", (7, 1.0, 0.0), r"scenario.device.kind")]
+           ("device", (7, 1.0, 0.0), r"scenario.device.kind"),
+           ("dirty_throttle", (3, 1.0, 0.0), r"scenario.dirty_throttle.kind"),
+           ("lp_depth", 0, "scenario.lp_depth"), ("first_lock", 2, "scenario.first_lock"),
+           ("retry_lock", -1, "scenario.retry_lock"), ("hp_lock", 5, "scenario.hp_lock"),
+           ("hp_acquisitions", 0, "scenario.hp_acquisitions"),
+           ("hp_acquisitions", 9, "scenario.hp_acquisitions"),
+           ("jiffy_ns", -1, "scenario.jiffy_ns"),
+           ("handoff_jiffies", -4, "scenario.handoff_jiffies")]
+    for kind, index, value, name in ((1, 0, 5, "op"), (1, 0, -2, "op"), (1, 1, 6, "col"),
+                                     (2, 2, 8, "blame"), (6, 3, 7, "arg")):
+        programs = compile_scenario(validate())["programs"][0].copy()
+        programs[kind, 0] = step
+        programs[kind, 0, index] = value
+        bad.append(("programs", programs, rf"scenario\.programs\[{kind}\]\[0\]\.{name}"))
     for field, value, match in bad:
         rec = record(**{field: value})
         with pytest.raises(ParameterError, match=match):
@@ -223,8 +238,9 @@ def test_raw_records_are_checked_alike():
 
 def test_raw_script_rows_are_checked_alike():
     rec = compile_scenario(validate())
-    for field, value in (("fault", 9), ("kind", -1), ("hold", -1), ("evicted", -1),
-                         ("bio", MAX_DRAW_NS + 1), ("at", -3)):
+    for field, value in (("fault", 7), ("kind", -1), ("hold", -1), ("evicted", -1),
+                         ("bio", MAX_DRAW_NS + 1), ("at", -3), ("same_vma", 2),
+                         ("fallback", -1), ("dirty", -1), ("dirty", MAX_DRAW_NS + 1)):
         rows = compile_script([{"at": 0, "kind": "fault"}])
         rows[field] = value
         with pytest.raises(ParameterError, match=rf"task\[0\]\.{field}"):
@@ -270,9 +286,8 @@ def test_compiled_invariants_hold(params):
 
 @pytest.mark.parametrize("fields, broken", [
     # 5.11+ waking at most 0 readers: a reader queued behind a writer is never granted.
-    ({"era": 1, "max_readers_wakeup": 0, "writer_ratio": 0.5}, 2),
-    # A gate with -1 slots: 0 bios in flight is already more than allowed.
-    ({"lp_depth": -1}, 1),
+    ({"rw_handoff": 1, "rw_wake_all_readers": 1, "rw_reader_steal": 1,
+      "max_readers_wakeup": 0, "writer_ratio": 0.5}, 2),
 ])
 def test_broken_record_trips_the_same_invariant(fields, broken):
     rec = record(**fields)

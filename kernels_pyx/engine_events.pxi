@@ -1,0 +1,281 @@
+# Events and buffers (included by engine.pyx): random draws, the growable queues, the
+# event heap, wake-ups, the task table and a scripted run's timeline (docs/model.md §4).
+# Mirrors the plumbing of mcsim/reference.py.
+
+# ------------------------------------------------------------------ randomness
+cdef inline int64_t to_ns(double x) noexcept nogil:
+    """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
+    below 0.5 give 0, +inf gives MAX_DRAW_NS; casting NaN or inf to int64 is undefined."""
+    x = x + 0.5
+    if x >= 1.0:                              # false for NaN
+        if x >= <double>MAX_DRAW_NS:
+            return MAX_DRAW_NS
+        return <int64_t>x
+    return 0
+
+
+cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
+    cdef double x
+    if d.kind == 0:
+        x = d.a
+    elif d.kind == 1:
+        x = d.a * random_standard_exponential(s.rng)
+    else:
+        x = d.a * exp(d.b * random_standard_normal(s.rng))
+    return to_ns(x)
+
+
+cdef inline double uniform(Sim* s) noexcept nogil:
+    # What numpy's random_standard_uniform(s.rng) does, minus one call level.
+    return s.rng.next_double(s.rng.state)
+
+
+# ------------------------------------------------------------------ growable buffers
+cdef inline void fifo_push(Sim* s, Fifo* q, int32_t item) noexcept nogil:
+    cdef int32_t* grown
+    cdef int64_t i
+    if q.head + q.len == q.cap:
+        if q.head > 0:                       # slide down before growing
+            for i in range(q.len):
+                q.items[i] = q.items[q.head + i]
+            q.head = 0
+        else:
+            grown = <int32_t*>realloc(q.items, 2 * q.cap * sizeof(int32_t))
+            if grown == NULL:
+                s.error = ERR_NOMEM
+                return
+            q.items = grown
+            q.cap *= 2
+            s.counters.buffer_growths += 1
+    q.items[q.head + q.len] = item
+    q.len += 1
+
+
+cdef inline int32_t fifo_pop(Fifo* q) noexcept nogil:
+    cdef int32_t item = q.items[q.head]
+    q.head += 1
+    q.len -= 1
+    if q.len == 0:
+        q.head = 0
+    return item
+
+
+cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
+    q.items = <int32_t*>malloc(cap * sizeof(int32_t))
+    q.head = 0
+    q.len = 0
+    q.cap = cap
+    return 0 if q.items != NULL else -1
+
+
+# ------------------------------------------------------------------ event queue
+cdef inline bint ev_before(const Event* a, const Event* b) noexcept nogil:
+    return a.t < b.t or (a.t == b.t and a.seq < b.seq)
+
+
+cdef inline void note_pending(Sim* s) noexcept nogil:
+    cdef int64_t n = s.nheap + s.arr_pending
+    if n > s.counters.max_pending_events:
+        s.counters.max_pending_events = n
+
+
+cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
+    # t is now + a delay; now <= MAX_TIME_NS and every delay <= MAX_DRAW_NS (draws are
+    # clamped, wake_ns and script rows checked on entry), so t itself cannot overflow.
+    cdef Event ev
+    cdef Event* grown
+    cdef int64_t i, parent
+    if t > MAX_TIME_NS:
+        s.error = ERR_TIME_LIMIT
+        return
+    if kind == EV_ARRIVAL and task < 0:
+        # The random-mode arrival: exactly one is pending at any time, so it waits in a
+        # slot of its own beside the heap (pop_event compares the two by (t, seq)).
+        s.arr_t = t
+        s.arr_seq = s.seq
+        s.arr_pending = 1
+        s.seq += 1
+        note_pending(s)
+        return
+    if s.nheap == s.capheap:
+        grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
+        if grown == NULL:
+            s.error = ERR_NOMEM
+            return
+        s.heap = grown
+        s.capheap *= 2
+        s.counters.buffer_growths += 1
+    ev.t = t
+    ev.seq = s.seq
+    ev.kind = kind
+    ev.task = task
+    ev.arg = arg
+    s.seq += 1
+    i = s.nheap
+    s.nheap += 1
+    while i > 0:                              # sift the hole up
+        parent = (i - 1) >> 1
+        if not ev_before(&ev, &s.heap[parent]):
+            break
+        s.heap[i] = s.heap[parent]
+        i = parent
+    s.heap[i] = ev
+    note_pending(s)
+
+
+cdef inline Event pop_event(Sim* s) noexcept nogil:
+    cdef Event top
+    cdef Event last
+    cdef int64_t i = 0, child, n
+    if s.arr_pending and (s.nheap == 0 or s.arr_t < s.heap[0].t or
+                          (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)):
+        s.arr_pending = 0
+        top.t = s.arr_t
+        top.seq = s.arr_seq
+        top.kind = EV_ARRIVAL
+        top.task = -1
+        top.arg = 0
+        return top
+    top = s.heap[0]
+    s.nheap -= 1
+    n = s.nheap
+    if n > 0:
+        last = s.heap[n]
+        while True:                           # sift the hole down
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and ev_before(&s.heap[child + 1], &s.heap[child]):
+                child += 1
+            if not ev_before(&s.heap[child], &last):
+                break
+            s.heap[i] = s.heap[child]
+            i = child
+        s.heap[i] = last
+    return top
+
+
+cdef inline void wake(Sim* s, int32_t t, int32_t pc) noexcept nogil:
+    s.tasks[t].pc = pc
+    schedule(s, s.now + s.wake, EV_RUN, t, 0)
+
+
+cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:
+    """A counter of an indexed family (blame_<kind>, faults_<kind>): the Counters struct
+    is N_COUNTERS int64s in layout.COUNTERS order, so C_* is its index."""
+    return (<int64_t*>s.counters) + index
+
+
+cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
+    if hist_record(&s.hists[metric], value) != HIST_OK:
+        s.error = ERR_HIST
+
+
+# ------------------------------------------------------------------ tasks and timeline
+cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
+    cdef int32_t t
+    cdef Task* grown
+    if s.nfree > 0:
+        s.nfree -= 1
+        t = s.free_ids[s.nfree]
+    else:
+        if s.ntasks == s.captasks:
+            grown = <Task*>realloc(s.tasks, 2 * s.captasks * sizeof(Task))
+            if grown == NULL:
+                s.error = ERR_NOMEM
+                return 0
+            s.tasks = grown
+            s.captasks *= 2
+            s.free_ids = <int32_t*>realloc(s.free_ids, s.captasks * sizeof(int32_t))
+            if s.free_ids == NULL:
+                s.error = ERR_NOMEM
+                return 0
+            s.counters.buffer_growths += 1
+        t = s.ntasks
+        s.ntasks += 1
+    # Every scalar field, explicitly (a memset of the whole Task costs ~50 instructions
+    # per task); the arrays are written before they are read: snap by hp_request, prog by
+    # fault_runs, waits via nwaits, lane_start only in scripts.
+    cdef Task* task = &s.tasks[t]
+    cdef int lane
+    task.hold = 0
+    task.cpu = 0
+    task.minor = 0
+    task.bio = 0
+    task.mkwrite = 0
+    task.evicted = -1
+    task.evict_bio = 0
+    task.revalidate_fail = -1
+    task.dirty = 0
+    task.t_arrive = 0
+    task.t_req = 0
+    task.t_grant = 0
+    task.t_pass_end = 0
+    task.done = -1
+    task.wait_sum = 0
+    task.kind = kind
+    task.fault = 0
+    task.pc = 0
+    task.passes = 1
+    task.ip = 0
+    task.nprog = 0
+    task.nwaits = 0
+    task.same_vma = 0
+    task.fallback = -1
+    task.acq = 0
+    task.lock = LOCK_MMAP
+    task.holding = 0
+    task.vma_held = 0
+    task.dropped = 0
+    task.completed = 0
+    task.tried = 0
+    task.major = 0
+    task.woken = 0
+    task.blocked = BL_NONE
+    task.page_ready = 1
+    task.waiting_page = 0
+    task.page_waiter = -1
+    if s.record_timeline:
+        for lane in range(N_LANES):
+            task.lane_start[lane] = -1
+    return t
+
+
+cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
+    s.alive -= 1
+    s.tasks[t].done = s.now
+    if s.reuse_ids:
+        s.free_ids[s.nfree] = t
+        s.nfree += 1
+
+
+cdef inline void lane_on(Sim* s, int32_t t, int lane) noexcept nogil:
+    if s.record_timeline:
+        s.tasks[t].lane_start[lane] = s.now
+
+
+cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
+    cdef int64_t* grown
+    cdef Task* task = &s.tasks[t]
+    if not s.record_timeline or task.lane_start[lane] < 0:
+        return
+    if s.ntimeline + 4 > s.captimeline:
+        grown = <int64_t*>realloc(s.timeline, 2 * s.captimeline * sizeof(int64_t))
+        if grown == NULL:
+            s.error = ERR_NOMEM
+            return
+        s.timeline = grown
+        s.captimeline *= 2
+    s.timeline[s.ntimeline] = t
+    s.timeline[s.ntimeline + 1] = lane
+    s.timeline[s.ntimeline + 2] = task.lane_start[lane]
+    s.timeline[s.ntimeline + 3] = s.now
+    s.ntimeline += 4
+    task.lane_start[lane] = -1
+
+
+cdef inline void note_wait(Sim* s, int32_t t, int64_t wait) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    if task.nwaits < MAX_WAITS:
+        task.waits[task.nwaits] = wait
+    task.nwaits += 1

@@ -1,0 +1,236 @@
+# Faults: passes, programs, the retry and TRIED (included by engine.pyx): docs/model.md
+# §2.4, §7.6–§7.10, §11.3, §11.4.  A fault is a program of steps interpreted by one state
+# machine; the kernel row (policy columns, locks, TRIED rule) and the programs come from
+# the scenario record.  Mirrors the faults seam of mcsim/reference.py.
+
+cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef int32_t page
+    s.counters.faults += 1
+    counter_slot(s, C_FAULTS_HIT + task.fault)[0] += 1
+    if s.page_bio[task.fault]:
+        # Another LP context's bio for this page (a read holding the page lock, or
+        # writeback in flight) enters the gate now.
+        page = new_task(s, TK_BG_IO)
+        task = &s.tasks[t]                    # new_task may have moved the pool
+        s.tasks[page].bio = task.bio
+        s.tasks[page].page_waiter = t
+        task.page_ready = 0
+        s.alive += 1
+        if gate_enter(s, page):
+            issue(s, page, task.bio, BIO_BG)
+    fault_pass(s, t)
+
+
+cdef inline void fault_pass(Sim* s, int32_t t) noexcept nogil:
+    """A pass takes its lock as it starts: pass 1 first_lock, a retry retry_lock; V is
+    taken at once unless write-locked, which falls back to a read request on L."""
+    cdef Task* task = &s.tasks[t]
+    cdef int32_t lock = s.first_lock if task.passes == 1 else s.retry_lock
+    if lock == LOCK_VMA and vma_read_lock(s, t):
+        task.lock = LOCK_VMA
+        fault_runs(s, t)
+        return
+    task.lock = LOCK_MMAP
+    task.pc = PC_LOCK
+    if read_request(s, t):
+        task.holding = 1
+        task.t_grant = s.now
+        lane_on(s, t, LANE_HOLD)
+        fault_runs(s, t)
+
+
+cdef inline void push_op(Task* task, int8_t op, int8_t col, int8_t blame, int8_t arg) noexcept nogil:
+    task.prog[task.nprog].op = op
+    task.prog[task.nprog].col = col
+    task.prog[task.nprog].blame = blame
+    task.prog[task.nprog].arg = arg
+    task.nprog += 1
+
+
+cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
+    """The pass runs holding its lock: build its program and start it."""
+    cdef Task* task = &s.tasks[t]
+    cdef int32_t i
+    cdef int64_t wait = 0                     # a V pass holds at once
+    if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
+        wait = s.now - task.t_req
+        lane_off(s, t, LANE_WAIT)
+        record(s, M_FAULT_LOCK_WAIT, wait)
+    note_wait(s, t, wait)
+    task.dropped = 0
+    task.completed = 0
+    task.ip = 0
+    task.nprog = 0
+    if task.tried:
+        s.counters.tried_passes += 1
+    if task.passes == 1:
+        push_op(task, OP_CPU, -1, BL_NONE, ARG_CPU)
+        for i in range(s.prog_len[task.fault]):
+            task.prog[task.nprog] = s.programs[task.fault][i]
+            task.nprog += 1
+        task.major = s.major[task.fault]
+    else:
+        push_op(task, OP_CPU, -1, BL_NONE, ARG_MINOR)
+        task.major = 0
+        if task.passes == 2:                  # decided once, by the first retry pass
+            retry_steps(s, task)
+    advance(s, t)
+
+
+cdef inline void redraw_operands(Sim* s, Task* task) noexcept nogil:
+    """A failed re-validation redoes the kind's mkwrite program with fresh durations."""
+    cdef int32_t i
+    cdef int arg
+    for i in range(s.prog_len[task.fault]):
+        arg = s.programs[task.fault][i].arg
+        if arg == ARG_BIO:
+            task.bio = draw_ns(s, &s.sc.device)
+        elif arg == ARG_MKWRITE:
+            task.mkwrite = draw_ns(s, &s.sc.mkwrite_fast)
+
+
+cdef inline void retry_steps(Sim* s, Task* task) noexcept nogil:
+    """The first retry pass: without a kept page, re-read it if it is not uptodate
+    (evicted, or a p_retry_miss miss); with one, re-validate a write fault's page."""
+    cdef double e
+    cdef int32_t i
+    cdef Op* o
+    if not s.keeps_page:
+        if task.evicted < 0:
+            task.evicted = 0
+            if s.sc.evict_per_ns > 0:
+                e = random_standard_exponential(s.rng)
+                if s.sc.evict_per_ns * <double>(s.now - task.t_pass_end) > e:
+                    task.evicted = 1
+            if not task.evicted and s.sc.p_retry_miss > 0:
+                if uniform(s) < s.sc.p_retry_miss:
+                    task.evicted = 1
+                    s.counters.retry_misses += 1
+            if task.evicted:
+                task.evict_bio = draw_ns(s, &s.sc.device)
+        if task.evicted:
+            s.counters.evictions += 1
+            task.major = 1                    # the pass reads the page: VM_FAULT_MAJOR
+            for i in range(s.reread_len):
+                task.prog[task.nprog] = s.reread[i]
+                task.nprog += 1
+    elif s.write_kind[task.fault]:
+        if task.revalidate_fail < 0:
+            task.revalidate_fail = 0
+            if s.sc.revalidate_fail > 0:
+                if uniform(s) < s.sc.revalidate_fail:
+                    task.revalidate_fail = 1
+                    redraw_operands(s, task)
+        if task.revalidate_fail:
+            s.counters.revalidate_fails += 1
+            for i in range(s.prog_len[task.fault]):
+                o = &s.programs[task.fault][i]
+                if o.op != OP_SLEEP:          # a fault is dirty-throttled at most once
+                    task.prog[task.nprog] = o[0]
+                    task.nprog += 1
+
+
+cdef inline int64_t operand(Task* task, int arg) noexcept nogil:
+    if arg == ARG_BIO:
+        return task.bio
+    if arg == ARG_MKWRITE:
+        return task.mkwrite
+    if arg == ARG_CPU:
+        return task.cpu
+    if arg == ARG_MINOR:
+        return task.minor
+    if arg == ARG_DIRTY:
+        return task.dirty
+    return task.evict_bio
+
+
+cdef inline void drop_lock(Sim* s, int32_t t) noexcept nogil:
+    if s.tasks[t].holding:
+        release(s, t)
+    else:
+        vma_read_unlock(s, t)
+
+
+cdef void advance(Sim* s, int32_t t) noexcept nogil:
+    """Run the pass's steps from ip: a step runs under the pass's lock iff the pass is
+    TRIED, the step has no column, or the kernel's column says so; otherwise the lock is
+    dropped before it and the pass ends in VM_FAULT_RETRY (model.md §11.3)."""
+    cdef Task* task = &s.tasks[t]
+    cdef Op* o
+    cdef bint dropped_here
+    cdef int64_t duration
+    while task.ip < task.nprog:
+        o = &task.prog[task.ip]
+        if o.op == OP_WAIT_PAGE and task.page_ready:
+            task.ip += 1                      # trylock_page succeeds: nothing to drop
+            continue
+        dropped_here = False
+        if not (task.tried or o.col < 0 or s.policy[o.col]) and (task.holding or task.vma_held):
+            drop_lock(s, t)
+            task.dropped = 1
+            dropped_here = True
+        if o.op == OP_CPU:
+            task.ip += 1
+            duration = operand(task, o.arg)
+            if duration > 0:
+                task.pc = PC_OP
+                schedule(s, s.now + duration, EV_RUN, t, 0)
+                return
+        elif o.op == OP_SUBMIT:
+            if not gate_enter(s, t):
+                block(s, t, o.blame)
+                return                        # resumes in run_task at PC_GATE
+            submit_issue(s, t)
+        elif o.op == OP_SLEEP:                # balance_dirty_pages()
+            task.ip += 1
+            if dropped_here and s.dirty_completes:
+                task.completed = 1            # VM_FAULT_COMPLETED: no retry
+            duration = operand(task, o.arg)
+            if duration > 0:
+                s.counters.dirty_throttles += 1
+                block(s, t, o.blame)
+                task.pc = PC_SLEPT
+                schedule(s, s.now + duration, EV_RUN, t, 0)
+                return
+        else:
+            if o.op == OP_WAIT_PAGE:
+                task.waiting_page = 1
+                lane_on(s, t, LANE_IO)
+            block(s, t, o.blame)
+            return                            # resumes in run_task at PC_WAITED
+    end_pass(s, t)
+
+
+cdef inline void submit_issue(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef Op* o = &task.prog[task.ip]
+    cdef int32_t nxt = task.ip + 1
+    cdef bint waited = nxt < task.nprog and task.prog[nxt].op == OP_WAIT_IO
+    issue(s, t, operand(task, o.arg), BIO_WAKE_OWNER if waited else BIO_NOTIFY_NONE)
+    task.ip += 1
+
+
+cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
+    """Dropped and not completed: VM_FAULT_RETRY, the next pass starts at once, TRIED
+    unless (tried_on_major) this pass held V and was not major.  Otherwise the fault is
+    done."""
+    cdef Task* task = &s.tasks[t]
+    cdef int64_t latency
+    if task.dropped and not task.completed:
+        s.counters.retries += 1
+        task.tried = not (s.tried_on_major and task.lock == LOCK_VMA and not task.major)
+        task.passes += 1
+        task.t_pass_end = s.now
+        fault_pass(s, t)
+        return
+    if task.holding:
+        release(s, t)
+    elif task.vma_held:
+        vma_read_unlock(s, t)
+    latency = s.now - task.t_arrive
+    record(s, M_LP_FAULT_LATENCY, latency)
+    record(s, M_FAULT_PASSES, task.passes)
+    s.trial[T_FAULTS] += 1
+    s.trial[T_FAULT_LATENCY_SUM] = sat_add(s.trial[T_FAULT_LATENCY_SUM], latency)
+    finish(s, t)

@@ -1,0 +1,59 @@
+# The HP reader's program (included by engine.pyx): docs/model.md §2.2, §11.5.  One cmdline
+# read() makes hp_acquisitions acquisitions in a row, each under hp_lock (the arguments'
+# VMA lock, at once, unless it falls back to L) and each holding for the read's one hold.
+# Mirrors the hp seam of mcsim/reference.py.
+
+cdef inline void hp_request(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef bint fallback
+    if s.hp_lock == LOCK_VMA:
+        if task.fallback >= 0:                # a script states it
+            fallback = task.fallback != 0
+        else:
+            fallback = s.sc.p_hp_fallback > 0 and uniform(s) < s.sc.p_hp_fallback
+        if not fallback:                      # the arguments' VMA: never write-locked
+            task.lock = LOCK_VMA
+            task.t_req = s.now
+            task.t_grant = s.now
+            hp_runs(s, t)
+            return
+        s.counters.hp_fallbacks += 1
+    task.lock = LOCK_MMAP
+    if read_request(s, t):
+        task.holding = 1
+        task.t_grant = s.now
+        lane_on(s, t, LANE_HOLD)
+        hp_runs(s, t)
+    else:
+        snapshot_clock(s, task)               # judged at the grant (judge_inversion)
+
+
+cdef inline void hp_runs(Sim* s, int32_t t) noexcept nogil:
+    """An acquisition runs holding its lock; the last one completes the read's hp_wait."""
+    cdef Task* task = &s.tasks[t]
+    cdef int64_t wait = s.now - task.t_req
+    lane_off(s, t, LANE_WAIT)
+    record(s, M_HP_ACQ_WAIT, wait)
+    note_wait(s, t, wait)
+    task.wait_sum = sat_add(task.wait_sum, wait)
+    task.acq += 1
+    if task.acq >= s.hp_acquisitions:
+        record(s, M_HP_WAIT, task.wait_sum)
+        s.trial[T_HP_READS] += 1
+        s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
+        if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
+            s.trial[T_HP_WAIT_MAX] = task.wait_sum
+    hold_for(s, t, task.hold)
+
+
+cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:
+    """The acquisition's hold ends: release, then the next request at the same instant."""
+    cdef Task* task = &s.tasks[t]
+    if task.lock == LOCK_MMAP:
+        release(s, t)
+    else:
+        record(s, M_HOLD_HP, s.now - task.t_grant)
+    if task.acq < s.hp_acquisitions:
+        hp_request(s, t)
+    else:
+        finish(s, t)

@@ -1,0 +1,177 @@
+# The rwsem L and the inversion clock (included by engine.pyx): docs/model.md §2.1, §7.13,
+# §11.1 (the era as three flags), §11.6 (the handoff timeout in jiffies), §11.7.
+# Mirrors the rwsem seam of mcsim/reference.py.
+
+# ------------------------------------------------------------------ inversion clock
+cdef inline void clock_change(Sim* s, int k, int64_t delta) noexcept nogil:
+    if s.nblocked[k] > 0:
+        s.integral[k] += s.now - s.last[k]
+    s.last[k] = s.now
+    s.nblocked[k] += delta
+
+
+cdef inline void blocked_change(Sim* s, int kind, int64_t delta) noexcept nogil:
+    clock_change(s, kind, delta)
+    clock_change(s, N_BLAME, delta)
+
+
+cdef inline int64_t integral_now(Sim* s, int k) noexcept nogil:
+    if s.nblocked[k] > 0:
+        return s.integral[k] + s.now - s.last[k]
+    return s.integral[k]
+
+
+cdef inline void block(Sim* s, int32_t t, int blame) noexcept nogil:
+    """The task sleeps in a blamed step: counted only while it holds L (a task holding
+    only V delays the HP reader through a writer, which is counted itself)."""
+    cdef Task* task = &s.tasks[t]
+    if task.holding and blame != BL_NONE:
+        task.blocked = blame
+        blocked_change(s, blame, 1)
+
+
+cdef inline void unblock(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    if task.blocked != BL_NONE:
+        blocked_change(s, task.blocked, -1)
+        task.blocked = BL_NONE
+
+
+cdef inline void snapshot_clock(Sim* s, Task* task) noexcept nogil:
+    cdef int k
+    for k in range(N_BLAME + 1):
+        task.snap[k] = integral_now(s, k)
+
+
+cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef int k, blame = 0
+    cdef int64_t overlap, best = -1
+    if integral_now(s, N_BLAME) - task.snap[N_BLAME] <= 0:
+        return
+    for k in range(N_BLAME):                  # longest overlap; ties go to the first kind
+        overlap = integral_now(s, k) - task.snap[k]
+        if overlap > best:
+            best = overlap
+            blame = k
+    s.counters.inversions += 1
+    counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
+    s.trial[T_INVERSIONS] += 1
+    record(s, M_INVERSION_WAIT, s.now + s.wake - task.t_req)
+
+
+# ------------------------------------------------------------------ requests and release
+cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
+    s.counters.lock_acquisitions += 1
+    s.tasks[t].t_req = s.now
+    if s.writer < 0 and not s.handoff:
+        if s.lockq.len == 0:
+            s.nreaders += 1
+            return True
+        if s.reader_steal and s.nreaders == 0:    # 5.11+ reader lock stealing
+            s.counters.reader_steals += 1
+            s.nreaders += 1
+            return True
+    fifo_push(s, &s.lockq, t * 2)
+    lane_on(s, t, LANE_WAIT)
+    return False
+
+
+cdef inline bint write_request(Sim* s, int32_t t) noexcept nogil:
+    s.counters.lock_acquisitions += 1
+    s.tasks[t].t_req = s.now
+    if s.writer < 0 and s.nreaders == 0 and not s.handoff:
+        if s.lockq.len > 0:
+            s.counters.writer_steals += 1
+        s.writer = t
+        return True
+    fifo_push(s, &s.lockq, t * 2 + 1)
+    lane_on(s, t, LANE_WAIT)
+    return False
+
+
+cdef inline void release(Sim* s, int32_t t) noexcept nogil:
+    """up_read / up_write of L; a writer's release also ends its VMA write lock
+    (vma_end_write_all() in mmap_write_unlock())."""
+    cdef Task* task = &s.tasks[t]
+    cdef int64_t held = s.now - task.t_grant
+    lane_off(s, t, LANE_HOLD)
+    task.holding = 0
+    if s.writer == t:
+        s.writer = -1
+        if s.vma_writer == t:
+            s.vma_writer = -1
+        record(s, M_HOLD_WRITER, held)
+    else:
+        s.nreaders -= 1
+        record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
+    if s.writer < 0 and s.nreaders == 0:
+        wake_waiters(s)
+
+
+cdef inline void grant_read(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    s.nreaders += 1
+    task.holding = 1
+    task.t_grant = s.now
+    lane_on(s, t, LANE_HOLD)
+    if task.kind == TK_HP_READ:
+        judge_inversion(s, t)
+    wake(s, t, PC_LOCK)
+
+
+cdef void wake_waiters(Sim* s) noexcept nogil:
+    cdef int32_t head, entry
+    cdef int64_t i, kept = 0, granted = 0, limit
+    cdef Fifo* q = &s.lockq
+    if q.len == 0:
+        return
+    head = q.items[q.head]
+    if head & 1:                              # a writer is only woken
+        if not s.tasks[head >> 1].woken:
+            s.tasks[head >> 1].woken = 1
+            wake(s, head >> 1, PC_LOCK)
+        return
+    if not s.wake_all_readers:                # 4.x: the consecutive readers at the head
+        while q.len > 0 and (q.items[q.head] & 1) == 0:
+            grant_read(s, fifo_pop(q) >> 1)
+    else:                                     # 5.3+: every queued reader, up to the limit
+        limit = s.sc.max_readers_wakeup
+        for i in range(q.len):
+            entry = q.items[q.head + i]
+            if (entry & 1) == 0 and granted < limit:
+                granted += 1
+                grant_read(s, entry >> 1)
+            else:
+                q.items[q.head + kept] = entry
+                kept += 1
+        q.len = kept
+        if kept == 0:
+            q.head = 0
+        s.handoff = 0
+    if q.len == 0:
+        s.handoff = 0
+
+
+cdef inline bint handoff_due(Sim* s, int64_t t_req) noexcept nogil:
+    """The woken head writer's timeout test: continuous time, or (hz > 0) the kernel's
+    time_after(jiffies, timeout) with timeout = jiffies at the request + RWSEM_WAIT_TIMEOUT,
+    jiffies counted from the block's start (docs/model.md §11.6)."""
+    if s.jiffy_ns > 0:
+        return (sat_add(s.base, s.now) // s.jiffy_ns
+                > sat_add(s.base, t_req) // s.jiffy_ns + s.handoff_jiffies)
+    return s.now - t_req > s.sc.handoff_ns
+
+
+cdef inline bint writer_runs(Sim* s, int32_t t) noexcept nogil:
+    s.tasks[t].woken = 0
+    if s.writer < 0 and s.nreaders == 0:
+        fifo_pop(&s.lockq)
+        s.writer = t
+        s.handoff = 0
+        return True
+    if s.handoff_rule and handoff_due(s, s.tasks[t].t_req):
+        if not s.handoff:
+            s.counters.handoffs += 1
+        s.handoff = 1
+    return False

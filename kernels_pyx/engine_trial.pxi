@@ -1,0 +1,271 @@
+# The trial loop (included by engine.pyx): arrivals and their draws, critical sections,
+# dispatch of events to the seams, the invariants, and regenerative trials
+# (docs/model.md §4, §11.8, §11.9).  Mirrors the trial seam of mcsim/reference.py.
+
+# ------------------------------------------------------------------ tasks
+cdef inline void hold_for(Sim* s, int32_t t, int64_t duration) noexcept nogil:
+    """A critical section (an HP acquisition's or a writer's): a zero-length one ends in
+    the call that began it (model.md §4.1)."""
+    if duration > 0:
+        s.tasks[t].pc = PC_HOLD_DONE
+        schedule(s, s.now + duration, EV_RUN, t, 0)
+    else:
+        hold_done(s, t)
+
+
+cdef inline void hold_done(Sim* s, int32_t t) noexcept nogil:
+    if s.tasks[t].kind == TK_HP_READ:
+        hp_release(s, t)
+    else:
+        release(s, t)
+        finish(s, t)
+
+
+cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    s.alive += 1
+    task.t_arrive = s.now
+    if task.kind == TK_HP_READ:
+        s.counters.hp_reads += 1
+        hp_request(s, t)
+    elif task.kind == TK_WRITER:
+        s.counters.writes += 1
+        if write_request(s, t):
+            took_write(s, t)
+    elif task.kind == TK_BG_IO:
+        s.counters.bg_bios += 1
+        if gate_enter(s, t):
+            issue(s, t, task.bio, BIO_BG)
+    else:
+        fault_start(s, t)
+
+
+# ------------------------------------------------------------------ dispatch
+cdef void run_task(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef int32_t pc = task.pc
+    if pc == PC_HOLD_DONE:
+        hold_done(s, t)
+    elif pc == PC_LOCK:
+        if task.kind == TK_WRITER:
+            if writer_runs(s, t):
+                took_write(s, t)
+        elif task.kind == TK_HP_READ:
+            hp_runs(s, t)
+        else:
+            fault_runs(s, t)
+    elif pc == PC_GATE:                       # handed a gate slot: issue the bio
+        lane_off(s, t, LANE_GATE)
+        record(s, M_GATE_WAIT, s.now - task.t_req)
+        if task.kind == TK_BG_IO:
+            issue(s, t, task.bio, BIO_BG)
+        else:
+            unblock(s, t)
+            submit_issue(s, t)
+            advance(s, t)
+    elif pc == PC_WAITED:                     # the awaited bio or page completed
+        unblock(s, t)
+        if task.prog[task.ip].op == OP_WAIT_PAGE:
+            lane_off(s, t, LANE_IO)
+        task.ip += 1
+        advance(s, t)
+    elif pc == PC_OP:                         # a CPU stretch ended
+        advance(s, t)
+    elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended
+        unblock(s, t)
+        advance(s, t)
+    else:                                     # PC_VMA: V's last reader left
+        writer_in_vma(s, t)
+
+
+cdef inline void arrive_fault(Sim* s, Task* task) noexcept nogil:
+    cdef const Scenario* sc = s.sc
+    cdef double k
+    cdef bint write = uniform(s) < sc.write_fault_ratio
+    task.kind = TK_FAULT
+    if write:
+        k = uniform(s)
+        if k < sc.cut_mkwrite_slow:
+            task.fault = FK_MKWRITE_SLOW
+            task.bio = draw_ns(s, &sc.device)
+        elif k < sc.cut_mkwrite_writeback:
+            task.fault = FK_MKWRITE_WRITEBACK
+            task.bio = draw_ns(s, &sc.device)
+        else:
+            task.fault = FK_MKWRITE_FAST
+            task.mkwrite = draw_ns(s, &sc.mkwrite_fast)
+    else:
+        k = uniform(s)
+        if k < sc.cut_miss:
+            task.fault = FK_MISS
+        elif k < sc.cut_async_ra:
+            task.fault = FK_ASYNC_RA
+        elif k < sc.cut_locked:
+            task.fault = FK_LOCKED
+        else:
+            task.fault = FK_HIT
+        if task.fault != FK_HIT:
+            task.bio = draw_ns(s, &sc.device)
+    task.cpu = draw_ns(s, &sc.fault_cpu)
+    task.minor = draw_ns(s, &sc.minor_cpu)
+    if write and sc.p_dirty_throttle > 0:
+        if uniform(s) < sc.p_dirty_throttle:
+            task.dirty = draw_ns(s, &sc.dirty_throttle)
+
+
+cdef inline void arrive(Sim* s) noexcept nogil:
+    """A Poisson arrival: type and attributes, then the next gap (model.md §4.3, §11.8;
+    the same draws in the same order as the reference's arrival)."""
+    cdef const Scenario* sc = s.sc
+    cdef int32_t t = new_task(s, TK_BG_IO)
+    cdef Task* task = &s.tasks[t]
+    cdef double u = uniform(s)
+    cdef DistSpec gap
+    if u < sc.cut_hp:
+        task.kind = TK_HP_READ
+        task.hold = draw_ns(s, &sc.hp_hold)
+    elif u < sc.cut_lp:
+        if uniform(s) < sc.writer_ratio:
+            task.kind = TK_WRITER
+            task.hold = draw_ns(s, &sc.writer_hold)
+            if s.vma_writers and sc.p_same_vma > 0:
+                task.same_vma = uniform(s) < sc.p_same_vma
+        else:
+            arrive_fault(s, task)
+    else:
+        task.bio = draw_ns(s, &sc.device)
+    gap.kind = 1
+    gap.a = sc.arrival_mean_ns
+    gap.b = 0.0
+    schedule(s, s.now + draw_ns(s, &gap), EV_ARRIVAL, -1, 0)
+    start_task(s, t)
+
+
+cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
+    if ev.kind == EV_RUN:
+        run_task(s, ev.task)
+    elif ev.kind == EV_BIO_DONE:
+        bio_done(s, ev.task, ev.arg)
+    elif ev.task < 0:                         # random mode: draw the arrival
+        arrive(s)
+    else:                                     # scripted mode: the task is ready-made
+        start_task(s, ev.task)
+
+
+# ------------------------------------------------------------------ invariants
+cdef int check_state(Sim* s) noexcept nogil:
+    """The safety and liveness properties of the reference's invariant check, after an
+    event: 0, or the INV_* code of the first one broken (1 + its index in
+    mcsim.numeric.INVARIANTS).  Called only when run_block is asked to check, so the
+    default loop pays one branch."""
+    cdef Fifo* q = &s.lockq
+    cdef int64_t i
+    cdef int32_t head
+    cdef bint writer_ahead
+    if s.writer >= 0 and s.nreaders > 0:
+        return INV_READER_AND_WRITER_HOLD_L
+    if s.nreaders < 0 or s.inflight < 0 or s.inflight > s.depth or s.vma_readers < 0:
+        return INV_READERS_OR_GATE_SLOTS_OUT_OF_RANGE
+    if s.writer < 0 and s.nreaders == 0 and q.len > 0:
+        head = q.items[q.head]
+        if not (head & 1) or not s.tasks[head >> 1].woken:
+            return INV_L_IS_FREE_BUT_NOBODY_QUEUED_WAS_WOKEN
+    if s.gate.len > 0 and s.inflight != s.depth:
+        return INV_A_GATE_SLOT_IS_FREE_WHILE_BIOS_WAIT
+    if ((s.handoff and not s.handoff_rule)
+            or (s.counters.reader_steals != 0 and not s.reader_steal)):
+        return INV_4_X_RULES_BROKEN
+    if not s.wake_all_readers:
+        # 4.x: a reader is queued only behind a writer or while the lock is write-held
+        writer_ahead = s.writer >= 0
+        for i in range(q.len):
+            if q.items[q.head + i] & 1:
+                writer_ahead = True
+            elif not writer_ahead:
+                return INV_READER_QUEUED_FOR_NOTHING
+    if s.handoff and q.len == 0:
+        return INV_HANDOFF_SET_WITH_NOBODY_QUEUED
+    if s.vma_writer >= 0 and s.writer != s.vma_writer:
+        return INV_VMA_WRITE_LOCKED_BY_A_TASK_NOT_HOLDING_L_FOR_WRITE
+    if s.vma_writer >= 0 and s.vma_waiter != s.vma_writer and s.vma_readers > 0:
+        return INV_VMA_HAS_READERS_WHILE_ITS_WRITE_LOCKER_RUNS
+    if s.vma_waiter >= 0 and s.vma_readers == 0 and not s.vma_woken:
+        return INV_A_WRITER_WAITS_IN_VMA_START_WRITE_WITH_NO_READER_AND_NO_WAKE_UP
+    return 0
+
+
+# ------------------------------------------------------------------ trials
+cdef void reset_trial(Sim* s) noexcept nogil:
+    cdef int k
+    s.now = 0
+    s.seq = 0
+    s.nheap = 0
+    s.arr_pending = 0
+    s.ntasks = 0
+    s.nfree = 0
+    s.alive = 0
+    s.inflight = 0
+    s.gate.head = 0
+    s.gate.len = 0
+    s.lockq.head = 0
+    s.lockq.len = 0
+    s.writer = -1
+    s.nreaders = 0
+    s.handoff = 0
+    s.vma_readers = 0
+    s.vma_writer = -1
+    s.vma_waiter = -1
+    s.vma_woken = 0
+    for k in range(N_BLAME + 1):
+        s.nblocked[k] = 0
+        s.integral[k] = 0
+        s.last[k] = 0
+    for k in range(N_TRIAL_FIELDS):
+        s.trial[k] = 0
+
+
+cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    """The hot loop: regenerative cycles, each ended when the system is empty again.
+    With ``check``, the invariants are checked after every event."""
+    cdef int64_t i, events, limit = s.sc.max_trial_events, busy
+    cdef Event ev, nxt
+    cdef int m, broken
+    for i in range(n_trials):
+        reset_trial(s)
+        schedule(s, 0, EV_ARRIVAL, -1, 0)
+        events = 0
+        while True:
+            ev = pop_event(s)
+            s.now = ev.t
+            dispatch(s, &ev)
+            events += 1
+            if s.error:
+                return s.error
+            if check:
+                broken = check_state(s)
+                if broken:
+                    return ERR_INVARIANT + broken
+            if s.alive == 0 and s.inflight == 0:
+                break
+            if events >= limit:
+                return ERR_TRIAL_TOO_LONG
+        nxt = pop_event(s)                    # the next cycle's first arrival
+        if s.nheap != 0:                      # an empty system has nothing else pending
+            return ERR_PENDING_IN_EMPTY
+        busy = s.now
+        s.counters.trials += 1
+        s.counters.events = sat_add(s.counters.events, events)
+        s.counters.busy_ns = sat_add(s.counters.busy_ns, busy)
+        s.counters.sim_ns = sat_add(s.counters.sim_ns, nxt.t)
+        s.base = sat_add(s.base, nxt.t)       # the next trial's jiffy phase (§11.6)
+        if events > s.counters.max_trial_events:
+            s.counters.max_trial_events = events
+        for m in range(N_METRICS):
+            hist_end_trial(&s.hists[m])
+        if rows != NULL:
+            s.trial[T_EVENTS] = events
+            s.trial[T_BUSY_NS] = busy
+            s.trial[T_IDLE_NS] = nxt.t - busy
+            for m in range(N_TRIAL_FIELDS):
+                rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
+    return 0
