@@ -5,8 +5,9 @@ engines for every preset.
 Conventions of every script here: ``wake`` 0, CPU work 0 unless stated, one LP IO slot
 (``throttle_depth`` 7), script clock base 0 (so ``jiffy(t) = floor(t / jiffy_ns)``, §11.6).
 "L" is ``mmap_lock``, "V" the faulting VMA's per-VMA lock.  An HP reader's ``waits`` are its
-``mmap_lock`` acquisitions' waits (two per ``cmdline`` read from 4.19 on, one on 2.6.36 and
-in the 2018 model); ``done`` is when its last acquisition releases.
+``mmap_lock`` acquisitions' waits (two per ``cmdline`` read from 5.3 on, i.e. the 5.5 and
+later presets; one on 2.6.36, 4.19, 4.19+rfc-*, 5.1 and in the 2018 model); ``done`` is when
+its last acquisition releases.
 
 Kernel sources the derivations rely on (torvalds/linux; "today" = the stored master):
 
@@ -35,8 +36,11 @@ Kernel sources the derivations rely on (torvalds/linux; "today" = the stored mas
 * ``fs/proc/base.c: get_mm_cmdline()`` (today): ``access_remote_vm(mm, arg_end-1, &c, 1,
   FOLL_ANON)`` for the ``setproctitle`` byte, then ``access_remote_vm(mm, pos, page, size,
   FOLL_ANON)`` for the content: two ``mmap_read_lock`` ... ``mmap_read_unlock`` sections
-  per short read.  The 4.19 code (replaced by 5ab827189965 in 5.2) makes the same two
-  calls: ``rv = access_remote_vm(mm, arg_end - 1, &c, 1, FOLL_ANON)``, then the copy loop.
+  per short read.  That last-byte check came with d26d0cd97c88 (5.3).  The 2018 rewrite
+  5ab827189965 (4.18; the code of 4.19 and 5.1) reads the bounds under
+  ``spin_lock(&mm->arg_lock)`` and has only the copy loop, ``got = access_remote_vm(mm, pos
+  - offset, page, size + offset, FOLL_ANON)`` per page-sized chunk: one ``mmap_sem``
+  section per short read.  2.6.36 ``proc_pid_cmdline()``: one ``access_process_vm()``.
 * ``kernel/locking/rwsem.c`` (today): ``#define RWSEM_WAIT_TIMEOUT DIV_ROUND_UP(HZ, 250)``;
   ``rwsem_try_write_lock()``: ``if (has_handoff || (!rt_task(waiter->task) &&
   !time_after(jiffies, waiter->timeout))) return false; new |= RWSEM_FLAG_HANDOFF;``;
@@ -114,10 +118,14 @@ def expect(table, kernel):
 # writer 1.00-1.05 ms, HP [0, 0] done 2.02 ms.
 # 6.4 and older: the fault holds L(R) through ->page_mkwrite (file faults never take a
 # VMA lock before 6.7: lock_vma_under_rcu() gave up on !vma_is_anonymous() in 6.4), so the
-# writer queues on L whatever VMA it changes: the same 3.05 ms either way.  From 5.5 the
-# fault drops L before dirty throttling and retries (its retry steals L at 5 ms on 5.11+,
-# queues with the HP reader on 5.3-era 5.5/5.7): the HP reader's times do not change.
-# 4.19+rfc-v2 drops L before ->page_mkwrite: writer 1.00-1.05, HP [0, 0] done 2.02.
+# writer queues on L whatever VMA it changes: the same 3.05 ms either way.  5.5-5.11: the
+# fault drops L before dirty throttling and retries (its retry steals L at 5 ms on 5.11,
+# queues with the HP reader on 5.3-era 5.5/5.7 and is granted with it at 5.05 ms); 6.4
+# drops and completes at 5 ms (d92725256b4f): the HP reader's times do not change.
+# 2.6.36, 4.19, 4.19+rfc-v1, 5.1 (mmap_sem through ->page_mkwrite and dirty throttling,
+# one acquisition per read): L(R) 0-5 ms, writer 5.00-5.05, HP [3.05 ms] done 5.06 ms.
+# 4.19+rfc-v2 drops L before ->page_mkwrite, the wait and the (zero) throttling run
+# unlocked and the retry takes the free L at 5 ms: writer 1.00-1.05, HP [0] done 2.01 ms.
 # cmdline-vma: both HP acquisitions under the arguments' VMA lock: done 2.02 ms.
 # 6.18+vma-retry changes only the retry pass: same as 6.18 (the series leaves this path).
 
@@ -129,18 +137,21 @@ def mkwrite_script(kind, same_vma):
 
 
 _WAITS = ([3050 * US, 0], 5070 * US, 5050 * US)     # HP waits, HP done, writer done
+_WAITS_ONE = ([3050 * US], 5060 * US, 5050 * US)    # the same with one acquisition
 _FREE = ([0, 0], 2020 * US, 1050 * US)
+#: Kernels that read cmdline with one acquisition (2.6.36, the 2018 get_mm_cmdline()).
+ONE_ACQ_MMAP_SEM = ("2.6.36", "4.19", "4.19+rfc-v1", "5.1")
 MKWRITE_SAME_VMA = {
-    ("2.6.36",): ([3050 * US], 5060 * US, 5050 * US),
-    ("4.19", "4.19+rfc-v1", "5.1", "5.5", "5.7", "5.11", "6.4", "6.7", "6.18",
-     "6.18+vma-retry"): _WAITS,
-    ("4.19+rfc-v2",): _FREE,
+    ONE_ACQ_MMAP_SEM: _WAITS_ONE,
+    ("5.5", "5.7", "5.11", "6.4", "6.7", "6.18", "6.18+vma-retry"): _WAITS,
+    ("4.19+rfc-v2",): ([0], 2010 * US, 1050 * US),
     CMDLINE_VMA: (None, 2020 * US, 5050 * US),
 }
 MKWRITE_OTHER_VMA = {
-    ("2.6.36",): ([3050 * US], 5060 * US, 5050 * US),
-    ("4.19", "4.19+rfc-v1", "5.1", "5.5", "5.7", "5.11", "6.4"): _WAITS,
-    ("4.19+rfc-v2", "6.7", "6.18", "6.18+vma-retry"): _FREE,
+    ONE_ACQ_MMAP_SEM: _WAITS_ONE,
+    ("5.5", "5.7", "5.11", "6.4"): _WAITS,
+    ("4.19+rfc-v2",): ([0], 2010 * US, 1050 * US),
+    ("6.7", "6.18", "6.18+vma-retry"): _FREE,
     CMDLINE_VMA: (None, 2020 * US, 1050 * US),
 }
 #: The writer takes L at once where the fault does not hold L through ->page_mkwrite.
@@ -159,6 +170,7 @@ def test_mkwrite_under_vma_lock_and_a_writer(engine, kernel, same_vma, kind):
     assert l_wait(r.tasks[1]) == (0 if kernel in WRITER_TAKES_L_AT_ONCE else 4 * MS)
     # 5.5 and 5.7 (5.3 rwsem: no reader stealing) retry after dropping L for dirty
     # throttling and queue behind the writer: the retry runs with the HP reader at 5.05 ms.
+    # 5.11 retries too but steals the free L at 5 ms; 6.4+ complete at the drop.
     assert r.tasks[0].done == (5050 * US if kernel in ("5.5", "5.7") else 5 * MS)
 
 
@@ -178,10 +190,13 @@ def test_mkwrite_under_vma_lock_and_a_writer(engine, kernel, same_vma, kind):
 # false) and re-reads 1-3 ms holding L.  The writer queues at 1.5, the HP reader at 1.6
 # behind it (5.11+: no steal while another reader holds L); at 3 ms the writer runs
 # (3.00-3.01), the HP reader gets L at 3.01: [1.41 ms, 0], done 3.01 ms.
-# 4.19 (submit under L, drop before the wait), 5.1-6.4 (drop before the submit): pass 1
-# on L, the single x86 retry is TRIED: the same 2018 shape, the same numbers.
-# 2.6.36: no retry (the whole read under L 0-1 ms): HP [0] at 1.6.  rfc-v1/v2 keep the page
-# (vmf->cached_page): no re-read, HP [0, 0].
+# 5.5-6.4 (drop before the submit): pass 1 on L, the single x86 retry is TRIED: the same
+# 2018 shape, the same numbers.  4.19 (submit under L, drop before the wait) and 5.1 (drop
+# before the submit) have the same timeline with one acquisition per read: the writer runs
+# 3.00-3.01 and the only acquisition gets L at 3.01: HP [1.41 ms], done 3.01 ms.
+# 2.6.36: no retry (the whole read under L 0-1 ms): writer 1.50-1.51, HP [0] at 1.6.
+# rfc-v1/v2 keep the page (vmf->cached_page): the retry at 1 ms re-reads nothing and ends
+# at 1 ms, L is free from then on: HP [0] at 1.6 (one acquisition), writer 1.50-1.51.
 # 6.18+vma-retry: the retry takes V, the re-read holds V only: the writer passes at 1.5
 # (1.50-1.51), HP [0, 0] done 1.6 ms.  cmdline-vma: the HP reader never touches L.
 
@@ -197,9 +212,9 @@ def retry_script(same_vma):
 
 _REREAD_UNDER_L = ([1410 * US, 0], 3010 * US, 3010 * US, 3 * MS)  # HP, HP done, W, fault
 RETRY_OTHER_VMA = {
-    ("2.6.36",): ([0], 1600 * US, 1510 * US, 1 * MS),
-    ("4.19+rfc-v1", "4.19+rfc-v2"): ([0, 0], 1600 * US, 1510 * US, 1 * MS),
-    ("4.19", "5.1", "5.5", "5.7", "5.11", "6.4", "6.7", "6.18"): _REREAD_UNDER_L,
+    ("2.6.36", "4.19+rfc-v1", "4.19+rfc-v2"): ([0], 1600 * US, 1510 * US, 1 * MS),
+    ("4.19", "5.1"): ([1410 * US], 3010 * US, 3010 * US, 3 * MS),
+    ("5.5", "5.7", "5.11", "6.4", "6.7", "6.18"): _REREAD_UNDER_L,
     ("6.18+vma-retry",): ([0, 0], 1600 * US, 1510 * US, 3 * MS),
     ("6.18+cmdline-vma",): (None, 1600 * US, 3010 * US, 3 * MS),
     ("6.18+vma-retry+cmdline-vma",): (None, 1600 * US, 1510 * US, 3 * MS),
@@ -279,9 +294,13 @@ def test_non_major_vma_pass_retries_untried(engine, kernel):
 # 3 ms, HP [0, 0] done 4.02 ms.
 # 6.4 and older hold L through ->page_mkwrite: W1 queues behind A, B behind W1 (4.x: any
 # queue; 5.11+: A holds L, no steal), and the timeline is the same as 6.18's with the
-# fallback, whatever VMA W1 changes (from 5.5 A and B retry after dropping L for dirty
-# throttling, stealing L on 5.11+ or granted with the next readers on 5.5/5.7, which moves
-# neither W2 nor the HP reader).  rfc-v2 drops L before ->page_mkwrite: HP [0, 0].
+# fallback, whatever VMA W1 changes (5.5-5.11: A and B retry after dropping L for dirty
+# throttling, stealing L on 5.11 or granted with the next readers on 5.5/5.7; 6.4: they
+# complete at the drop; neither moves W2 or the HP reader).  2.6.36, 4.19, 4.19+rfc-v1 and
+# 5.1 read cmdline once: the HP reader gets L at 5.15 as W2 releases: [1.15 ms], done
+# 5.16 ms.  rfc-v2 drops L before ->page_mkwrite: A 0-2 ms and B (gate until A's writeback
+# frees the slot at 2, bio 2-5 ms) wait unlocked, W1 0.5-0.6, A's retry at 2, W2
+# 3.00-3.05, HP at 4 ms on a free L: [0], done 4.01 ms.
 
 def fallback_script(same_vma):
     return [{"at": 0, "kind": "fault", "fault": "mkwrite_writeback", "bio": "2ms"},
@@ -294,16 +313,16 @@ def fallback_script(same_vma):
 _SHAPE_2018 = ([1150 * US, 0], 5170 * US)
 _NO_WAIT = ([0, 0], 4020 * US)
 FALLBACK = {      # W1 on the faulting VMA
-    ("2.6.36",): ([1150 * US], 5160 * US),
-    ("4.19", "4.19+rfc-v1", "5.1", "5.5", "5.7", "5.11", "6.4", "6.7", "6.18",
-     "6.18+vma-retry"): _SHAPE_2018,
-    ("4.19+rfc-v2",): _NO_WAIT,
+    ONE_ACQ_MMAP_SEM: ([1150 * US], 5160 * US),
+    ("5.5", "5.7", "5.11", "6.4", "6.7", "6.18", "6.18+vma-retry"): _SHAPE_2018,
+    ("4.19+rfc-v2",): ([0], 4010 * US),
     CMDLINE_VMA: (None, 4020 * US),
 }
 NO_FALLBACK = {   # W1 on another VMA
-    ("2.6.36",): ([1150 * US], 5160 * US),
-    ("4.19", "4.19+rfc-v1", "5.1", "5.5", "5.7", "5.11", "6.4"): _SHAPE_2018,
-    ("4.19+rfc-v2", "6.7", "6.18", "6.18+vma-retry"): _NO_WAIT,
+    ONE_ACQ_MMAP_SEM: ([1150 * US], 5160 * US),
+    ("5.5", "5.7", "5.11", "6.4"): _SHAPE_2018,
+    ("4.19+rfc-v2",): ([0], 4010 * US),
+    ("6.7", "6.18", "6.18+vma-retry"): _NO_WAIT,
     CMDLINE_VMA: (None, 4020 * US),
 }
 
@@ -336,30 +355,31 @@ def test_fallback_to_mmap_lock(engine, kernel, same_vma):
 # t = 0.5 ms writer (mprotect of the same VMA), hold 50 µs.
 # t = 1 ms   HP cmdline read, 10 µs per acquisition.
 #
-# 2.6.36, 4.19, 5.1: fault_dirty_shared_page() calls balance_dirty_pages_ratelimited()
-# holding mmap_sem: L(R) 0-2 ms, writer 2.00-2.05, HP [1.05 ms(, 0)], done 2.06 (one
-# acquisition) / 2.07 ms.  5.5/5.7/5.11 (89b15332af7c): maybe_unlock_mmap_for_io() drops L
-# first and the fault returns VM_FAULT_RETRY: writer 0.50-0.55, HP [0, 0] done 1.02, the
-# TRIED retry takes the free L at 2 ms and ends at 2.005 ms.  6.7+ (d92725256b4f, then the
-# VMA lock): VM_FAULT_COMPLETED, no retry: done at 2 ms.  rfc-v2 dropped L before
-# ->page_mkwrite already: the sleep runs unlocked and the fault retries (2.005 ms).
-# 6.4 is left out: its row has dirty_completes = False, but 6.4 has d92725256b4f (6.0)
-# and completes at 2 ms in the kernel (see mcsim/kernels.py).
+# 2.6.36, 4.19, 4.19+rfc-v1, 5.1: fault_dirty_shared_page() calls
+# balance_dirty_pages_ratelimited() holding mmap_sem: L(R) 0-2 ms, writer 2.00-2.05, HP
+# (one acquisition) [1.05 ms], done 2.06 ms.  5.5/5.7/5.11 (89b15332af7c):
+# maybe_unlock_mmap_for_io() drops L first and the fault returns VM_FAULT_RETRY: writer
+# 0.50-0.55, HP [0, 0] done 1.02, the TRIED retry takes the free L at 2 ms and ends at
+# 2.005 ms.  6.4 (mmap_lock pass, d92725256b4f since 6.0) and 6.7+ (VMA-locked pass):
+# VM_FAULT_COMPLETED, no retry: done at 2 ms; the writer finds V without readers (6.4
+# file faults never hold V; on 6.7+ the fault released it at the drop) and runs
+# 0.50-0.55, HP [0, 0] done 1.02.  rfc-v2 dropped L before ->page_mkwrite already: the
+# sleep runs unlocked and the fault retries (2.005 ms); writer 0.50-0.55, HP [0] done 1.01.
 
 DIRTY = [{"at": 0, "kind": "fault", "fault": "mkwrite_fast", "mkwrite": "0", "dirty": "2ms",
           "minor": "5us"},
          {"at": "500us", "kind": "writer", "hold": "50us", "same_vma": True},
          {"at": "1ms", "kind": "hp_read", "hold": "10us"}]
 DIRTY_EXPECTED = {    # HP waits, HP done, fault done, writer done
-    ("2.6.36",): ([1050 * US], 2060 * US, 2 * MS, 2050 * US),
-    ("4.19", "4.19+rfc-v1", "5.1"): ([1050 * US, 0], 2070 * US, 2 * MS, 2050 * US),
-    ("4.19+rfc-v2", "5.5", "5.7", "5.11"): ([0, 0], 1020 * US, 2005 * US, 550 * US),
-    ("6.7", "6.18", "6.18+vma-retry"): ([0, 0], 1020 * US, 2 * MS, 550 * US),
+    ONE_ACQ_MMAP_SEM: ([1050 * US], 2060 * US, 2 * MS, 2050 * US),
+    ("4.19+rfc-v2",): ([0], 1010 * US, 2005 * US, 550 * US),
+    ("5.5", "5.7", "5.11"): ([0, 0], 1020 * US, 2005 * US, 550 * US),
+    ("6.4", "6.7", "6.18", "6.18+vma-retry"): ([0, 0], 1020 * US, 2 * MS, 550 * US),
     CMDLINE_VMA: (None, 1020 * US, 2 * MS, 550 * US),
 }
 
 
-@pytest.mark.parametrize("kernel", [k for k in ALL if k != "6.4"])
+@pytest.mark.parametrize("kernel", ALL)
 def test_dirty_throttling(engine, kernel):
     waits, hp_done, fault_done, writer_done = expect(DIRTY_EXPECTED, kernel)
     r = run(DIRTY, kernel, engine)
@@ -410,27 +430,29 @@ def test_cmdline_fallback_meets_the_mkwrite_writer(engine, kernel):
 # t = 0.5 ms  HP cmdline read, 100 µs per acquisition.
 # t = 0.55 ms writer W2, hold 200 µs.
 #
-# At 1 ms W1 releases; the HP reader heads the queue and gets L, 1.0-1.1 ms.  One
-# acquisition (2.6.36 fs/proc/base.c proc_pid_cmdline(): "res = access_process_vm(task,
-# mm->arg_start, buffer, len, 0)", a second call only when the final NUL was overwritten;
-# __access_remote_vm() holds down_read(&mm->mmap_sem) once; and the 2018 model): done at
-# 1.1 ms, W2 1.1-1.3.  Two acquisitions: the release at 1.1 wakes W2 and the second
-# request comes at the same instant, before W2 runs (§11.5: the next request is made as
-# the previous one releases; assumed to be processed before the woken writer runs).
-# 4.x (4.19, 5.1) and 5.3 (5.5, 5.7): a reader never passes a queued writer (4.19
-# rwsem_down_read_failed wakes the writer only; 5.3-5.10 have no reader stealing): W2
-# runs 1.1-1.3, the second acquisition 1.3-1.4: [0.5 ms, 0.2 ms], done 1.4.
-# 5.11+: rwsem_down_read_slowpath() steals the free lock (no writer bit, no handoff: W2
-# waited 0.55 ms, jiffy(1.1 ms) = jiffy(0.55 ms) = 0 at HZ = 250): [0.5 ms, 0], done 1.2;
-# W2 finds L taken at 1.1, runs 1.2-1.4.
+# At 1 ms W1 releases; the HP reader heads the queue and gets L, 1.0-1.1 ms (4.x grants
+# the consecutive readers at the head and stops at W2).  One acquisition (2.6.36
+# fs/proc/base.c proc_pid_cmdline(): "res = access_process_vm(task, mm->arg_start,
+# buffer, len, 0)", a second call only when the final NUL was overwritten; 4.19 and 5.1
+# get_mm_cmdline() as rewritten by 5ab827189965: one access_remote_vm() per page-sized
+# chunk, and the arguments fit in one; __access_remote_vm() holds down_read(&mm->mmap_sem)
+# once; and the 2018 model): done at 1.1 ms, W2 1.1-1.3.  Two acquisitions (5.3+,
+# d26d0cd97c88: the last-byte access_remote_vm() first): the release at 1.1 wakes W2 and
+# the second request comes at the same instant, before W2 runs (§11.5: the next request
+# is made as the previous one releases; assumed to be processed before the woken writer
+# runs).  5.3 era (5.5, 5.7): a reader never passes a queued writer (5.3-5.10 have no
+# reader stealing): W2 runs 1.1-1.3, the second acquisition 1.3-1.4: [0.5 ms, 0.2 ms],
+# done 1.4.  5.11+: rwsem_down_read_slowpath() steals the free lock (no writer bit, no
+# handoff: W2 waited 0.55 ms, jiffy(1.1 ms) = jiffy(0.55 ms) = 0 at HZ = 250): [0.5 ms,
+# 0], done 1.2; W2 finds L taken at 1.1, runs 1.2-1.4.  No preset has two acquisitions on
+# the 4.x rwsem any more (4.19.64+, which took d26d0cd97c88, is not a preset).
 
 ACQUISITIONS = [{"at": 0, "kind": "writer", "hold": "1ms"},
                 {"at": "500us", "kind": "hp_read", "hold": "100us"},
                 {"at": "550us", "kind": "writer", "hold": "200us"}]
 ACQ_EXPECTED = {      # HP waits, HP done, W2 done
-    ("2.6.36",): ([500 * US], 1100 * US, 1300 * US),
-    ("4.19", "4.19+rfc-v1", "4.19+rfc-v2", "5.1", "5.5", "5.7"):
-        ([500 * US, 200 * US], 1400 * US, 1300 * US),
+    ("2.6.36", "4.19", "4.19+rfc-v1", "4.19+rfc-v2", "5.1"): ([500 * US], 1100 * US, 1300 * US),
+    ("5.5", "5.7"): ([500 * US, 200 * US], 1400 * US, 1300 * US),
     ("5.11", "6.4", "6.7", "6.18", "6.18+vma-retry"): ([500 * US, 0], 1200 * US, 1400 * US),
     CMDLINE_VMA: (None, 700 * US, 1200 * US),
 }
@@ -442,6 +464,20 @@ def test_acquisitions_per_read_and_reader_stealing(engine, kernel):
     r = run(ACQUISITIONS, kernel, engine)
     check_hp(r.tasks[1], waits, hp_done)
     assert r.tasks[2].done == w2_done
+
+
+#: One HP acquisition before 5.3 (2.6.36, the 2018 get_mm_cmdline()), two from 5.3 on.
+ONE_VS_TWO = [("2.6.36", 1), ("4.19", 1), ("5.1", 1), ("5.5", 2), ("5.11", 2), ("6.18", 2)]
+
+
+@pytest.mark.parametrize("kernel, acquisitions", ONE_VS_TWO)
+def test_one_acquisition_before_5_3_two_after(engine, kernel, acquisitions):
+    """WRITER_THEN_HP: the writer holds L(W) 0-1 ms, the read arrives at 0.5 ms and its
+    first acquisition waits 0.5 ms.  With a second one (5.3+) it requests L again at the
+    1.01 ms release, finds it free and an empty queue: [0.5 ms, 0], done 1.02 ms; with one,
+    [0.5 ms], done 1.01 ms."""
+    r = run(WRITER_THEN_HP, kernel, engine)
+    check_hp(r.tasks[1], [500 * US] + [0] * (acquisitions - 1), (1000 + 10 * acquisitions) * US)
 
 
 @pytest.mark.parametrize("era", ["4.x", "5.11+"])
