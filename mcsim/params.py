@@ -96,7 +96,7 @@ PARAMS: tuple[Param, ...] = (
       "re-validation and mkwrite is redone under L on the retry pass", hi=1),
     P("handoff_timeout", "4ms", "duration", "ns", "5.3+: waiting time after which the first "
       "waiter sets the handoff bit, in continuous time (used when hz = 0)"),
-    P("hz", 0, "int", "1/s", "kernel tick rate: > 0 makes the handoff timeout "
+    P("hz", 0, "int", "Hz", "kernel tick rate: > 0 makes the handoff timeout "
       "RWSEM_WAIT_TIMEOUT = DIV_ROUND_UP(HZ, 250) jiffies with jiffy granularity; 0 uses "
       "handoff_timeout (kernel presets default to 250)", hi=10_000),
     P("p_same_vma", 0.5, "prob", "", "6.4+: fraction of writers that change the faulting "

@@ -19,7 +19,7 @@ column adds the unit (``wake_ns``).  No numpy, no pyarrow at import;
 >>> param_column("wake"), param_column("hp_rate"), param_column("writer_ratio")
 ('wake_ns', 'hp_rate_per_s', 'writer_ratio')
 >>> column("wake_ns").unit, column("hz").unit, column("hp_wait_p99_ns").description[:30]
-('ns', '1/s', '99th percentile of hp_wait (HP')
+('ns', 'Hz', '99th percentile of hp_wait (HP')
 """
 from __future__ import annotations
 

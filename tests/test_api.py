@@ -126,8 +126,8 @@ def test_run_script_names_the_kernel_it_ran(monkeypatch):
     core = _FakeCore([[0, -1, -1, -1], [1, -1, -1, -1]], [1, 1])
     monkeypatch.setattr(engine, "compiled_engine", lambda: core)
     preset = mcsim.run_script(SCRIPT, kernel="6.18")
-    assert (preset.policy, preset.kernel) == ("6.18", "6.18")
+    assert (preset.label, preset.kernel, preset.policy) == ("6.18", "6.18", "upstream-5.1")
     legacy = mcsim.run_script(SCRIPT, policy="rfc-v2")
-    assert (legacy.policy, legacy.kernel) == ("rfc-v2", "none")
+    assert (legacy.label, legacy.kernel, legacy.policy) == ("rfc-v2", "none", "rfc-v2")
     with pytest.raises(ParameterError, match="^kernel: '6.19' "):
         mcsim.run_script(SCRIPT, kernel="6.19")

@@ -1,6 +1,7 @@
 """The benchmark machinery (mcsim/bench.py, mcsim/benchmarks/, bench/): it measures what
 it says, and its tables, targets and files are well formed.  No speed is asserted here:
 targets are checked by the benchmark itself and reported (docs/benchmarks.md)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +60,9 @@ def test_the_package_does_not_load_simpy_or_the_core():
 @pytest.mark.parametrize("script", sorted((CHECKOUT / "bench").glob("*.py")))
 def test_the_bench_scripts_start_their_package_entry(script):
     """bench/*.py are entry scripts only: each answers --help from mcsim's own code."""
+    env = dict(os.environ, PYTHONPATH=str(CHECKOUT))    # as when mcsim is installed
     proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
-                          text=True, check=False, cwd=CHECKOUT)
+                          text=True, check=False, cwd=CHECKOUT, env=env)
     assert proc.returncode == 0 and "--full" in proc.stdout, proc.stderr
 
 

@@ -178,9 +178,9 @@ def dirty_case():
 
 def test_dirty_throttling_under_l_before_5_5():
     """§11.4: on 4.19 the fault sleeps holding L until 5 ms (blamed dirty_throttle); the
-    writer runs 5–5.05 ms, the reader waits 3.05 ms, then 0."""
+    writer runs 5–5.05 ms, the reader (one acquisition on 4.19) waits 3.05 ms."""
     waits, c, _ = script(dirty_case(), kernel="4.19")
-    assert waits[2] == [3050 * US, 0]
+    assert waits[2] == [3050 * US]
     assert (c["dirty_throttles"], c["blame_dirty_throttle"], c["retries"]) == (1, 1, 0)
 
 

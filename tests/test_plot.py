@@ -84,7 +84,7 @@ def test_blame_bars_are_the_blame_counters_over_hp_reads(rows):
         len(BLAME_NAMES), len(hold))
     for b, name in enumerate(BLAME_NAMES):
         # a stacked bar stores its top and bottom, so its height is exact to a few ulps
-        assert np.allclose(heights[b], [r[f"blame_{name}"] / r["hp_wait_n"] for r in hold],
+        assert np.allclose(heights[b], [r[f"blame_{name}"] / r["hp_acq_wait_n"] for r in hold],
                            rtol=1e-12, atol=0)
     assert heights.sum() > 0                         # hold at writer_ratio 0.1 inverts
     assert np.allclose(heights.sum(axis=0), [r["inversion_fraction"] for r in hold],

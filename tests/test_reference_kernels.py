@@ -150,7 +150,8 @@ DIRTY = [
 @pytest.mark.parametrize("kernel, fault_waits, writer_wait, hp_waits, retries", [
     # 5.1: balance_dirty_pages() under mmap_sem: the writer waits 0.5..2 ms, the HP read
     # queues behind it and is granted at 2.05 ms.
-    ("5.1", [0], 1500 * US, [1050 * US, 0], 0),
+    # (5.1 reads cmdline with one acquisition: get_mm_cmdline(), 5ab827189965.)
+    ("5.1", [0], 1500 * US, [1050 * US], 0),
     # 5.5 (89b15332af7c): fault_dirty_shared_page() drops mmap_sem first and returns
     # VM_FAULT_RETRY: nobody waits; the TRIED retry at 2 ms does not throttle again.
     ("5.5", [0, 0], 0, [0, 0], 1),
@@ -174,13 +175,15 @@ TWO_WRITERS = [
 
 
 @pytest.mark.parametrize("kernel, params, hp_waits, fallbacks", [
-    # 4.19: the first acquisition waits 0.1..1 ms behind writer 1; writer 2 queues at
-    # 1.005 ms behind the HP read's hold and takes L when it ends at 1.01 ms; the second
-    # acquisition, made at that instant, queues behind it (4.x: no reader steals) until
-    # 1.06 ms.
-    ("4.19", {}, [900 * US, 50 * US], 0),
-    # 2.6.36: one acquisition per read.
+    # 5.5 (two acquisitions since d26d0cd97c88, 5.3): the first acquisition waits 0.1..1
+    # ms behind writer 1; writer 2 queues at 1.005 ms behind the HP read's hold and takes L
+    # when it ends at 1.01 ms; the second acquisition, made at that instant, queues behind
+    # it (the 5.3 rwsem has no reader stealing) until 1.06 ms.
+    ("5.5", {}, [900 * US, 50 * US], 0),
+    # 2.6.36 and 4.19: one acquisition per read (access_process_vm(); get_mm_cmdline()
+    # of 5ab827189965 copies with one access_remote_vm() per page).
     ("2.6.36", {}, [900 * US], 0),
+    ("4.19", {}, [900 * US], 0),
     # 6.18+cmdline-vma: both acquisitions hold the arguments' VMA lock, no wait.
     ("6.18+cmdline-vma", {}, [0, 0], 0),
     # ... unless the read falls back to mmap_lock.  Era 5.11+: the second request finds L

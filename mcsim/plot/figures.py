@@ -257,11 +257,15 @@ def _blame_panel(ax, rows, ticklabels, rotated: bool) -> None:
     if not rows:
         empty_axes(ax, "no HP reads in these rows: no inversion fraction")
         return
-    colors = ("#2a6f97", "#c8553d", "#f2c14e", "#7b2d26", "#61a5c2", "#8f8f8f")
+    colors = ("#2a6f97", "#c8553d", "#f2c14e", "#7b2d26", "#61a5c2", "#8f8f8f", "#6a994e",
+              "#9c6644")
+    assert len(colors) >= len(BLAME_NAMES), "a blame kind without a colour"
     pos = list(range(len(rows)))
     bottom = [0.0] * len(rows)
     for name, color in zip(BLAME_NAMES, colors):
-        share = [r[f"blame_{name}"] / r["hp_wait_n"] for r in rows]
+        # inversions are judged per lock acquisition (model.md §11.5), as the fraction is
+        share = [r.get(f"blame_{name}", 0) / r.get("hp_acq_wait_n", r["hp_wait_n"])
+                 for r in rows]
         ax.bar(pos, share, bottom=bottom, color=color, label=name, width=0.8)
         bottom = [b + s for b, s in zip(bottom, share)]
     ax.set_ylim(bottom=0)
@@ -269,7 +273,7 @@ def _blame_panel(ax, rows, ticklabels, rotated: bool) -> None:
                   ha="right" if rotated else "center", rotation_mode="anchor",
                   fontsize=6 if len(pos) > 12 else 8)
     ax.yaxis.set_major_formatter(percent_formatter())
-    ax.set_ylabel("share of HP reads")
+    ax.set_ylabel("share of HP acquisitions")
     ax.grid(True, axis="y", alpha=0.3)
     if max(bottom) == 0:
         ax.text(0.5, 0.5, "no inversions", transform=ax.transAxes, ha="center",
