@@ -108,8 +108,12 @@ def verdict(row: dict, base: dict) -> str:
     elif row["inversions"] == 0:
         parts.append("no inversions (nor in the baseline)")
     elif fb == fb and fi == fi:
+        from .result import acquisitions_noun
+
         word = "fewer" if fi < fb else "more" if fi > fb else "as many"
-        parts.append(f"{word} inversions ({fb:.2%} → {fi:.2%} of HP reads)")
+        nouns = {acquisitions_noun(r) for r in (row, base)}
+        noun = nouns.pop() if len(nouns) == 1 else "HP reads / acquisitions"
+        parts.append(f"{word} inversions ({fb:.2%} → {fi:.2%} of {noun})")
     p999, p999b = row["hp_wait_p999_ns"], base["hp_wait_p999_ns"]
     if p999 == p999 and p999b == p999b:
         parts.append(_change(p999b, p999, "p99.9"))
