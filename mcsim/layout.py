@@ -20,7 +20,7 @@ METRICS = (
     "hp_wait",            # HP read(): the sum of its acquisitions' waits (the headline)
     "inversion_wait",     # an HP acquisition's wait, when it was an inversion (model.md §7.13)
     "lp_fault_latency",   # fault arrival → fault done, all passes
-    "fault_passes",       # passes per fault (1 or 2)
+    "fault_passes",       # passes per fault (1 to 3)
     "writer_wait",        # LP writer: request → running with L
     "hold_hp",            # L hold by an HP reader (grant → release)
     "hold_fault",         # L hold by one fault pass (grant → drop or release)

@@ -1,6 +1,6 @@
 """mcsim's model written the way a SimPy user would write it: the benchmark's Python peer.
 
-Same model as ``mcsim/reference.py`` and the compiled core (the spec's model.md, era
+Same model as ``mcsim/reference/`` and the compiled core (the spec's model.md, era
 ``4.x``), built from SimPy's own parts:
 
 * one **process** per task: HP reader, LP writer, LP fault, background bio, and one per

@@ -73,6 +73,7 @@ class Task:
     major: bool = False      # the current pass reads the page from the device
     dropped: bool = False    # the current pass released its lock before a step
     completed: bool = False  # ... and that drop ends the fault (VM_FAULT_COMPLETED)
+    dirty_retry: bool = False  # the drop was before dirty throttling: the PTE is in place
     holding: bool = False    # holds L (read or write)
     holding_vma: bool = False  # holds V for read (a fault pass)
     woken: bool = False      # a queued writer woken, not yet run

@@ -83,12 +83,13 @@ class FaultMixin:
     # ------------------------------------------------------------------ retry passes
     def _retry_steps(self, task):
         """The first retry pass re-reads a page that is not uptodate (kernels that keep no
-        page) or redoes a failed re-validation's mkwrite (kernels that keep it).  Later
-        passes do neither, and no retry pass throttles dirty pages again."""
+        page; not after a drop before dirty throttling, whose page is mapped already) or
+        redoes a failed re-validation's mkwrite (kernels that keep it).  Later passes do
+        neither, and no retry pass throttles dirty pages again."""
         if task.passes != 2:
             return []
         if not self.keeps_page:
-            if not self._not_uptodate(task):
+            if task.dirty_retry or not self._not_uptodate(task):
                 return []
             self.counters["evictions"] += 1
             task.major = True
@@ -158,8 +159,11 @@ class FaultMixin:
                 self._drop(task)
             if op == OP_CPU or op == OP_SLEEP:
                 task.ip += 1
-                if op == OP_SLEEP and dropped_here and self.dirty_completes:
-                    task.completed = True          # VM_FAULT_COMPLETED: no retry
+                if op == OP_SLEEP and dropped_here:
+                    # fault_dirty_shared_page() drops after mapping the page: the fault
+                    # ends (VM_FAULT_COMPLETED) or its retry finds the PTE in place
+                    task.completed = bool(self.dirty_completes)
+                    task.dirty_retry = True
                 duration = self._operand(task, arg)
                 if duration > 0:
                     if op == OP_SLEEP:             # balance_dirty_pages()
