@@ -65,9 +65,9 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
             or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.lockq, 64) != 0):
         return ERR_NOMEM
     for m in range(N_METRICS):
-        if hist_init(&s.hists[m], hist_arrays + (3 * m) * N_BUCKETS,
-                     hist_arrays + (3 * m + 1) * N_BUCKETS,
-                     hist_arrays + (3 * m + 2) * N_BUCKETS, largest) != HIST_OK:
+        if hist_init(&s.hists[m], hist_arrays + (N_HIST_ARRAYS * m + HA_COUNTS) * N_BUCKETS,
+                     hist_arrays + (N_HIST_ARRAYS * m + HA_YY) * N_BUCKETS,
+                     hist_arrays + (N_HIST_ARRAYS * m + HA_YN) * N_BUCKETS, largest) != HIST_OK:
             return ERR_NOMEM
     return 0
 
@@ -145,12 +145,13 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
     cdef int err, m
     cdef int64_t[:, ::1] rows_view
     cdef int64_t* rows = NULL
-    if hist_arrays.shape[0] != N_METRICS or hist_arrays.shape[1] != 3 or \
+    if hist_arrays.shape[0] != N_METRICS or hist_arrays.shape[1] != N_HIST_ARRAYS or \
             hist_arrays.shape[2] != N_BUCKETS:
-        raise ValueError(f"hist_arrays must be [{N_METRICS}, 3, {N_BUCKETS}]")
-    if hist_scalars.shape[0] != N_METRICS or hist_scalars.shape[1] != 7 or \
-            hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != 2:
-        raise ValueError("hist_scalars must be [metrics, 7] and hist_floats [metrics, 2]")
+        raise ValueError(f"hist_arrays must be [{N_METRICS}, {N_HIST_ARRAYS}, {N_BUCKETS}]")
+    if hist_scalars.shape[0] != N_METRICS or hist_scalars.shape[1] != N_HIST_SCALARS or \
+            hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
+        raise ValueError(f"hist_scalars must be [metrics, {N_HIST_SCALARS}] and hist_floats "
+                         f"[metrics, {N_HIST_FLOATS}]")
     cdef Counters* cptr = _counters_of(counters)
     if trial_rows is not None:
         rows_view = trial_rows
@@ -176,17 +177,17 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
 
 cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
     # Accumulate, so one set of arrays can collect several calls; sums saturate.
-    scal[m, 0] += h.n
-    scal[m, 1] = sat_add(scal[m, 1], h.total)
-    if h.vmin < scal[m, 2]:                  # callers start vmin at INT64_MAX, vmax at -1
-        scal[m, 2] = h.vmin
-    if h.vmax > scal[m, 3]:
-        scal[m, 3] = h.vmax
-    scal[m, 4] = sat_add(scal[m, 4], h.nn)
-    scal[m, 5] += h.trials
-    scal[m, 6] += h.overflow
-    flt[m, 0] += h.ss
-    flt[m, 1] += h.sn
+    scal[m, HS_N] += h.n
+    scal[m, HS_TOTAL] = sat_add(scal[m, HS_TOTAL], h.total)
+    if h.vmin < scal[m, HS_VMIN]:            # callers start vmin at INT64_MAX, vmax at -1
+        scal[m, HS_VMIN] = h.vmin
+    if h.vmax > scal[m, HS_VMAX]:
+        scal[m, HS_VMAX] = h.vmax
+    scal[m, HS_NN] = sat_add(scal[m, HS_NN], h.nn)
+    scal[m, HS_TRIALS] += h.trials
+    scal[m, HS_OVERFLOW] += h.overflow
+    flt[m, HF_SS] += h.ss
+    flt[m, HF_SN] += h.sn
 
 
 def run_script(object scenario_record, object task_rows):
@@ -206,7 +207,7 @@ def run_script(object scenario_record, object task_rows):
     cdef Py_ssize_t i, n = rows.shape[0]
     cdef int32_t t
     cdef Event ev
-    hist_arrays = np.zeros((N_METRICS, 3, N_BUCKETS), dtype=np.int64)
+    hist_arrays = np.zeros((N_METRICS, N_HIST_ARRAYS, N_BUCKETS), dtype=np.int64)
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     cdef int64_t[:, :, ::1] hv = hist_arrays
     cdef int64_t[::1] cv = counters

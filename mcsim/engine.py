@@ -19,11 +19,15 @@ import numpy as np
 
 from . import layout as lay
 from ._build import load_extension
-from .histogram import EMPTY_VMAX, EMPTY_VMIN, N_BUCKETS, Histogram
+from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALARS, N_BUCKETS,
+                        Histogram)
 from .numeric import SATURATED, sat_add_arrays
 
 BLOCK_TRIALS = 1 << 16
 ENGINES = ("compiled", "reference")
+#: Columns of ``BlockOutput.hist_scalars`` (mcsim.histogram.INT_SCALARS).
+_VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
+_SUMMED = [i for i, name in enumerate(INT_SCALARS) if name not in ("vmin", "vmax")]
 
 
 def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
@@ -73,11 +77,12 @@ class BlockOutput:
     @classmethod
     def zeros(cls) -> BlockOutput:
         nm = len(lay.METRICS)
-        scalars = np.zeros((nm, 7), dtype=np.int64)
-        scalars[:, 2] = EMPTY_VMIN
-        scalars[:, 3] = EMPTY_VMAX
-        return cls(np.zeros((nm, 3, N_BUCKETS), dtype=np.int64), scalars,
-                   np.zeros((nm, 2)), np.zeros(len(lay.COUNTERS), dtype=np.int64))
+        scalars = np.zeros((nm, len(INT_SCALARS)), dtype=np.int64)
+        scalars[:, _VMIN] = EMPTY_VMIN
+        scalars[:, _VMAX] = EMPTY_VMAX
+        return cls(np.zeros((nm, len(ARRAYS), N_BUCKETS), dtype=np.int64), scalars,
+                   np.zeros((nm, len(FLOAT_SCALARS))),
+                   np.zeros(len(lay.COUNTERS), dtype=np.int64))
 
     def add(self, other: BlockOutput) -> None:
         """Merge another block in place (floats add in call order).  Integer sums are
@@ -91,10 +96,10 @@ class BlockOutput:
         """
         self.hist_arrays[...] = sat_add_arrays(self.hist_arrays, other.hist_arrays)
         s, o = self.hist_scalars, other.hist_scalars
-        for col in (0, 1, 4, 5, 6):
+        for col in _SUMMED:
             s[:, col] = sat_add_arrays(s[:, col], o[:, col])
-        np.minimum(s[:, 2], o[:, 2], out=s[:, 2])
-        np.maximum(s[:, 3], o[:, 3], out=s[:, 3])
+        np.minimum(s[:, _VMIN], o[:, _VMIN], out=s[:, _VMIN])
+        np.maximum(s[:, _VMAX], o[:, _VMAX], out=s[:, _VMAX])
         self.hist_floats += other.hist_floats
         maxima = [lay.C["max_pending_events"], lay.C["max_trial_events"]]
         merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
@@ -104,11 +109,10 @@ class BlockOutput:
     def histograms(self) -> dict[str, Histogram]:
         out = {}
         for m, name in enumerate(lay.METRICS):
-            scalars = dict(zip(("n", "total", "vmin", "vmax", "nn", "trials", "overflow"),
-                               (int(x) for x in self.hist_scalars[m])))
-            scalars["ss"], scalars["sn"] = (float(x) for x in self.hist_floats[m])
+            scalars = dict(zip(INT_SCALARS, (int(x) for x in self.hist_scalars[m])))
+            scalars.update(zip(FLOAT_SCALARS, (float(x) for x in self.hist_floats[m])))
             a = self.hist_arrays[m]
-            out[name] = Histogram.from_arrays(a[0].copy(), a[1].copy(), a[2].copy(), scalars)
+            out[name] = Histogram.from_arrays(*(x.copy() for x in a), scalars)
         return out
 
     def counter_dict(self) -> dict[str, int]:
@@ -148,11 +152,10 @@ def _reference_block(scenario, block: int, trials: int, seed: int) -> BlockOutpu
     raw = ReferenceEngine(scenario, block_bitgen(seed, block)).run_trials(trials)
     out = BlockOutput.zeros()
     for m, hist in enumerate(raw.hists):
-        out.hist_arrays[m] = (hist.counts, hist.yy, hist.yn)
+        out.hist_arrays[m] = [getattr(hist, k) for k in ARRAYS]
         sc = hist.scalars()
-        out.hist_scalars[m] = [sc[k] for k in ("n", "total", "vmin", "vmax", "nn", "trials",
-                                               "overflow")]
-        out.hist_floats[m] = (sc["ss"], sc["sn"])
+        out.hist_scalars[m] = [sc[k] for k in INT_SCALARS]
+        out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
     out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
     return out
 

@@ -164,12 +164,16 @@ def _check_programs(programs) -> None:
     fields = (("op", -1, len(OP_NAMES) - 1), ("col", -1, len(STEP_COLUMNS) - 1),
               ("blame", -1, len(BLAME_NAMES) - 1), ("arg", 0, ARG_DIRTY))
     programs = np.asarray(programs)
-    for (kind, step), op in np.ndenumerate(programs[..., 0]):
-        for f, (name, lo, hi) in enumerate(fields):
-            value = int(programs[kind, step, f])
-            if (f == 0 or op >= 0) and not lo <= value <= hi:
-                raise ParameterError(f"scenario.programs[{kind}][{step}].{name}", value,
-                                     f"{lo} to {hi}", "is out of range")
+    active = programs[..., 0] >= 0
+    for f, (name, lo, hi) in enumerate(fields):
+        values = programs[..., f]
+        bad = (values < lo) | (values > hi)
+        if f:
+            bad &= active
+        if bad.any():
+            kind, step = (int(x) for x in np.argwhere(bad)[0])
+            raise ParameterError(f"scenario.programs[{kind}][{step}].{name}",
+                                 int(values[kind, step]), f"{lo} to {hi}", "is out of range")
 
 
 def check_script_rows(rows) -> None:
