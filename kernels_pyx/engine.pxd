@@ -39,7 +39,7 @@ cdef struct Task:
     int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
     int32_t holding                 # holds L (the only lock the inversion clock counts)
     int32_t vma_held                # holds V for read (a fault pass)
-    int32_t dropped, completed, tried, major
+    int32_t dropped, completed, tried, major, dirty_retry
     int32_t woken, blocked, page_ready, waiting_page, page_waiter
     Op prog[MAX_PROG]
 

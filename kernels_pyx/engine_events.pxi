@@ -228,6 +228,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.vma_held = 0
     task.dropped = 0
     task.completed = 0
+    task.dirty_retry = 0
     task.tried = 0
     task.major = 0
     task.woken = 0

@@ -92,11 +92,14 @@ cdef inline void redraw_operands(Sim* s, Task* task) noexcept nogil:
 
 cdef inline void retry_steps(Sim* s, Task* task) noexcept nogil:
     """The first retry pass: without a kept page, re-read it if it is not uptodate
-    (evicted, or a p_retry_miss miss); with one, re-validate a write fault's page."""
+    (evicted, or a p_retry_miss miss), unless the drop was before dirty throttling (the
+    page is mapped already); with one, re-validate a write fault's page."""
     cdef double e
     cdef int32_t i
     cdef Op* o
     if not s.keeps_page:
+        if task.dirty_retry:
+            return
         if task.evicted < 0:
             task.evicted = 0
             if s.sc.evict_per_ns > 0:
@@ -184,8 +187,9 @@ cdef void advance(Sim* s, int32_t t) noexcept nogil:
             submit_issue(s, t)
         elif o.op == OP_SLEEP:                # balance_dirty_pages()
             task.ip += 1
-            if dropped_here and s.dirty_completes:
-                task.completed = 1            # VM_FAULT_COMPLETED: no retry
+            if dropped_here:                  # after the page is mapped: the fault ends
+                task.completed = s.dirty_completes   # (VM_FAULT_COMPLETED) or its
+                task.dirty_retry = 1          # retry finds the PTE in place
             duration = operand(task, o.arg)
             if duration > 0:
                 s.counters.dirty_throttles += 1
