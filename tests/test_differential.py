@@ -1,14 +1,16 @@
 """The compiled core against its pure-Python twin: the same seed must give the same trials,
 histograms and counters, bit for bit.
 
-Two families of configurations are compared.  Hypothesis draws broad random models (every
-parameter, short devices).  A fixed stress set, drawn once from a seeded generator, pushes
-the engines onto their hard paths: millisecond devices, long writer holds, wake-ups of tens
-of microseconds, short handoff timeouts, eviction and re-validation, both eras, bursts that
-queue more tasks than the initial buffers hold, and overloads.  A comparison only means
-something on a path it reaches, so the stress set also asserts that across its
-configurations every one of those paths was taken (handoffs, reader and writer steals,
-evictions, failed re-validations, buffer growth, overload errors).
+Two families of configurations are compared, each on the 2018 model (``policy``/``era``)
+and on the kernel presets of model.md §11 with its new parameters.  Hypothesis draws broad
+random models (every parameter, short devices).  Fixed stress sets, drawn once from seeded
+generators, push the engines onto their hard paths: millisecond devices, long writer
+holds, wake-ups of tens of microseconds, short handoff timeouts (and handoffs timed in
+jiffies), eviction and re-validation, every rwsem era, bursts that queue more tasks than
+the initial buffers hold, overloads, VMA-lock fallbacks, writers waiting for the VMA's
+readers, three-pass faults, dirty throttling and HP fallbacks.  A comparison only means
+something on a path it reaches, so each stress set also asserts, by counters and
+histograms, that across its configurations every one of those paths was taken.
 """
 from collections import Counter
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 import mcsim
 from mcsim import layout as lay
 from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
+from mcsim.kernels import KERNEL_LIST, KERNELS
 from mcsim.params import validate
 from mcsim.reference import ReferenceEngine
 from mcsim.scenario import compile_scenario
@@ -71,7 +74,8 @@ class PeakReference(ReferenceEngine):
 def assert_same_run(params, seed, trials):
     """Run both engines on one configuration and assert they agree bit for bit.
 
-    Returns ``(counters, peaks, overloaded)``.  An overloaded configuration must end in the
+    Returns ``(counters, peaks, overloaded, histograms)`` (histograms by metric name, None
+    when overloaded).  An overloaded configuration must end in the
     same SimulationError on both engines, after the same completed trials and with the same
     counters up to the failing event.
     """
@@ -85,17 +89,34 @@ def assert_same_run(params, seed, trials):
         with pytest.raises(mcsim.SimulationError, match="overloaded"):
             compiled_block(scenario, seed, trials, counters)
         assert dict(zip(lay.COUNTERS, counters.tolist())) == ref.counters
-        return ref.counters, ref.peaks, True
+        return ref.counters, ref.peaks, True, None
     out, rows = compiled_block(scenario, seed, trials, counters)
     np.testing.assert_array_equal(np.array(ref.trial_rows), rows)
     assert out.counter_dict() == ref.counters
     hists = out.histograms()
     for m, hist in enumerate(ref.hists):
         assert hist == hists[lay.METRICS[m]], lay.METRICS[m]
-    # Liveness: every request on L ended in exactly one recorded wait.
-    waits = sum(hists[m].n for m in ("hp_wait", "writer_wait", "fault_lock_wait"))
-    assert waits == ref.counters["lock_acquisitions"]
-    return ref.counters, ref.peaks, False
+    assert_liveness(validate(params), hists, ref.counters)
+    return ref.counters, ref.peaks, False, hists
+
+
+def assert_liveness(cfg, hists, counters):
+    """Every request for L ended in exactly one recorded wait (model.md §11.3, §11.5).
+
+    Writers record ``writer_wait`` and fault passes ``fault_lock_wait`` (waits for L only,
+    fallbacks included).  An HP read makes ``hp_acquisitions`` requests, each recording
+    ``hp_acq_wait``: all of them are for L when ``hp_lock`` is mmap; when it is vma only the
+    fallbacks (counter ``hp_fallbacks``) are, the others hold the VMA lock at once.
+    """
+    kernel = KERNELS.get(cfg["kernel"])
+    if kernel is not None and kernel.hp_lock == "vma":
+        hp_on_l = counters["hp_fallbacks"]
+        assert hp_on_l <= hists["hp_acq_wait"].n
+    else:
+        hp_on_l = hists["hp_acq_wait"].n
+    waits = hp_on_l + hists["writer_wait"].n + hists["fault_lock_wait"].n
+    assert waits == counters["lock_acquisitions"], (hp_on_l, hists["writer_wait"].n,
+                                                    hists["fault_lock_wait"].n)
 
 
 # ------------------------------------------------------------------ broad random models
@@ -135,6 +156,39 @@ def configs(draw):
 @given(params=configs(), seed=st.integers(0, 2**32))
 def test_compiled_equals_reference_trial_for_trial(params, seed):
     assert_same_run(params, seed, trials=100)
+
+
+# ------------------------------------------------------------------ kernel presets
+@st.composite
+def kernel_configs(draw):
+    """Random models on a kernel preset (which sets policy and era, so neither is given)
+    or on the 2018 row (``none``: policy and era drawn), with the parameters of model.md
+    §11: HZ (0 = continuous handoff timeout), same-VMA writers, writeback waits in
+    ->page_mkwrite, misses on retry passes, dirty throttling and HP fallbacks.  A small
+    ``max_trial_events`` ends overloads quickly, with the same error on both engines."""
+    p = draw(configs())
+    kernel = draw(st.sampled_from(["none", *(k.name for k in KERNEL_LIST)]))
+    if kernel != "none":
+        del p["era"], p["policy"]
+    p.update({
+        "max_trial_events": 5_000,
+        "kernel": kernel,
+        "hz": draw(st.sampled_from([0, 100, 250, 1000])),
+        "p_same_vma": draw(st.sampled_from([0.0, 0.5, 1.0])),
+        "p_retry_miss": draw(st.sampled_from([0.0, 0.3, 1.0])),
+        "p_dirty_throttle": draw(st.sampled_from([0.0, 0.3, 1.0])),
+        "dirty_throttle": draw(st.sampled_from(["0", "exp(50us)", "exp(1ms)"])),
+        "p_hp_fallback": draw(st.sampled_from([0.0, 0.3, 1.0])),
+    })
+    slow = p["p_mkwrite_slow"]
+    p["p_mkwrite_writeback"] = draw(st.sampled_from([0.0, (1 - slow) / 2, 1 - slow]))
+    return p
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=kernel_configs(), seed=st.integers(0, 2**32))
+def test_kernel_presets_compiled_equals_reference(params, seed):
+    assert_same_run(params, seed, trials=60)
 
 
 # ------------------------------------------------------------------ the stress set
@@ -249,7 +303,7 @@ def stress_runs():
 def test_stress_configurations_agree(stress_runs):
     """Each flavour ran (the fixture compares every run as it goes)."""
     assert len(stress_runs) == STRESS_CONFIGS
-    overloaded = [ov for (flavour, _), (_, _, ov) in zip(stress_configs(), stress_runs)
+    overloaded = [ov for (flavour, _), (_, _, ov, _) in zip(stress_configs(), stress_runs)
                   if flavour == "overloaded"]
     assert overloaded and all(overloaded)
 
@@ -259,7 +313,7 @@ def test_stress_reaches_every_hard_path(stress_runs):
     were all compared), each path the comparison is meant to cover was taken, and the
     core's buffers had to grow past their initial capacities."""
     totals, peaks = Counter(), Counter()
-    for counters, run_peaks, overloaded in stress_runs:
+    for counters, run_peaks, overloaded, _ in stress_runs:
         if overloaded:
             continue
         totals.update({k: counters[k] for k in ("handoffs", "reader_steals",
@@ -276,6 +330,110 @@ def test_stress_reaches_every_hard_path(stress_runs):
     assert peaks["tasks"] > INITIAL_TASKS, dict(peaks)
     assert peaks["gate_queue"] > INITIAL_FIFO, dict(peaks)
     assert peaks["lock_queue"] > INITIAL_FIFO, dict(peaks)
+
+
+# ------------------------------------------------------------------ the preset stress set
+KERNEL_STRESS_SEED = 20_261_202
+KERNEL_STRESS_TRIALS = 200
+HANDOFF_TRIALS = 20
+#: Counters that the completed preset stress runs must all make positive (model.md §11).
+KERNEL_PATHS = ("fallbacks", "tried_passes", "retry_misses", "vma_writer_waits",
+                "hp_fallbacks", "dirty_throttles", "reader_steals", "blame_vma_start_write",
+                "blame_writeback", "blame_dirty_throttle", "blame_pass2_read")
+
+
+def kernel_stress_config(rng, kernel):
+    """One contended configuration on a preset, every §11 probability well above 0:
+    writers on the faulting VMA, misses and evictions on retry passes (so a fault on a
+    VMA-locked kernel can take three passes), writeback waits, dirty throttling, HP
+    fallbacks, and millisecond devices and writer holds."""
+    pick = lambda options: options[int(rng.integers(len(options)))]   # noqa: E731
+    return {
+        "kernel": kernel, "max_trial_events": 4_000,
+        "hz": pick([100, 250, 1000]),
+        "throttle_depth": pick([7, 6, 3]),
+        "wake": pick(["20us", "50us"]),
+        "hp_rate": pick([1000.0, 3000.0]),
+        "hp_hold": pick(["exp(20us)", "lognormal(50us, 1.0)"]),
+        "lp_rate": pick([1000.0, 2000.0]),
+        "writer_ratio": pick([0.1, 0.2]),
+        "writer_hold": pick(["exp(500us)", "exp(2ms)", "const(1ms)"]),
+        "write_fault_ratio": pick([0.3, 0.5]),
+        "p_miss": pick([0.1, 0.2]), "p_async_ra": pick([0.1, 0.2]),
+        "p_locked": pick([0.1, 0.2]),
+        "p_mkwrite_slow": pick([0.2, 0.3]), "p_mkwrite_writeback": pick([0.2, 0.3]),
+        "fault_cpu": pick(["2us", "exp(20us)"]),
+        "minor_cpu": pick(["2us", "exp(20us)"]),
+        "mkwrite_fast": "exp(50us)",
+        "device": pick(["exp(300us)", "exp(1ms)"]),
+        "bg_io_rate": pick([0.0, 30.0]),
+        "evict_rate": pick([300.0, 3000.0]),
+        "revalidate_fail": pick([0.3, 0.8]),
+        "p_same_vma": pick([0.5, 1.0]),
+        "p_retry_miss": pick([0.2, 0.5]),
+        "p_dirty_throttle": pick([0.3, 0.6]),
+        "dirty_throttle": pick(["exp(200us)", "exp(1ms)"]),
+        "p_hp_fallback": pick([0.2, 0.5]),
+        "max_readers_wakeup": pick([4, 256]),
+    }
+
+
+def handoff_config(kernel, hz):
+    """Writers holding L for 5 ms at 60/s (load 0.3) queue behind one another for more
+    than RWSEM_WAIT_TIMEOUT; HP reads at 10,000/s steal L (5.11+) in the 200 us before a
+    woken head writer runs, which then finds L taken and sets the handoff bit, timed in
+    jiffies (model.md §11.6)."""
+    return {"kernel": kernel, "hz": hz, "hp_rate": 10_000.0, "hp_hold": "exp(200us)",
+            "lp_rate": 60.0, "writer_ratio": 1.0, "writer_hold": "const(5ms)",
+            "throttle_depth": 0, "bg_io_rate": 0.0, "wake": "200us",
+            "max_trial_events": 20_000}
+
+
+def kernel_stress_configs(seed=KERNEL_STRESS_SEED):
+    """``(params, trials)`` for every preset, drawn once from a seeded generator (the list
+    is the same on every run, so the coverage assertion below is deterministic), then
+    two handoff configurations (5.11+ rwsem era) at two HZ values."""
+    rng = np.random.default_rng(seed)
+    out = [(kernel_stress_config(rng, k.name), KERNEL_STRESS_TRIALS) for k in KERNEL_LIST]
+    out += [(handoff_config("5.11", 250), HANDOFF_TRIALS),
+            (handoff_config("6.18", 1000), HANDOFF_TRIALS)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def kernel_stress_runs():
+    """Every preset stress configuration run on both engines (asserting agreement)."""
+    return [(params, assert_same_run(params, seed=k, trials=trials))
+            for k, (params, trials) in enumerate(kernel_stress_configs())]
+
+
+def test_kernel_stress_reaches_every_new_path(kernel_stress_runs):
+    """Across the completed preset stress runs (trials, histograms and counters all
+    compared), every path of model.md §11 was taken: VMA fallbacks, TRIED passes, misses
+    and evictions on retry passes, writers waiting in vma_start_write(), HP fallbacks,
+    dirty throttling, handoffs timed in jiffies, reader steals, the new blame kinds and
+    pass2_read, a fault of three passes (VMA pass, non-TRIED retry that re-reads and
+    drops, TRIED pass), and the V-lock metrics."""
+    totals, metric_n = Counter(), Counter()
+    passes_max = 0
+    for params, (counters, _, overloaded, hists) in kernel_stress_runs:
+        if overloaded:
+            continue
+        totals.update({k: counters[k] for k in KERNEL_PATHS})
+        # evictions counts every re-read; those beyond retry_misses are the eviction
+        # hazard of §2.4 met by a retry pass
+        totals["evictions_not_retry_miss"] += counters["evictions"] - counters["retry_misses"]
+        if validate(params)["hz"] > 0:
+            totals["handoffs_hz"] += counters["handoffs"]
+        for m in ("hold_vma", "vma_writer_wait"):
+            metric_n[m] += hists[m].n
+        passes_max = max(passes_max, hists["fault_passes"].vmax)
+    for name in (*KERNEL_PATHS, "evictions_not_retry_miss", "handoffs_hz"):
+        assert totals[name] > 0, f"no {name} in the completed preset runs: {dict(totals)}"
+    for name, n in metric_n.items():
+        assert n > 0, f"no {name} samples in the completed preset runs"
+    assert passes_max == 3, passes_max
+    assert sum(not ov for _, (_, _, ov, _) in kernel_stress_runs) >= len(KERNEL_LIST)
 
 
 # ------------------------------------------------------------------ fixed cases
