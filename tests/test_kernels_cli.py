@@ -122,7 +122,7 @@ def test_new_parameters_are_listed_with_units_and_columns(capsys):
     rows = {r["name"]: r for r in cli_json(capsys, "params")}
     for name in NEW_PARAMS:
         assert name in out and name in rows
-    assert (rows["hz"]["column"], rows["hz"]["column_unit"]) == ("hz", "1/s")
+    assert (rows["hz"]["column"], rows["hz"]["column_unit"]) == ("hz", "Hz")
     assert rows["dirty_throttle"]["column"] == "dirty_throttle"     # a distribution: text
     assert rows["kernel"]["choices"][0] == "none"
     assert set(rows["kernel"]["choices"][1:]) == set(KERNELS)
@@ -322,7 +322,7 @@ def test_schema_documents_the_new_columns_with_units():
         assert f"{m}_hist_counts" in names
     for p in NEW_PARAMS:
         assert f"(parameter {p}" in schema.column(schema.param_column(p)).description
-    assert schema.column("hz").unit == "1/s" and schema.column("kernel").type == "string"
+    assert schema.column("hz").unit == "Hz" and schema.column("kernel").type == "string"
     assert schema.SCHEMA_VERSION == 3
 
 
