@@ -26,16 +26,15 @@ The local pool's workers die with the process that started them, even by ``kill 
 """
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+# multiprocessing, ctypes and the process pool load when a sweep starts one: `mcsim run`
+# imports this module for default_workers() and starts sooner without them.
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +78,8 @@ def die_with_parent(parent: int) -> None:
     """
     armed = False
     if sys.platform.startswith("linux"):
+        import ctypes
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
@@ -112,6 +113,9 @@ def local_executor(workers: int, **options) -> Executor:
     # it removes them itself, so the warning is noise in the user's terminal or log.
     if _QUIET_TRACKER not in sys.warnoptions:
         sys.warnoptions.append(_QUIET_TRACKER)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init, initargs=(os.getpid(),))
 
@@ -353,6 +357,8 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
     """
     if workers is not None:
         check_workers(workers)          # before any directory is made
+    from concurrent.futures import ProcessPoolExecutor
+
     from .dataset import prepare_dataset_dir
     from .plan import plan_sweep
 
@@ -387,6 +393,8 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
 def _drive(pool: Executor, todo: list, out: Path, window: int, report: SweepReport,
            progress, on_point) -> None:
     """Keep up to ``window`` points in flight; collect them as they finish."""
+    from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
     if progress:
         progress(0, len(todo))
     queue = iter(todo)
