@@ -32,8 +32,7 @@ import signal
 import sys
 import threading
 import time
-# multiprocessing, ctypes and the process pool load when a sweep starts one: `mcsim run`
-# imports this module for default_workers() and starts sooner without them.
+# multiprocessing, ctypes and the process pool load when a sweep starts one.
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ClusterError, McsimError, SimulationError, UsageError
-from .points import check_workers, PointSpec, run_point
+from .points import check_workers, default_workers, PointSpec, run_point
 
 
 class InlineExecutor(Executor):
@@ -263,14 +262,6 @@ def shard_points(points: list[PointSpec], index: int, count: int) -> list[PointS
     keys = sorted({p.key for p in points})
     mine = {key for i, key in enumerate(keys) if i % count == index}
     return [p for p in points if p.key in mine]
-
-
-def default_workers() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 @contextmanager

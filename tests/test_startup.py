@@ -53,7 +53,7 @@ def test_run_loads_numpy_and_the_engine_but_not_the_rest():
     assert "mcsim._engine" in modules
     # Only the run command's module is registered; the others' imports are not paid.
     assert not {"mcsim.cli.sweep", "mcsim.cli.report", "mcsim.cli.compare",
-                "multiprocessing", "concurrent.futures.process"} & modules
+                "mcsim.executors", "multiprocessing", "concurrent.futures.process"} & modules
 
 
 def test_help_after_one_command_lists_the_commands_in_their_order():

@@ -18,7 +18,7 @@ from ..errors import McsimError
 from .app import EXIT_ERROR, EXIT_SIMULATION, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line
-from .startup import load_commands, one_blas_thread
+from .startup import load_commands, load_help_renderer, one_blas_thread, wants_help
 
 __all__ = ["app", "main"]
 
@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: list[str]) -> int:
     set_command_line(args)
     load_commands(app, args)
+    if wants_help(args):
+        load_help_renderer()
     try:
         outcome = app(args=args, prog_name="mcsim", standalone_mode=False)
         sys.stdout.flush()              # here, so that EPIPE is handled below
