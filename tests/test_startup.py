@@ -177,3 +177,44 @@ def test_interval_z_is_scipys_normal_quantile_to_the_bit(level):
     from mcsim.histogram import _z
 
     assert _z(level) == float(ndtri(1.0 - (1.0 - level) / 2.0))
+
+
+# ------------------------------------------------------------------ help renderer
+RENDER = """
+import io, sys
+if PRELOAD: import typer.rich_utils          # as usual: rich.syntax, rich.traceback and all
+sys.argv = ['mcsim', *ARGS]
+from mcsim.cli import main
+main()
+# What the stand-ins stood for works as usual afterwards: a code block, a traceback.
+import rich.console, rich.markdown, rich.syntax, typer.rich_utils
+console = rich.console.Console(file=io.StringIO(), width=90, force_terminal=True)
+console.print(rich.markdown.Markdown("Run:\\n\\n```\\nmcsim run --trials 9\\n```\\n"))
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    console.print(typer.rich_utils.Traceback.from_exception(type(exc), exc, exc.__traceback__))
+print(console.file.getvalue())
+print(sorted(m for m in ('pygments', 'rich.syntax', 'rich.traceback') if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"]])
+def test_help_and_rich_are_the_same_with_the_help_renderer_loaded_lightly(args):
+    env = dict(os.environ, FORCE_COLOR="1", COLUMNS="100")
+    outputs = []
+    for preload in (True, False):
+        code = f"PRELOAD, ARGS = {preload}, {args!r}" + RENDER
+        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                              text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+    assert "\x1b[" in outputs[0] and "mcsim run --trials 9" in outputs[0]   # colours, code
+    assert "ZeroDivisionError" in outputs[0]
+
+
+def test_help_loads_no_highlighter():
+    modules, proc = loaded_after(as_program("--help"))
+    assert "typer.rich_utils" in modules and "markdown_it" in modules
+    assert not {"pygments", "rich.syntax", "rich.traceback"} & modules
