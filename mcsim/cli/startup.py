@@ -111,8 +111,10 @@ def load_help_renderer() -> None:
     >>> "typer.rich_utils" in sys.modules
     True
     """
-    if "typer.rich_utils" in sys.modules:
-        return
+    import typer.core
+
+    if "typer.rich_utils" in sys.modules or not getattr(typer.core, "HAS_RICH", True):
+        return                  # loaded already, or not used (TYPER_USE_RICH=0)
     before = set(sys.modules)
     stand_ins = {name: _stand_in(name) for name in DEFERRED_MODULES if name not in sys.modules}
     sys.modules.update(stand_ins)
