@@ -119,7 +119,7 @@ def load_help_renderer() -> None:
     stand_ins = {name: _stand_in(name) for name in DEFERRED_MODULES if name not in sys.modules}
     sys.modules.update(stand_ins)
     try:
-        import_module("typer.rich_utils")
+        __import__("typer.rich_utils")
         loaded = True
     except Exception:
         loaded = False
@@ -133,7 +133,7 @@ def load_help_renderer() -> None:
     if not loaded:
         for name in set(sys.modules) - before:
             del sys.modules[name]
-        import_module("typer.rich_utils")
+        __import__("typer.rich_utils")
 
 
 class Deferred:
