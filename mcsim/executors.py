@@ -26,23 +26,21 @@ The local pool's workers die with the process that started them, even by ``kill 
 """
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+# multiprocessing, ctypes and the process pool load when a sweep starts one.
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ClusterError, McsimError, SimulationError, UsageError
-from .points import check_workers, PointSpec, run_point
+from .points import check_workers, default_workers, PointSpec, run_point
 
 
 class InlineExecutor(Executor):
@@ -79,6 +77,8 @@ def die_with_parent(parent: int) -> None:
     """
     armed = False
     if sys.platform.startswith("linux"):
+        import ctypes
+
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
@@ -112,6 +112,9 @@ def local_executor(workers: int, **options) -> Executor:
     # it removes them itself, so the warning is noise in the user's terminal or log.
     if _QUIET_TRACKER not in sys.warnoptions:
         sys.warnoptions.append(_QUIET_TRACKER)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_init, initargs=(os.getpid(),))
 
@@ -261,14 +264,6 @@ def shard_points(points: list[PointSpec], index: int, count: int) -> list[PointS
     return [p for p in points if p.key in mine]
 
 
-def default_workers() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 @contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM (those with a Python handler) during the block, then pass
@@ -353,6 +348,8 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
     """
     if workers is not None:
         check_workers(workers)          # before any directory is made
+    from concurrent.futures import ProcessPoolExecutor
+
     from .dataset import prepare_dataset_dir
     from .plan import plan_sweep
 
@@ -387,6 +384,8 @@ def run_sweep(points: list[PointSpec], out_dir: str | Path, *, workers: int | No
 def _drive(pool: Executor, todo: list, out: Path, window: int, report: SweepReport,
            progress, on_point) -> None:
     """Keep up to ``window`` points in flight; collect them as they finish."""
+    from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+
     if progress:
         progress(0, len(todo))
     queue = iter(todo)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -53,6 +54,18 @@ def canonical_json(value) -> str:
 
 #: Most workers (threads for a point, processes for a sweep) one run may use.
 MAX_WORKERS = 256
+
+
+def default_workers() -> int:
+    """The CPU cores this process may use (the default number of workers).
+
+    >>> default_workers() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def check_workers(workers) -> int:

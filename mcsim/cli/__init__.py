@@ -2,8 +2,9 @@
 
 One module per group of commands registers on the root :data:`app`: ``run``, ``sweep``,
 ``data`` (show, compact), ``script``, ``info`` (policies, kernels, params), ``bench``,
-``report`` (report, plot) and ``compare``.  :func:`main` runs the
-app and turns every error into one line on stderr and a documented exit code (see
+``report`` (report, plot) and ``compare``.  :func:`main` registers those a command line
+needs (:mod:`mcsim.cli.startup`: ``mcsim run ...`` starts sooner with ``run`` alone), runs
+the app and turns every error into one line on stderr and a documented exit code (see
 :data:`mcsim.cli.app.EXIT_CODES`): no tracebacks for bad input.
 """
 from __future__ import annotations
@@ -14,11 +15,10 @@ import sys
 import typer
 
 from ..errors import McsimError
-# Importing a command module registers its commands, in this order in `mcsim --help`.
-from . import run, sweep, data, script, info, bench, report, compare  # noqa: F401,I001
 from .app import EXIT_ERROR, EXIT_SIMULATION, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line
+from .startup import load_commands, load_help_renderer, one_blas_thread, wants_help
 
 __all__ = ["app", "main"]
 
@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     SIGINT and SIGTERM end a command with exit 130 and one line on stderr (see
     :mod:`mcsim.cli.signals`); a closed stdout or a reader that goes away (``| head``)
     ends it quietly with exit 0.  Called with ``argv`` (from Python), the previous signal
-    handlers are restored on return; as the program, they stay to cover the shutdown.
+    handlers are restored on return; as the program, they stay to cover the shutdown, and
+    numpy's BLAS gets one thread (:func:`mcsim.cli.startup.one_blas_thread`).
     """
+    if argv is None:
+        one_blas_thread()
     args = sys.argv[1:] if argv is None else list(argv)
     signals.set_resumable("sweep" in args[:1])
     signals.fill_closed_std_fds()
@@ -69,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: list[str]) -> int:
     set_command_line(args)
+    load_commands(app, args)
+    if wants_help(args):
+        load_help_renderer()
     try:
         outcome = app(args=args, prog_name="mcsim", standalone_mode=False)
         sys.stdout.flush()              # here, so that EPIPE is handled below

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperOption
 
+from . import coercion
+
 _display_type = TyperOption.display_type_rich
 
 
@@ -20,6 +22,9 @@ def _flag_shows_no_type(self, ctx):
 
 
 TyperOption.display_type_rich = _flag_shows_no_type
+
+# Plain option values (a number, a string) without importing pydantic: see coercion.py.
+coercion.install()
 
 #: Exit codes, documented in ``mcsim --help`` and docs/cli.md.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SIMULATION, EXIT_IO = 0, 1, 2, 3, 4

@@ -124,8 +124,7 @@ def compare(
 
 
 def _simulate(spec, ncompared: int, axis: str, quiet: bool) -> list[dict]:
-    from ..executors import default_workers
-    from ..points import simulate_point
+    from ..points import default_workers, simulate_point
 
     points = spec.points(command=command_line())
     if len(points) != ncompared:

@@ -54,8 +54,7 @@ def run(
 ) -> None:
     """Simulate one configuration: HP wait p50/p99/p99.9 with the p99 interval, the
     inversion fraction, fault latency, writer wait and the work done."""
-    from ..executors import default_workers
-    from ..points import simulate_point
+    from ..points import default_workers, simulate_point
 
     if out is not None:
         from ..dataset import check_parquet_path
