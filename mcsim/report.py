@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
@@ -96,8 +97,8 @@ def _draw(index: int) -> str:
 def render(parts: Sequence) -> str:
     """The page's HTML from ``parts``: strings as they are, each :class:`Figure` drawn to
     inline SVG.  matplotlib draws in one thread, and a sweep's figures take most of a
-    report's time, so where the machine has two processors (and can fork) two processes
-    draw them; the page is the same byte for byte either way.
+    report's time, so where the machine has two processors (on Linux, where workers can
+    be forked) two processes draw them; the page is the same byte for byte either way.
 
     >>> from mcsim.plot import new_figure
     >>> render(["<h2>a</h2>", Figure(lambda: new_figure(1, 1), "x", "empty")]).count("<svg")
@@ -107,7 +108,7 @@ def render(parts: Sequence) -> str:
     workers = min(2, os.cpu_count() or 1, len(jobs))
     _PENDING[:] = jobs
     try:
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if workers > 1 and sys.platform == "linux":     # fork is safe here, not on macOS
             # fork: the workers inherit the rows and the figures' closures (nothing to
             # pickle but the SVG text coming back); imap keeps the page's order
             with multiprocessing.get_context("fork").Pool(workers) as pool:
