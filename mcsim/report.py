@@ -108,16 +108,57 @@ def render(parts: Sequence) -> str:
     workers = min(2, os.cpu_count() or 1, len(jobs))
     _PENDING[:] = jobs
     try:
+        drawn = None
         if workers > 1 and sys.platform == "linux":     # fork is safe here, not on macOS
-            # fork: the workers inherit the rows and the figures' closures (nothing to
-            # pickle but the SVG text coming back); imap keeps the page's order
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                drawn = iter(pool.imap(_draw, range(len(jobs)), chunksize=1))
-                return "".join(next(drawn) if isinstance(p, Figure) else p for p in parts)
-        drawn = (_draw(i) for i in range(len(jobs)))
+            drawn = _draw_in_workers(len(jobs), workers)
+        drawn = iter(drawn or [_draw(i) for i in range(len(jobs))])
         return "".join(next(drawn) if isinstance(p, Figure) else p for p in parts)
     finally:
         _PENDING.clear()
+
+
+def _draw_in_workers(count: int, workers: int) -> list[str] | None:
+    """The figures drawn by forked workers (they inherit the rows and the figures'
+    closures: nothing is pickled but the SVG text coming back); None if a worker died
+    (then this process draws them)."""
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        # Ctrl-C or SIGTERM while a worker is being forked would reach it with this
+        # process's handlers: hold them until the workers exist (each sets its own),
+        # then this process takes them as usual.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            futures = [pool.submit(_draw, i) for i in range(count)]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return [f.result() for f in futures]
+    except BrokenProcessPool:
+        return None
+    finally:
+        # on Ctrl-C or SIGTERM: leave at once (the workers end with this process)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _worker_init(parent: int) -> None:
+    import signal
+
+    from .executors import die_with_parent
+
+    # Ctrl-C reaches the whole process group; only the parent reacts (it exits 130 with
+    # one line).  A forked worker inherited the parent's handlers: SIGTERM gets back its
+    # default action, so the worker ends at once and never prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    die_with_parent(parent)
+
+
+_SIGNALS = {2, 15}      # SIGINT, SIGTERM (numbers: the signal module is imported late)
 
 
 # ----------------------------------------------------------------------- sections
