@@ -272,7 +272,7 @@ def result_files(path: str | Path) -> list[Path]:
     return [path]
 
 
-def load(path: str | Path):
+def load(path: str | Path, columns: list[str] | None = None):
     """Read mcsim results into a :class:`pyarrow.Table`, one row per simulated point.
 
     ``path`` is a sweep directory (every ``*.parquet`` in it), a point file, a compacted
@@ -280,6 +280,10 @@ def load(path: str | Path):
     seed.  The columns are described in docs/results.md.  Into pandas, in one line::
 
         df = mcsim.load("out/bacik-2018").to_pandas()
+
+    ``columns``: read only these (in schema order; the sort keys are read as well).  A
+    result file holds ~430 columns, and decoding them all is most of the time a sweep
+    directory takes to read: a report needs about a fifth of them.
 
     A file that is not an mcsim result of this schema version (not Parquet, another
     program's table, an older mcsim's columns) raises a one-line
@@ -297,26 +301,45 @@ def load(path: str | Path):
     from .schema import param_column
 
     files = result_files(path)
+    keys = [param_column(p.name) for p in PARAMS] + ["seed", "trials"]
+    wanted = _projection(columns, keys)
     # Parquet decoding releases the GIL: a few threads read a sweep directory's many small
     # files about twice as fast on two cores.  map() keeps the order, and the first bad
     # file's error, as one thread would.
     with ThreadPoolExecutor(max(1, min(4, len(files)))) as pool:
-        tables = list(pool.map(_read_result_file, files))
+        tables = list(pool.map(functools.partial(_read_result_file, columns=wanted), files))
     try:
         table = pa.concat_tables(tables)
     except pa.ArrowException as exc:          # cannot happen after the casts: belt and braces
         raise StorageError(f"{path}: files with different columns: {_first_line(exc)}") \
             from None
-    keys = [param_column(p.name) for p in PARAMS] + ["seed", "trials"]
     return table.sort_by([(k, "ascending") for k in keys])
+
+
+def _projection(columns, keys: list[str]) -> list[str] | None:
+    """The schema's columns to read for ``columns`` (None: all), sort keys included, in
+    schema order; a one-line error for a name that is not a result column."""
+    from .errors import ParameterError
+    from .schema import column_names
+
+    if columns is None:
+        return None
+    names = column_names()
+    unknown = sorted(set(columns) - set(names))
+    if unknown:
+        raise ParameterError("columns", unknown[0], "result columns (docs/results.md)",
+                             "is not a result column")
+    wanted = set(columns) | set(keys)
+    return [n for n in names if n in wanted]
 
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _read_result_file(f: Path):
-    """One result file as a table of exactly the schema's columns (see :func:`load`)."""
+def _read_result_file(f: Path, columns: list[str] | None = None):
+    """One result file as a table of exactly the schema's columns, or of ``columns`` (see
+    :func:`load`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -325,7 +348,16 @@ def _read_result_file(f: Path):
     allowed = ("allowed: result files written by mcsim run --out, sweep or compact "
                "(docs/results.md)")
     try:
-        table = pq.read_table(f)
+        # ParquetFile, not read_table: the same decoding without importing pyarrow.dataset
+        # (and pandas with it, half a second).  The footer says whether it is a result
+        # file before any column is decoded.
+        with pq.ParquetFile(f) as parquet:
+            schema = parquet.schema_arrow
+            present = set(schema.names)       # a property that builds a new list per call
+            names = column_names()
+            missing = [n for n in names if n not in present]
+            table = None if missing else parquet.read(columns=columns or names,
+                                                      use_threads=False)
     except pa.ArrowException as exc:          # before OSError: ArrowIOError is both
         if isinstance(exc, OSError) and getattr(exc, "errno", None):
             raise _fail(f, "read", exc) from None
@@ -333,23 +365,23 @@ def _read_result_file(f: Path):
                            f"({_first_line(exc)}); {allowed}") from None
     except OSError as exc:
         raise _fail(f, "read", exc) from None
-    meta = table.schema.metadata or {}
+    meta = schema.metadata or {}
     version = meta.get(b"mcsim.schema_version", b"").decode(errors="replace")
     if version and version != str(SCHEMA_VERSION):
         writer = meta.get(b"mcsim.version", b"?").decode(errors="replace")
         raise StorageError(f"{f}: written by mcsim {writer} in result schema version "
                            f"{version}, this mcsim reads version {SCHEMA_VERSION}; allowed: "
                            "files of this version (rerun the sweep or run to rewrite it)")
-    names = column_names()
-    present = set(table.column_names)     # a property that builds a new list per call
-    missing = [n for n in names if n not in present]
     if missing:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         verb = "is" if len(missing) == 1 else "are"
         raise StorageError(f"{f}: not an mcsim result file: {len(missing)} of the "
                            f"{len(names)} result columns {verb} missing ({shown}); {allowed}")
+    target = arrow_schema()
+    if columns is not None:
+        target = pa.schema([target.field(n) for n in columns], metadata=target.metadata)
     try:
-        return table.select(names).cast(arrow_schema())
+        return table.select(columns or names).cast(target)
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise StorageError(f"{f}: not an mcsim result file: a column has another type "
                            f"({_first_line(exc)}); {allowed}") from None

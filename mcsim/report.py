@@ -21,9 +21,12 @@ from __future__ import annotations
 import html
 import io
 import math
+import multiprocessing
+import os
 import re
+import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from . import plot
 
@@ -74,6 +77,88 @@ def _figure(fig, salt: str, caption: str) -> str:
     out = f"<figure>{svg(fig, salt)}<figcaption>{_esc(caption)}</figcaption></figure>"
     fig.clear()
     return out
+
+
+class Figure(NamedTuple):
+    """A figure of the page still to draw: ``make()`` returns the matplotlib Figure."""
+    make: Callable
+    salt: str
+    caption: str
+
+
+_PENDING: list[Figure] = []
+
+
+def _draw(index: int) -> str:
+    job = _PENDING[index]
+    return _figure(job.make(), job.salt, job.caption)
+
+
+def render(parts: Sequence) -> str:
+    """The page's HTML from ``parts``: strings as they are, each :class:`Figure` drawn to
+    inline SVG.  matplotlib draws in one thread, and a sweep's figures take most of a
+    report's time, so where the machine has two processors (on Linux, where workers can
+    be forked) two processes draw them; the page is the same byte for byte either way.
+
+    >>> from mcsim.plot import new_figure
+    >>> render(["<h2>a</h2>", Figure(lambda: new_figure(1, 1), "x", "empty")]).count("<svg")
+    1
+    """
+    jobs = [p for p in parts if isinstance(p, Figure)]
+    workers = min(2, os.cpu_count() or 1, len(jobs))
+    _PENDING[:] = jobs
+    try:
+        drawn = None
+        if workers > 1 and sys.platform == "linux":     # fork is safe here, not on macOS
+            drawn = _draw_in_workers(len(jobs), workers)
+        drawn = iter(drawn or [_draw(i) for i in range(len(jobs))])
+        return "".join(next(drawn) if isinstance(p, Figure) else p for p in parts)
+    finally:
+        _PENDING.clear()
+
+
+def _draw_in_workers(count: int, workers: int) -> list[str] | None:
+    """The figures drawn by forked workers (they inherit the rows and the figures'
+    closures: nothing is pickled but the SVG text coming back); None if a worker died
+    (then this process draws them)."""
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        # Ctrl-C or SIGTERM while a worker is being forked would reach it with this
+        # process's handlers: hold them until the workers exist (each sets its own),
+        # then this process takes them as usual.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            futures = [pool.submit(_draw, i) for i in range(count)]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return [f.result() for f in futures]
+    except BrokenProcessPool:
+        return None
+    finally:
+        # on Ctrl-C or SIGTERM: leave at once (the workers end with this process)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _worker_init(parent: int) -> None:
+    import signal
+
+    from .executors import die_with_parent
+
+    # Ctrl-C reaches the whole process group; only the parent reacts (it exits 130 with
+    # one line).  A forked worker inherited the parent's handlers: SIGTERM gets back its
+    # default action, so the worker ends at once and never prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    die_with_parent(parent)
+
+
+_SIGNALS = {2, 15}      # SIGINT, SIGTERM (numbers: the signal module is imported late)
 
 
 # ----------------------------------------------------------------------- sections
@@ -155,31 +240,33 @@ def figures_section(rows: Sequence[dict]) -> str:
                      "(the CCDF below shows its whole distribution).</p>")
     for i, x in enumerate(xs):
         by = "policy" if x != "policy" else None
-        fig = plot.quantiles(rows, x=x, by=by)
-        parts.append(_figure(fig, f"q{i}", f"hp_wait p99 and p99.9 against {x}, one line "
-                             "per policy; 95% intervals as shaded bands (bars where "
-                             "the axis has no order), cluster-robust over trials, from the "
-                             "exact histograms"))
+        parts.append(Figure(lambda x=x, by=by: plot.quantiles(rows, x=x, by=by), f"q{i}",
+                            f"hp_wait p99 and p99.9 against {x}, one line per policy; 95% "
+                            "intervals as shaded bands (bars where the axis has no order), "
+                            "cluster-robust over trials, from the exact histograms"))
     parts.append("<h2>CCDF of hp_wait per policy at chosen points</h2>")
     for i, config in enumerate(chosen_points(rows)):
-        fig = plot.ccdf(rows, where=config)
         where = plot.label(config, list(config)) if config else "the configuration"
-        parts.append(_figure(fig, f"c{i}", f"P(hp_wait ≥ t) at {where}, log-log, from "
-                             "the exact histograms; the axis reaches 1e-6"))
+        parts.append(Figure(lambda config=config: plot.ccdf(rows, where=config), f"c{i}",
+                            f"P(hp_wait ≥ t) at {where}, log-log, from the exact "
+                            "histograms; the axis reaches 1e-6"))
     parts.append("<h2>Inversions and where the waiting went</h2>")
-    parts.append(_figure(plot.blame(rows, by="policy" if "policy" in axes else None), "b",
-                         "share of HP reads that were inversions, split by the blamed "
-                         "step (columns blame_*)"))
+    parts.append(Figure(lambda: plot.blame(rows, by="policy" if "policy" in axes else None),
+                        "b", "share of HP reads that were inversions, split by the blamed "
+                        "step (columns blame_*)"))
     parts.append("<h2>What each policy costs the low-priority side</h2>")
     lp_x = xs[0] if xs else None
     if lp_x:
-        fig = plot.quantiles(rows, x=lp_x, metric="lp_fault_latency", stats=("mean", "p99"),
-                             by="policy" if lp_x != "policy" else None)
+        def lp():
+            return plot.quantiles(rows, x=lp_x, metric="lp_fault_latency",
+                                  stats=("mean", "p99"),
+                                  by="policy" if lp_x != "policy" else None)
     else:
-        fig = plot.ccdf(rows, metric="lp_fault_latency")
-    parts.append(_figure(fig, "lp", "LP fault latency (arrival to done, all passes): mean "
-                         "and p99 with 95% intervals"))
-    return "".join(parts)
+        def lp():
+            return plot.ccdf(rows, metric="lp_fault_latency")
+    parts.append(Figure(lp, "lp", "LP fault latency (arrival to done, all passes): mean "
+                        "and p99 with 95% intervals"))
+    return render(parts)
 
 
 def numbers_section(rows: Sequence[dict]) -> str:
@@ -250,6 +337,29 @@ def report_html(rows: Sequence[dict], source: str = "", meta: dict | None = None
             + "</body></html>\n")
 
 
+def report_columns() -> list[str]:
+    """The result columns the page reads (:func:`mcsim.load`'s ``columns``): every
+    parameter (the fixed ones are listed), the run's size and precision, and the
+    statistics and histograms of hp_wait and lp_fault_latency, the blame counters and the
+    table's few others.  Reading only these is what makes a report of hundreds of points
+    take seconds, not tens of seconds.
+
+    >>> cols = report_columns()
+    >>> "hp_wait_hist_counts" in cols, "writer_wait_hist_counts" in cols
+    (True, False)
+    """
+    from .params import PARAMS
+    from .policies import BLAME_NAMES
+    from .schema import column_names, param_column
+
+    wanted = {param_column(p.name) for p in PARAMS} | {
+        "seed", "trials", "p99_rel_ci_target", "p99_rel_ci_met", "wall_s",
+        "inversion_fraction", "hp_acq_wait_n", "writer_wait_p99_ns"} | {
+        f"blame_{name}" for name in BLAME_NAMES}
+    return [c for c in column_names()
+            if c in wanted or c.startswith(("hp_wait_", "lp_fault_latency_"))]
+
+
 def write_report(path: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of the results at ``path`` (a sweep directory or result file) to
     ``out`` (default: ``<path>.html`` beside it), atomically; returns the file written."""
@@ -260,7 +370,7 @@ def write_report(path: str | Path, out: str | Path | None = None) -> Path:
     path = Path(path)
     out = check_html_path(out) if out else path.with_name(path.stem + ".html")
     files = result_files(path)
-    table = mcsim.load(path)
+    table = mcsim.load(path, columns=report_columns())
     page = report_html(plot.rows_of(table), source=str(path),
                        meta=read_file_metadata(files[0]), nfiles=len(files))
     return write_table_atomic(page, out, writer=lambda text, f: f.write(text.encode()))

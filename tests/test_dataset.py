@@ -130,6 +130,21 @@ def test_older_schema_and_foreign_files_are_refused_in_one_line(sweep_dir, tmp_p
     _one_line_storage_error(tmp_path / "retyped.parquet", "another type")
 
 
+def test_load_of_some_columns_reads_the_same_values(sweep_dir):
+    full = mcsim.load(sweep_dir)
+    some = mcsim.load(sweep_dir, columns=["hp_wait_p99_ns", "hp_wait_hist_counts"])
+    keys = [schema.param_column(p) for p in mcsim.params.PARAM_BY_NAME] + ["seed", "trials"]
+    # the asked columns and the sort keys, in schema order; the rows in the same order
+    assert some.column_names == [c for c in full.column_names
+                                 if c in keys or c in ("hp_wait_p99_ns",
+                                                       "hp_wait_hist_counts")]
+    for name in some.column_names:
+        assert some.column(name).equals(full.column(name)), name
+        assert some.schema.field(name).equals(full.schema.field(name), check_metadata=True)
+    with pytest.raises(mcsim.errors.ParameterError, match="columns: 'nope'"):
+        mcsim.load(sweep_dir, columns=["nope"])
+
+
 def test_results_are_written_under_parquet_names_only(tmp_path):
     table = mcsim.simulate(trials=500).to_arrow()
     for name in ("r.csv", "r.arrow", "r", "r.parquet.tmp"):

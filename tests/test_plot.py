@@ -80,15 +80,23 @@ def test_blame_bars_are_the_blame_counters_over_hp_reads(rows):
     fig = plot.blame(rows)
     hold_ax = fig.axes[0]
     hold = [r for r in rows if r["policy"] == "hold"]
-    heights = np.array([p.get_height() for p in hold_ax.patches]).reshape(
-        len(BLAME_NAMES), len(hold))
+    drawn = {c.get_label(): c for c in hold_ax.containers}
+    heights = np.zeros((len(BLAME_NAMES), len(hold)))
     for b, name in enumerate(BLAME_NAMES):
+        expected = [r[f"blame_{name}"] / r["hp_acq_wait_n"] for r in hold]
+        if name not in drawn:                       # a step no row blames has no segment
+            assert expected == [0.0] * len(hold), name
+            continue
+        for bar in drawn[name]:                     # bar i stands over row i
+            heights[b, round(bar.get_x() + bar.get_width() / 2)] = bar.get_height()
         # a stacked bar stores its top and bottom, so its height is exact to a few ulps
-        assert np.allclose(heights[b], [r[f"blame_{name}"] / r["hp_acq_wait_n"] for r in hold],
-                           rtol=1e-12, atol=0)
+        assert np.allclose(heights[b], expected, rtol=1e-12, atol=0)
+        assert all(bar.get_height() > 0 for bar in drawn[name])   # no empty segments
     assert heights.sum() > 0                         # hold at writer_ratio 0.1 inverts
     assert np.allclose(heights.sum(axis=0), [r["inversion_fraction"] for r in hold],
                        rtol=1e-12)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [n for n in BLAME_NAMES if any(r[f"blame_{n}"] for r in rows)]
 
 
 def test_timeline_bars_are_the_script_intervals():

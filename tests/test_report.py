@@ -67,6 +67,20 @@ def test_numbers_and_axes_come_from_the_table(sweep_dir, page):
     assert f"mcsim {mcsim.__version__}" in page and "mcsim sweep (test)" in page
 
 
+def test_the_page_needs_only_its_columns_and_one_process_draws_the_same(sweep_dir,
+                                                                         monkeypatch):
+    from mcsim.plot import rows_of
+    from mcsim.report import report_columns, report_html
+
+    full = mcsim.load(sweep_dir)
+    some = mcsim.load(sweep_dir, columns=report_columns())
+    assert some.num_columns < full.num_columns / 3
+    page = report_html(rows_of(some), source="s")       # two processes draw (fork)
+    assert page == report_html(rows_of(full), source="s")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert page == report_html(rows_of(some), source="s")
+
+
 def test_a_single_point_and_a_run_without_hp_reads(capsys, tmp_path):
     out = tmp_path / "one.parquet"
     code, _, err = cli(capsys, "run", "--set", "hp_rate=0.001", "--trials", "500",

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from .canvas import (MAX_BARS, MAX_FACETS, MAX_LINES, arrange, cap, duration_formatter,
-                     empty_axes, new_figure, note, percent_formatter, symlog_axis)
+from .canvas import (MAX_BARS, MAX_FACETS, MAX_LINES, arrange, cap, decade_formatter,
+                     duration_formatter, empty_axes, new_figure, note, percent_formatter,
+                     symlog_axis)
 from .data import (STAT_LABELS, STAT_QUANTILES, axes_of, axis_column, ccdf_points,
                    check_metric, distinct, format_value, histogram, label, row_stat,
                    rows_of, select, sort_key)
@@ -22,6 +23,9 @@ from .data import (STAT_LABELS, STAT_QUANTILES, axes_of, axis_column, ccdf_point
 CCDF_FLOOR = 1e-6
 LANE_COLORS = {"wait": "#f2c14e", "hold": "#2a6f97", "gate": "#c8553d", "io": "#7b2d26"}
 LINE_STYLES = ("-", "--", "-.", ":")
+#: Titles sit just above their panel.  Giving y turns off matplotlib's search for tick
+#: labels above the panel (there are none here), which measured every panel twice per draw.
+TITLE_Y = 1.0
 
 
 def ccdf(table, metric: str = "hp_wait", where: Mapping | None = None,
@@ -47,7 +51,8 @@ def ccdf(table, metric: str = "hp_wait", where: Mapping | None = None,
     ax = fig.add_subplot() if own else ax
     fixed = ", ".join(f"{k} {format_value(axis_column(k, rows), v)}" if rows else str(v)
                       for k, v in (where or {}).items())
-    ax.set_title(title or f"{metric}: CCDF" + (f" ({fixed})" if fixed else ""), fontsize=10)
+    ax.set_title(title or f"{metric}: CCDF" + (f" ({fixed})" if fixed else ""), fontsize=10,
+                 y=TITLE_Y)
     _ccdf_lines(ax, fig, rows, metric)
     if own:
         arrange(fig, left=0.75)
@@ -60,7 +65,10 @@ def _ccdf_lines(ax, fig, rows, metric) -> None:
         return
     varying = axes_of(rows)
     rows = sorted(rows, key=lambda r: tuple(sort_key(c)(r[c]) for c in varying))
+    from matplotlib.ticker import NullFormatter
+
     low, drawn, empty = CCDF_FLOOR, 0, []
+    left, right = math.inf, 0.0
     for i, row in enumerate(cap(rows, MAX_LINES, f"{metric} CCDF lines", fig)):
         h = histogram(row, metric)
         xs, ys = ccdf_points(h)
@@ -72,6 +80,7 @@ def _ccdf_lines(ax, fig, rows, metric) -> None:
         ax.step(xs, ys, where="post", label=name, color=f"C{i % 10}",
                 linestyle=LINE_STYLES[(i // 10) % len(LINE_STYLES)], linewidth=1.4)
         low = min(low, 0.5 / h.n)
+        left, right = min(left, xs[0]), max(right, xs[-1])
         drawn += 1
     for text in empty:
         note(fig, f"{metric} CCDF, not drawn: {text} (nothing above 0 on a log axis)")
@@ -82,6 +91,12 @@ def _ccdf_lines(ax, fig, rows, metric) -> None:
     ax.set_yscale("log")
     ax.set_ylim(low, 1.5)
     ax.xaxis.set_major_formatter(duration_formatter())
+    # labels in units and plain text (never mathtext); minor ones only where the line
+    # spans less than a decade, so a major label may be missing
+    ax.xaxis.set_minor_formatter(duration_formatter() if right < 10 * left
+                                 else NullFormatter())
+    ax.yaxis.set_major_formatter(decade_formatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"t ({metric}, log scale)")
     ax.set_ylabel(f"P({metric} \u2265 t)")
     ax.grid(True, which="major", alpha=0.3)
@@ -140,7 +155,8 @@ def quantiles(table, x: str | None = None, metric: str = "hp_wait",
             ax = axs[f][s]
             head = f"{metric} {STAT_LABELS[stat]}"
             ftitle = label(dict(zip(facet_cols, facet)), facet_cols) if facet_cols else ""
-            ax.set_title(head + (f" \u2014 {ftitle}" if ftitle else ""), fontsize=9)
+            ax.set_title(head + (f" \u2014 {ftitle}" if ftitle else ""), fontsize=9,
+                         y=TITLE_Y)
             _quantile_panel(ax, frows, xcol, bycol, groups, metric, stat)
             if f == len(facets) - 1:
                 ax.set_xlabel(xcol)
@@ -209,7 +225,9 @@ def _quantile_panel(ax, rows, xcol, bycol, groups, metric, stat) -> None:
 def blame(table, by: str = "policy", where: Mapping | None = None):
     """Inversions as a share of HP reads, one stacked bar per row, split by the blamed
     step (columns ``blame_*``): the bar's height is the inversion fraction.  One panel per
-    value of ``by``; bars beyond :data:`MAX_BARS` per panel are named in a note.
+    value of ``by``; bars beyond :data:`MAX_BARS` per panel are named in a note.  A
+    segment of height 0 is not drawn, and the legend names the steps some row blames
+    (``ax.containers``: one labelled bar container per step drawn).
 
     >>> import mcsim, mcsim.plot
     >>> row = mcsim.simulate(policy="hold", throttle_depth=7, writer_ratio=0.1,
@@ -219,6 +237,8 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     >>> bool(abs(total - row["inversion_fraction"]) < 1e-12)
     True
     """
+    from ..policies import BLAME_NAMES
+
     rows = select(rows_of(table), where)
     bycol = axis_column(by, rows) if by and rows else None
     groups = distinct(rows, bycol) if bycol else [None]
@@ -237,14 +257,15 @@ def blame(table, by: str = "policy", where: Mapping | None = None):
     for ax, g in zip(axs[:, 0], groups):
         grows = [r for r in rows if bycol is None or r[bycol] == g]
         ax.set_title(f"inversions by blamed step \u2014 {g}" if g is not None
-                     else "inversions by blamed step", fontsize=9)
+                     else "inversions by blamed step", fontsize=9, y=TITLE_Y)
         grows = cap(grows, MAX_BARS, f"bars of {g}", fig)
         _blame_panel(ax, [r for r in grows if r["hp_wait_n"]],
                      [ticks[id(r)] for r in grows if r["hp_wait_n"]], rotated)
         ax.set_xlabel(", ".join(others), fontsize=8)
     handles = {h.get_label(): h for ax in axs.flat for h in ax.containers}
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="upper right", fontsize=8,
+        names = [n for n in BLAME_NAMES if n in handles]     # the steps some row blames
+        fig.legend([handles[n] for n in names], names, loc="upper right", fontsize=8,
                    frameon=False, title="blamed step", title_fontsize=8)
     arrange(fig, right=1.5, bottom=label_in, hspace=(label_in + 0.35) / 1.7)
     return fig
@@ -266,7 +287,12 @@ def _blame_panel(ax, rows, ticklabels, rotated: bool) -> None:
         # inversions are judged per lock acquisition (model.md §11.5), as the fraction is
         share = [r.get(f"blame_{name}", 0) / r.get("hp_acq_wait_n", r["hp_wait_n"])
                  for r in rows]
-        ax.bar(pos, share, bottom=bottom, color=color, label=name, width=0.8)
+        # Only the segments that have a height: most steps are blamed in few rows, and a
+        # sweep's hundreds of empty rectangles cost most of the figure's time.
+        drawn = [i for i, v in enumerate(share) if v > 0]
+        if drawn:
+            ax.bar([pos[i] for i in drawn], [share[i] for i in drawn],
+                   bottom=[bottom[i] for i in drawn], color=color, label=name, width=0.8)
         bottom = [b + s for b, s in zip(bottom, share)]
     ax.set_ylim(bottom=0)
     ax.set_xticks(pos, ticklabels, rotation=60 if rotated else 0,
@@ -305,7 +331,7 @@ def timeline(script_result, title: str | None = None):
     fig = new_figure(9, 1.2 + 0.45 * max(len(tasks), 1))
     ax = fig.add_subplot()
     name = ("policy " if script_result.kernel == "none" else "kernel ") + script_result.label
-    ax.set_title(title or f"{name}: timeline", fontsize=10)
+    ax.set_title(title or f"{name}: timeline", fontsize=10, y=TITLE_Y)
     if not script_result.timeline:
         empty_axes(ax, "nothing happened (an empty timeline)")
         arrange(fig)
