@@ -77,3 +77,16 @@ def test_rows_from_results_and_the_table(capsys, rows, tmp_path):
 def test_bad_options_are_one_line(capsys, tmp_path, args, words):
     code, _, err = cli(capsys, "compare", "--trials", "100", *args, "-q")
     assert code == 2 and words in err and err.count("\n") == 1, err
+
+
+def test_the_header_names_every_parameter_set_away_from_its_default(capsys):
+    """The first line states the compared configuration: the shared axes and each other
+    parameter the rows share at a value other than its default (here two --set ones);
+    parameters left at their defaults are not listed."""
+    code, text, err = cli(capsys, "compare", "--trials", "300", *CONFIG, "--policy",
+                          "hold,rfc-v2", "--set", "p_retry_miss=0.45", "--set", "wake=20us")
+    assert code == 0, err
+    header = text.splitlines()[0]
+    assert header.startswith("era 4.x, throttle_depth 7, writer_ratio 0.1, ")
+    assert "wake_ns 20 µs" in header and "p_retry_miss 0.45" in header
+    assert "write_fault_ratio" not in header and "hp_rate" not in header

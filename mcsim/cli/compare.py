@@ -182,6 +182,24 @@ def _config(row: dict, axis: str = "policy") -> dict:
             if p.name not in left_out}
 
 
+def _set_elsewhere(rows, shown) -> list[str]:
+    """Columns of the other parameters the rows share at a value other than the default
+    (what ``--set`` or a file changed), so the header states the whole configuration."""
+    from ..params import PARAMS, validate
+    from ..schema import param_column
+
+    defaults = validate().public()
+    out = []
+    for p in PARAMS:
+        column = param_column(p.name)
+        if p.name in ("kernel", "policy", "era", *shown) or column not in rows[0]:
+            continue
+        value = rows[0][column]
+        if value != defaults[p.name] and all(r.get(column) == value for r in rows):
+            out.append(column)
+    return out
+
+
 def _print(rows, data, plot_file, axis: str = "policy") -> None:
     from rich.table import Table
 
@@ -193,7 +211,7 @@ def _print(rows, data, plot_file, axis: str = "policy") -> None:
     console = stdout_console()
     shared = ("throttle_depth", "writer_ratio") if axis == "kernel" else \
         ("era", "throttle_depth", "writer_ratio")
-    fixed = [c for c in shared if c not in axes_of(rows)]
+    fixed = [c for c in shared if c not in axes_of(rows)] + _set_elsewhere(rows, shared)
     console.print(f"{label(rows[0], fixed)}; {count(rows[0]['trials'], 'trial')}, seed "
                   f"{rows[0]['seed']}; Δ: difference to {row_label(rows[0])} with its 95% "
                   "interval")
