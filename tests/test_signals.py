@@ -281,3 +281,23 @@ def test_sigterm_of_a_run_says_that_nothing_was_written(tmp_path):
         assert proc.returncode == 130, stderr
         assert stderr == "mcsim: error: interrupted (SIGTERM); nothing was written\n"
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_swallowed_interrupt_is_raised_again_between_steps():
+    """If the first Interrupted is lost (raised where a caller cannot pass it on), the
+    next step of a long loop raises it again, so the command still stops."""
+    from mcsim.cli import signals as sig
+
+    previous = sig.install()
+    try:
+        sig.raise_pending()                                  # nothing pending
+        try:
+            sig._on_signal(signal.SIGTERM, None)
+        except sig.Interrupted:
+            pass                                             # lost on the way
+        with pytest.raises(sig.Interrupted) as info:
+            sig.raise_pending()
+        assert info.value.signame == "SIGTERM"
+    finally:
+        sig.restore(previous)
+        sig._state.update(first=None, signum=None, reported=False)

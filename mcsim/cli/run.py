@@ -73,7 +73,7 @@ def run(
     workers = default_workers() if workers is None else workers
     total = None if point.p99_rel_ci is not None else point.trials
     with progress_bar("simulating", total, "trials", enabled=show_progress(quiet)) as bar:
-        result = simulate_point(point, workers=workers, progress=bar.advance)
+        result = simulate_point(point, workers=workers, progress=_checked(bar.advance))
     if out is not None:
         _write_result(result, point, out, workers)
     if json_output:
@@ -116,3 +116,13 @@ def result_document(result) -> dict:
         "metrics": {m: {stat_column(m, s)[len(m) + 1:]: row[stat_column(m, s)]
                         for s, _ in STATS} for m in METRICS},
     }
+
+
+def _checked(advance):
+    """Progress that also acts on a signal whose first Interrupted went astray."""
+    from . import signals
+
+    def step(n: int) -> None:
+        signals.raise_pending()
+        advance(n)
+    return step

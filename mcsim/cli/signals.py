@@ -98,6 +98,18 @@ def _on_signal(signum, frame) -> None:
     os._exit(130)
 
 
+def raise_pending() -> None:
+    """Raise :class:`Interrupted` again if a signal arrived and the work still goes on: the
+    first raise can be swallowed where Python code runs under a caller that cannot pass
+    exceptions on (seen once under load: a SIGTERM'd `mcsim run` kept simulating), so a
+    long loop calls this between its steps.
+
+    >>> raise_pending()                       # no signal: nothing happens
+    """
+    if _state["first"] is not None:
+        raise Interrupted(_state["signum"])
+
+
 def install() -> dict:
     """Handle SIGINT and SIGTERM (those not ignored by whoever started mcsim, as ``nohup``
     or a background job does) in the main thread; return the previous handlers for
