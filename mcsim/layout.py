@@ -30,10 +30,15 @@ METRICS = (
     "hp_acq_wait",        # one HP lock acquisition: request → running with the lock
     "hold_vma",           # per-VMA read lock held by one fault pass (grant → drop or release)
     "vma_writer_wait",    # a same-VMA writer's wait in vma_start_write() while holding L(W)
+    "scan_time",          # a ps scan: first read's request → last read's release (§12.4)
+    "scan_wait",          # a ps scan: the sum of its reads' hp_wait
 )
 M_HP_WAIT, M_INVERSION_WAIT, M_FAULT_LATENCY, M_FAULT_PASSES, M_WRITER_WAIT, M_HOLD_HP, \
     M_HOLD_FAULT, M_HOLD_WRITER, M_GATE_WAIT, M_FAULT_LOCK_WAIT, M_HP_ACQ_WAIT, \
-    M_HOLD_VMA, M_VMA_WRITER_WAIT = range(len(METRICS))
+    M_HOLD_VMA, M_VMA_WRITER_WAIT, M_SCAN_TIME, M_SCAN_WAIT = range(len(METRICS))
+
+#: Threads whose iterations are counted (mcsim.scenario.MAX_THREADS, kept equal by a test).
+N_THREAD_COUNTERS = 32
 
 COUNTERS = (
     "trials", "events", "sim_ns", "busy_ns",
@@ -50,6 +55,9 @@ COUNTERS = (
     *(f"faults_{k}" for k in FAULT_KINDS),
     "max_pending_events", "max_trial_events",
     "buffer_growths",     # times the event heap, task table, lock or gate queue doubled
+    "steps",              # closed-loop thread steps started (§12.2)
+    "scans",              # ps scans started
+    *(f"thread_iterations_{k}" for k in range(N_THREAD_COUNTERS)),  # counted iterations
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 

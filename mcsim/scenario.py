@@ -39,6 +39,33 @@ DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
 
 LOCK_MMAP, LOCK_VMA = 0, 1      # which lock a fault pass or an HP acquisition takes
 
+# Workloads (docs/model.md §12): the most processes, VMAs, threads and steps one record holds.
+MAX_PROCESSES, MAX_VMAS, MAX_THREADS, MAX_STEPS = 64, 128, 32, 256
+TRIAL_CYCLE, TRIAL_WINDOW = 0, 1            # regenerative cycles (§4.2) / window trials (§12.3)
+TRIAL_KINDS = ("cycle", "window")
+FAULT_MIXED = -1                            # a fault step whose kind is drawn (§12.5)
+NO_VMA = -1                                 # a writer elsewhere (mmap/munmap), §12.1
+SCAN_START, SCAN_END = 1, 2                 # flags of a cmdline step in a scan (§12.2)
+HOLD_DEFAULT = -1                           # a step hold of this kind uses writer_hold/hp_hold
+
+#: One step of a closed-loop thread's program (§12.2).  ``kind`` is a task kind
+#: (TASK_KINDS: hp_read = a cmdline step, writer = a write step, fault, bg_io).
+STEP_DTYPE = np.dtype([
+    ("kind", "<i8"),
+    ("process", "<i8"),             # cmdline: the process read; others: the thread's process
+    ("vma", "<i8"),                 # fault: its VMA; write: the VMA changed or NO_VMA; else -1
+    ("fault", "<i8"),               # fault: a FAULT_KINDS index or FAULT_MIXED
+    ("scan", "<i8"),                # cmdline: SCAN_START | SCAN_END bits, 0 outside a scan
+    ("hold", DIST_DTYPE),           # write/cmdline; kind HOLD_DEFAULT = the scenario's hold
+    ("think", DIST_DTYPE),          # drawn when the step's task finishes
+])
+
+#: One closed-loop thread: its steps are ``steps[first_step : first_step + n_steps]``.
+THREAD_DTYPE = np.dtype([
+    ("first_step", "<i8"), ("n_steps", "<i8"), ("process", "<i8"),
+    ("start", DIST_DTYPE),          # delay of the first step, drawn at the trial start
+])
+
 SCENARIO_DTYPE = np.dtype([
     ("lp_depth", "<i8"),
     ("wake_ns", "<i8"),
@@ -88,6 +115,18 @@ SCENARIO_DTYPE = np.dtype([
     ("mkwrite_fast", DIST_DTYPE),
     ("device", DIST_DTYPE),
     ("dirty_throttle", DIST_DTYPE),
+    # the workload (§12); the open model: 1 process, 1 VMA, no thread, the open stream
+    ("trial_kind", "<i8"),          # TRIAL_CYCLE / TRIAL_WINDOW
+    ("warmup_ns", "<i8"),           # window trials: warm-up, then the counted window
+    ("window_ns", "<i8"),
+    ("open_stream", "<i8"),         # 1: the Poisson stream of §4.3 runs (process 0, VMA 0)
+    ("n_processes", "<i8"),
+    ("n_vmas", "<i8"),
+    ("n_threads", "<i8"),
+    ("n_steps", "<i8"),
+    ("vma_process", "<i8", (MAX_VMAS,)),
+    ("threads", THREAD_DTYPE, (MAX_THREADS,)),
+    ("steps", STEP_DTYPE, (MAX_STEPS,)),
 ])
 
 # Task kinds (also the ``kind`` of a scripted row).
@@ -165,7 +204,20 @@ def compile_scenario(cfg: Config) -> np.ndarray:
     for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
                  "dirty_throttle"):
         r[name] = _dist(cfg[name])
+    open_model(r)
     return rec
+
+
+def open_model(r) -> None:
+    """The workload fields of the open model (§12): one process owning VMA 0, no thread,
+    the open stream, regenerative cycles.  :mod:`mcsim.workload` overwrites them."""
+    r["trial_kind"] = TRIAL_CYCLE
+    r["open_stream"] = 1
+    r["n_processes"] = 1
+    r["n_vmas"] = 1
+    r["n_threads"] = 0
+    r["n_steps"] = 0
+    r["vma_process"] = 0
 
 
 SCRIPT_FIELDS = {
