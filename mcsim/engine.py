@@ -22,7 +22,7 @@ from . import layout as lay
 from ._build import load_extension
 from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALARS, N_BUCKETS,
                         Histogram)
-from .numeric import SATURATED, sat_add_arrays
+from .numeric import SATURATED, sat_add_into
 
 BLOCK_TRIALS = 1 << 16
 ENGINES = ("compiled", "reference")
@@ -120,16 +120,22 @@ class BlockOutput:
         >>> a.add(b); a.counter_dict()["sim_ns"] == SATURATED
         True
         """
-        self.hist_arrays[...] = sat_add_arrays(self.hist_arrays, other.hist_arrays)
+        # Only the metrics whose arrays hold something (a one-trial block fills a few):
+        # the merge of many small blocks stays cheap.
+        held = other.hist_arrays.reshape(len(other.hist_arrays), -1).any(axis=1)
+        for m in np.flatnonzero(held):
+            sat_add_into(self.hist_arrays[m], other.hist_arrays[m])
         s, o = self.hist_scalars, other.hist_scalars
         for col in _SUMMED:
-            s[:, col] = sat_add_arrays(s[:, col], o[:, col])
+            column = s[:, col].copy()
+            sat_add_into(column, o[:, col])
+            s[:, col] = column
         np.minimum(s[:, _VMIN], o[:, _VMIN], out=s[:, _VMIN])
         np.maximum(s[:, _VMAX], o[:, _VMAX], out=s[:, _VMAX])
         self.hist_floats += other.hist_floats
         maxima = [lay.C["max_pending_events"], lay.C["max_trial_events"]]
         merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
-        self.counters[...] = sat_add_arrays(self.counters, other.counters)
+        sat_add_into(self.counters, other.counters)
         self.counters[maxima] = merged_max
 
     def histograms(self) -> dict[str, Histogram]:
