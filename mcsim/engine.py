@@ -28,6 +28,7 @@ BLOCK_TRIALS = 1 << 16
 ENGINES = ("compiled", "reference")
 #: Columns of ``BlockOutput.hist_scalars`` (mcsim.histogram.INT_SCALARS).
 _VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
+_N = INT_SCALARS.index("n")
 _SUMMED = [i for i, name in enumerate(INT_SCALARS) if name not in ("vmin", "vmax")]
 
 
@@ -99,6 +100,9 @@ class BlockOutput:
     hist_scalars: np.ndarray    # [metric, (n, total, vmin, vmax, nn, trials, overflow)]
     hist_floats: np.ndarray     # [metric, (ss, sn)]
     counters: np.ndarray        # [counter], int64; counter_record() views it typed
+    #: Metrics whose arrays may be non-zero (an engine's output: those with samples);
+    #: None: unknown, look at the arrays.
+    filled: np.ndarray | None = None
 
     @classmethod
     def zeros(cls) -> BlockOutput:
@@ -122,9 +126,11 @@ class BlockOutput:
         """
         # Only the metrics whose arrays hold something (a one-trial block fills a few):
         # the merge of many small blocks stays cheap.
-        held = other.hist_arrays.reshape(len(other.hist_arrays), -1).any(axis=1)
-        for m in np.flatnonzero(held):
+        filled = other.filled_metrics()
+        for m in filled:
             sat_add_into(self.hist_arrays[m], other.hist_arrays[m])
+        if self.filled is not None:
+            self.filled = np.union1d(self.filled, filled)
         s, o = self.hist_scalars, other.hist_scalars
         for col in _SUMMED:
             column = s[:, col].copy()
@@ -137,6 +143,29 @@ class BlockOutput:
         merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
         sat_add_into(self.counters, other.counters)
         self.counters[maxima] = merged_max
+
+    def filled_metrics(self) -> np.ndarray:
+        """Indices of the metrics whose arrays may hold something."""
+        if self.filled is None:
+            return np.flatnonzero(self.hist_arrays.reshape(len(self.hist_arrays), -1)
+                                  .any(axis=1))
+        return self.filled
+
+    def clear(self) -> None:
+        """Back to :meth:`zeros`, in place (only the metrics that hold something are
+        rewritten), so one buffer can take block after block.
+
+        >>> out = BlockOutput.zeros(); out.counters[0] = 5; out.hist_arrays[3, 0, 7] = 1
+        >>> out.clear(); int(out.counters.sum()), int(out.hist_arrays.sum())
+        (0, 0)
+        """
+        self.hist_arrays[self.filled_metrics()] = 0
+        self.filled = np.zeros(0, dtype=np.int64)
+        self.hist_scalars[...] = 0
+        self.hist_scalars[:, _VMIN] = EMPTY_VMIN
+        self.hist_scalars[:, _VMAX] = EMPTY_VMAX
+        self.hist_floats[...] = 0.0
+        self.counters[...] = 0
 
     def histograms(self) -> dict[str, Histogram]:
         out = {}
@@ -171,10 +200,14 @@ def compiled_engine():
     return _compiled[0]
 
 
-def _compiled_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
-    out = BlockOutput.zeros()
+def _compiled_block(scenario, block: int, trials: int, seed: int,
+                    out: BlockOutput | None = None) -> BlockOutput:
+    """One block on the compiled core, into ``out`` (cleared) or a new output."""
+    if out is None:
+        out = BlockOutput.zeros()
     compiled_engine().run_block(scenario, block_bitgen(seed, block), trials, out.hist_arrays,
                       out.hist_scalars, out.hist_floats, out.counters)
+    out.filled = np.flatnonzero(out.hist_scalars[:, _N])   # a metric without samples: zeros
     return out
 
 
@@ -208,8 +241,15 @@ def run_blocks(scenario: np.ndarray, seed: int, blocks: list[tuple[int, int]],
     runner = RUNNERS[engine]
     total = BlockOutput.zeros()
     if workers <= 1:
+        # One scratch output for the compiled core: a run of one-trial window blocks
+        # would otherwise allocate and fault in 1.7 MB of histogram arrays per trial.
+        scratch = BlockOutput.zeros() if engine == "compiled" else None
         for block, trials in blocks:
-            total.add(runner(scenario, block, trials, seed))
+            if scratch is None:
+                total.add(runner(scenario, block, trials, seed))
+            else:
+                scratch.clear()
+                total.add(_compiled_block(scenario, block, trials, seed, scratch))
             if progress:
                 progress(trials)
         return total
