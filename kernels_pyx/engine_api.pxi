@@ -298,7 +298,7 @@ def run_script(object scenario_record, object task_rows):
         while (s.nheap > 0 or s.arr_pending) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
-            dispatch(&s, &ev)
+            dispatch_call(&s, &ev)
     waits = np.full((n, MAX_WAITS), -1, dtype=np.int64)
     nwaits = np.zeros(n, dtype=np.int64)
     done = np.zeros(n, dtype=np.int64)

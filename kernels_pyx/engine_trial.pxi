@@ -156,6 +156,12 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
         start_task(s, ev.task)
 
 
+cdef void dispatch_call(Sim* s, Event* ev) noexcept nogil:
+    """dispatch() as a call, for the scripted loop: only the trial loops inline the state
+    machine."""
+    dispatch(s, ev)
+
+
 # ------------------------------------------------------------------ invariants
 cdef int check_proc(Sim* s, Proc* p) noexcept nogil:
     """The invariants of one process's L (docs/model.md §12.6): 0 or an INV_* code."""
@@ -247,10 +253,9 @@ cdef void reset_trial(Sim* s) noexcept nogil:
         p.writer = -1
         p.nreaders = 0
         p.handoff = 0
-        for k in range(N_BLAME + 1):
+        for k in range(N_BLAME + 1):          # (last is written before it is read)
             p.nblocked[k] = 0
             p.integral[k] = 0
-            p.last[k] = 0
     for i in range(s.n_vmas):
         v = &s.vmas[i]
         v.readers = 0
