@@ -150,7 +150,7 @@ class PointSpec:
         ``trials`` defaults to :data:`DEFAULT_TRIALS` regenerative cycles, or
         :data:`DEFAULT_WINDOW_TRIALS` window trials.
 
-        >>> p = PointSpec.make({}, workload="ps-scan", trials=10, command="")
+        >>> p = PointSpec.make({}, workload="read-vs-mmap", trials=10, command="")
         >>> p.config["kernel"], p.identity()["workload"] == p.workload.hash
         ('6.18', True)
         """
