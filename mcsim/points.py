@@ -133,6 +133,10 @@ class PointSpec:
     workload: Any = None
 
     def __post_init__(self):
+        if self.workload is not None:
+            from .workload import load_workload
+
+            object.__setattr__(self, "workload", load_workload(self.workload))
         if self.config is None:           # built field by field rather than by make()
             closed = self.workload is not None and self.workload.n_threads > 0
             object.__setattr__(self, "config", validate(self.params, closed_loop=closed))

@@ -505,3 +505,38 @@ def test_warmup_check_reports_both_runs():
     assert check.warmup_ns == 100_000_000 and set(check.short) == {"mean", "p50"}
     assert check.ok == (not check.differs("mean") and not check.differs("p50"))
     assert "warm-up" in check.format()
+
+
+LATE = {"workload": {"name": "late", "description": "Contention that starts at 150 ms."},
+        "params": {"policy": "hold"},
+        "process": [{"name": "p", "vmas": ["d"], "thread": [
+            {"name": "f", "start": "150ms", "program": [
+                {"step": "fault", "vma": "d", "kind": "miss"}]},
+            {"name": "w", "start": "150ms", "program": [{"step": "write", "think": "1ms"}]}]},
+            {"name": "m", "thread": [{"name": "r", "program": [
+                {"step": "cmdline", "process": "p", "think": "1ms"}]}]}]}
+
+
+@needs_core
+def test_warmup_check_flags_a_window_that_starts_before_the_steady_state():
+    """The writer and the fault holding L through its read (policy hold) start at 150 ms:
+    a window from 100 ms counts 50 ms of reads that cannot wait, one from 200 ms none, so
+    the HP wait's median is 0 in the first and a queue's worth (ms) in the second."""
+    from mcsim.workload import check_warmup
+
+    short = check_warmup(LATE, {"warmup": "100ms", "window": "100ms"}, seed=1, trials=10)
+    assert not short.ok and short.differs("p50") and short.short["p50"][0] == 0
+    steady = check_warmup(LATE, {"warmup": "200ms", "window": "100ms"}, seed=1, trials=10)
+    assert steady.ok and steady.short["p50"][0] > 1e6
+
+
+def test_workloads_and_their_points_survive_pickling():
+    """Sweep executors send points to worker processes."""
+    import pickle
+
+    wl = load_workload("ps-scan", vars={"n": 2})
+    assert pickle.loads(pickle.dumps(wl)).canonical == wl.canonical
+    point = PointSpec.make({}, trials=5, command="", workload=wl)
+    again = pickle.loads(pickle.dumps(point))
+    assert again.key == point.key and again.workload.thread_names == wl.thread_names
+    assert PointSpec(point.params, 0, 5, workload="ps-scan").workload == load_workload("ps-scan")
