@@ -123,6 +123,17 @@ def test_apply_takes_warmup_and_window_from_the_parameters():
     assert (int(r["warmup_ns"]), int(r["window_ns"])) == (250_000_000, 3 * 10**9)
 
 
+def test_the_open_model_may_ask_for_window_trials():
+    wl = load_workload({"workload": {"name": "ow", "description": "Open, windowed.",
+                                     "trial": "window"},
+                        "open": {}, "process": [{"name": "p", "vmas": ["v"]}]})
+    r = record(wl)
+    assert (int(r["trial_kind"]), int(r["open_stream"]), int(r["n_threads"])) == (TRIAL_WINDOW, 1, 0)
+    assert int(record(load_workload("open"))["trial_kind"]) == TRIAL_CYCLE
+    with pytest.raises(ParameterError, match=r"^workload: \[1\] is not a workload"):
+        load_workload({"workload": [1]}["workload"])
+
+
 def test_mixed_fault_kind_and_default_vma():
     w = base()
     w["process"][1]["thread"][0]["program"] = [{"step": "fault", "think": "1ms"}]

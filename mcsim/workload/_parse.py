@@ -154,6 +154,9 @@ def normalize(raw: Mapping, variables: Mapping) -> dict:
     >>> n["workload"]["trial"], n["process"][0]["thread"][0]["program"][0]
     ('window', {'step': 'fault', 'vma': 'v', 'kind': 'mixed', 'think': 'const(1ms)'})
     """
+    if not isinstance(raw, Mapping):
+        raise ParameterError("workload", raw, "a dict (TOML tables) with [workload] and "
+                             "[[process]] tables", "is not a workload")
     raw = _keys(raw, "", TOP_KEYS, "a workload")
     body = substitute({k: v for k, v in raw.items() if k != "vars"}, variables)
     if "workload" not in body:
