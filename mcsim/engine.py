@@ -1,6 +1,7 @@
 """Run compiled scenarios in blocks of trials, on one or several threads.
 
-Trials are grouped in blocks of :data:`BLOCK_TRIALS`.  Block ``b`` of a run with seed ``s``
+Trials are grouped in blocks of :data:`BLOCK_TRIALS` regenerative cycles, or of one window
+trial (:func:`trial_block_size`, docs/model.md §12.3).  Block ``b`` of a run with seed ``s``
 draws from its own stream, ``PCG64DXSM(SeedSequence(s, spawn_key=(b,)))``, whatever thread,
 process or machine runs it; blocks are merged in index order.  So the result of a run is a
 pure function of (scenario, seed, number of trials): the same bytes for 1 or N workers.
@@ -35,22 +36,47 @@ def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
     return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
 
 
-def block_sizes(n_trials: int, first_block: int = 0) -> BlockPlan:
-    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``.
+def trial_block_size(record) -> int:
+    """Trials per block for a compiled scenario record: :data:`BLOCK_TRIALS` regenerative
+    cycles, or 1 for window trials, so that window trial ``k`` draws from the stream of
+    block ``k`` (docs/model.md §12.3) and trials merge exactly in any grouping.
+
+    >>> from mcsim.params import validate
+    >>> from mcsim.scenario import TRIAL_WINDOW, compile_scenario
+    >>> rec = compile_scenario(validate())
+    >>> trial_block_size(rec) == BLOCK_TRIALS
+    True
+    >>> rec["trial_kind"] = TRIAL_WINDOW
+    >>> trial_block_size(rec)
+    1
+    """
+    from .scenario import TRIAL_WINDOW
+    kind = int(np.asarray(record).reshape(-1)[0]["trial_kind"])
+    return 1 if kind == TRIAL_WINDOW else BLOCK_TRIALS
+
+
+def block_sizes(n_trials: int, first_block: int = 0,
+                block_trials: int = BLOCK_TRIALS) -> BlockPlan:
+    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``, in
+    blocks of ``block_trials`` (:func:`trial_block_size` of the scenario).
 
     >>> list(block_sizes(BLOCK_TRIALS + 5, first_block=2))
     [(2, 65536), (3, 5)]
+    >>> list(block_sizes(3, first_block=7, block_trials=1))
+    [(7, 1), (8, 1), (9, 1)]
     """
-    return BlockPlan(n_trials, first_block)
+    return BlockPlan(n_trials, first_block, block_trials)
 
 
 class BlockPlan(Sequence):
     """The blocks of a run as a lazy sequence: a run of 10**12 trials is 15 million
     blocks, which must not become a list before the first one runs."""
 
-    def __init__(self, n_trials: int, first_block: int = 0):
-        self.n_trials, self.first_block = n_trials, first_block
-        self._full, self._rest = divmod(n_trials, BLOCK_TRIALS)
+    def __init__(self, n_trials: int, first_block: int = 0, block_trials: int = BLOCK_TRIALS):
+        if block_trials < 1:
+            raise ValueError(f"block_trials must be at least 1, not {block_trials}")
+        self.n_trials, self.first_block, self.block_trials = n_trials, first_block, block_trials
+        self._full, self._rest = divmod(n_trials, block_trials)
 
     def __len__(self) -> int:
         return self._full + (1 if self._rest else 0)
@@ -62,7 +88,7 @@ class BlockPlan(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return (self.first_block + i, BLOCK_TRIALS if i < self._full else self._rest)
+        return (self.first_block + i, self.block_trials if i < self._full else self._rest)
 
 
 @dataclass
