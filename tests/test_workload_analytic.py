@@ -52,9 +52,9 @@ MU = 1000.0                   # writes per second of hold: hold exp(1 ms)
 
 #: (N, lambda/mu, kernel or None for the 2018 model, trials, window ms, engine)
 REPAIRMAN = [
-    (2, 0.5, None, 1000, 1000, "compiled"),
-    (5, 0.2, "6.18", 1000, 1000, "compiled"),
-    (10, 0.25, None, 1000, 1000, "compiled"),      # heavily loaded: the lock is free 0.5%
+    (2, 0.5, None, 600, 1000, "compiled"),
+    (5, 0.2, "6.18", 600, 1000, "compiled"),
+    (10, 0.25, None, 600, 1000, "compiled"),      # heavily loaded: the lock is free 0.5%
     (3, 0.5, None, 20, 200, "reference"),
 ]
 WARMUP_MS = 50                # > 12 relaxation times of every chain above
