@@ -1,10 +1,10 @@
 """The pure-Python reference twin of mcsim's engine: slow, plain, written to be read.
 
-It implements ``docs/model.md`` (the 2018 model, §1–§10, and kernels as data, §11) from
-its text and is the oracle the compiled core is tested against: for the same scenario
-record, seed and block, both must produce the same trials, the same histograms and the
-same counters, bit for bit.  It consumes randomness in exactly the order of model.md §4.3
-and §11.8, draws through numpy's ``Generator`` on the same bit generator, and orders
+It implements ``docs/model.md`` (the 2018 model, §1–§10, kernels as data, §11, and
+workloads, §12) from its text and is the oracle the compiled core is tested against: for
+the same scenario record, seed and block, both must produce the same trials, the same
+histograms and the same counters, bit for bit.  It consumes randomness in exactly the
+order of model.md §4.3, §11.8 and §12.5, draws through numpy's ``Generator`` on the same bit generator, and orders
 events by ``(time, seq)``.
 
 The engine is cut along the same seams as the compiled core, one module per part of the
@@ -12,12 +12,14 @@ model, composed here:
 
 ========================  ==========================================================
 :mod:`.base`              tasks, the event heap, timeline, the inversion clock
-:mod:`.rwsem`             the mmap lock ``L`` (eras as rules, handoff in jiffies)
+:mod:`.rwsem`             each process's mmap lock ``L_p`` (eras as rules, handoff in jiffies)
 :mod:`.gate`              the io.latency gate and the device
-:mod:`.vma`               the per-VMA lock ``V`` and the writers' ``vma_start_write()``
+:mod:`.vma`               the per-VMA locks ``V_v`` and the writers' ``vma_start_write()``
 :mod:`.faults`            fault passes, programs, the retry, ``TRIED``
 :mod:`.hp`                the HP reader's acquisitions and the inversion verdict
 :mod:`.trial`             the event loop, random and scripted modes, invariants
+:mod:`.threads`           closed-loop threads, scans, window trials
+:mod:`.records`           the workload fields of the record, checked
 ========================  ==========================================================
 
 >>> import numpy as np
@@ -35,13 +37,14 @@ from .faults import FaultMixin
 from .gate import GateMixin
 from .hp import HpMixin
 from .rwsem import RwsemMixin
+from .threads import ThreadMixin
 from .trial import TrialMixin
 from .vma import VmaMixin
 
 __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
-class ReferenceEngine(TrialMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
+class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
                       EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.

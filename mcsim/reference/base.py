@@ -1,5 +1,6 @@
-"""The reference engine's common ground: tasks, the event queue, the timeline of a script
-and the inversion clock (docs/model.md §4.1, §7.13, §11.7).
+"""The reference engine's common ground: tasks, the event queue, the timeline of a script,
+the per-process inversion clock (docs/model.md §4.1, §7.13, §11.7, §12.1), duration draws
+and the workload fields of the record (§12).
 
 Every other module of :mod:`mcsim.reference` is a mixin over :class:`EngineBase`: it reads
 the scenario record through the attributes set here and schedules through
@@ -21,11 +22,12 @@ import numpy as np
 
 from .. import layout as lay
 from ..histogram import Histogram
-from ..numeric import MAX_TIME_NS, check_scenario, time_limit_error
+from ..numeric import MAX_TIME_NS, check_scenario, draw_ns, time_limit_error, to_ns
 from ..policies import BL_NONE, BLAME_NAMES
-from ..scenario import LOCK_MMAP
+from ..scenario import LOCK_MMAP, TRIAL_WINDOW
+from .records import check_workload
 
-EV_ARRIVAL, EV_RUN, EV_BIO_DONE = 0, 1, 2
+EV_ARRIVAL, EV_RUN, EV_BIO_DONE, EV_STEP = 0, 1, 2, 3
 # What a bio completion does besides freeing its slot.
 BIO_NOTIFY_NONE, BIO_WAKE_OWNER, BIO_BG = 0, 1, 2
 # Where a task resumes when it runs again after sleeping.
@@ -90,6 +92,11 @@ class Task:
     waits: list = field(default_factory=list)  # each lock acquisition's wait (scripts)
     done: int = -1
     lanes: dict = field(default_factory=dict)  # timeline: lane → start time
+    # the workload (§12): whose lock, which VMA, measured or not, which thread runs it
+    proc: int = 0              # the process whose L this task takes (faults: the VMA's)
+    vma: int = 0               # a fault's VMA; a writer's changed VMA (-1: elsewhere)
+    counted: bool = True       # started inside the window (always, in cycle trials)
+    thread: int = -1           # the closed-loop thread whose step this is, or -1
 
 
 @dataclass
@@ -99,6 +106,23 @@ class RawResult:
     hists: list
     counters: dict
     trial_rows: list
+
+
+def draw(gen, dist) -> int:
+    """One duration in ns from a compiled distribution ``(kind, a, b)``: kinds 0–2 as
+    :func:`mcsim.numeric.draw_ns`, kind 3 ``uniform(a, b)`` = ``a + (b − a)·U`` from one
+    uniform, rounded the same way (model.md §12.5).
+
+    >>> import numpy as np
+    >>> d = np.array((3, 1000.0, 3000.0), dtype=[("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
+    >>> u = np.random.Generator(np.random.PCG64DXSM(2)).random()
+    >>> draw(np.random.Generator(np.random.PCG64DXSM(2)), d) == int(1000 + 2000 * u + 0.5)
+    True
+    """
+    if int(dist["kind"]) == 3:
+        a, b = float(dist["a"]), float(dist["b"])
+        return to_ns(a + (b - a) * gen.random())
+    return draw_ns(gen, dist)
 
 
 class EngineBase:
@@ -133,13 +157,26 @@ class EngineBase:
                          for prog in sc["programs"]]
         self.major = [bool(x) for x in sc["major"]]
         self.page_bio = [bool(x) for x in sc["page_bio"]]
+        # the workload (§12)
+        check_workload(sc)
+        self.window_trials = int(sc["trial_kind"]) == TRIAL_WINDOW
+        self.warmup = int(sc["warmup_ns"])
+        self.window = int(sc["window_ns"])
+        self.open_stream = bool(sc["open_stream"])
+        self.n_processes = int(sc["n_processes"])
+        self.n_vmas = int(sc["n_vmas"])
+        self.vma_process = [int(x) for x in sc["vma_process"][:self.n_vmas]]
+        self.threads = sc["threads"][:int(sc["n_threads"])]
+        self.steps = sc["steps"][:int(sc["n_steps"])]
         self.record_trials = record_trials
         self.check_invariants = check_invariants
         self.timeline = None
         self.hists = [Histogram.empty() for _ in lay.METRICS]
         self.counters = {name: 0 for name in lay.COUNTERS}
         self.trial_rows = []
-        self.capacity = dict.fromkeys(("heap", "tasks", "lock", "gate"), INITIAL_CAPACITY)
+        # one wait queue per process's L (§12.1), hence one buffer each
+        self.capacity = dict.fromkeys(("heap", "tasks", "gate"), INITIAL_CAPACITY)
+        self.capacity.update({("lock", p): INITIAL_CAPACITY for p in range(self.n_processes)})
         self.reuse_ids = True    # the compiled core reuses a finished task's slot (not in scripts)
         self.base = 0            # simulated time before this trial in the block (jiffies)
 
@@ -150,14 +187,12 @@ class EngineBase:
         self.heap = []
         self.alive = 0
         self.nheap = 0           # pending events other than the random arrival
+        self.alive_counted = 0   # live tasks started inside the window (§12.3)
         self.next_id = 0
         self.slots = 0           # the compiled task table's used and free slots
         self.free_slots = 0
         self.samples = [[] for _ in lay.METRICS]
         self.trial = dict.fromkeys(lay.TRIAL_FIELDS, 0)
-        self.nblocked = [0] * (N_BLAME + 1)     # holders blocked per blame kind, [-1] = any
-        self.integral = [0] * (N_BLAME + 1)
-        self.last = [0] * (N_BLAME + 1)
         self._reset_rwsem()
         self._reset_gate()
         self._reset_vma()
@@ -192,8 +227,15 @@ class EngineBase:
         task.pc = pc
         self._schedule(self.now + self.wake, EV_RUN, task)
 
-    def _record(self, metric, value):
-        self.samples[metric].append(value)
+    def _record(self, task, metric, value):
+        """A sample of ``metric`` for ``task``: kept only if the task is counted (§12.3)."""
+        if task.counted:
+            self.samples[metric].append(value)
+
+    def _counted_at(self, t):
+        """Is a task starting at ``t`` counted?  Every task of a cycle trial is; in a window
+        trial, those starting in ``[warmup, warmup + window)``."""
+        return not self.window_trials or self.warmup <= t < self.warmup + self.window
 
     # ------------------------------------------------------------------ tasks
     def _new_id(self):
@@ -208,9 +250,13 @@ class EngineBase:
 
     def _finish(self, task):
         self.alive -= 1
+        if task.counted:
+            self.alive_counted -= 1
         task.done = self.now
         if self.reuse_ids:
             self.free_slots += 1
+        if task.thread >= 0:
+            self._thread_next(task)       # the thread thinks, then starts its next step
 
     # ------------------------------------------------------------------ timeline
     def _lane_on(self, task, lane):
@@ -222,16 +268,17 @@ class EngineBase:
             self.timeline.append((task.id, lane, task.lanes.pop(lane), self.now))
 
     # ------------------------------------------------------------------ inversion clock
-    def _blocked_change(self, kind, delta):
-        """A holder of L starts (+1) or stops (-1) blocking in step ``kind``."""
+    def _blocked_change(self, lk, kind, delta):
+        """A holder of ``lk`` (an ``L_p``) starts (+1) or stops (-1) blocking in step
+        ``kind``; each process has its own clock (§12.1)."""
         for k in (kind, N_BLAME):
-            if self.nblocked[k] > 0:
-                self.integral[k] += self.now - self.last[k]
-            self.last[k] = self.now
-            self.nblocked[k] += delta
+            if lk.nblocked[k] > 0:
+                lk.integral[k] += self.now - lk.last[k]
+            lk.last[k] = self.now
+            lk.nblocked[k] += delta
 
-    def _integrals_now(self):
-        return [self.integral[k] + (self.now - self.last[k] if self.nblocked[k] else 0)
+    def _integrals_now(self, lk):
+        return [lk.integral[k] + (self.now - lk.last[k] if lk.nblocked[k] else 0)
                 for k in range(N_BLAME + 1)]
 
     def _block(self, task, blame):
@@ -239,9 +286,9 @@ class EngineBase:
         only V delays an HP reader only through a writer, which is counted; §11.7)."""
         if task.holding and blame != BL_NONE:
             task.blocked = blame
-            self._blocked_change(blame, +1)
+            self._blocked_change(self.locks[task.proc], blame, +1)
 
     def _unblock(self, task):
         if task.blocked != BL_NONE:
-            self._blocked_change(task.blocked, -1)
+            self._blocked_change(self.locks[task.proc], task.blocked, -1)
             task.blocked = BL_NONE

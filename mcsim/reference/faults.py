@@ -19,13 +19,12 @@ one of a ``dirty_completes`` kernel, which ends the fault.
 from __future__ import annotations
 
 from .. import layout as lay
-from ..numeric import draw_ns
 from ..policies import (ARG_BIO, ARG_CPU, ARG_DIRTY, ARG_EVICT_BIO, ARG_MINOR, ARG_MKWRITE,
                         BL_NONE, FAULT_KINDS, FK_MKWRITE_FAST, FK_MKWRITE_SLOW, OP_CPU,
                         OP_SLEEP, OP_SUBMIT, OP_WAIT_IO, OP_WAIT_PAGE, REREAD_PROGRAM,
                         WRITE_FAULT_KINDS)
 from ..scenario import LOCK_VMA, TK_BG
-from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task
+from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task, draw
 
 
 class FaultMixin:
@@ -37,10 +36,11 @@ class FaultMixin:
         self.counters["faults"] += 1
         self.counters["faults_" + FAULT_KINDS[task.fault]] += 1
         if self.page_bio[task.fault]:
-            page = Task(self._new_id(), TK_BG, bio=task.bio)
+            page = Task(self._new_id(), TK_BG, bio=task.bio, counted=task.counted)
             page.page_waiter = task
             task.page_ready = False
             self.alive += 1
+            self.alive_counted += page.counted     # it arrives with its fault (§12.3)
             if self._gate_enter(page):
                 self._issue(page, page.bio, BIO_BG)
         self._fault_pass(task)
@@ -62,7 +62,7 @@ class FaultMixin:
         """An L pass runs holding L."""
         self._lane_off(task, lay.LANE_WAIT)
         wait = self.now - task.t_req
-        self._record(lay.M_FAULT_LOCK_WAIT, wait)
+        self._record(task, lay.M_FAULT_LOCK_WAIT, wait)
         self._fault_runs(task, wait)
 
     def _fault_runs(self, task, wait):
@@ -112,7 +112,7 @@ class FaultMixin:
                 if miss:
                     self.counters["retry_misses"] += 1
             if miss:
-                task.evict_bio = draw_ns(self.gen, self.sc["device"])
+                task.evict_bio = draw(self.gen, self.sc["device"])
             task.evicted = int(miss)
         return bool(task.evicted)
 
@@ -125,9 +125,9 @@ class FaultMixin:
             if self.sc["revalidate_fail"] > 0:
                 fail = self.gen.random() < float(self.sc["revalidate_fail"])
                 if fail and task.fault == FK_MKWRITE_SLOW:
-                    task.bio = draw_ns(self.gen, self.sc["device"])
+                    task.bio = draw(self.gen, self.sc["device"])
                 elif fail and task.fault == FK_MKWRITE_FAST:
-                    task.mkwrite = draw_ns(self.gen, self.sc["mkwrite_fast"])
+                    task.mkwrite = draw(self.gen, self.sc["mkwrite_fast"])
             task.revalidate_fail = int(fail)
         return bool(task.revalidate_fail)
 
@@ -207,8 +207,9 @@ class FaultMixin:
         elif task.holding_vma:
             self._vma_read_unlock(task)
         latency = self.now - task.t_arrive
-        self._record(lay.M_FAULT_LATENCY, latency)
-        self._record(lay.M_FAULT_PASSES, task.passes)
-        self.trial["faults"] += 1
-        self.trial["fault_latency_sum"] += latency
+        self._record(task, lay.M_FAULT_LATENCY, latency)
+        self._record(task, lay.M_FAULT_PASSES, task.passes)
+        if task.counted:
+            self.trial["faults"] += 1
+            self.trial["fault_latency_sum"] += latency
         self._finish(task)

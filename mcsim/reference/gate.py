@@ -36,7 +36,7 @@ class GateMixin:
         task.t_req = self.now
         if self.inflight < self.depth and not self.gate_queue:
             self.inflight += 1
-            self._record(lay.M_GATE_WAIT, 0)
+            self._record(task, lay.M_GATE_WAIT, 0)
             return True
         self._grow("gate", len(self.gate_queue))
         self.gate_queue.append(task)
@@ -71,4 +71,4 @@ class GateMixin:
     def _gate_granted(self, task):
         """A task handed a slot runs: record its gate wait (it issues next)."""
         self._lane_off(task, lay.LANE_GATE)
-        self._record(lay.M_GATE_WAIT, self.now - task.t_req)
+        self._record(task, lay.M_GATE_WAIT, self.now - task.t_req)

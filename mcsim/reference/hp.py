@@ -42,7 +42,7 @@ class HpMixin:
             self._lane_on(task, lay.LANE_HOLD)
             self._hp_runs(task)
         else:
-            task.snap = self._integrals_now()
+            task.snap = self._integrals_now(self.locks[task.proc])
 
     def _hp_falls_back(self, task):
         """Does this acquisition under the VMA lock fall back to ``L``?"""
@@ -60,12 +60,12 @@ class HpMixin:
         """The acquisition runs holding its lock; the last one completes the read's wait."""
         wait = self.now - task.t_req
         self._lane_off(task, lay.LANE_WAIT)
-        self._record(lay.M_HP_ACQ_WAIT, wait)
+        self._record(task, lay.M_HP_ACQ_WAIT, wait)
         task.waits.append(wait)
         task.wait_sum += wait
         task.acquisitions += 1
-        if task.acquisitions == self.hp_acquisitions:
-            self._record(lay.M_HP_WAIT, task.wait_sum)
+        if task.acquisitions == self.hp_acquisitions and task.counted:
+            self._record(task, lay.M_HP_WAIT, task.wait_sum)
             self.trial["hp_reads"] += 1
             self.trial["hp_wait_sum"] += task.wait_sum
             self.trial["hp_wait_max"] = max(self.trial["hp_wait_max"], task.wait_sum)
@@ -76,20 +76,23 @@ class HpMixin:
         if task.acq_lock == LOCK_MMAP:
             self._release(task)
         else:
-            self._record(lay.M_HOLD_HP, self.now - task.t_grant)
+            self._record(task, lay.M_HOLD_HP, self.now - task.t_grant)
         if task.acquisitions < self.hp_acquisitions:
             self._hp_request(task)
         else:
             self._finish(task)
 
     def _judge_inversion(self, task):
-        """An HP acquisition is granted L: was a holder blocked in a blamed step during its
-        wait?  The kind with the largest overlap is blamed, ties to the earlier kind."""
-        now = self._integrals_now()
+        """An HP acquisition is granted ``L_p``: was a holder of ``L_p`` blocked in a blamed
+        step during its wait?  The kind with the largest overlap is blamed, ties to the
+        earlier kind.  The counters count every inversion of the trial; the sample and
+        the trial field only a counted read's (§12.3)."""
+        now = self._integrals_now(self.locks[task.proc])
         overlap = [now[k] - task.snap[k] for k in range(N_BLAME + 1)]
         if overlap[N_BLAME] > 0:
             blame = max(range(N_BLAME), key=lambda k: (overlap[k], -k))
             self.counters["inversions"] += 1
             self.counters["blame_" + BLAME_NAMES[blame]] += 1
-            self.trial["inversions"] += 1
-            self._record(lay.M_INVERSION_WAIT, self.now + self.wake - task.t_req)
+            if task.counted:
+                self.trial["inversions"] += 1
+            self._record(task, lay.M_INVERSION_WAIT, self.now + self.wake - task.t_req)

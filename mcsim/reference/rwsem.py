@@ -1,6 +1,7 @@
-"""The mmap lock ``L``: an rwsem whose era is three rules read from the scenario record
-(docs/model.md §2.1, §11.1) and whose handoff timeout runs in continuous time or in
-jiffies (§11.6).
+"""The mmap locks ``L_p``: one rwsem per process (docs/model.md §12.1), each with its own
+queue, handoff bit, reader count, writer and inversion clock; the era is three rules read
+from the scenario record (§2.1, §11.1) and the handoff timeout runs in continuous time or
+in jiffies (§11.6).
 
 - ``rw_handoff`` (5.3+): a woken head writer that finds ``L`` taken after its timeout sets
   the handoff bit; while set nobody but the head takes ``L``;
@@ -27,68 +28,92 @@ from __future__ import annotations
 
 from .. import layout as lay
 from ..scenario import TK_HP
-from .base import PC_LOCK, READ, WRITE
+from .base import N_BLAME, PC_LOCK, READ, WRITE
+
+
+class MmapLock:
+    """One process's ``L``: holders, FIFO wait list of ``(task, mode)`` (``task.t_req`` =
+    enqueue time), handoff bit, and the inversion clock of its holders (§7.13, §12.1)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.writer = None
+        self.nreaders = 0
+        self.queue = []
+        self.handoff = False
+        self.nblocked = [0] * (N_BLAME + 1)     # holders blocked per blame kind, [-1] = any
+        self.integral = [0] * (N_BLAME + 1)
+        self.last = [0] * (N_BLAME + 1)
 
 
 class RwsemMixin:
-    """``down_read``/``down_write``/``up_*`` on ``L``, with the wait queue and handoff."""
+    """``down_read``/``down_write``/``up_*`` on each ``L_p``, with its queue and handoff.
+    A task takes ``self.locks[task.proc]``."""
 
     def _reset_rwsem(self):
-        self.writer = None
-        self.nreaders = 0
-        self.queue = []          # L's FIFO wait list of (task, mode); task.t_req = enqueue time
-        self.handoff = False
+        self.locks = [MmapLock(p) for p in range(self.n_processes)]
+
+    # The open model's single L is L_0 (read-only views, for callers of the 2018 model).
+    writer = property(lambda self: self.locks[0].writer)
+    nreaders = property(lambda self: self.locks[0].nreaders)
+    queue = property(lambda self: self.locks[0].queue)
+    handoff = property(lambda self: self.locks[0].handoff)
+
+    def _enqueue(self, lk, task, mode):
+        self._grow(("lock", lk.proc), len(lk.queue))
+        lk.queue.append((task, mode))
+        self._lane_on(task, lay.LANE_WAIT)
 
     def _read_request(self, task):
         """down_read: True if granted at once (no wake-up), else queued."""
+        lk = self.locks[task.proc]
         self.counters["lock_acquisitions"] += 1
         task.t_req = self.now
-        if self.writer is None and not self.handoff:
-            if not self.queue:
-                self.nreaders += 1
+        if lk.writer is None and not lk.handoff:
+            if not lk.queue:
+                lk.nreaders += 1
                 return True
-            if self.rw_reader_steal and self.nreaders == 0:    # 5.11+ reader lock stealing
+            if self.rw_reader_steal and lk.nreaders == 0:    # 5.11+ reader lock stealing
                 self.counters["reader_steals"] += 1
-                self.nreaders += 1
+                lk.nreaders += 1
                 return True
-        self._grow("lock", len(self.queue))
-        self.queue.append((task, READ))
-        self._lane_on(task, lay.LANE_WAIT)
+        self._enqueue(lk, task, READ)
         return False
 
     def _write_request(self, task):
         """down_write by a newcomer: a free L is taken even past waiters, unless the
         handoff bit is set."""
+        lk = self.locks[task.proc]
         self.counters["lock_acquisitions"] += 1
         task.t_req = self.now
-        if self.writer is None and self.nreaders == 0 and not self.handoff:
-            if self.queue:
+        if lk.writer is None and lk.nreaders == 0 and not lk.handoff:
+            if lk.queue:
                 self.counters["writer_steals"] += 1
-            self.writer = task
+            lk.writer = task
             return True
-        self._grow("lock", len(self.queue))
-        self.queue.append((task, WRITE))
-        self._lane_on(task, lay.LANE_WAIT)
+        self._enqueue(lk, task, WRITE)
         return False
 
     def _release(self, task):
         """up_read / up_write by ``task``; a free L wakes the head of the queue."""
+        lk = self.locks[task.proc]
         self._lane_off(task, lay.LANE_HOLD)
         task.holding = False
         held = self.now - task.t_grant
-        if self.writer is task:
-            self.writer = None
-            self._record(lay.M_HOLD_WRITER, held)
+        if lk.writer is task:
+            lk.writer = None
+            self._record(task, lay.M_HOLD_WRITER, held)
         else:
-            self.nreaders -= 1
-            self._record(lay.M_HOLD_HP if task.kind == TK_HP else lay.M_HOLD_FAULT, held)
-        if self.writer is None and self.nreaders == 0:
-            self._wake_waiters()
+            lk.nreaders -= 1
+            self._record(task, lay.M_HOLD_HP if task.kind == TK_HP else lay.M_HOLD_FAULT,
+                         held)
+        if lk.writer is None and lk.nreaders == 0:
+            self._wake_waiters(lk)
 
-    def _wake_waiters(self):
-        if not self.queue:
+    def _wake_waiters(self, lk):
+        if not lk.queue:
             return
-        head, mode = self.queue[0]
+        head, mode = lk.queue[0]
         if mode == WRITE:
             if not head.woken:           # a writer is only woken; it takes L when it runs
                 head.woken = True
@@ -96,25 +121,25 @@ class RwsemMixin:
             return
         if not self.rw_wake_all_readers:  # 4.x: the consecutive readers at the head
             granted = []
-            while self.queue and self.queue[0][1] == READ:
-                granted.append(self.queue.pop(0)[0])
+            while lk.queue and lk.queue[0][1] == READ:
+                granted.append(lk.queue.pop(0)[0])
         else:                            # 5.3+: every queued reader, up to the limit
             granted, rest = [], []
-            for entry in self.queue:
+            for entry in lk.queue:
                 if entry[1] == READ and len(granted) < self.max_readers_wakeup:
                     granted.append(entry[0])
                 else:
                     rest.append(entry)
-            self.queue = rest
-            self.handoff = False
+            lk.queue = rest
+            lk.handoff = False
         for task in granted:
-            self._grant_read(task)
-        if not self.queue:
-            self.handoff = False
+            self._grant_read(lk, task)
+        if not lk.queue:
+            lk.handoff = False
 
-    def _grant_read(self, task):
+    def _grant_read(self, lk, task):
         """A queued reader is granted: it holds L from now, and runs after ``wake``."""
-        self.nreaders += 1
+        lk.nreaders += 1
         task.holding = True
         task.t_grant = self.now
         self._lane_on(task, lay.LANE_HOLD)
@@ -125,16 +150,17 @@ class RwsemMixin:
     def _writer_runs(self, task):
         """A woken writer runs: it takes L if free, else sleeps again at the head (and
         may set the handoff bit)."""
+        lk = self.locks[task.proc]
         task.woken = False
-        if self.writer is None and self.nreaders == 0:
-            self.queue.pop(0)
-            self.writer = task
-            self.handoff = False
+        if lk.writer is None and lk.nreaders == 0:
+            lk.queue.pop(0)
+            lk.writer = task
+            lk.handoff = False
             return True
         if self.rw_handoff and self._handoff_due(task):
-            if not self.handoff:
+            if not lk.handoff:
                 self.counters["handoffs"] += 1
-            self.handoff = True
+            lk.handoff = True
         return False
 
     def _handoff_due(self, task):

@@ -1,10 +1,11 @@
 """Trials: the event loop, random arrivals, scripted runs and the invariants (docs/model.md
-§4, §11.8, §11.9).
+§4, §11.8, §11.9, §12.3, §12.6).
 
-Random mode runs regenerative cycles: a trial starts with an arrival into an empty system
-and ends when it is empty again; the gap to the already drawn next arrival is idle time.
-Draws follow §4.3 and §11.8 in exactly this order (the compiled core draws in the same
-order).  Script mode plays given rows with no draw at all.
+Random mode runs regenerative cycles (the open model's default): a trial starts with an
+arrival into an empty system and ends when it is empty again; the gap to the already drawn
+next arrival is idle time.  A record with ``trial_kind`` window runs window trials instead
+(:mod:`.threads`).  Draws follow §4.3, §11.8 and §12.5 in exactly this order (the compiled
+core draws in the same order).  Script mode plays given rows with no draw at all.
 
 >>> import numpy as np
 >>> from mcsim.params import validate
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 from .. import layout as lay
 from ..errors import SimulationError
-from ..numeric import INVARIANTS, SATURATED, check_script_rows, draw_ns, sat_add, to_ns
+from ..numeric import INVARIANTS, SATURATED, check_script_rows, sat_add, to_ns
 from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST,
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
-from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
+                   PC_VMA, PC_WAITED, WRITE, RawResult, Task, draw)
 
 
 class TrialMixin:
@@ -33,8 +34,9 @@ class TrialMixin:
 
     # ------------------------------------------------------------------ dispatch
     def _start(self, task):
-        """A task arrives at ``self.now``."""
+        """A task arrives (or a thread's step starts) at ``self.now``."""
         self.alive += 1
+        self.alive_counted += task.counted
         task.t_arrive = self.now
         if task.kind == TK_HP:
             self._hp_start(task)
@@ -85,30 +87,36 @@ class TrialMixin:
             self._run(task)
         elif ev == EV_BIO_DONE:
             self._bio_done(task, arg)
+        elif ev == EV_STEP:
+            self._step(arg)
         else:
             self._arrive()
 
     # ------------------------------------------------------------------ random mode
     def _arrive(self):
         """A Poisson arrival: draw its type and attributes, then the next gap (this order
-        of draws is part of the contract with the compiled engine)."""
+        of draws is part of the contract with the compiled engine).  The open stream
+        belongs to process 0: its faults are on VMA 0, its same-VMA writers change VMA 0
+        (§12.1)."""
         sc, gen = self.sc, self.gen
-        task = Task(self._new_id(), TK_BG)
+        task = Task(self._new_id(), TK_BG, counted=self._counted_at(self.now))
         u = gen.random()
         if u < sc["cut_hp"]:
             task.kind = TK_HP
-            task.hold = draw_ns(gen, sc["hp_hold"])
+            task.hold = draw(gen, sc["hp_hold"])
         elif u < sc["cut_lp"]:
             if gen.random() < sc["writer_ratio"]:
                 task.kind = TK_WRITER
-                task.hold = draw_ns(gen, sc["writer_hold"])
+                task.hold = draw(gen, sc["writer_hold"])
                 if self.vma_writers and sc["p_same_vma"] > 0:
                     task.same_vma = int(gen.random() < sc["p_same_vma"])
+                task.vma = 0 if task.same_vma else -1
             else:
                 task.kind = TK_FAULT
+                task.proc = self.vma_process[0]
                 self._draw_fault(task)
         else:
-            task.bio = draw_ns(gen, sc["device"])
+            task.bio = draw(gen, sc["device"])
         gap = to_ns(float(sc["arrival_mean_ns"]) * gen.standard_exponential())
         self._schedule(self.now + gap, EV_ARRIVAL, None)
         self._start(task)
@@ -120,60 +128,71 @@ class TrialMixin:
             w = gen.random()
             if w < sc["cut_mkwrite_slow"]:
                 task.fault = FK_MKWRITE_SLOW
-                task.bio = draw_ns(gen, sc["device"])
+                task.bio = draw(gen, sc["device"])
             elif w < sc["cut_mkwrite_writeback"]:
                 task.fault = FK_MKWRITE_WRITEBACK
-                task.bio = draw_ns(gen, sc["device"])
+                task.bio = draw(gen, sc["device"])
             else:
                 task.fault = FK_MKWRITE_FAST
-                task.mkwrite = draw_ns(gen, sc["mkwrite_fast"])
+                task.mkwrite = draw(gen, sc["mkwrite_fast"])
         else:
             k = gen.random()
             task.fault = (FK_MISS if k < sc["cut_miss"] else
                           FK_ASYNC_RA if k < sc["cut_async_ra"] else
                           FK_LOCKED if k < sc["cut_locked"] else FK_HIT)
             if task.fault != FK_HIT:
-                task.bio = draw_ns(gen, sc["device"])
-        task.cpu = draw_ns(gen, sc["fault_cpu"])
-        task.minor = draw_ns(gen, sc["minor_cpu"])
+                task.bio = draw(gen, sc["device"])
+        task.cpu = draw(gen, sc["fault_cpu"])
+        task.minor = draw(gen, sc["minor_cpu"])
         if write and sc["p_dirty_throttle"] > 0 and gen.random() < sc["p_dirty_throttle"]:
-            task.dirty = draw_ns(gen, sc["dirty_throttle"])
+            task.dirty = draw(gen, sc["dirty_throttle"])
 
     def run_trials(self, n_trials: int) -> RawResult:
-        """Simulate ``n_trials`` regenerative cycles.
+        """Simulate ``n_trials`` trials: regenerative cycles, or window trials when the
+        record's ``trial_kind`` says so (:meth:`_window_trial`).
 
-        A trial starts with an arrival into an empty system and ends when the system is
+        A cycle starts with an arrival into an empty system and ends when the system is
         empty again (L free, nobody queued, no bio waiting or in flight).  The arrival that
         was already drawn for after that moment is the first arrival of the next trial: the
         exponential gap is memoryless, so trials are independent and identically
         distributed, and the gap is counted as idle simulated time.  The jiffy clock of the
         handoff timeout continues over the trials of this call (``base``).
         """
-        limit = int(self.sc["max_trial_events"])
         self.base = 0
         for _ in range(n_trials):
-            self._reset_trial()
-            self._schedule(0, EV_ARRIVAL, None)
-            events = 0
-            while True:
-                t, _, ev, task, arg = self._pop()
-                self.now = t
-                self._dispatch(ev, task, arg)
-                events += 1
-                if self.check_invariants:
-                    self._check()
-                if self.alive == 0 and self.inflight == 0:
-                    break
-                if events >= limit:
-                    raise SimulationError(
-                        f"a trial reached max_trial_events={limit} events without the "
-                        "system emptying: the configuration is overloaded (LP IO or lock "
-                        "demand above capacity)")
-            next_arrival = self._pop()[0]
-            assert not self.heap, "events pending in an empty system"
-            self._end_trial(events, self.now, next_arrival - self.now)
-            self.base += next_arrival
+            if self.window_trials:
+                self._window_trial()
+            else:
+                self._cycle()
         return RawResult(self.hists, self.counters, self.trial_rows)
+
+    def _cycle(self):
+        limit = int(self.sc["max_trial_events"])
+        self._reset_trial()
+        self._schedule(0, EV_ARRIVAL, None)
+        events = 0
+        while True:
+            t, _, ev, task, arg = self._pop()
+            self.now = t
+            self._dispatch(ev, task, arg)
+            events += 1
+            if self.check_invariants:
+                self._check()
+            if self.alive == 0 and self.inflight == 0:
+                break
+            if events >= limit:
+                raise self._overloaded(limit)
+        next_arrival = self._pop()[0]
+        assert not self.heap, "events pending in an empty system"
+        self._end_trial(events, self.now, next_arrival - self.now)
+        self.base += next_arrival
+
+    @staticmethod
+    def _overloaded(limit):
+        return SimulationError(
+            f"a trial reached max_trial_events={limit} events without the "
+            "system emptying: the configuration is overloaded (LP IO or lock "
+            "demand above capacity)")
 
     def _end_trial(self, events, busy, idle):
         c = self.counters
@@ -198,35 +217,44 @@ class TrialMixin:
             raise AssertionError(f"mcsim engine: invariant broken: {INVARIANTS[broken]}")
 
     def _broken_invariant(self):
-        if self.writer is not None and self.nreaders > 0:
+        for lk in self.locks:
+            broken = self._broken_lock(lk)
+            if broken is not None:
+                return broken
+        for vl in self.vmas:
+            if vl.writer is not None and self.locks[vl.writer.proc].writer is not vl.writer:
+                return 7                               # V write-locked without its L(W)
+            if vl.writer is not None and vl.writer.in_vma and vl.readers > 0:
+                return 8
+            if vl.waiter is not None and not vl.waiter_woken and not vl.readers:
+                return 9
+        return None
+
+    def _broken_lock(self, lk):
+        """The invariants of one process's ``L`` (and the gate's, checked with each)."""
+        if lk.writer is not None and lk.nreaders > 0:
             return 0                                   # reader and writer hold L
-        if not (self.nreaders >= 0 and 0 <= self.inflight <= self.depth):
+        if not (lk.nreaders >= 0 and 0 <= self.inflight <= self.depth):
             return 1
-        if self.writer is None and self.nreaders == 0 and self.queue:
-            head, mode = self.queue[0]
+        if lk.writer is None and lk.nreaders == 0 and lk.queue:
+            head, mode = lk.queue[0]
             if not (mode == WRITE and head.woken):
                 return 2                               # L free, nobody queued woken
         if self.gate_queue and self.inflight != self.depth:
             return 3
-        if ((self.handoff and not self.rw_handoff)
+        if ((lk.handoff and not self.rw_handoff)
                 or (self.counters["reader_steals"] and not self.rw_reader_steal)):
             return 4                                   # a rule of a later era was used
         if not self.rw_wake_all_readers:
             # 4.x: a reader is queued only behind a writer or while the lock is write-held
-            writer_ahead = self.writer is not None
-            for _, mode in self.queue:
+            writer_ahead = lk.writer is not None
+            for _, mode in lk.queue:
                 if mode == WRITE:
                     writer_ahead = True
                 elif not writer_ahead:
                     return 5
-        if self.handoff and not self.queue:
+        if lk.handoff and not lk.queue:
             return 6
-        if self.vma_writer is not None and self.writer is not self.vma_writer:
-            return 7
-        if self.vma_writer is not None and self.vma_writer.in_vma and self.vma_readers > 0:
-            return 8
-        if self.vma_waiter is not None and not self.vma_waiter_woken and not self.vma_readers:
-            return 9
         return None
 
     # ------------------------------------------------------------------ scripted mode

@@ -1,5 +1,6 @@
-"""The per-VMA lock ``V`` of the faulting VMA, and the LP writers that take ``L`` for write
-and, on kernels with ``vma_writers``, write-lock ``V`` (docs/model.md §11.2).
+"""The per-VMA locks ``V_v``, one per VMA (docs/model.md §11.2, §12.1), and the LP writers
+that take their process's ``L`` for write and, on kernels with ``vma_writers``, write-lock
+the VMA they change.
 
 - A fault pass takes ``V`` at once (readers + 1, no wait, no event) unless ``V`` is
   write-locked: then it *falls back* to ``L`` (counter ``fallbacks``).
@@ -17,9 +18,9 @@ and, on kernels with ``vma_writers``, write-lock ``V`` (docs/model.md §11.2).
 >>> eng = ReferenceEngine(compile_scenario(validate(kernel="6.18")))
 >>> eng._reset_trial()
 >>> fault, other = Task(0, 2), Task(1, 2)
->>> eng._vma_read_lock(fault), eng.vma_readers
+>>> eng._vma_read_lock(fault), eng.vmas[0].readers
 (True, 1)
->>> eng.vma_writer = Task(2, 1)                 # an mprotect() of this VMA write-locked it
+>>> eng.vmas[0].writer = Task(2, 1)             # an mprotect() of this VMA write-locked it
 >>> eng._vma_read_lock(other), eng.counters["fallbacks"]
 (False, 1)
 """
@@ -31,35 +32,46 @@ from ..scenario import TK_WRITER
 from .base import EV_RUN, PC_HOLD_DONE, PC_VMA
 
 
+class VmaLock:
+    """One VMA's lock: its readers (fault passes), the writer holding its process's
+    ``L(W)`` that write-locked it, and that writer while it waits for the readers."""
+
+    def __init__(self):
+        self.readers = 0
+        self.writer = None
+        self.waiter = None
+        self.waiter_woken = False
+
+
 class VmaMixin:
-    """V's readers and write-locker; the writer tasks."""
+    """Each V_v's readers and write-locker; the writer tasks.  A task's VMA is
+    ``self.vmas[task.vma]``."""
 
     def _reset_vma(self):
-        self.vma_readers = 0
-        self.vma_writer = None          # the writer holding L(W) that write-locked V
-        self.vma_waiter = None          # that writer while it waits for V's readers
-        self.vma_waiter_woken = False
+        self.vmas = [VmaLock() for _ in range(self.n_vmas)]
 
     # ------------------------------------------------------------------ V, read side
     def _vma_read_lock(self, task):
         """``lock_vma_under_rcu()`` for a fault pass: True if it holds V now; False if V is
         write-locked and the pass must fall back to ``L``."""
-        if self.vma_writer is not None:
+        vl = self.vmas[task.vma]
+        if vl.writer is not None:
             self.counters["fallbacks"] += 1
             return False
-        self.vma_readers += 1
+        vl.readers += 1
         task.holding_vma = True
         task.t_vma = self.now
         return True
 
     def _vma_read_unlock(self, task):
         """``vma_end_read()``: the last reader wakes a writer in ``vma_start_write()``."""
-        self.vma_readers -= 1
+        vl = self.vmas[task.vma]
+        vl.readers -= 1
         task.holding_vma = False
-        self._record(lay.M_HOLD_VMA, self.now - task.t_vma)
-        if self.vma_readers == 0 and self.vma_waiter is not None and not self.vma_waiter_woken:
-            self.vma_waiter_woken = True
-            self._wake(self.vma_waiter, PC_VMA)
+        self._record(task, lay.M_HOLD_VMA, self.now - task.t_vma)
+        if vl.readers == 0 and vl.waiter is not None and not vl.waiter_woken:
+            vl.waiter_woken = True
+            self._wake(vl.waiter, PC_VMA)
 
     # ------------------------------------------------------------------ writers
     def _writer_start(self, task):
@@ -74,17 +86,19 @@ class VmaMixin:
         task.holding, task.t_grant = True, self.now
         self._lane_off(task, lay.LANE_WAIT)
         self._lane_on(task, lay.LANE_HOLD)
-        self._record(lay.M_WRITER_WAIT, wait)
+        self._record(task, lay.M_WRITER_WAIT, wait)
         task.waits.append(wait)
-        self.trial["writes"] += 1
-        self.trial["writer_wait_sum"] += wait
+        if task.counted:
+            self.trial["writes"] += 1
+            self.trial["writer_wait_sum"] += wait
         if not (self.vma_writers and task.same_vma):
             self._hold_for(task, task.hold)
             return
-        self.vma_writer = task                      # vma_start_write(): V write-locked
-        if self.vma_readers:
+        vl = self.vmas[task.vma]
+        vl.writer = task                            # vma_start_write(): V write-locked
+        if vl.readers:
             self.counters["vma_writer_waits"] += 1
-            self.vma_waiter, self.vma_waiter_woken = task, False
+            vl.waiter, vl.waiter_woken = task, False
             task.pc = PC_VMA
             self._block(task, BL_VMA_START_WRITE)
             return                                  # the last reader wakes it
@@ -92,11 +106,12 @@ class VmaMixin:
 
     def _writer_in_vma(self, task):
         """The writer has V to itself (at once, or woken by V's last reader)."""
-        if self.vma_waiter is task:
-            self.vma_waiter, self.vma_waiter_woken = None, False
+        vl = self.vmas[task.vma]
+        if vl.waiter is task:
+            vl.waiter, vl.waiter_woken = None, False
             self._unblock(task)
         wait = self.now - task.t_grant
-        self._record(lay.M_VMA_WRITER_WAIT, wait)
+        self._record(task, lay.M_VMA_WRITER_WAIT, wait)
         task.waits.append(wait)
         task.in_vma = True
         self._hold_for(task, task.hold)
@@ -117,8 +132,8 @@ class VmaMixin:
 
     def _writer_done(self, task):
         """``mmap_write_unlock()``: V's write lock ends, then L is released."""
-        if self.vma_writer is task:
-            self.vma_writer = None
+        if task.vma >= 0 and self.vmas[task.vma].writer is task:
+            self.vmas[task.vma].writer = None
             task.in_vma = False
         self._release(task)
         self._finish(task)

@@ -1,0 +1,318 @@
+"""The compiled core against its pure-Python twin on workloads (docs/model.md §12): the same
+record and seed must give the same histograms, counters and trial rows, bit for bit.
+
+Random workload records are built by one generator, :func:`build_workload`, driven either
+by Hypothesis (which shrinks a disagreement to a small record) or by a seeded numpy
+generator (a fixed set).  They cover 1–4 processes with 1–4 VMAs, 1–5 closed-loop threads
+of 1–4 steps of every kind (faults of a fixed kind or mixed, writes on a VMA or elsewhere,
+cmdline reads, scans over several processes, background bios), every duration kind
+(uniform included), the kernel presets and the 2018 rows, the open stream on and off, in
+short window trials; and open workloads on several processes in regenerative cycles.
+A comparison only means something on a path it reaches, so the fixed set also asserts,
+by counters, that it reaches the hard ones.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mcsim import layout as lay
+from mcsim import numeric
+from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
+from mcsim.errors import SimulationError
+from mcsim.histogram import ARRAYS, FLOAT_SCALARS, INT_SCALARS
+from mcsim.kernels import KERNEL_LIST
+from mcsim.params import validate
+from mcsim.policies import FAULT_KINDS, POLICY_LIST
+from mcsim.reference import ReferenceEngine
+from mcsim.scenario import (FAULT_MIXED, HOLD_DEFAULT, MAX_STEPS, NO_VMA, SCAN_END,
+                            SCAN_START, TASK_KINDS, TK_BG, TK_FAULT, TK_HP, TK_WRITER,
+                            TRIAL_CYCLE, TRIAL_WINDOW, compile_scenario)
+
+US = 1_000
+UNIFORM = 3
+#: Durations of holds, think times and start delays: const, exp, lognormal, uniform.
+DISTS = [(0, 0.0, 0.0), (0, 10e3, 0.0), (1, 30e3, 0.0), (2, 20e3, 1.0),
+         (UNIFORM, 5e3, 120e3), (UNIFORM, 0.0, 40e3), (1, 300e3, 0.0)]
+#: Think times that take time, for one step of every thread: a loop that can run in zero
+#: time would never let the clock advance (a workload rejects it).
+POSITIVE = [(0, 50e3, 0.0), (UNIFORM, 10e3, 200e3), (2, 100e3, 0.5), (1, 80e3, 0.0)]
+KERNELS = ["none"] + [k.name for k in KERNEL_LIST]
+POLICIES = [p.name for p in POLICY_LIST]
+#: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
+UNIFORM_SCENARIO = UNIFORM in numeric.DIST_KINDS
+
+
+class NumpyPicker:
+    """The choices of :func:`build_workload` from a seeded numpy generator."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def one(self, options):
+        return options[int(self.rng.integers(len(options)))]
+
+    def integer(self, lo, hi):
+        return int(self.rng.integers(lo, hi + 1))
+
+
+class HypothesisPicker:
+    """The same choices from Hypothesis's ``draw`` (so a failure shrinks)."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def one(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def integer(self, lo, hi):
+        return self.draw(st.integers(lo, hi))
+
+
+def build_params(pick):
+    """Scenario parameters: a kernel row, short devices and the §11 probabilities."""
+    params = {"kernel": pick.one(KERNELS), "evict_rate": pick.one([0.0, 2000.0]),
+              "device": pick.one(["const(150us)", "exp(200us)", "lognormal(100us, 0.6)"]),
+              "throttle_depth": pick.one([7, 6, 3]), "wake": pick.one(["0", "3us", "20us"]),
+              "writer_hold": pick.one(["20us", "exp(100us)", "lognormal(50us, 1.0)"]),
+              "hp_hold": pick.one(["5us", "exp(10us)", "0"]),
+              "fault_cpu": pick.one(["0", "2us", "exp(20us)"]),
+              "minor_cpu": pick.one(["0", "2us"]),
+              "write_fault_ratio": pick.one([0.0, 0.3, 0.8]),
+              "p_mkwrite_slow": pick.one([0.0, 0.3]),
+              "p_mkwrite_writeback": pick.one([0.0, 0.4]),
+              "p_dirty_throttle": pick.one([0.0, 0.5]), "dirty_throttle": "exp(100us)",
+              "p_retry_miss": pick.one([0.0, 0.3]), "revalidate_fail": pick.one([0.0, 0.3]),
+              "p_hp_fallback": pick.one([0.0, 0.5]), "p_same_vma": pick.one([0.5, 1.0]),
+              "writer_ratio": pick.one([0.1, 0.5]),
+              "max_readers_wakeup": pick.one([256, 2]),
+              "hp_rate": pick.one([0.0, 300.0, 3000.0]),
+              "lp_rate": pick.one([0.0, 1000.0, 4000.0]),
+              "bg_io_rate": pick.one([0.0, 500.0]), "max_trial_events": 200_000}
+    miss, ra, locked = pick.one([(0.3, 0.1, 0.1), (0.05, 0.02, 0.01), (0.0, 0.0, 0.0)])
+    params.update(p_miss=miss, p_async_ra=ra, p_locked=locked)
+    if params["kernel"] == "none":
+        params.update(policy=pick.one(POLICIES), era=pick.one(["4.x", "5.3", "5.11+"]))
+    timeout = pick.one(["4ms", "200us", "20us"])
+    params.update(handoff_timeout=timeout, hz=pick.one([0, 0, 1000, 250]))
+    if params["hp_rate"] + params["lp_rate"] + params["bg_io_rate"] == 0:
+        params["hp_rate"] = 100.0
+    return params
+
+
+def build_steps(pick, proc, vmas_of, n_processes):
+    """A thread's program: 1–4 steps (a scan counts as one and expands to one cmdline
+    step per process it reads)."""
+    steps = []
+    for _ in range(pick.integer(1, 4)):
+        kind = pick.one(["fault", "write", "cmdline", "scan", "bg_io"])
+        base = {"process": proc, "vma": -1, "fault": 0, "scan": 0,
+                "hold": (HOLD_DEFAULT, 0.0, 0.0), "think": pick.one(DISTS)}
+        if kind == "fault":
+            fault = pick.one(["mixed"] + list(FAULT_KINDS))
+            base.update(kind=TK_FAULT, vma=pick.one(vmas_of[proc]),
+                        fault=FAULT_MIXED if fault == "mixed" else FAULT_KINDS.index(fault))
+        elif kind == "write":
+            base.update(kind=TK_WRITER, vma=pick.one([NO_VMA] + vmas_of[proc]),
+                        hold=pick.one([(HOLD_DEFAULT, 0.0, 0.0)] + DISTS))
+        elif kind == "bg_io":
+            base.update(kind=TK_BG)
+        else:
+            base.update(kind=TK_HP, hold=pick.one([(HOLD_DEFAULT, 0.0, 0.0)] + DISTS))
+            if kind == "cmdline":
+                base.update(process=pick.integer(0, n_processes - 1))
+            else:
+                read = [p for p in range(n_processes) if pick.one([True, True, False])]
+                read = read or [proc]
+                for i, p in enumerate(read):
+                    flags = (SCAN_START if i == 0 else 0) | (SCAN_END if i == len(read) - 1
+                                                           else 0)
+                    steps.append({**base, "process": p, "scan": flags,
+                                  "think": base["think"] if flags & SCAN_END else DISTS[0]})
+                continue
+        steps.append(base)
+    steps[-1]["think"] = pick.one(POSITIVE)
+    return steps
+
+
+def build_workload(pick, overrides=None):
+    """A valid workload record: window trials with threads, or (one case in five) an
+    open workload on several processes in regenerative cycles.  ``overrides`` replaces
+    scenario parameters."""
+    params = {**build_params(pick), **(overrides or {})}
+    if params["kernel"] != "none":
+        params.pop("policy", None), params.pop("era", None)
+    rec = compile_scenario(validate(params))
+    r = rec[0]
+    if UNIFORM_SCENARIO and pick.one([False, True]):
+        r["device"] = (UNIFORM, 20e3, 400e3)
+    n_p = pick.integer(1, 4)
+    n_v = pick.integer(n_p, 4)
+    owner = list(range(n_p)) + [pick.integer(0, n_p - 1) for _ in range(n_v - n_p)]
+    r["n_processes"], r["n_vmas"] = n_p, n_v
+    r["vma_process"][:n_v] = owner
+    if pick.one([False, False, False, False, True]):
+        r["trial_kind"], r["open_stream"] = TRIAL_CYCLE, 1
+        return rec, 20
+    vmas_of = [[v for v in range(n_v) if owner[v] == p] for p in range(n_p)]
+    r["trial_kind"] = TRIAL_WINDOW
+    r["warmup_ns"] = pick.one([0, 500 * US, 2_000 * US])
+    r["window_ns"] = pick.one([1_000 * US, 3_000 * US, 5_000 * US])
+    r["open_stream"] = pick.one([0, 1])
+    first = 0
+    n_t = pick.integer(1, 5)
+    for k in range(n_t):
+        proc = pick.integer(0, n_p - 1)
+        steps = build_steps(pick, proc, vmas_of, n_p)
+        th = r["threads"][k]
+        th["first_step"], th["n_steps"], th["process"] = first, len(steps), proc
+        th["start"] = pick.one(DISTS)
+        for j, s in enumerate(steps):
+            st_ = r["steps"][first + j]
+            for name in ("kind", "process", "vma", "fault", "scan", "hold", "think"):
+                st_[name] = s[name]
+        first += len(steps)
+    assert first <= MAX_STEPS
+    r["n_threads"], r["n_steps"] = n_t, first
+    return rec, 1
+
+
+@st.composite
+def workloads(draw):
+    rec, trials = build_workload(HypothesisPicker(draw))
+    return rec, trials, draw(st.integers(0, 2**32 - 1))
+
+
+# ------------------------------------------------------------------ running both engines
+class ContentionReference(ReferenceEngine):
+    """The reference, also recording the most processes whose L had waiters at once."""
+
+    max_contended = 0
+
+    def _check(self):
+        super()._check()
+        busy = sum(1 for lk in self.locks if lk.queue)
+        self.max_contended = max(self.max_contended, busy)
+
+
+def reference_run(rec, seed, trials):
+    """The reference's output (as :func:`mcsim.engine.run_blocks` merges it), checking its
+    invariants after every event, and the most processes contended at once."""
+    eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True)
+    raw = eng.run_trials(trials)
+    out = BlockOutput.zeros()
+    for m, hist in enumerate(raw.hists):
+        out.hist_arrays[m] = [getattr(hist, k) for k in ARRAYS]
+        sc = hist.scalars()
+        out.hist_scalars[m] = [sc[k] for k in INT_SCALARS]
+        out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
+    out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
+    return out, eng.max_contended
+
+
+def compiled_run(rec, seed, trials):
+    out = BlockOutput.zeros()
+    rows = np.zeros((trials, len(lay.TRIAL_FIELDS)), dtype=np.int64)
+    compiled_engine().run_block(rec, block_bitgen(seed, 0), trials, out.hist_arrays,
+                                out.hist_scalars, out.hist_floats, out.counters, rows,
+                                check_invariants=True)
+    return out
+
+
+def describe(rec):
+    """The workload fields of a record, for a failure message."""
+    r = rec[0]
+    n_t, n_s = int(r["n_threads"]), int(r["n_steps"])
+    return (f"trial_kind={int(r['trial_kind'])} warmup={int(r['warmup_ns'])} "
+            f"window={int(r['window_ns'])} open={int(r['open_stream'])} "
+            f"P={int(r['n_processes'])} vma_process={r['vma_process'][:int(r['n_vmas'])]} "
+            f"threads={r['threads'][:n_t].tolist()} steps={r['steps'][:n_s].tolist()}")
+
+
+def assert_same(rec, seed, trials):
+    """Both engines on one record: the same error, or the same bytes."""
+    try:
+        ref, _ = reference_run(rec, seed, trials)
+    except SimulationError:
+        with pytest.raises(SimulationError):
+            compiled_run(rec, seed, trials)
+        return None
+    got = compiled_run(rec, seed, trials)
+    where = describe(rec)
+    rc, gc = ref.counter_dict(), got.counter_dict()
+    diff = {k: (rc[k], gc[k]) for k in rc if rc[k] != gc[k]}
+    assert not diff, f"counters (reference, compiled) differ: {diff}; {where}"
+    for m, name in enumerate(lay.METRICS):
+        assert np.array_equal(ref.hist_scalars[m], got.hist_scalars[m]), (name, where)
+        assert np.array_equal(ref.hist_arrays[m], got.hist_arrays[m]), (name, where)
+        assert np.array_equal(ref.hist_floats[m], got.hist_floats[m]), (name, where)
+    return rc
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(workloads())
+def test_workloads_compiled_equals_reference(case):
+    rec, trials, seed = case
+    assert_same(rec, seed, trials)
+
+
+# ------------------------------------------------------------------ the fixed set
+FIXED_CASES = 45
+FIXED_SEED = 1210
+#: Every third case of the fixed set: the 5.11+ rwsem with a wake latency and a short
+#: handoff timeout in continuous time, where woken writers find L stolen and set the
+#: handoff bit.
+HANDOFF = {"kernel": "none", "era": "5.11+", "hz": 0, "handoff_timeout": "20us",
+           "wake": "20us"}
+#: Every third case, starting with the second: file faults under the VMA lock, with lookup
+#: work that keeps it held, where same-VMA writers wait for the VMA's readers and faults
+#: fall back to mmap_lock.
+VMA_LOCKED = {"kernel": "6.18+vma-retry", "fault_cpu": "exp(30us)", "p_same_vma": 1.0}
+
+
+@pytest.fixture(scope="module")
+def fixed_set():
+    """The fixed set's records, seeds and the reference's counters on each."""
+    cases = []
+    for i in range(FIXED_CASES):
+        rec, trials = build_workload(NumpyPicker(FIXED_SEED + i),
+                                     (HANDOFF, VMA_LOCKED, None)[i % 3])
+        seed = FIXED_SEED + i
+        try:
+            out, contended = reference_run(rec, seed, trials)
+            counters = out.counter_dict()
+        except SimulationError:
+            counters, contended = None, 0
+        cases.append((rec, seed, trials, counters, contended))
+    return cases
+
+
+def test_fixed_set_reaches_the_hard_paths(fixed_set):
+    """Across the fixed set, the reference takes every path worth comparing: VMA-lock
+    fallbacks, writers waiting in vma_start_write(), scans, handoffs, inversions, HP
+    fallbacks, retries, thread iterations, window and cycle trials, and at least two
+    processes' mmap locks with waiters at the same time."""
+    done = [c for c in fixed_set if c[3] is not None]
+    assert len(done) >= FIXED_CASES - 3
+    total = {k: sum(c[3][k] for c in done) for k in lay.COUNTERS}
+    for name in ("fallbacks", "vma_writer_waits", "scans", "handoffs", "inversions",
+                 "hp_fallbacks", "retries", "tried_passes", "dirty_throttles", "steps",
+                 "reader_steals", "writer_steals", "evictions", "thread_iterations_0",
+                 "thread_iterations_4"):
+        assert total[name] > 0, name
+    kinds = {int(c[0][0]["trial_kind"]) for c in done}
+    assert kinds == {TRIAL_CYCLE, TRIAL_WINDOW}
+    assert max(c[4] for c in done) >= 2
+    assert any(int(c[0][0]["n_processes"]) > 1 and c[3]["scans"] > 0 for c in done)
+    kinds = {int(k) for c in fixed_set for k in c[0][0]["steps"]["kind"][
+        :int(c[0][0]["n_steps"])]}
+    assert kinds == set(range(len(TASK_KINDS)))
+    dists = {int(d) for c in fixed_set for d in c[0][0]["steps"]["think"]["kind"][
+        :int(c[0][0]["n_steps"])]}
+    assert UNIFORM in dists
+
+
+def test_fixed_set_compiled_equals_reference(fixed_set):
+    for rec, seed, trials, _, _ in fixed_set:
+        assert_same(rec, seed, trials)
