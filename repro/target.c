@@ -18,8 +18,12 @@
  *   at once: the write faults on the write-protected page and ->page_mkwrite
  *   (fs/fuse/file.c: fuse_page_mkwrite()) waits in folio_wait_writeback() holding the
  *   VMA lock (the VMA has ->map_pages, so mm/memory.c: vmf_can_call_fault() keeps it).
- * writer=same: mprotect() of the faulting VMA, toggling PROT_EXEC so that every call
- *   changes vm_flags and write-locks the VMA (mprotect_fixup: vma_start_write()).
+ * writer=same: madvise() of the faulting VMA, MADV_DONTFORK and MADV_DOFORK in turn, so
+ *   that every call changes vm_flags (VM_DONTCOPY) and write-locks the VMA under
+ *   mmap_lock(W) (mm/madvise.c: madvise_update_vma() -> vma_start_write()); the flag
+ *   changes nothing on the fault path.  (Toggling PROT_EXEC with mprotect() would: a
+ *   VM_EXEC mapping gets readahead even when MADV_RANDOM, and the first pass would then
+ *   re-read the page itself.)
  * writer=other: mmap() or munmap() of an anonymous page elsewhere, alternately.
  */
 #define _GNU_SOURCE
@@ -32,7 +36,7 @@
 
 #define PAGE 4096
 
-static int fd, mkwrite, base_prot;
+static int fd, mkwrite;
 static long fault_think_us, writer_think_us;
 static const char *writer;
 static char *page;
@@ -66,14 +70,14 @@ static void *fault_loop(void *unused)
 static void *writer_loop(void *unused)
 {
 	void *other = NULL;
-	int exec = 0;
+	int flip = 0;
 	(void)unused;
 	while (!atomic_load(&stop)) {
 		long long t0 = now_ns();
 		if (strcmp(writer, "same") == 0) {
-			exec = !exec;
-			if (mprotect(page, PAGE, base_prot | (exec ? PROT_EXEC : 0)) != 0) {
-				perror("mprotect");
+			flip = !flip;
+			if (madvise(page, PAGE, flip ? MADV_DONTFORK : MADV_DOFORK) != 0) {
+				perror("madvise");
 				exit(1);
 			}
 		} else if (other) {
@@ -110,8 +114,7 @@ int main(int argc, char **argv)
 		perror(file);
 		return 1;
 	}
-	base_prot = PROT_READ | (mkwrite ? PROT_WRITE : 0);
-	page = mmap(NULL, PAGE, base_prot, MAP_SHARED, fd, 0);
+	page = mmap(NULL, PAGE, PROT_READ | (mkwrite ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
 	if (page == MAP_FAILED) {
 		perror("mmap");
 		return 1;

@@ -26,8 +26,9 @@ class RunSpec:
     - `path`: "retry" (a read fault whose TRIED retry pass reads the page holding
       mmap_lock(R)) or "mkwrite" (a write fault whose ->page_mkwrite waits for writeback
       holding the VMA lock).
-    - `writer`: "same" (mprotect() of the faulting VMA), "other" (mmap()/munmap() of a page
-      elsewhere) or "none".
+    - `writer`: "same" (madvise() of the faulting VMA: it write-locks the VMA under
+      mmap_lock(W), as mprotect() does), "other" (mmap()/munmap() of a page elsewhere) or
+      "none".
 
     >>> s = RunSpec(path="retry", delay="5ms", duration="2s", writer="other")
     >>> s.delay_ns, s.duration_ns, s.args()["target"][:2]
@@ -111,7 +112,7 @@ class RunSpec:
         if self.writer != "none":
             write = {"step": "write", "think": fmt(parse_duration(self.writer_think))}
             if self.writer == "same":
-                write["vma"] = "data"       # mprotect() of the faulting VMA
+                write["vma"] = "data"       # madvise() of the faulting VMA
             threads.append({"name": "writer", "program": [write]})
         reader = {"name": "reader", "program": [
             {"step": "cmdline", "process": "target",
