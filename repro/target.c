@@ -21,9 +21,10 @@
  * writer=same: madvise() of the faulting VMA, MADV_DONTFORK and MADV_DOFORK in turn, so
  *   that every call changes vm_flags (VM_DONTCOPY) and write-locks the VMA under
  *   mmap_lock(W) (mm/madvise.c: madvise_update_vma() -> vma_start_write()); the flag
- *   changes nothing on the fault path.  (Toggling PROT_EXEC with mprotect() would: a
- *   VM_EXEC mapping gets readahead even when MADV_RANDOM, and the first pass would then
- *   re-read the page itself.)
+ *   changes nothing on the fault path.  (Toggling PROT_EXEC with mprotect() does not:
+ *   traced on 6.18, a fault on the VM_EXEC mapping read the page by readahead despite
+ *   MADV_RANDOM (do_sync_mmap_readahead() tests VM_EXEC before VM_RAND_READ since 6.16),
+ *   and its first pass re-read the failed page itself, outside mmap_lock.)
  * writer=other: mmap() or munmap() of an anonymous page elsewhere, alternately.
  */
 #define _GNU_SOURCE

@@ -152,3 +152,31 @@ def test_a_failing_target_still_unmounts_and_stops_the_server(binaries, tmp_path
         run(RunSpec(duration="1s"), broken, workdir=str(tmp_path))
     assert list(tmp_path.iterdir()) == [] and _our_mounts() == []
     assert _our_processes(binaries) == []
+
+
+@live
+def test_sigterm_during_a_run_unmounts_and_stops_everything(binaries, tmp_path):
+    import subprocess
+    import sys
+    import time
+    code = ("import sys; from mcsim.realkernel import RunSpec, run, build_reproducer\n"
+            "try:\n"
+            "    run(RunSpec(path='mkwrite', delay='20ms', duration='30s'), build_reproducer(),"
+            " workdir=sys.argv[1])\n"
+            "except KeyboardInterrupt:\n"
+            "    sys.exit(130)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        deadline = time.monotonic() + 15
+        while not (_our_mounts() and len(_our_processes(binaries)) == 3):
+            assert time.monotonic() < deadline and proc.poll() is None, "the run did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(tmp_path.iterdir()) == [] and _our_mounts() == []
+    assert _our_processes(binaries) == []
