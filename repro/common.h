@@ -1,4 +1,4 @@
-/* Helpers shared by target.c and reader.c: a monotonic clock, a think-time sleep, a
+/* Helpers shared by target.c, reader.c and wake.c: a monotonic clock, a think-time sleep, a
  * growable array of latencies and its JSON dump. */
 #include <errno.h>
 #include <stdio.h>

@@ -10,7 +10,8 @@ import pytest
 
 from mcsim.errors import ParameterError
 from mcsim.realkernel import (EXIT_PREREQUISITE, Binaries, PrerequisiteError, RunSpec,
-                              build_reproducer, check_prerequisites, require, run)
+                              build_reproducer, check_prerequisites, measure_wakeup, require,
+                              run)
 from mcsim.realkernel.runner import ReproError
 
 EVERYTHING = dict(dev_fuse="/dev/null", euid=0, which=lambda name: "/bin/true")
@@ -143,6 +144,15 @@ def test_an_mkwrite_run_measures_and_cleans_up(binaries, tmp_path):
     assert res.writer_ns.size == 0 and res.read_ns.size > 100
     assert list(tmp_path.iterdir()) == [] and _our_mounts() == []
     assert _our_processes(binaries) == []
+
+
+@live
+def test_the_wakeup_probe_gives_one_positive_sample_per_wakeup(binaries):
+    w = measure_wakeup(200, gap="2ms", binaries=binaries)
+    assert w.size == 200 and (w > 0).all()
+    # A sample is the time from one write to the sleeper running, not the time between
+    # writes (2 ms): even on a busy machine most woken threads run within 1 ms.
+    assert sorted(w)[100] < 1_000_000
 
 
 @live

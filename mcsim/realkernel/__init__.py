@@ -13,7 +13,7 @@ Running it (`run(spec)`) needs root, `/dev/fuse`, a C compiler and the libfuse3 
 from .prereq import EXIT_PREREQUISITE, Missing, PrerequisiteError, check_prerequisites, require
 from .spec import RunSpec
 from .build import build_reproducer, Binaries
-from .runner import RunResult, run
+from .runner import RunResult, measure_wakeup, run
 
 __all__ = ["EXIT_PREREQUISITE", "Missing", "PrerequisiteError", "check_prerequisites",
-           "require", "RunSpec", "build_reproducer", "Binaries", "RunResult", "run"]
+           "require", "RunSpec", "build_reproducer", "Binaries", "RunResult", "measure_wakeup", "run"]

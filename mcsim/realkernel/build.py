@@ -14,7 +14,7 @@ from ..errors import McsimError
 #: The C sources: repro/ at the root of the mcsim checkout.
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "repro"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
-PROGRAMS = ("fusedelay", "target", "reader")
+PROGRAMS = ("fusedelay", "target", "reader", "wake")
 
 
 class BuildError(McsimError):
@@ -34,6 +34,7 @@ class Binaries:
     fusedelay: Path
     target: Path
     reader: Path
+    wake: Path | None = None
 
 
 def default_cache_dir() -> Path:
@@ -60,7 +61,17 @@ def _commands(src: Path, out: Path, fuse_cflags, fuse_libs) -> dict[str, list[st
                       str(out / "fusedelay"), *fuse_libs],
         "target": ["cc", *CFLAGS, "-pthread", str(src / "target.c"), "-o", str(out / "target")],
         "reader": ["cc", *CFLAGS, str(src / "reader.c"), "-o", str(out / "reader")],
+        "wake": ["cc", *CFLAGS, "-pthread", str(src / "wake.c"), "-o", str(out / "wake")],
     }
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Remove the builds of earlier sources, so the cache holds one build."""
+    import shutil
+    for entry in cache_dir.iterdir():
+        if entry != keep and entry.is_dir() and len(entry.name) == 16 \
+                and all(c in "0123456789abcdef" for c in entry.name):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def build_reproducer(cache_dir: Path | None = None, source_dir: Path = SOURCE_DIR) -> Binaries:
@@ -97,4 +108,5 @@ def build_reproducer(cache_dir: Path | None = None, source_dir: Path = SOURCE_DI
                 if not all((final / p).is_file() for p in PROGRAMS):
                     raise
             os.makedirs(tmp, exist_ok=True)     # TemporaryDirectory removes it again
+        _prune(cache_dir, keep=final)
     return Binaries(*(final / p for p in PROGRAMS))

@@ -134,6 +134,33 @@ def _popen(args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None
+                   ) -> np.ndarray:
+    """The scheduler's wake-up latency on this machine (ns, one per wake-up): a thread
+    blocked in read() on a pipe, woken every `gap` by another thread's write, measured
+    from the write to the sleeper running.  Needs the compiler, not root.
+
+    >>> w = measure_wakeup(200)                 # doctest: +SKIP
+    >>> 0 < np.median(w) < 1e6                   # doctest: +SKIP
+    True
+    """
+    from ..units import parse_duration
+    if not 1 <= n <= 10**6:
+        from ..errors import ParameterError
+        raise ParameterError("n", n, "1 to 1,000,000", "is out of range")
+    binaries = binaries or build_reproducer()
+    with tempfile.TemporaryDirectory(prefix="mcsim-wake-") as tmp:
+        out = os.path.join(tmp, "wake.json")
+        gap_us = parse_duration(gap, "gap") // 1000
+        res = subprocess.run([str(binaries.wake), f"n={n}", f"gap_us={gap_us}", f"out={out}"],
+                             capture_output=True, text=True,
+                             timeout=30 + n * (gap_us / 1e6) * 2)
+        if res.returncode != 0:
+            raise ReproError(f"the wake-up probe failed ({res.returncode}): "
+                             f"{res.stderr.strip()[-200:]}")
+        return np.asarray(json.loads(Path(out).read_text())["wake_ns"], dtype=np.int64)
+
+
 def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = None
         ) -> RunResult:
     """Run `spec` on this kernel and return what it measured.  Needs root, /dev/fuse, a C

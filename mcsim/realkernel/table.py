@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .runner import RunResult, run
+from .runner import RunResult, measure_wakeup, run
 from .spec import RunSpec
 
 
@@ -43,12 +43,18 @@ def row(res: RunResult) -> str:
             f"{rt['faults_per_s']:.1f} | {rt['writes_per_s']:.0f} |")
 
 
-def quantile_table(values_ms, qs=(1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)) -> str:
-    """A one-row Markdown table of the given quantiles (ms) of a sample."""
+def quantile_table(values_ms, qs=(1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9), digits=3) -> str:
+    """A one-row Markdown table of the given quantiles (ms) of a sample.
+
+    >>> print(quantile_table([1.0, 2.0, 3.0], qs=(50,)))
+    | p50 |
+    |---|
+    | 2.000 |
+    """
     import numpy as np
     v = np.percentile(values_ms, qs)
     return ("| " + " | ".join(f"p{q:g}" for q in qs) + " |\n|" + "---|" * len(qs) + "\n| "
-            + " | ".join(f"{x:.3f}" for x in v) + " |")
+            + " | ".join(f"{x:.{digits}f}" for x in v) + " |")
 
 
 def main(argv=None) -> int:
@@ -72,6 +78,9 @@ def main(argv=None) -> int:
             extra = res.fault_ns / 1e6 - n_reads * s.delay_ns / 1e6
             print(f"\nfault latency minus {n_reads}·D, path {s.path}, D = {s.delay}, no writer "
                   f"(ms):\n" + quantile_table(extra))
+    wake = measure_wakeup(5000)
+    print("\nwake-up latency: a thread blocked on a pipe, woken by another's write, nothing "
+          "else running (ms):\n" + quantile_table(wake / 1e6, digits=4))
     return 0
 
 
