@@ -35,6 +35,7 @@ def test_a_machine_with_everything_lacks_nothing():
     (dict(which=lambda n: "/bin/false" if n == "pkg-config" else "/bin/true"), "libfuse3",
      "apt-get install -y libfuse3-dev"),
     (dict(tracefs=True, tracefs_dir="/nonexistent"), "tracefs", "mount -t tracefs"),
+    (dict(source_dir="/nonexistent"), "C sources", "pip install -e ."),
 ])
 def test_each_missing_item_is_named_with_its_fix(override, what, fix):
     missing = check_prerequisites(**{**EVERYTHING, **override})
@@ -43,6 +44,14 @@ def test_each_missing_item_is_named_with_its_fix(override, what, fix):
         require(**{**EVERYTHING, **override})
     assert exc.value.exit_code == EXIT_PREREQUISITE == 5
     assert "\n" not in str(exc.value) and what in str(exc.value) and fix in str(exc.value)
+
+
+def test_a_build_needs_only_the_compiler_the_headers_and_the_sources():
+    nothing = dict(dev_fuse="/nonexistent", euid=1000, tracefs=True, tracefs_dir="/nonexistent")
+    assert check_prerequisites(**{**EVERYTHING, **nothing}, build_only=True) == []
+    missing = check_prerequisites(**{**EVERYTHING, **nothing, "which": lambda n: None},
+                                  build_only=True)
+    assert [m.what for m in missing] == ["a C compiler (cc)", "pkg-config"]
 
 
 def test_everything_missing_is_reported_at_once():

@@ -15,6 +15,7 @@ from ..errors import McsimError
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "repro"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
 PROGRAMS = ("fusedelay", "target", "reader", "wake")
+SOURCES = ("common.h", *(p + ".c" for p in PROGRAMS))
 
 
 class BuildError(McsimError):
@@ -83,6 +84,8 @@ def build_reproducer(cache_dir: Path | None = None, source_dir: Path = SOURCE_DI
     >>> b.fusedelay.exists()                      # doctest: +SKIP
     True
     """
+    from .prereq import require
+    require(build_only=True, source_dir=source_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     fuse_cflags, fuse_libs = _pkg_config_fuse3()
     digest = hashlib.sha256()

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 
 from ..errors import McsimError
+from .build import SOURCE_DIR, SOURCES
 
 #: Exit code of a command that cannot run because the machine lacks a prerequisite
 #: (not root, no /dev/fuse, no compiler or libfuse3 headers, no tracefs).
@@ -64,23 +65,30 @@ def _pkg_config_has(pkg_config: str, package: str) -> bool:
         return False
 
 
-def check_prerequisites(*, tracefs: bool = False, dev_fuse: str = "/dev/fuse",
-                        tracefs_dir: str = "/sys/kernel/tracing", euid: int | None = None,
-                        which=shutil.which) -> list[Missing]:
+def check_prerequisites(*, tracefs: bool = False, build_only: bool = False,
+                        dev_fuse: str = "/dev/fuse", tracefs_dir: str = "/sys/kernel/tracing",
+                        euid: int | None = None, which=shutil.which,
+                        source_dir=SOURCE_DIR) -> list[Missing]:
     """Everything a reproducer run lacks on this machine, in the order to fix it
-    (empty when it can run).  The keyword arguments stand in for the machine in tests:
-    `dev_fuse` and `tracefs_dir` are the paths checked, `euid` the effective user id,
-    `which` the program lookup.
+    (empty when it can run); with `build_only`, what building the programs lacks.  The
+    other keyword arguments stand in for the machine in tests: `dev_fuse`, `tracefs_dir`
+    and `source_dir` are the paths checked, `euid` the effective user id, `which` the
+    program lookup.
 
     >>> nothing = lambda name: None          # a machine without any program
     >>> [m.what for m in check_prerequisites(dev_fuse="/nonexistent", euid=1000, which=nothing)]
     ['root', '/dev/fuse (the FUSE device; path checked: /nonexistent)', 'a C compiler (cc)', 'pkg-config']
     """
     missing = []
-    if (os.geteuid() if euid is None else euid) != 0:
+    if not all(os.path.isfile(os.path.join(source_dir, name)) for name in SOURCES):
+        missing.append(Missing(f"the reproducer's C sources ({source_dir})",
+                               "use mcsim from its source checkout (git clone; pip install -e .)"))
+    if build_only:
+        pass
+    elif (os.geteuid() if euid is None else euid) != 0:
         missing.append(Missing("root", "run as root (sudo): mounting FUSE and reading other "
                                        "processes' /proc/<pid>/cmdline under contention need it"))
-    if not _is_char_device(dev_fuse):
+    if not build_only and not _is_char_device(dev_fuse):
         where = "" if dev_fuse == "/dev/fuse" else f"; path checked: {dev_fuse}"
         missing.append(Missing(f"/dev/fuse (the FUSE device{where})",
                                f"modprobe fuse (and {APT} fuse3)"))
@@ -92,7 +100,7 @@ def check_prerequisites(*, tracefs: bool = False, dev_fuse: str = "/dev/fuse",
         missing.append(Missing("pkg-config", f"{APT} pkg-config"))
     elif not _pkg_config_has(pkg_config, "fuse3"):
         missing.append(Missing("the libfuse3 headers (pkg-config fuse3)", f"{APT} libfuse3-dev"))
-    if tracefs and not os.path.isdir(os.path.join(tracefs_dir, "events", "mmap_lock")):
+    if tracefs and not build_only and not os.path.isdir(os.path.join(tracefs_dir, "events", "mmap_lock")):
         missing.append(Missing(f"tracefs with mmap_lock events ({tracefs_dir}/events/mmap_lock)",
                                f"mount -t tracefs nodev {tracefs_dir} (kernel 5.11+ with "
                                "CONFIG_TRACING)"))
