@@ -198,7 +198,8 @@ class ContentionReference(ReferenceEngine):
 def reference_run(rec, seed, trials):
     """The reference's output (as :func:`mcsim.engine.run_blocks` merges it), checking its
     invariants after every event, and the most processes contended at once."""
-    eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True)
+    eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True,
+                              record_trials=True)
     raw = eng.run_trials(trials)
     out = BlockOutput.zeros()
     for m, hist in enumerate(raw.hists):
@@ -207,6 +208,7 @@ def reference_run(rec, seed, trials):
         out.hist_scalars[m] = [sc[k] for k in INT_SCALARS]
         out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
     out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
+    out.trial_rows = np.array(raw.trial_rows, dtype=np.int64).reshape(trials, -1)
     return out, eng.max_contended
 
 
@@ -216,6 +218,7 @@ def compiled_run(rec, seed, trials):
     compiled_engine().run_block(rec, block_bitgen(seed, 0), trials, out.hist_arrays,
                                 out.hist_scalars, out.hist_floats, out.counters, rows,
                                 check_invariants=True)
+    out.trial_rows = rows
     return out
 
 
@@ -246,6 +249,7 @@ def assert_same(rec, seed, trials):
         assert np.array_equal(ref.hist_scalars[m], got.hist_scalars[m]), (name, where)
         assert np.array_equal(ref.hist_arrays[m], got.hist_arrays[m]), (name, where)
         assert np.array_equal(ref.hist_floats[m], got.hist_floats[m]), (name, where)
+    assert np.array_equal(ref.trial_rows, got.trial_rows), ("trial rows", where)
     return rc
 
 
@@ -342,3 +346,20 @@ def scripted_records():
 def test_hand_derived_workloads_agree():
     for rec in scripted_records():
         assert_same(rec, 3, 2)
+
+
+def test_handoffs_in_jiffies_over_the_window_trials_of_a_block():
+    """Four window trials in one block on the 5.11+ rwsem at HZ = 1000: the handoff's jiffy
+    clock runs on over the block's trials, its base adding each trial's recorded busy and
+    idle time (§11.6), which for a window trial is the window (§12.3).  Writers holding for
+    exp(2 ms) behind readers that steal during a 20 µs wake latency set the handoff."""
+    import test_reference_workloads as hand
+
+    writer = [{"step": "write", "hold": (1, 2e6, 0.0), "think": (1, 1e6, 0.0)}]
+    reader = [{"step": "cmdline", "process": 0, "hold": (1, 30e3, 0.0),
+               "think": (1, 20e3, 0.0)}]
+    rec = hand.workload([(0, 0, writer)] * 3 + [(0, 0, reader)] * 4,
+                        params={"kernel": "none", "era": "5.11+", "hz": 1000, "wake": "20us"},
+                        warmup=1_000 * US, window=10_000 * US)
+    counters = [assert_same(rec, seed, 4) for seed in (2, 3)]
+    assert all(c["handoffs"] > 0 for c in counters)
