@@ -198,7 +198,8 @@ class ContentionReference(ReferenceEngine):
 def reference_run(rec, seed, trials):
     """The reference's output (as :func:`mcsim.engine.run_blocks` merges it), checking its
     invariants after every event, and the most processes contended at once."""
-    eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True)
+    eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True,
+                              record_trials=True)
     raw = eng.run_trials(trials)
     out = BlockOutput.zeros()
     for m, hist in enumerate(raw.hists):
@@ -207,6 +208,7 @@ def reference_run(rec, seed, trials):
         out.hist_scalars[m] = [sc[k] for k in INT_SCALARS]
         out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
     out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
+    out.trial_rows = np.array(raw.trial_rows, dtype=np.int64).reshape(trials, -1)
     return out, eng.max_contended
 
 
@@ -216,6 +218,7 @@ def compiled_run(rec, seed, trials):
     compiled_engine().run_block(rec, block_bitgen(seed, 0), trials, out.hist_arrays,
                                 out.hist_scalars, out.hist_floats, out.counters, rows,
                                 check_invariants=True)
+    out.trial_rows = rows
     return out
 
 
@@ -246,10 +249,11 @@ def assert_same(rec, seed, trials):
         assert np.array_equal(ref.hist_scalars[m], got.hist_scalars[m]), (name, where)
         assert np.array_equal(ref.hist_arrays[m], got.hist_arrays[m]), (name, where)
         assert np.array_equal(ref.hist_floats[m], got.hist_floats[m]), (name, where)
+    assert np.array_equal(ref.trial_rows, got.trial_rows), ("trial rows", where)
     return rc
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(workloads())
 def test_workloads_compiled_equals_reference(case):
@@ -282,6 +286,7 @@ def fixed_set():
         try:
             out, contended = reference_run(rec, seed, trials)
             counters = out.counter_dict()
+            counters["sampled_inversions"] = int(out.hist_scalars[lay.M_INVERSION_WAIT][0])
         except SimulationError:
             counters, contended = None, 0
         cases.append((rec, seed, trials, counters, contended))
@@ -304,6 +309,8 @@ def test_fixed_set_reaches_the_hard_paths(fixed_set):
     kinds = {int(c[0][0]["trial_kind"]) for c in done}
     assert kinds == {TRIAL_CYCLE, TRIAL_WINDOW}
     assert max(c[4] for c in done) >= 2
+    # an inversion judged for a read outside the window: counted, not sampled (§12.3)
+    assert any(c[3]["inversions"] > c[3]["sampled_inversions"] for c in done)
     assert any(int(c[0][0]["n_processes"]) > 1 and c[3]["scans"] > 0 for c in done)
     kinds = {int(k) for c in fixed_set for k in c[0][0]["steps"]["kind"][
         :int(c[0][0]["n_steps"])]}
@@ -316,3 +323,43 @@ def test_fixed_set_reaches_the_hard_paths(fixed_set):
 def test_fixed_set_compiled_equals_reference(fixed_set):
     for rec, seed, trials, _, _ in fixed_set:
         assert_same(rec, seed, trials)
+
+
+def scripted_records():
+    """The hand-derived workloads of tests/test_reference_workloads.py: constant durations,
+    so events fall exactly on the edges of the window (a step at warmup + window, a read
+    queued behind a writer's release at the same instant)."""
+    import test_reference_workloads as hand
+
+    yield hand.writer_and_reader(0)
+    yield hand.writer_and_reader(1)
+    yield hand.scan_workload(window=5_000 * US)
+    yield hand.scan_workload(warmup=2_500 * US, window=2_000 * US)
+    yield hand.scan_workload(warmup=2_500 * US, window=1_505 * US)
+    yield hand.two_vma_faults(0)
+    yield hand.two_vma_faults(1)
+    yield hand.workload([(0, 1_000 * US, [{"step": "write", "hold": 100 * US,
+                                           "think": 400 * US}])],
+                        warmup=1_000 * US, window=1_000 * US)
+
+
+def test_hand_derived_workloads_agree():
+    for rec in scripted_records():
+        assert_same(rec, 3, 2)
+
+
+def test_handoffs_in_jiffies_over_the_window_trials_of_a_block():
+    """Four window trials in one block on the 5.11+ rwsem at HZ = 1000: the handoff's jiffy
+    clock runs on over the block's trials, its base adding each trial's recorded busy and
+    idle time (§11.6), which for a window trial is the window (§12.3).  Writers holding for
+    exp(2 ms) behind readers that steal during a 20 µs wake latency set the handoff."""
+    import test_reference_workloads as hand
+
+    writer = [{"step": "write", "hold": (1, 2e6, 0.0), "think": (1, 1e6, 0.0)}]
+    reader = [{"step": "cmdline", "process": 0, "hold": (1, 30e3, 0.0),
+               "think": (1, 20e3, 0.0)}]
+    rec = hand.workload([(0, 0, writer)] * 3 + [(0, 0, reader)] * 4,
+                        params={"kernel": "none", "era": "5.11+", "hz": 1000, "wake": "20us"},
+                        warmup=1_000 * US, window=10_000 * US)
+    counters = [assert_same(rec, seed, 4) for seed in (2, 3)]
+    assert all(c["handoffs"] > 0 for c in counters)

@@ -300,7 +300,7 @@ def test_run_blocks_runs_window_records():
 
 
 @pytest.mark.parametrize("edit, param", [
-    (lambda r: r.__setitem__("trial_kind", TRIAL_CYCLE), "scenario.n_threads"),
+    (lambda r: r.__setitem__("trial_kind", TRIAL_CYCLE), "scenario.trial_kind"),
     (lambda r: r["steps"][0].__setitem__("vma", 1), "scenario.steps[0].vma"),
     (lambda r: r["threads"][0].__setitem__("n_steps", 5), "scenario.threads[0].n_steps"),
     (lambda r: r["steps"][1].__setitem__("process", 2), "scenario.steps[1].process"),
@@ -308,9 +308,9 @@ def test_run_blocks_runs_window_records():
 ])
 def test_records_the_engine_could_misread_are_rejected(edit, param):
     """A write step changing another process's VMA (§12.6), a thread past the steps, an
-    unknown process or distribution, threads in a cycle trial: one-line errors."""
+    unknown process or distribution, threads in a cycle trial: one-line errors, before
+    anything runs (mcsim.numeric.check_scenario, shared by both engines)."""
     rec = writer_and_reader(0)
-    rec[0]["vma_process"][1] = 1
     edit(rec[0])
     with pytest.raises(ParameterError) as err:
         ReferenceEngine(rec, np.random.PCG64DXSM(0))

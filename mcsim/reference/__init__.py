@@ -19,7 +19,6 @@ model, composed here:
 :mod:`.hp`                the HP reader's acquisitions and the inversion verdict
 :mod:`.trial`             the event loop, random and scripted modes, invariants
 :mod:`.threads`           closed-loop threads, scans, window trials
-:mod:`.records`           the workload fields of the record, checked
 ========================  ==========================================================
 
 >>> import numpy as np

@@ -1,6 +1,6 @@
 """The reference engine's common ground: tasks, the event queue, the timeline of a script,
-the per-process inversion clock (docs/model.md §4.1, §7.13, §11.7, §12.1), duration draws
-and the workload fields of the record (§12).
+the per-process inversion clock (docs/model.md §4.1, §7.13, §11.7, §12.1) and the workload
+fields of the record (§12).
 
 Every other module of :mod:`mcsim.reference` is a mixin over :class:`EngineBase`: it reads
 the scenario record through the attributes set here and schedules through
@@ -22,10 +22,9 @@ import numpy as np
 
 from .. import layout as lay
 from ..histogram import Histogram
-from ..numeric import MAX_TIME_NS, check_scenario, draw_ns, time_limit_error, to_ns
+from ..numeric import MAX_TIME_NS, check_scenario, time_limit_error
 from ..policies import BL_NONE, BLAME_NAMES
 from ..scenario import LOCK_MMAP, TRIAL_WINDOW
-from .records import check_workload
 
 EV_ARRIVAL, EV_RUN, EV_BIO_DONE, EV_STEP = 0, 1, 2, 3
 # What a bio completion does besides freeing its slot.
@@ -108,23 +107,6 @@ class RawResult:
     trial_rows: list
 
 
-def draw(gen, dist) -> int:
-    """One duration in ns from a compiled distribution ``(kind, a, b)``: kinds 0–2 as
-    :func:`mcsim.numeric.draw_ns`, kind 3 ``uniform(a, b)`` = ``a + (b − a)·U`` from one
-    uniform, rounded the same way (model.md §12.5).
-
-    >>> import numpy as np
-    >>> d = np.array((3, 1000.0, 3000.0), dtype=[("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
-    >>> u = np.random.Generator(np.random.PCG64DXSM(2)).random()
-    >>> draw(np.random.Generator(np.random.PCG64DXSM(2)), d) == int(1000 + 2000 * u + 0.5)
-    True
-    """
-    if int(dist["kind"]) == 3:
-        a, b = float(dist["a"]), float(dist["b"])
-        return to_ns(a + (b - a) * gen.random())
-    return draw_ns(gen, dist)
-
-
 class EngineBase:
     """The scenario record as attributes, the event heap, metrics and the inversion clock."""
 
@@ -157,8 +139,7 @@ class EngineBase:
                          for prog in sc["programs"]]
         self.major = [bool(x) for x in sc["major"]]
         self.page_bio = [bool(x) for x in sc["page_bio"]]
-        # the workload (§12)
-        check_workload(sc)
+        # the workload (§12); check_scenario() has checked its indexes and kinds
         self.window_trials = int(sc["trial_kind"]) == TRIAL_WINDOW
         self.warmup = int(sc["warmup_ns"])
         self.window = int(sc["window_ns"])

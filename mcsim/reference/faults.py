@@ -19,12 +19,13 @@ one of a ``dirty_completes`` kernel, which ends the fault.
 from __future__ import annotations
 
 from .. import layout as lay
+from ..numeric import draw_ns
 from ..policies import (ARG_BIO, ARG_CPU, ARG_DIRTY, ARG_EVICT_BIO, ARG_MINOR, ARG_MKWRITE,
                         BL_NONE, FAULT_KINDS, FK_MKWRITE_FAST, FK_MKWRITE_SLOW, OP_CPU,
                         OP_SLEEP, OP_SUBMIT, OP_WAIT_IO, OP_WAIT_PAGE, REREAD_PROGRAM,
                         WRITE_FAULT_KINDS)
 from ..scenario import LOCK_VMA, TK_BG
-from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task, draw
+from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task
 
 
 class FaultMixin:
@@ -112,7 +113,7 @@ class FaultMixin:
                 if miss:
                     self.counters["retry_misses"] += 1
             if miss:
-                task.evict_bio = draw(self.gen, self.sc["device"])
+                task.evict_bio = draw_ns(self.gen, self.sc["device"])
             task.evicted = int(miss)
         return bool(task.evicted)
 
@@ -125,9 +126,9 @@ class FaultMixin:
             if self.sc["revalidate_fail"] > 0:
                 fail = self.gen.random() < float(self.sc["revalidate_fail"])
                 if fail and task.fault == FK_MKWRITE_SLOW:
-                    task.bio = draw(self.gen, self.sc["device"])
+                    task.bio = draw_ns(self.gen, self.sc["device"])
                 elif fail and task.fault == FK_MKWRITE_FAST:
-                    task.mkwrite = draw(self.gen, self.sc["mkwrite_fast"])
+                    task.mkwrite = draw_ns(self.gen, self.sc["mkwrite_fast"])
             task.revalidate_fail = int(fail)
         return bool(task.revalidate_fail)
 

@@ -27,9 +27,10 @@ which ``now >= warmup + window`` and no such task is alive.
 from __future__ import annotations
 
 from .. import layout as lay
+from ..numeric import draw_ns
 from ..policies import FK_HIT, FK_MKWRITE_FAST, WRITE_FAULT_KINDS
 from ..scenario import FAULT_MIXED, HOLD_DEFAULT, SCAN_END, SCAN_START, TK_FAULT, TK_HP, TK_WRITER
-from .base import EV_ARRIVAL, EV_STEP, Task, draw
+from .base import EV_ARRIVAL, EV_STEP, Task
 
 
 class ThreadState:
@@ -63,7 +64,7 @@ class ThreadMixin:
             self._schedule(0, EV_ARRIVAL, None)
         self.thread_states = [ThreadState(k, th) for k, th in enumerate(self.threads)]
         for k, th in enumerate(self.threads):
-            self._schedule(draw(self.gen, th["start"]), EV_STEP, None, k)
+            self._schedule(draw_ns(self.gen, th["start"]), EV_STEP, None, k)
         events = 0
         while self.heap:
             t, _, ev, task, arg = self._pop()
@@ -104,11 +105,11 @@ class ThreadMixin:
                 th.in_scan, th.scan_t0, th.scan_wait = True, self.now, 0
                 th.scan_counted = task.counted
         else:
-            task.bio = draw(self.gen, self.sc["device"])
+            task.bio = draw_ns(self.gen, self.sc["device"])
         self._start(task)
 
     def _draw_hold(self, dist, default):
-        return draw(self.gen, self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
+        return draw_ns(self.gen, self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
 
     def _draw_step_fault(self, task, fault):
         """A fault step's draws: a mixed one draws as an open arrival's fault does; a fixed
@@ -120,14 +121,14 @@ class ThreadMixin:
         sc, gen = self.sc, self.gen
         task.fault = fault
         if fault not in (FK_HIT, FK_MKWRITE_FAST):
-            task.bio = draw(gen, sc["device"])
+            task.bio = draw_ns(gen, sc["device"])
         if fault == FK_MKWRITE_FAST:
-            task.mkwrite = draw(gen, sc["mkwrite_fast"])
-        task.cpu = draw(gen, sc["fault_cpu"])
-        task.minor = draw(gen, sc["minor_cpu"])
+            task.mkwrite = draw_ns(gen, sc["mkwrite_fast"])
+        task.cpu = draw_ns(gen, sc["fault_cpu"])
+        task.minor = draw_ns(gen, sc["minor_cpu"])
         if (fault in WRITE_FAULT_KINDS and sc["p_dirty_throttle"] > 0
                 and gen.random() < sc["p_dirty_throttle"]):
-            task.dirty = draw(gen, sc["dirty_throttle"])
+            task.dirty = draw_ns(gen, sc["dirty_throttle"])
 
     def _thread_next(self, task):
         """The step's task finished: close the scan if this read ends one, count the
@@ -142,7 +143,7 @@ class ThreadMixin:
                 if th.scan_counted:
                     self.samples[lay.M_SCAN_TIME].append(self.now - th.scan_t0)
                     self.samples[lay.M_SCAN_WAIT].append(th.scan_wait)
-        think = draw(self.gen, st["think"])
+        think = draw_ns(self.gen, st["think"])
         th.ip += 1
         if th.ip == th.n:
             th.ip = 0
