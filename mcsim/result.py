@@ -162,6 +162,7 @@ class Result:
         row["lp_depth"] = self.config.lp_depth
         row.update(seed=self.seed, trials=self.trials)
         row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
+        row["source"] = self.extra.get("source", "simulated")
         row.update({schema.counter_column(c): v for c, v in self.counters.items()
                     if c != "trials"})
         row["inversion_fraction"] = self.inversion_fraction
