@@ -1,5 +1,6 @@
 """One line of a trace, as ``trace``/``trace_pipe`` print it or as ``trace-cmd report``
-prints it, into an :class:`Event`.
+prints it, into an :class:`Event`.  A ``trace-cmd report`` of several buffers prefixes
+each line with the buffer's name (``mcsim-42:``), which is skipped.
 
 The two formats share the task column (``comm-pid``), the CPU in brackets and a timestamp
 in seconds; they differ in the optional columns (irq flags, a tgid in parentheses), the
@@ -14,6 +15,10 @@ trace-cmd).  Timestamps become integer nanoseconds without a float in between.
 ('event', 'ps', 812, 11000123000, 'false')
 >>> parse_line("  ps-812  [001] ..... 11.5: sys_pread64(fd: 3, buf: 0, count: 1, pos: 0)").name
 'sys_enter_pread64'
+>>> parse_line("mcsim-7:  ps-812 [001] 11.000000001: sys_exit_pread64:  0x4d").fields
+{'ret': '0x4d'}
+>>> parse_line("CPU:0 [1921 EVENTS DROPPED]").lost, parse_line("CPU:1 [LOST 5 EVENTS]").lost
+(1921, 5)
 >>> parse_line("# tracer: nop").kind, parse_line("garbage").kind
 ('comment', 'malformed')
 """
@@ -24,13 +29,14 @@ from dataclasses import dataclass, field
 
 # comm may contain spaces and dashes: the pid is the last "-digits" before the CPU column.
 _LINE = re.compile(
-    r"^\s*(?P<comm>.*?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"^\s*(?:(?P<buffer>[^\s:]+):\s+)?(?P<comm>.*?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s:]{4,6})\s+)?(?P<ts>\d+(?:\.\d+)?):\s+(?P<rest>.*?)\s*$")
 _ENTER = re.compile(r"^sys_(?P<call>\w+)\((?P<args>.*)\)$")
 _EXIT = re.compile(r"^sys_(?P<call>\w+) -> (?P<ret>\S+)$")
 _NAMED = re.compile(r"^(?P<name>[\w:]+):\s*(?P<body>.*)$")
 _FIELD = re.compile(r"(\w+)[=:]\s*(\S+?),?(?=\s|$)")
-_LOST = re.compile(r"CPU:?\s*(\d+)\s*\[LOST (\d+) EVENTS\]", re.IGNORECASE)
+_LOST = re.compile(r"CPU:?\s*(\d+)\s*\[(?:LOST (\d+) EVENTS|(\d+) EVENTS DROPPED)\]",
+                   re.IGNORECASE)
 
 
 @dataclass
@@ -87,8 +93,8 @@ def parse_line(line: str) -> Event:
     if stripped.startswith("#") or _HEADER.match(stripped):
         return Event("comment", body=stripped)
     lost = _LOST.search(text)
-    if lost and "LOST" in text and not _LINE.match(text):
-        return Event("lost", cpu=int(lost.group(1)), lost=int(lost.group(2)))
+    if lost and not _LINE.match(text):
+        return Event("lost", cpu=int(lost.group(1)), lost=int(lost.group(2) or lost.group(3)))
     m = _LINE.match(text)
     if not m:
         return Event("malformed", body=text)
