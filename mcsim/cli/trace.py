@@ -4,6 +4,10 @@ result row, export a simulated run as a trace (docs/traces.md).
 Exit codes besides those of ``mcsim --help``: 5 when the machine lacks what a live
 trace needs (root, tracefs, the mmap_lock tracepoints); the message says which and how
 to get it.
+
+>>> from mcsim.cli import main
+>>> main(["trace", "export", "--format", "svg"])
+2
 """
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ trace_app = typer.Typer(
          "(source = measured), export a simulated run as a trace (docs/traces.md).  "
          "Exit code 5: no root, no tracefs or no mmap_lock tracepoints (record).")
 app.add_typer(trace_app)
+
+
+@trace_app.callback()
+def trace() -> None:
+    """mmap_lock traces: record the running kernel, import a trace as a result row
+    (source = measured), export a simulated run as a trace (docs/traces.md)."""
 
 RECORD_EPILOG = """Examples:
 

@@ -1,6 +1,13 @@
 """An imported trace as a result row (the columns of :mod:`mcsim.schema`), so measured
 and simulated rows sit in one table: ``source`` says which, the parameter columns of a
 measured row are null (the kernel, machine and HZ are in the file's metadata).
+
+>>> from mcsim.trace.importer import import_lines
+>>> imp = import_lines(["ps-9 [000] ..... 1.000000: sys_pread64(fd: 3, buf: 0, count: 1, pos: 0)",
+...                     "ps-9 [000] ..... 1.000002: sys_pread64 -> 0x1"])
+>>> res = measured_result(imp)
+>>> res.extra["source"], res.counters["hp_reads"], res["hp_wait"].n
+('measured', 1, 1)
 """
 from __future__ import annotations
 
