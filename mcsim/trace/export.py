@@ -11,9 +11,9 @@ exactly the simulated ``hp_wait``, ``hp_acq_wait``, ``writer_wait``, ``hold_hp``
 acquisitions leave no mmap_lock event, in the kernel as here).
 
 **JSON** (:func:`perfetto_json`): the trace-event format that ui.perfetto.dev and
-chrome://tracing open: one process per trial, one thread (track) per task with its lock
-waits, wake-ups and holds as slices, and a second track per task for its bios (gate and
-IO), which may outlive a hold.
+chrome://tracing open: one process per trial, one thread (track) per task with the task as
+a slice and, inside it, its lock waits, wake-ups and holds, and a second track per task
+with bios for its bios (gate and IO), which may outlive a hold.
 
 >>> from mcsim.trace.timeline import run_script_trial
 >>> _, trial = run_script_trial([{"at": 0, "kind": "writer", "hold": "1ms"}], kernel="4.19")
@@ -91,6 +91,9 @@ def tracefs_lines(trials: Iterable, meta: dict | None = None) -> Iterator[str]:
 
 #: Slice names of the lanes on a task's IO track.
 IO_SLICES = {lay.LANE_GATE: "io.latency gate", lay.LANE_IO: "bio in flight"}
+#: The slice spanning a whole task, by kind.
+TASK_SLICES = {"hp_read": "read() of /proc/<pid>/cmdline", "fault": "page fault",
+               "writer": "mmap/munmap/mprotect"}
 
 
 def _us(ns: int) -> float:
@@ -109,9 +112,13 @@ def _task_slices(task, pid: int, offset: int) -> list[dict]:
     tid = 2 * task.id + 1                     # the lock track; tid + 1 the IO track
     label = f"{task.kind} {task.id}"
     out = [{"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
-            "args": {"name": label}},
-           {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid + 1,
-            "args": {"name": label + " IO"}}]
+            "args": {"name": label}}]
+    if any(lane in IO_SLICES for lane, _s, _e in task.intervals):
+        out.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid + 1,
+                    "args": {"name": label + " IO"}})
+    if task.kind in TASK_SLICES:              # the whole operation, around its lock slices
+        out.append(_slice(TASK_SLICES[task.kind], "task", offset + task.start,
+                          offset + task.end, pid, tid))
     for a in task.acquisitions():
         mode = "write" if a.write else "read"
         if a.t_grant > a.t_req:
@@ -136,7 +143,7 @@ def perfetto_json(trials: Iterable) -> dict:
     >>> from mcsim.trace.timeline import run_script_trial
     >>> _, trial = run_script_trial([{"at": 0, "kind": "writer", "hold": "1ms"}])
     >>> [e["name"] for e in perfetto_json([trial])["traceEvents"] if e["ph"] == "X"]
-    ['hold mmap_lock (write)']
+    ['mmap/munmap/mprotect', 'hold mmap_lock (write)']
     """
     events, offset = [], 0
     for k, trial in enumerate(trials):
