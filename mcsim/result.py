@@ -162,7 +162,6 @@ class Result:
         row["lp_depth"] = self.config.lp_depth
         row.update(seed=self.seed, trials=self.trials)
         row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
-        row["source"] = self.extra.get("source", "simulated")
         row.update({schema.counter_column(c): v for c, v in self.counters.items()
                     if c != "trials"})
         row["inversion_fraction"] = self.inversion_fraction
@@ -174,6 +173,7 @@ class Result:
         for name in lay.METRICS:
             row.update(histogram_columns(name, self.hists[name]))
         row["wall_s"] = self.wall_s
+        row["source"] = self.extra.get("source", "simulated")
         return {name: row[name] for name in schema.column_names()}
 
     def plot(self, metric: str = "hp_wait"):
