@@ -26,7 +26,7 @@ MEASURED_METRICS = ("hp_wait", "hp_acq_wait", "writer_wait", "hold_hp", "hold_wr
 ANOMALIES = ("lost_events", "unfinished_acquisitions", "unreleased_holds",
              "reads_unfinished", "exit_without_enter", "restarted_requests",
              "mismatched_returns", "failed_acquisitions", "release_without_acquire",
-             "trylocks", "grants_seen")
+             "trylocks", "downgrades", "grants_seen")
 
 
 def measured_result(imp) -> Result:
