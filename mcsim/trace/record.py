@@ -117,6 +117,18 @@ def tracefs_root():
 
 
 @contextmanager
+def held_signals():
+    """Hold SIGINT and SIGTERM while a resource is taken and its owner recorded, so an
+    interruption cannot fall between the two (it is delivered right after)."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextmanager
 def instance(root: Path):
     """A private tracefs instance, removed on exit whatever happens."""
     missing = [e for e in LOCK_EVENTS if not (root / "events" / e).is_dir()]
@@ -124,24 +136,39 @@ def instance(root: Path):
         raise TraceUnavailable(f"trace record: this kernel has no {missing[0]} tracepoint; "
                                "allowed: Linux 5.11 or later (CONFIG_TRACING)")
     path = root / "instances" / f"mcsim-{os.getpid()}"
-    try:
-        path.mkdir()
-    except OSError as exc:
-        raise TraceUnavailable(f"trace record: cannot create {path}: "
-                               f"{os.strerror(exc.errno or 0)}") from None
+    with held_signals():
+        try:
+            path.mkdir()
+        except OSError as exc:
+            raise TraceUnavailable(f"trace record: cannot create {path}: "
+                                   f"{os.strerror(exc.errno or 0)}") from None
+        created = True
     try:
         yield path
     finally:
-        with suppress(OSError):
-            _write(path / "tracing_on", "0")
-        for attempt in range(50):           # EBUSY while a reader is still closing
-            try:
-                path.rmdir()
-                break
-            except OSError as exc:
-                if exc.errno == errno.ENOENT:
-                    break
-                time.sleep(0.02)
+        if created:
+            _remove_instance(path)
+
+
+def _remove_instance(path: Path) -> None:
+    """Stop and remove the instance; rmdir answers EBUSY while a file of it is still
+    open somewhere, so it is retried for a while, and a failure is said, not hidden."""
+    with suppress(OSError):
+        _write(path / "tracing_on", "0")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                import sys
+                sys.stderr.write(f"mcsim: warning: cannot remove {path}: "
+                                 f"{os.strerror(exc.errno or 0)}; remove it with rmdir\n")
+                return
+            time.sleep(0.02)
 
 
 def threads_of(pid: int) -> list[int]:
@@ -224,8 +251,7 @@ def _drain(fd: int, out, budget: list) -> int:
 
 
 def record(out: str | Path, pids=(), duration_s: float | None = None,
-           command: list[str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-           log=lambda text: None) -> dict:
+           command: list[str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     """Record a trace to ``out`` (written whole: a temporary file renamed at the end).
 
     Stops after ``duration_s``, or when ``command`` exits, whichever comes first (a
@@ -243,16 +269,18 @@ def record(out: str | Path, pids=(), duration_s: float | None = None,
     proc, gate = None, [None]
     summary = {"bytes": 0, "seconds": 0.0, "command_status": None, "truncated": False}
     with tracefs_root() as root, instance(root) as inst:
-        tids = sorted({t for p in pids for t in threads_of(p)})
-        if command:
-            proc, gate[0] = _start_command(command)
-            tids.append(proc.pid)
-        if not tids:
-            raise UsageError("trace record: no process to trace; allowed: --pid PID and/or "
-                             "a command after --")
         try:
+            tids = sorted({t for p in pids for t in threads_of(p)})
+            if command:
+                # (a child started under held signals would inherit them held)
+                proc, gate[0] = _start_command(command)
+                tids.append(proc.pid)
+            if not tids:
+                raise UsageError("trace record: no process to trace; allowed: --pid PID "
+                                 "and/or a command after --")
             configure(inst, tids)
-            fd = os.open(inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
+            with held_signals():
+                fd = os.open(inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
             try:
                 summary.update(_stream(fd, inst, tmp, header(pids, command), proc,
                                        lambda: _release(gate), duration_s, max_bytes))
