@@ -173,6 +173,7 @@ class Result:
         for name in lay.METRICS:
             row.update(histogram_columns(name, self.hists[name]))
         row["wall_s"] = self.wall_s
+        row["source"] = self.extra.get("source", "simulated")
         return {name: row[name] for name in schema.column_names()}
 
     def plot(self, metric: str = "hp_wait"):

@@ -256,6 +256,9 @@ RUN_COLUMNS = (
            "null without one"),
     Column("p99_rel_ci_met", "bool", "run", "", "whether hp_wait_p99_rel_ci <= the target "
            "(false: stopped at max_trials, or the interval is NaN), null without a target"),
+    Column("source", "string", "run", "", "simulated (mcsim's engines) or measured (a kernel "
+           "trace read by mcsim trace import: parameters null, the kernel in the file's "
+           "metadata; docs/traces.md)"),
 )
 
 
