@@ -57,6 +57,16 @@ SeedOpt = Annotated[Optional[int], typer.Option(
     metavar="N", help="Random seed, 0 to 2**63-1 [default: 0]; every point uses it.",
     show_default=False)]
 
+WorkloadOpt = Annotated[Optional[str], typer.Option(
+    "--workload", "-w", metavar="NAME|FILE", help="Simulate a workload (docs/model.md §12): "
+    "a ready one's name (`mcsim workloads`) or a workload TOML file.", show_default=False)]
+VarOpt = Annotated[Optional[list[str]], typer.Option(
+    "--var", metavar="NAME=VALUE", help="Set a variable of the workload's [vars]; "
+    "repeatable.  NAME=V1,V2 makes an axis.")]
+VarOneOpt = Annotated[Optional[list[str]], typer.Option(
+    "--var", metavar="NAME=VALUE", help="Set a variable of the workload's [vars]; "
+    "repeatable.")]
+
 # The same options as `mcsim run` and `mcsim script` see them: one value each.
 SetOneOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", "-s", metavar="NAME=VALUE", help="Set any model parameter (`mcsim params`); "
@@ -119,12 +129,37 @@ def flag_values(set_items: list[str] | None, **flags: str | None) -> dict[str, l
     return {name: parse_values(name, text) for name, text in given.items()}
 
 
+def var_values(items: list[str] | None) -> dict[str, list]:
+    """Workload variables from ``--var NAME=VALUE`` items (``NAME=V1,V2``: several).
+
+    >>> var_values(["n=1,2", "think=1ms"])
+    {'n': [1, 2], 'think': ['1ms']}
+    """
+    from ..sweep import var_values as parse
+
+    given: dict[str, list] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--var: {item!r} is not NAME=VALUE; allowed: e.g. --var n=4 "
+                             "(the names of the workload's [vars])")
+        if name in given:
+            raise UsageError(f"--var {name}: given twice; allowed: once")
+        given[name] = parse(name, text.strip())
+    return given
+
+
 def build_spec(config: Path | None, values: dict[str, list], *, allow_grid: bool,
+               workload: str | None = None, variables: dict[str, list] | None = None,
                **settings):
-    """The file's spec (or an empty one), with flag values and settings on top."""
+    """The file's spec (or an empty one), with flag values, the workload and its
+    variables, and settings on top."""
     from ..sweep import SweepSpec
 
     spec = SweepSpec.from_toml(config, allow_grid=allow_grid) if config else SweepSpec()
+    if workload is not None or variables:
+        spec = spec.with_workload(workload, variables)
     return spec.with_values(values).with_settings(**settings)
 
 
