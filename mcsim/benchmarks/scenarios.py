@@ -1,12 +1,14 @@
 """The benchmark scenarios: every configuration the benchmarks and the SimPy agreement test
-run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest).
-A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel preset).
+run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest),
+and for a workload scenario the ready workload it runs (``"workload"``, docs/model.md §12).
+A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel preset, a
+workload).
 
 >>> from mcsim.params import validate
 >>> list(SCENARIOS)
-['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched']
+['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched', 'workload-mkwrite-vs-mprotect']
 >>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
-[1, 1, 1, 1, 1]
+[1, 1, 1, 1, 1, 1]
 >>> [name for name, s in SCENARIOS.items() if s.get("simpy", True)]
 ['reference', 'throttled', 'writer-heavy']
 """
@@ -47,6 +49,19 @@ SCENARIOS = {
         "about": "kernel-6.18 with both 2026 series: retry passes and HP reads under the "
                  "per-VMA lock, 10% of HP acquisitions falling back to mmap_lock(R)",
         "simpy": False,
+    },
+    # A closed-loop workload (model.md §12): threads in loops and window trials instead of
+    # an open stream and regenerative cycles.  Short windows keep a calibration run short;
+    # events/s do not depend on the window's length once it holds many events.
+    "workload-mkwrite-vs-mprotect": {
+        "params": {"warmup": "5ms", "window": "50ms"},
+        "workload": "mkwrite-vs-mprotect",
+        "about": "the ready workload mkwrite-vs-mprotect: a saturated thread writing to "
+                 "shared pages under writeback, an mprotect loop on the same VMA and a "
+                 "cmdline reader loop; window trials of 50 ms after 5 ms of warm-up",
+        "simpy": False,
+        "first_trials": 64,                 # a window is hundreds of events, not ~5
+        "instruction_trials": (16, 80),     # callgrind's short and long runs
     },
 }
 

@@ -150,6 +150,32 @@ def var_values(items: list[str] | None) -> dict[str, list]:
     return given
 
 
+def workload_set_values(set_items: list[str] | None, workload: str | None,
+                        config: Path | None) -> tuple[list[str], list[str]]:
+    """Split ``--set`` items into parameters and variables of the workload in play
+    (``--workload``, or the file's ``workload = ...``): ``--set n=8`` sets the variable
+    ``n`` when no mcsim parameter has that name, as ``--var n=8`` does."""
+    from ..params import PARAM_BY_NAME
+
+    names = [item.partition("=")[0].strip() for item in set_items or []]
+    if all(n in PARAM_BY_NAME for n in names):
+        return list(set_items or []), []
+    source = workload
+    if source is None and config is not None:
+        from ..sweep import SweepSpec
+
+        source = SweepSpec.from_toml(config, allow_grid=True).workload
+    if source is None:
+        return list(set_items or []), []          # unknown names: refused as parameters
+    from ..workload import load_workload
+
+    declared = set(load_workload(source).vars)
+    params, variables = [], []
+    for name, item in zip(names, set_items):
+        (variables if name not in PARAM_BY_NAME and name in declared else params).append(item)
+    return params, variables
+
+
 def build_spec(config: Path | None, values: dict[str, list], *, allow_grid: bool,
                workload: str | None = None, variables: dict[str, list] | None = None,
                **settings):

@@ -22,7 +22,7 @@ from .app import app
 from .common import (ConfigOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunEraOpt,
                      SeedOpt, SetOneOpt, TrialsOpt, VarOneOpt, WorkloadOpt, build_spec,
                      command_line, flag_values, print_json, progress_bar, show_progress,
-                     stdout_console, var_values)
+                     stdout_console, var_values, workload_set_values)
 
 EPILOG = """Examples:
 
@@ -100,6 +100,7 @@ def compare(
     if kernel is not None and policy is not None:
         raise UsageError("--policy: given with --kernel; allowed: --kernel NAMES or --policy "
                          "NAMES (a kernel preset sets the policy)")
+    set_values, set_vars = workload_set_values(set_values, workload, config)
     values = flag_values(set_values, kernel=kernel, policy=policy or (
         None if kernel is not None else "all"), era=era, throttle_depth=throttle_depth,
         writer_ratio=writer_ratio)
@@ -108,7 +109,7 @@ def compare(
     if twice:
         raise UsageError(f"--{axis}: {twice[0]!r} is given twice; allowed: each {axis} "
                          "once (the first is the baseline)")
-    variables = var_values(var)
+    variables = var_values((var or []) + set_vars)
     if source is not None:
         rows = _read_rows(source, values, axis, _workload_selection(workload, variables))
     else:

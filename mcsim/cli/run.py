@@ -12,7 +12,7 @@ from .common import (JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunConfigOpt
                      RunEraOpt, RunKernelOpt, RunPolicyOpt, RunSeedOpt, RunThrottleOpt, RunTrialsOpt,
                      RunWriterRatioOpt, SetOneOpt, VarOneOpt, WorkloadOpt, build_spec,
                      command_line, flag_values, print_json, progress_bar, show_progress,
-                     stdout_console, var_values)
+                     stdout_console, var_values, workload_set_values)
 
 RUN_EPILOG = """Examples:
 
@@ -69,11 +69,12 @@ def run(
         from ..dataset import check_parquet_path
 
         check_parquet_path(out, "--out")
+    set_values, set_vars = workload_set_values(set_values, workload, config)
     values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
                          throttle_depth=throttle_depth, writer_ratio=writer_ratio)
     spec = build_spec(config, values, allow_grid=False, workload=workload,
-                      variables=var_values(var), trials=trials, seed=seed,
-                      p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+                      variables=var_values((var or []) + set_vars), trials=trials,
+                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     points = spec.points(command=command_line())
     if len(points) != 1:
         raise UsageError(f"run simulates one configuration, but the options give "

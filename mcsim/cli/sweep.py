@@ -11,7 +11,7 @@ from .app import app
 from .common import (ConfigOpt, EraOpt, JsonOpt, KernelOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
                      QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, VarOpt, WorkloadOpt,
                      WriterRatioOpt, build_spec, command_line, flag_values, print_json,
-                     progress_bar, show_progress, stdout_console, var_values)
+                     progress_bar, show_progress, stdout_console, var_values, workload_set_values)
 from .plan import TrialsDone, announce, show_plan
 
 SWEEP_EPILOG = """Examples:
@@ -118,11 +118,12 @@ def sweep(
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
     source = sweep_file or config
+    set_values, set_vars = workload_set_values(set_values, workload, source)
     values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
                          throttle_depth=throttle_depth, writer_ratio=writer_ratio)
     spec = build_spec(source, values, allow_grid=True, workload=workload,
-                      variables=var_values(var), trials=trials, seed=seed,
-                      p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+                      variables=var_values((var or []) + set_vars), trials=trials,
+                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     if out is None:
         if source is None:
             raise UsageError("--out: missing; allowed: a directory for the point files, "
