@@ -13,16 +13,17 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from .params import validate
-from .points import DEFAULT_TRIALS, PointSpec, check_engine, simulate_point
+from .points import PointSpec, check_engine, simulate_point
 from .result import Result, ScriptResult, ScriptTask
 from .scenario import TASK_KINDS, compile_scenario, compile_script
+from .workload import workload_of
 
 
-def simulate(params: Mapping | None = None, *, trials: int = DEFAULT_TRIALS, seed: int = 0,
+def simulate(params: Mapping | None = None, *, trials: int | None = None, seed: int = 0,
              workers: int = 1, engine: str = "compiled",
              progress: Callable[[int], None] | None = None,
              p99_rel_ci: float | None = None, max_trials: int | None = None,
-             **overrides) -> Result:
+             workload=None, **overrides) -> Result:
     """Simulate one configuration and return its :class:`~mcsim.result.Result`.
 
     Parameters are those of :data:`mcsim.params.PARAMS` (``mcsim params`` lists
@@ -38,12 +39,22 @@ def simulate(params: Mapping | None = None, *, trials: int = DEFAULT_TRIALS, see
     This is the path of ``mcsim run`` (:func:`mcsim.points.simulate_point`), so the same
     parameters, seed and settings give the same result in Python and on the command line.
 
+    ``workload`` runs a workload (:mod:`mcsim.workload`: a Workload, a TOML file, a ready
+    workload's name such as ``"ps-scan"``, or a dict) instead of the open model; its
+    ``[params]`` apply under ``params`` and the keywords.  A workload with threads runs
+    window trials (model.md §12.3), ``trials`` of them (default
+    :data:`~mcsim.points.DEFAULT_WINDOW_TRIALS`); otherwise ``trials`` regenerative cycles
+    (default :data:`~mcsim.points.DEFAULT_TRIALS`).  ``workload="open"`` is the open model.
+
     >>> res = simulate(policy="hold", trials=1000, seed=1, p99_rel_ci=0.2)
     >>> res.trials > 1000, res.extra["p99_rel_ci_met"], res.row()["hp_wait_p99_rel_ci"] <= 0.2
     (True, True, True)
     """
-    point = PointSpec.make(validate(params, **overrides), seed=seed, trials=trials,
-                           p99_rel_ci=p99_rel_ci, max_trials=max_trials, command="")
+    wl = workload_of(workload)
+    config = (wl.config(params, **overrides) if wl is not None
+              else validate(params, **overrides))
+    point = PointSpec.make(config, seed=seed, trials=trials, p99_rel_ci=p99_rel_ci,
+                           max_trials=max_trials, command="", workload=wl)
     return simulate_point(point, workers=workers, engine=engine, progress=progress)
 
 

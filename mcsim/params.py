@@ -116,6 +116,11 @@ PARAMS: tuple[Param, ...] = (
     P("max_trial_events", 10_000_000, "int", "events", "safety limit: a trial (regenerative "
       "cycle) longer than this means the system is overloaded; also bounds a runaway "
       "trial's memory (~270 bytes per queued task)", lo=1000, hi=10**8),
+    P("warmup", "1s", "duration", "ns", "window trials (workloads with threads, model.md "
+      "§12.3): simulated time run before the counted window, so each trial starts counting "
+      "near the steady state (docs/workloads.md)"),
+    P("window", "10s", "duration", "ns", "window trials: simulated time, after the warm-up, "
+      "in which starting tasks are counted (docs/workloads.md)", lo=1),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
@@ -131,7 +136,7 @@ def _allowed(p: Param) -> str:
     if p.kind == "rate":
         return "a non-negative rate per second, e.g. 200 or 200/s"
     if p.kind == "duration":
-        return "a duration such as 50us, 8ms, 1s"
+        return "a duration such as 50us, 8ms, 1s" + (" (above zero)" if p.lo > 0 else "")
     return "a duration or a distribution: exp(20us), lognormal(100us, 0.6), const(5us), ssd, hdd"
 
 
@@ -175,7 +180,7 @@ def _convert(p: Param, value):
         raise
     except (TypeError, ValueError):
         raise ParameterError(p.name, value, _allowed(p)) from None
-    if p.kind in ("int", "prob", "rate") and not (p.lo <= out <= p.hi):
+    if p.kind in ("int", "prob", "rate", "duration") and not (p.lo <= out <= p.hi):
         raise ParameterError(p.name, value, _allowed(p), "is out of range")
     return out
 
@@ -216,8 +221,21 @@ def check_param_name(name, value: Any = None) -> None:
                              "is not a parameter")
 
 
-def validate(values: Mapping[str, Any] | None = None, **kwargs) -> Config:
-    """Check and convert parameters; unknown names, wrong types and bad ranges raise."""
+def validate(values: Mapping[str, Any] | None = None, *, closed_loop: bool = False,
+             **kwargs) -> Config:
+    """Check and convert parameters; unknown names, wrong types and bad ranges raise.
+
+    All-zero open-stream rates (``hp_rate``, ``lp_rate``, ``bg_io_rate``) leave nothing to
+    simulate, unless ``closed_loop``: the configuration runs a workload with closed-loop
+    threads (:mod:`mcsim.workload`), which simulate without the open stream.
+
+    >>> validate(hp_rate=0, lp_rate=0, bg_io_rate=0)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: hp_rate: 0.0 leaves nothing to simulate; allowed: at least one of hp_rate, lp_rate, bg_io_rate above zero (or a workload with threads)
+    >>> validate(hp_rate=0, lp_rate=0, bg_io_rate=0, closed_loop=True)["window"]
+    10000000000
+    """
     if values is not None and not isinstance(values, Mapping):
         raise ParameterError("params", values, "a mapping of parameter names to values such "
                              "as {'policy': 'rfc-v2'}, or keywords: policy='rfc-v2'",
@@ -239,10 +257,16 @@ def validate(values: Mapping[str, Any] | None = None, **kwargs) -> Config:
         raise ParameterError("p_mkwrite_writeback", cfg["p_mkwrite_writeback"],
                              "p_mkwrite_slow + p_mkwrite_writeback <= 1 (the rest are fast "
                              "mkwrites)", "is out of range")
-    if cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"] <= 0:
+    if open_rate(cfg) <= 0 and not closed_loop:
         raise ParameterError("hp_rate", cfg["hp_rate"], "at least one of hp_rate, lp_rate, "
-                             "bg_io_rate above zero", "leaves nothing to simulate")
+                             "bg_io_rate above zero (or a workload with threads)",
+                             "leaves nothing to simulate")
     return cfg
+
+
+def open_rate(cfg: Mapping[str, Any]) -> float:
+    """Arrivals per second of the open stream (model.md §4.3): the three rates' sum."""
+    return cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"]
 
 
 def _apply_kernel(cfg: Config, given: Mapping[str, Any]) -> None:

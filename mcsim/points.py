@@ -6,11 +6,15 @@ point's result file, so a rerun finds points already computed.  :func:`run_point
 unit of work every executor runs: picklable, single-threaded, and it writes its own file
 atomically, so only a small summary travels back.
 
-With a precision target (``p99_rel_ci``), blocks of trials are added one at a time, in
-block-index order, until the hp_wait p99's 95% interval is narrow enough
+With a precision target (``p99_rel_ci``), blocks of trials are added in block-index
+order until the hp_wait p99's 95% interval is narrow enough
 (:func:`mcsim.result.p99_rel_ci` <= target) or ``max_trials`` is reached.  The decision is
-taken after each block, so where a point stops depends only on the point, never on how
-many workers ran it.
+taken after each block of regenerative cycles, and for window trials (blocks of one trial)
+each time the number of trials has doubled, so where a point stops depends only on the
+point, never on how many workers ran it.
+
+A point may run a workload (:mod:`mcsim.workload`): its key then includes the workload's
+hash, and its trials are window trials when the workload's are.
 
 >>> point = PointSpec.make({"policy": "rfc-v2", "writer_ratio": "0.10"}, seed=1, trials=1000)
 >>> point.params["writer_ratio"], point.key == PointSpec.make(
@@ -32,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ParameterError
 from .params import Config, validate
@@ -41,6 +45,10 @@ from .params import Config, validate
 DEFAULT_TRIALS = 1_000_000
 #: Cap on a point's trials under a precision target unless told otherwise.
 DEFAULT_MAX_TRIALS = 100_000_000
+#: The same two for window trials, each of which simulates ``warmup + window`` (11 s by
+#: default) rather than one short regenerative cycle.
+DEFAULT_WINDOW_TRIALS = 100
+DEFAULT_MAX_WINDOW_TRIALS = 10_000
 MAX_SEED = 2**63 - 1
 #: Most trials one point may ask for (also the cap under a precision target): about two
 #: days of one core at the reference scenario's ~6 M trials/s.  Checked before any work.
@@ -111,6 +119,8 @@ class PointSpec:
     ``max_trials`` caps the run.  ``command`` is provenance only (not part of the key).
     ``config`` is the validated :class:`~mcsim.params.Config` itself, carried along (and
     pickled to sweep workers) so that no later step validates the parameters again.
+    ``workload`` is the :class:`~mcsim.workload.Workload` it runs, or None for the open
+    model.
     """
 
     params: dict
@@ -120,38 +130,66 @@ class PointSpec:
     max_trials: int | None = None
     command: str = field(default="", compare=False)
     config: Config | None = field(default=None, compare=False, repr=False)
+    workload: Any = None
 
     def __post_init__(self):
         if self.config is None:           # built field by field rather than by make()
-            object.__setattr__(self, "config", validate(self.params))
+            closed = self.workload is not None and self.workload.n_threads > 0
+            object.__setattr__(self, "config", validate(self.params, closed_loop=closed))
 
     @classmethod
-    def make(cls, params: Mapping, *, seed: int = 0, trials: int = DEFAULT_TRIALS,
+    def make(cls, params: Mapping, *, seed: int = 0, trials: int | None = None,
              p99_rel_ci: float | None = None, max_trials: int | None = None,
-             command: str | None = None) -> PointSpec:
+             command: str | None = None, workload=None) -> PointSpec:
         """Check the run settings and the parameters (a :class:`~mcsim.params.Config`
-        is already checked: it is used as it is) and build the point."""
+        is already checked: it is used as it is) and build the point.
+
+        ``workload`` (a :class:`~mcsim.workload.Workload`, a file, a ready workload's
+        name or a dict) is run instead of the open model; parameters given as a mapping
+        override the workload's own ``[params]`` (a Config is taken as complete).
+        ``trials`` defaults to :data:`DEFAULT_TRIALS` regenerative cycles, or
+        :data:`DEFAULT_WINDOW_TRIALS` window trials.
+
+        >>> p = PointSpec.make({}, workload="ps-scan", trials=10, command="")
+        >>> p.config["kernel"], p.identity()["workload"] == p.workload.hash
+        ('6.18', True)
+        """
+        from .workload import workload_of
+
+        wl = workload_of(workload)
+        window = wl is not None and wl.trial_kind == "window"
+        if trials is None:
+            trials = DEFAULT_WINDOW_TRIALS if window else DEFAULT_TRIALS
         check_run_settings(seed, trials, p99_rel_ci, max_trials)
-        config = params if isinstance(params, Config) else validate(params)
-        if p99_rel_ci is not None and config["hp_rate"] == 0:
-            raise ParameterError("p99_rel_ci", p99_rel_ci, "no target when hp_rate = 0 "
-                                 "(there are no HP waits whose p99 could be made precise)",
+        if isinstance(params, Config):
+            config = params
+        else:
+            config = wl.config(params) if wl is not None else validate(params)
+        if p99_rel_ci is not None and not _has_hp_reads(config, wl):
+            raise ParameterError("p99_rel_ci", p99_rel_ci, "no target when nothing makes "
+                                 "HP reads (hp_rate = 0, or a workload without cmdline "
+                                 "reads: no HP waits whose p99 could be made precise)",
                                  "cannot be met")
         if p99_rel_ci is None:
             max_trials = None
         elif max_trials is None:
-            max_trials = max(DEFAULT_MAX_TRIALS, trials)
+            max_trials = max(DEFAULT_MAX_WINDOW_TRIALS if window else DEFAULT_MAX_TRIALS,
+                             trials)
         return cls(config.public(), seed, trials,
                    None if p99_rel_ci is None else float(p99_rel_ci), max_trials,
-                   shlex.join(sys.argv) if command is None else command, config)
+                   shlex.join(sys.argv) if command is None else command, config, wl)
 
     def identity(self) -> dict:
-        """Everything the result depends on (and the mcsim version that computed it)."""
+        """Everything the result depends on (and the mcsim version that computed it); a
+        point running a workload adds its hash (the open model's identity is unchanged)."""
         from . import __version__
 
-        return {"mcsim": __version__, "params": self.params, "seed": self.seed,
-                "trials": self.trials, "p99_rel_ci": self.p99_rel_ci,
-                "max_trials": self.max_trials}
+        out = {"mcsim": __version__, "params": self.params, "seed": self.seed,
+               "trials": self.trials, "p99_rel_ci": self.p99_rel_ci,
+               "max_trials": self.max_trials}
+        if self.workload is not None:
+            out["workload"] = self.workload.hash
+        return out
 
     @property
     def key(self) -> str:
@@ -161,6 +199,13 @@ class PointSpec:
     @property
     def file_name(self) -> str:
         return f"point-{self.key}.parquet"
+
+
+def _has_hp_reads(config: Config, wl) -> bool:
+    """Whether a point makes HP reads: cmdline steps, or an open stream with hp_rate > 0."""
+    if wl is None:
+        return config["hp_rate"] > 0
+    return wl.has_cmdline_steps or (wl.has_open and config["hp_rate"] > 0)
 
 
 def check_engine(engine) -> str:
@@ -187,24 +232,27 @@ def simulate_point(point: PointSpec, *, workers: int = 1, engine: str = "compile
     >>> simulate_point(point, engine="reference").trials
     200
     """
-    from .engine import block_sizes, run_blocks
+    from .engine import block_sizes, run_blocks, trial_block_size
     from .result import Result
-    from .scenario import compile_scenario
+    from .scenario import TRIAL_KINDS, compile_scenario
 
     check_workers(workers)
     check_engine(engine)
-    scenario = compile_scenario(point.config)
+    scenario = compile_scenario(point.config, point.workload)
+    block_trials = trial_block_size(scenario)
     started = time.perf_counter()
-    first = block_sizes(point.trials)
+    first = block_sizes(point.trials, block_trials=block_trials)
     total = run_blocks(scenario, point.seed, first, workers=workers, engine=engine,
                        progress=progress)
     trials, met = point.trials, None
     if point.p99_rel_ci is not None:
-        trials, met = _extend_to_precision(scenario, point, total, len(first), workers,
-                                           engine, progress)
+        extend = _extend_to_precision if block_trials > 1 else _extend_by_doubling
+        trials, met = extend(scenario, point, total, len(first), workers, engine, progress)
     wall = time.perf_counter() - started
     extra = {"point_key": point.key, "p99_rel_ci_target": point.p99_rel_ci,
-             "max_trials": point.max_trials, "p99_rel_ci_met": met}
+             "max_trials": point.max_trials, "p99_rel_ci_met": met,
+             "trial_kind": TRIAL_KINDS[int(scenario[0]["trial_kind"])],
+             "workload": point.workload}
     return Result(config=point.config, seed=point.seed, trials=trials,
                   counters=total.counter_dict(), hists=total.histograms(), wall_s=wall,
                   workers=workers, engine=engine, extra=extra)
@@ -244,6 +292,30 @@ def _extend_to_precision(scenario, point: PointSpec, total, next_block: int, wor
                 met = precise()
                 if met or trials >= point.max_trials:
                     break
+    return trials, met
+
+
+def _extend_by_doubling(scenario, point: PointSpec, total, next_block: int, workers: int,
+                        engine: str, progress) -> tuple[int, bool]:
+    """Like :func:`_extend_to_precision`, for blocks of one trial (window trials): the
+    target is checked each time the trials have doubled (capped at ``max_trials``), not
+    after every block, so that thousands of trials do not cost thousands of quantile
+    intervals; every trial of a stretch runs, on ``workers`` threads, before the check.
+    """
+    from .engine import block_sizes, run_blocks
+    from .result import p99_rel_ci, precision_met
+
+    def precise() -> bool:
+        return precision_met(p99_rel_ci(total.histograms()["hp_wait"]), point.p99_rel_ci)
+
+    trials, met = point.trials, precise()
+    while not met and trials < point.max_trials:
+        more = min(trials, point.max_trials - trials)
+        blocks = block_sizes(more, first_block=next_block, block_trials=1)
+        total.add(run_blocks(scenario, point.seed, blocks, workers=workers, engine=engine,
+                             progress=progress))
+        trials, next_block = trials + more, next_block + more
+        met = precise()
     return trials, met
 
 

@@ -180,8 +180,13 @@ def _kernel_fields(r, cfg: Config) -> None:
     r["page_bio"] = [int(FAULT_PAGE_BIO.get(kind, False)) for kind in range(N_KINDS)]
 
 
-def compile_scenario(cfg: Config) -> np.ndarray:
-    """The C record (a length-1 structured array) for a validated configuration."""
+def compile_scenario(cfg: Config, workload=None) -> np.ndarray:
+    """The C record (a length-1 structured array) for a validated configuration, running
+    the open model, or ``workload`` (a :class:`mcsim.workload.Workload`) when given.
+
+    All-zero rates (a configuration validated for closed-loop threads) compile to
+    ``arrival_mean_ns = 0`` and no open stream.
+    """
     rec = np.zeros(1, dtype=SCENARIO_DTYPE)
     total = cfg["hp_rate"] + cfg["lp_rate"] + cfg["bg_io_rate"]
     r = rec[0]
@@ -189,9 +194,10 @@ def compile_scenario(cfg: Config) -> np.ndarray:
     r["wake_ns"] = cfg["wake"]
     r["max_trial_events"] = cfg["max_trial_events"]
     _kernel_fields(r, cfg)
-    r["arrival_mean_ns"] = 1e9 / total
-    r["cut_hp"] = cfg["hp_rate"] / total
-    r["cut_lp"] = (cfg["hp_rate"] + cfg["lp_rate"]) / total
+    if total > 0:
+        r["arrival_mean_ns"] = 1e9 / total
+        r["cut_hp"] = cfg["hp_rate"] / total
+        r["cut_lp"] = (cfg["hp_rate"] + cfg["lp_rate"]) / total
     for name in ("writer_ratio", "p_same_vma", "write_fault_ratio", "p_dirty_throttle",
                  "p_retry_miss", "revalidate_fail", "p_hp_fallback"):
         r[name] = cfg[name]
@@ -204,7 +210,13 @@ def compile_scenario(cfg: Config) -> np.ndarray:
     for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
                  "dirty_throttle"):
         r[name] = _dist(cfg[name])
+    r["warmup_ns"] = cfg["warmup"]
+    r["window_ns"] = cfg["window"]
     open_model(r)
+    if total <= 0:
+        r["open_stream"] = 0
+    if workload is not None:
+        workload.apply(r)
     return rec
 
 

@@ -41,7 +41,7 @@ DURATION_ALLOWED = ("a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms
 MAX_RATE = 1e9
 RATE_ALLOWED = ("a non-negative number per second up to 1e9, such as 200, 200/s or 5/ms")
 DIST_ALLOWED = ("a duration (constant), const(5us), exp(20us) (mean), lognormal(100us, 0.6) "
-                "(median, sigma), ssd or hdd")
+                "(median, sigma), uniform(1ms, 2ms) (low, high), ssd or hdd")
 
 
 def _is_real(x) -> bool:
@@ -158,11 +158,15 @@ DIST_CODES = {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3}
 @dataclass(frozen=True)
 class Dist:
     """A service-time distribution in ns: ``const`` (a = value), ``exp`` (a = mean),
-    ``lognormal`` (a = median, b = sigma of the underlying normal).
+    ``lognormal`` (a = median, b = sigma of the underlying normal), ``uniform`` (a = low,
+    b = high: ``a + (b - a)·U``, one uniform draw).
 
     >>> d = parse_dist("lognormal(100us, 0.6)")
     >>> str(d), round(d.mean_ns())
     ('lognormal(100us, 0.6)', 119722)
+    >>> u = parse_dist("uniform(1ms, 3ms)")
+    >>> str(u), u.mean_ns(), parse_dist(str(u)) == u
+    ('uniform(1ms, 3ms)', 2000000.0, True)
     """
 
     kind: str
@@ -189,6 +193,11 @@ class Dist:
         if self.kind == "lognormal":
             if not (_is_real(self.b) and 0 <= self.b <= MAX_SIGMA):
                 raise ParameterError(name, self, SIGMA_ALLOWED, "has a bad sigma")
+        elif self.kind == "uniform":
+            if not (_is_real(self.b) and self.a <= self.b <= MAX_DURATION_NS):
+                raise ParameterError(name, self, UNIFORM_ALLOWED, "has low > high"
+                                     if _is_real(self.b) and self.b < self.a
+                                     else "is out of range")
         elif self.b != 0:
             raise ParameterError(name, self, f"{self.kind}(...) has one argument (b = 0)",
                                  "is not a distribution")
@@ -197,6 +206,8 @@ class Dist:
         """The distribution's mean (ns), analytically."""
         if self.kind == "lognormal":
             return self.a * math.exp(self.b * self.b / 2.0)
+        if self.kind == "uniform":
+            return (self.a + self.b) / 2.0
         return self.a
 
     @property
@@ -208,6 +219,8 @@ class Dist:
         arg = format_duration_exact(int(self.a))
         if self.kind == "lognormal":
             return f"lognormal({arg}, {self.b!r})"
+        if self.kind == "uniform":
+            return f"uniform({arg}, {format_duration_exact(int(self.b))})"
         return f"{self.kind}({arg})"
 
 
@@ -217,10 +230,12 @@ PRESETS = {
 }
 
 SIGMA_ALLOWED = "a lognormal sigma from 0 to 10 such as 0.6"
-_ARG_NAMES = {"const": "value", "exp": "mean", "lognormal": "median"}
+UNIFORM_ALLOWED = "uniform(low, high) with durations 0 <= low <= high <= 10000s"
+_ARG_NAMES = {"const": "value", "exp": "mean", "lognormal": "median", "uniform": "low"}
 
 # Keyword names of each kind's parameters in the dict (TOML) form.
-_DICT_FIELDS = {"const": ("value",), "exp": ("mean",), "lognormal": ("median", "sigma")}
+_DICT_FIELDS = {"const": ("value",), "exp": ("mean",), "lognormal": ("median", "sigma"),
+                "uniform": ("low", "high")}
 
 
 def _make_dist(kind: str, args: list, name: str, x) -> Dist:
@@ -228,6 +243,11 @@ def _make_dist(kind: str, args: list, name: str, x) -> Dist:
     if kind not in _DICT_FIELDS or len(args) != len(_DICT_FIELDS[kind]):
         raise ParameterError(name, x, DIST_ALLOWED, "is not a distribution")
     a = float(parse_duration(args[0], name))
+    if kind == "uniform":
+        b = float(parse_duration(args[1], name))
+        if b < a:
+            raise ParameterError(name, x, UNIFORM_ALLOWED, "has low > high")
+        return Dist(kind, a, b)
     if kind != "lognormal":
         return Dist(kind, a)
     try:
@@ -246,6 +266,8 @@ def parse_dist(x, name: str = "distribution") -> Dist:
     (Dist(kind='const', a=5000.0, b=0.0), True)
     >>> parse_dist({"dist": "lognormal", "median": "8ms", "sigma": 0.5}) == parse_dist("hdd")
     True
+    >>> parse_dist({"dist": "uniform", "low": "1ms", "high": "2ms"})
+    Dist(kind='uniform', a=1000000.0, b=2000000.0)
     """
     if isinstance(x, Dist):
         x.check(name)
@@ -255,8 +277,9 @@ def parse_dist(x, name: str = "distribution") -> Dist:
         fields = _DICT_FIELDS.get(kind)
         if fields is None or set(x) != {"dist", *fields}:
             raise ParameterError(name, x, "{'dist': 'const', 'value': ...}, {'dist': 'exp', "
-                                 "'mean': ...} or {'dist': 'lognormal', 'median': ..., "
-                                 "'sigma': ...}", "is not a distribution")
+                                 "'mean': ...}, {'dist': 'lognormal', 'median': ..., "
+                                 "'sigma': ...} or {'dist': 'uniform', 'low': ..., "
+                                 "'high': ...}", "is not a distribution")
         return _make_dist(kind, [x[f] for f in fields], name, x)
     if isinstance(x, str):
         text = x.strip().lower()
