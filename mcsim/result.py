@@ -168,10 +168,18 @@ class Result:
     extra: dict = field(default_factory=dict)
     workload: object = None
 
+    def __post_init__(self):
+        # mcsim.points.simulate_point hands the workload over in ``extra``.
+        if self.workload is None:
+            self.workload = self.extra.get("workload")
+
     @property
     def trial_kind(self) -> str:
         """``"cycle"`` (regenerative cycles, model.md §4) or ``"window"`` (a warm-up and a
         counted window, §12.3): how this result's trials were cut."""
+        kind = self.extra.get("trial_kind")
+        if kind is not None:
+            return kind
         return TRIAL_CYCLE if self.workload is None else self.workload.trial_kind
 
     @property
@@ -232,6 +240,7 @@ class Result:
         row.update(seed=self.seed, trials=self.trials)
         row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
         row.update(workload_columns(self.workload, self.counters))
+        row["trial_kind"] = self.trial_kind
         row.update({schema.counter_column(c): v for c, v in self.counters.items()
                     if c != "trials"})
         row["inversion_fraction"] = self.inversion_fraction

@@ -5,7 +5,8 @@ A sweep file (see ``sweeps/*.toml`` and docs/cli.md) has up to three tables::
     description = "what this sweep shows"
 
     [run]                    # how every point runs
-    trials = 1_000_000       # trials per point (the minimum, with a precision target)
+    trials = 1_000_000       # trials per point (the minimum, with a precision target);
+                             # default 1,000,000 cycles, or 100 windows for a workload
     seed = 2018              # the same seed for every point: common random numbers
     p99_rel_ci = 0.01        # optional: add blocks until the hp_wait p99 is this precise
     max_trials = 50_000_000  # optional: cap under a precision target
@@ -48,7 +49,7 @@ from typing import Any, Mapping
 
 from .errors import ParameterError, StorageError, UsageError
 from .params import NO_KERNEL, PARAM_BY_NAME, check_param_name
-from .points import DEFAULT_TRIALS, PointSpec
+from .points import PointSpec
 
 try:
     import tomllib
@@ -154,7 +155,7 @@ class SweepSpec:
 
     params: Mapping[str, Any] = field(default_factory=dict)
     grid: Mapping[str, list] = field(default_factory=dict)
-    trials: int = DEFAULT_TRIALS
+    trials: int | None = None     # None: DEFAULT_TRIALS cycles, or fewer windows (points.py)
     seed: int = 0
     p99_rel_ci: float | None = None
     max_trials: int | None = None

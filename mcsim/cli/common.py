@@ -51,8 +51,9 @@ WriterRatioOpt = Annotated[Optional[str], typer.Option(
     "--writer-ratio", metavar="RATIOS", help="Fraction of LP lock users that are "
     "mmap/munmap writers: one or a list such as 0,0.05,0.1.")]
 TrialsOpt = Annotated[Optional[int], typer.Option(
-    metavar="N", help="Trials (regenerative cycles) to simulate per point, 1 to 1e12 "
-    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
+    metavar="N", help="Trials to simulate per point, 1 to 1e12 [default: 1,000,000 "
+    "regenerative cycles; 100 windows for a workload with threads]; with --p99-rel-ci the "
+    "minimum.", show_default=False)]
 SeedOpt = Annotated[Optional[int], typer.Option(
     metavar="N", help="Random seed, 0 to 2**63-1 [default: 0]; every point uses it.",
     show_default=False)]
@@ -85,8 +86,9 @@ RunWriterRatioOpt = Annotated[Optional[str], typer.Option(
     "--writer-ratio", metavar="RATIO", help="Fraction of LP lock users that are "
     "mmap/munmap writers, 0 to 1.")]
 RunTrialsOpt = Annotated[Optional[int], typer.Option(
-    "--trials", metavar="N", help="Trials (regenerative cycles) to simulate, 1 to 1e12 "
-    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
+    "--trials", metavar="N", help="Trials to simulate, 1 to 1e12 [default: 1,000,000 "
+    "regenerative cycles; 100 windows for a workload with threads]; with --p99-rel-ci the "
+    "minimum.", show_default=False)]
 RunSeedOpt = Annotated[Optional[int], typer.Option(
     "--seed", metavar="N", help="Random seed, 0 to 2**63-1 [default: 0].",
     show_default=False)]
@@ -96,7 +98,7 @@ PrecisionOpt = Annotated[Optional[float], typer.Option(
     "(e.g. 0.01).")]
 MaxTrialsOpt = Annotated[Optional[int], typer.Option(
     "--max-trials", metavar="N", help="Cap on trials under --p99-rel-ci, up to 1e12 "
-    "[default: 100,000,000].", show_default=False)]
+    "[default: 100,000,000; 10,000 windows].", show_default=False)]
 
 
 # ------------------------------------------------------------------ command line
