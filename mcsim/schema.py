@@ -279,7 +279,7 @@ WORKLOAD_COLUMNS = (
            "`mcsim workloads`); `open` for the open model without a workload"),
     Column("workload_hash", "string", "workload", "", "16 hex digits: sha256 of the "
            "workload's canonical text (in the file metadata, mcsim.workloads), variables "
-           "resolved; empty for the open model"),
+           "resolved; empty without a workload"),
     Column("workload_vars", "string", "workload", "", "the workload's variables as "
            "canonical JSON (sorted keys), e.g. {\"n\":4}; `{}` without any: sweep axes "
            "over them differ here"),
