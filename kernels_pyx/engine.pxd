@@ -6,8 +6,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t
 from numpy.random cimport bitgen_t
 
 from hist cimport Hist
-from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, N_BLAME, N_COLUMNS, N_KINDS,
-                     N_LANES, N_METRICS, N_TRIAL_FIELDS, Counters, Scenario)
+from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, MAX_THREADS, N_BLAME, N_COLUMNS,
+                     N_KINDS, N_LANES, N_METRICS, N_TRIAL_FIELDS, Counters, Scenario)
 
 cdef enum:
     MAX_PROG = 1 + MAX_PROGRAM      # a pass's lookup CPU step, then its program
@@ -26,6 +26,37 @@ cdef struct Op:
     int8_t blame
     int8_t arg
 
+cdef struct Fifo:
+    int32_t* items
+    int64_t head
+    int64_t len
+    int64_t cap
+
+cdef struct Proc:
+    # One process's mmap lock L_p and its inversion clock (docs/model.md §12.1)
+    Fifo lockq              # entries are task * 2 + mode (0 read, 1 write)
+    int64_t nreaders
+    int32_t writer
+    int32_t handoff
+    int64_t nblocked[N_BLAME + 1]
+    int64_t integral[N_BLAME + 1]
+    int64_t last[N_BLAME + 1]
+
+cdef struct Vma:
+    # One VMA's lock V_v (§11.2, §12.1)
+    int64_t readers
+    int32_t writer                  # the write-locker (a same-VMA writer holding L), or -1
+    int32_t waiter                  # a writer sleeping in vma_start_write(), or -1
+    int32_t woken                   # that writer was woken, not yet run
+    int32_t process                 # the process owning the VMA (vma_process)
+
+cdef struct ThreadRt:
+    # A closed-loop thread as it runs (§12.2): its next step, its iteration and its scan
+    int64_t scan_t0, scan_wait      # the scan's first request; its reads' hp_wait so far
+    int32_t step, first, end        # steps[first:end] is the program; step the next one
+    int32_t iter_counted            # the current iteration's first step was counted
+    int32_t in_scan, scan_counted
+
 cdef struct Task:
     # what the arrival drew or the script stated
     int64_t hold, cpu, minor, bio, mkwrite, evicted, evict_bio, revalidate_fail, dirty
@@ -41,13 +72,12 @@ cdef struct Task:
     int32_t vma_held                # holds V for read (a fault pass)
     int32_t dropped, completed, tried, major, dirty_retry
     int32_t woken, blocked, page_ready, waiting_page, page_waiter
+    int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
+    int32_t step                    # its step in Scenario.steps (threads only)
+    int32_t counted                 # started inside the window: records metrics (§12.3)
+    Proc* proc                      # the process whose L it takes
+    Vma* vm                         # the VMA it faults on or changes (same_vma writers)
     Op prog[MAX_PROG]
-
-cdef struct Fifo:
-    int32_t* items
-    int64_t head
-    int64_t len
-    int64_t cap
 
 cdef struct Sim:
     const Scenario* sc
@@ -79,18 +109,12 @@ cdef struct Sim:
     int32_t reuse_ids
     int64_t alive, inflight
     Fifo gate
-    Fifo lockq              # entries are task * 2 + mode (0 read, 1 write)
-    int32_t writer
-    int64_t nreaders
-    int32_t handoff
-    # the faulting VMA's lock V
-    int64_t vma_readers
-    int32_t vma_writer              # the write-locker (the same-VMA writer holding L), or -1
-    int32_t vma_waiter              # a writer sleeping in vma_start_write(), or -1
-    int32_t vma_woken               # that writer was woken, not yet run
-    int64_t nblocked[N_BLAME + 1]
-    int64_t integral[N_BLAME + 1]
-    int64_t last[N_BLAME + 1]
+    Proc* procs                     # n_procs processes, each with its L (§12.1)
+    Vma* vmas                       # n_vmas VMAs (at least one slot), each with its V
+    int32_t n_procs, n_vmas, n_threads
+    ThreadRt threads[MAX_THREADS]
+    int64_t count_from, count_to    # tasks starting in [count_from, count_to) are counted
+    int64_t counted_alive           # counted tasks not finished (a window trial's end)
     Hist hists[N_METRICS]
     int64_t trial[N_TRIAL_FIELDS]
     int64_t* timeline

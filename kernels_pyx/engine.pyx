@@ -1,8 +1,8 @@
 # mcsim._engine: the compiled simulation core.
 #
 # A twin of mcsim/reference.py, organised by the same seams (the events and buffers, the
-# rwsem L, the io.latency gate, the per-VMA lock V, the fault passes, the HP reader's
-# program, the trial loop), each following docs/model.md; tests hold the two to identical
+# rwsem L of each process, the io.latency gate, the per-VMA locks V, the fault passes, the
+# HP reader's program, the closed-loop threads, the trial loop), each following docs/model.md; tests hold the two to identical
 # results for the same seed.  Everything below the Python entry points is C: structs,
 # arrays and `noexcept nogil` functions, so the event loop creates no Python object,
 # allocates nothing per event (buffers grow by doubling and are reused) and never raises.
@@ -22,7 +22,7 @@ from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (random_standard_exponential,
                                            random_standard_normal, random_standard_uniform)
 
-from engine cimport MAX_PROG, MAX_WAITS, Event, Fifo, Op, Sim, Task
+from engine cimport MAX_PROG, MAX_WAITS, Event, Fifo, Op, Proc, Sim, Task, ThreadRt, Vma
 from hist cimport HIST_OK, N_BUCKETS, Hist, hist_end_trial, hist_free, hist_init, hist_record
 from layout cimport *
 from numeric cimport MAX_DRAW_NS, MAX_TIME_NS, sat_add
@@ -32,6 +32,7 @@ cdef enum:
     EV_ARRIVAL = 0
     EV_RUN = 1
     EV_BIO_DONE = 2
+    EV_STEP = 3               # a closed-loop thread's next step (task = the thread)
 cdef enum:      # BIO_DONE arg: what a completion does besides freeing the slot
     BIO_NOTIFY_NONE = 0
     BIO_WAKE_OWNER = 1
@@ -64,5 +65,6 @@ include "engine_gate.pxi"
 include "engine_vma.pxi"
 include "engine_faults.pxi"
 include "engine_hp.pxi"
+include "engine_threads.pxi"
 include "engine_trial.pxi"
 include "engine_api.pxi"

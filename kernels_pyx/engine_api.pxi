@@ -43,6 +43,38 @@ cdef void unpack_kernel(Sim* s, const Scenario* sc) noexcept nogil:
         s.reread[i].arg = <int8_t>REREAD_PROGRAM[i][3]
 
 
+cdef int workload_init(Sim* s, const Scenario* sc) noexcept nogil:
+    """The processes (each L_p with its own queue), the VMAs (at least one slot, so a task
+    outside any VMA can point at one it never write-locks), the threads' programs and the
+    counted window (docs/model.md §12); check_scenario has bounded every count and index."""
+    cdef int i
+    s.n_procs = <int32_t>sc.n_processes
+    s.n_vmas = <int32_t>sc.n_vmas
+    s.n_threads = <int32_t>sc.n_threads
+    s.procs = <Proc*>malloc(s.n_procs * sizeof(Proc))
+    s.vmas = <Vma*>malloc((s.n_vmas if s.n_vmas > 0 else 1) * sizeof(Vma))
+    if s.procs == NULL or s.vmas == NULL:
+        return ERR_NOMEM
+    memset(s.procs, 0, s.n_procs * sizeof(Proc))
+    memset(s.vmas, 0, (s.n_vmas if s.n_vmas > 0 else 1) * sizeof(Vma))
+    for i in range(s.n_procs):
+        if fifo_init(&s.procs[i].lockq, 64) != 0:
+            return ERR_NOMEM
+    s.vmas[0].writer = -1
+    s.vmas[0].waiter = -1
+    for i in range(s.n_vmas):
+        s.vmas[i].process = <int32_t>sc.vma_process[i]
+    for i in range(s.n_threads):
+        s.threads[i].first = <int32_t>sc.threads[i].first_step
+        s.threads[i].end = <int32_t>(sc.threads[i].first_step + sc.threads[i].n_steps)
+    s.count_from = 0
+    s.count_to = INT64_MAX
+    if sc.trial_kind == TRIAL_WINDOW:
+        s.count_from = sc.warmup_ns
+        s.count_to = sc.warmup_ns + sc.window_ns
+    return 0
+
+
 cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_arrays,
                   int64_t largest, Counters* counters) noexcept nogil:
     cdef int m
@@ -53,6 +85,8 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     s.depth = sc.lp_depth
     s.wake = sc.wake_ns
     s.counters = counters
+    if workload_init(s, sc) != 0:
+        return ERR_NOMEM
     s.reuse_ids = 1
     s.capheap = 64
     s.heap = <Event*>malloc(s.capheap * sizeof(Event))
@@ -62,7 +96,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     s.captimeline = 256
     s.timeline = <int64_t*>malloc(s.captimeline * sizeof(int64_t))
     if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
-            or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.lockq, 64) != 0):
+            or fifo_init(&s.gate, 64) != 0):
         return ERR_NOMEM
     for m in range(N_METRICS):
         if hist_init(&s.hists[m], hist_arrays + (N_HIST_ARRAYS * m + HA_COUNTS) * N_BUCKETS,
@@ -74,6 +108,11 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
 
 cdef void sim_free(Sim* s) noexcept nogil:
     cdef int m
+    if s.procs != NULL:
+        for m in range(s.n_procs):
+            free(s.procs[m].lockq.items)
+    free(s.procs)
+    free(s.vmas)
     for m in range(N_METRICS):
         hist_free(&s.hists[m])
     free(s.heap)
@@ -81,7 +120,6 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.free_ids)
     free(s.timeline)
     free(s.gate.items)
-    free(s.lockq.items)
 
 
 cdef _raise_for(int err, const Scenario* sc):
@@ -93,6 +131,11 @@ cdef _raise_for(int err, const Scenario* sc):
         raise AssertionError(f"mcsim engine: invariant broken: {INVARIANTS[err - ERR_INVARIANT - 1]}")
     if err == ERR_NOMEM:
         raise MemoryError("mcsim engine: out of memory")
+    if err == ERR_TRIAL_TOO_LONG and sc.trial_kind == TRIAL_WINDOW:
+        raise SimulationError(
+            f"a window trial reached max_trial_events={sc.max_trial_events} events before "
+            "its counted tasks ended: the workload is overloaded or its window too long "
+            "for that limit")
     if err == ERR_TRIAL_TOO_LONG:
         raise SimulationError(
             f"a trial reached max_trial_events={sc.max_trial_events} events without the "
@@ -101,6 +144,21 @@ cdef _raise_for(int err, const Scenario* sc):
     if err == ERR_PENDING_IN_EMPTY:
         raise AssertionError("mcsim engine: events pending in an empty system")
     raise AssertionError(f"mcsim engine: internal error {err}")
+
+
+cdef const Scenario* _scenario_of(object record, list keep) except NULL:
+    """The C view of a scenario record: one record whose buffer format is exactly the
+    generated Scenario struct's (mcsim.scenario.SCENARIO_DTYPE), checked here because
+    Cython's buffer check cannot parse the arrays of structs it holds.  ``keep`` holds the
+    buffer alive while the core reads it."""
+    arr = np.ascontiguousarray(np.asarray(record).reshape(-1))
+    if (arr.shape[0] != 1 or arr.dtype.names is None or arr.itemsize != sizeof(Scenario)
+            or memoryview(arr).format.encode() != SCENARIO_FORMAT):
+        raise ValueError("the scenario must be one record of mcsim.scenario.SCENARIO_DTYPE "
+                         f"({sizeof(Scenario)} bytes), not {arr.dtype} x {arr.shape[0]}")
+    cdef const unsigned char[::1] raw = arr.view(np.uint8)
+    keep.append(raw)
+    return <const Scenario*>&raw[0]
 
 
 cdef bitgen_t* _bitgen_of(object bit_generator) except NULL:
@@ -139,8 +197,9 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
     With ``check_invariants``, the invariants of ``mcsim.numeric.INVARIANTS`` are checked
     after every event and the first broken one stops the block with an AssertionError."""
     from mcsim.numeric import check_scenario
+    cdef list keep = []
+    cdef const Scenario* sc = _scenario_of(scenario_record, keep)
     check_scenario(scenario_record)
-    cdef const Scenario[::1] scenario = scenario_record
     cdef Sim s
     cdef int err, m
     cdef int64_t[:, ::1] rows_view
@@ -160,7 +219,6 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
         if n_trials > 0:
             rows = &rows_view[0, 0]
     cdef bitgen_t* rng = _bitgen_of(bit_generator)
-    cdef const Scenario* sc = &scenario[0]
     # bounds the yy/yn entries the arrays already hold (they accumulate)
     cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     with bit_generator.lock:
@@ -198,9 +256,10 @@ def run_script(object scenario_record, object task_rows):
     ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
     rows are checked first (``mcsim.numeric``: ParameterError)."""
     from mcsim.numeric import check_scenario, check_script_rows
+    cdef list keep = []
+    cdef const Scenario* sc = _scenario_of(scenario_record, keep)
     check_scenario(scenario_record)
     check_script_rows(task_rows)
-    cdef const Scenario[::1] scenario = scenario_record
     cdef const TaskRow[::1] rows = task_rows
     cdef Sim s
     cdef int err
@@ -211,12 +270,14 @@ def run_script(object scenario_record, object task_rows):
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     cdef int64_t[:, :, ::1] hv = hist_arrays
     cdef int64_t[::1] cv = counters
-    err = sim_init(&s, &scenario[0], NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
+    err = sim_init(&s, sc, NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
     if err:
         sim_free(&s)
-        _raise_for(err, &scenario[0])
+        _raise_for(err, sc)
     s.reuse_ids = 0
     s.record_timeline = 1
+    s.count_from = 0                          # a script counts every task it lists
+    s.count_to = INT64_MAX
     reset_trial(&s)
     for i in range(n):
         t = new_task(&s, <int32_t>rows[i].kind)
@@ -251,6 +312,6 @@ def run_script(object scenario_record, object task_rows):
     err = s.error
     sim_free(&s)
     if err:
-        _raise_for(err, &scenario[0])
+        _raise_for(err, sc)
     return {"waits": waits, "nwaits": nwaits, "done": done, "timeline": timeline,
             "counters": counters}

@@ -14,20 +14,22 @@ cdef inline int64_t to_ns(double x) noexcept nogil:
     return 0
 
 
+cdef inline double uniform(Sim* s) noexcept nogil:
+    # What numpy's random_standard_uniform(s.rng) does, minus one call level.
+    return s.rng.next_double(s.rng.state)
+
+
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     cdef double x
     if d.kind == 0:
         x = d.a
     elif d.kind == 1:
         x = d.a * random_standard_exponential(s.rng)
-    else:
+    elif d.kind == 2:
         x = d.a * exp(d.b * random_standard_normal(s.rng))
+    else:                                     # uniform(a, b): one uniform (model.md §12.5)
+        x = d.a + (d.b - d.a) * uniform(s)
     return to_ns(x)
-
-
-cdef inline double uniform(Sim* s) noexcept nogil:
-    # What numpy's random_standard_uniform(s.rng) does, minus one call level.
-    return s.rng.next_double(s.rng.state)
 
 
 # ------------------------------------------------------------------ growable buffers
@@ -236,6 +238,11 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.page_ready = 1
     task.waiting_page = 0
     task.page_waiter = -1
+    task.thread = -1
+    task.step = 0
+    task.counted = s.now >= s.count_from and s.now < s.count_to
+    task.proc = s.procs                       # the open stream's process 0 and VMA 0
+    task.vm = s.vmas
     if s.record_timeline:
         for lane in range(N_LANES):
             task.lane_start[lane] = -1
@@ -243,11 +250,15 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
 
 
 cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
     s.alive -= 1
-    s.tasks[t].done = s.now
+    s.counted_alive -= task.counted
+    task.done = s.now
     if s.reuse_ids:
         s.free_ids[s.nfree] = t
         s.nfree += 1
+    if task.thread >= 0:                      # a closed-loop thread's step ended
+        step_done(s, task)
 
 
 cdef inline void lane_on(Sim* s, int32_t t, int lane) noexcept nogil:

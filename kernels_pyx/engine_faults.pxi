@@ -15,8 +15,10 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         task = &s.tasks[t]                    # new_task may have moved the pool
         s.tasks[page].bio = task.bio
         s.tasks[page].page_waiter = t
+        s.tasks[page].counted = task.counted  # the same instant: the fault's window
         task.page_ready = 0
         s.alive += 1
+        s.counted_alive += task.counted
         if gate_enter(s, page):
             issue(s, page, task.bio, BIO_BG)
     fault_pass(s, t)
@@ -56,7 +58,8 @@ cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
         wait = s.now - task.t_req
         lane_off(s, t, LANE_WAIT)
-        record(s, M_FAULT_LOCK_WAIT, wait)
+        if task.counted:
+            record(s, M_FAULT_LOCK_WAIT, wait)
     note_wait(s, t, wait)
     task.dropped = 0
     task.completed = 0
@@ -232,9 +235,10 @@ cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
         release(s, t)
     elif task.vma_held:
         vma_read_unlock(s, t)
-    latency = s.now - task.t_arrive
-    record(s, M_LP_FAULT_LATENCY, latency)
-    record(s, M_FAULT_PASSES, task.passes)
-    s.trial[T_FAULTS] += 1
-    s.trial[T_FAULT_LATENCY_SUM] = sat_add(s.trial[T_FAULT_LATENCY_SUM], latency)
+    if task.counted:
+        latency = s.now - task.t_arrive
+        record(s, M_LP_FAULT_LATENCY, latency)
+        record(s, M_FAULT_PASSES, task.passes)
+        s.trial[T_FAULTS] += 1
+        s.trial[T_FAULT_LATENCY_SUM] = sat_add(s.trial[T_FAULT_LATENCY_SUM], latency)
     finish(s, t)

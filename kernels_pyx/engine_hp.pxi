@@ -1,6 +1,6 @@
 # The HP reader's program (included by engine.pyx): docs/model.md §2.2, §11.5.  One cmdline
 # read() makes hp_acquisitions acquisitions in a row, each under hp_lock (the arguments'
-# VMA lock, at once, unless it falls back to L) and each holding for the read's one hold.
+# VMA lock, at once, unless it falls back to the read process's L) and each holding for the read's one hold.
 # Mirrors the hp seam of mcsim/reference.py.
 
 cdef inline void hp_request(Sim* s, int32_t t) noexcept nogil:
@@ -33,16 +33,17 @@ cdef inline void hp_runs(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     cdef int64_t wait = s.now - task.t_req
     lane_off(s, t, LANE_WAIT)
-    record(s, M_HP_ACQ_WAIT, wait)
     note_wait(s, t, wait)
     task.wait_sum = sat_add(task.wait_sum, wait)
     task.acq += 1
-    if task.acq >= s.hp_acquisitions:
-        record(s, M_HP_WAIT, task.wait_sum)
-        s.trial[T_HP_READS] += 1
-        s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
-        if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
-            s.trial[T_HP_WAIT_MAX] = task.wait_sum
+    if task.counted:                          # outside a window: runs, records nothing
+        record(s, M_HP_ACQ_WAIT, wait)
+        if task.acq >= s.hp_acquisitions:
+            record(s, M_HP_WAIT, task.wait_sum)
+            s.trial[T_HP_READS] += 1
+            s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
+            if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
+                s.trial[T_HP_WAIT_MAX] = task.wait_sum
     hold_for(s, t, task.hold)
 
 
@@ -51,7 +52,7 @@ cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.lock == LOCK_MMAP:
         release(s, t)
-    else:
+    elif task.counted:
         record(s, M_HOLD_HP, s.now - task.t_grant)
     if task.acq < s.hp_acquisitions:
         hp_request(s, t)

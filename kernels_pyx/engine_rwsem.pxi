@@ -1,24 +1,26 @@
-# The rwsem L and the inversion clock (included by engine.pyx): docs/model.md §2.1, §7.13,
-# §11.1 (the era as three flags), §11.6 (the handoff timeout in jiffies), §11.7.
-# Mirrors the rwsem seam of mcsim/reference.py.
+# The rwsem L of each process and its inversion clock (included by engine.pyx):
+# docs/model.md §2.1, §7.13, §11.1 (the era as three flags), §11.6 (the handoff timeout in
+# jiffies), §11.7, §12.1 (one L_p per process, nothing shared between them).  A task
+# reaches its process's state through task.proc.  Mirrors the rwsem seam of
+# mcsim/reference.py.
 
 # ------------------------------------------------------------------ inversion clock
-cdef inline void clock_change(Sim* s, int k, int64_t delta) noexcept nogil:
-    if s.nblocked[k] > 0:
-        s.integral[k] += s.now - s.last[k]
-    s.last[k] = s.now
-    s.nblocked[k] += delta
+cdef inline void clock_change(Sim* s, Proc* p, int k, int64_t delta) noexcept nogil:
+    if p.nblocked[k] > 0:
+        p.integral[k] += s.now - p.last[k]
+    p.last[k] = s.now
+    p.nblocked[k] += delta
 
 
-cdef inline void blocked_change(Sim* s, int kind, int64_t delta) noexcept nogil:
-    clock_change(s, kind, delta)
-    clock_change(s, N_BLAME, delta)
+cdef inline void blocked_change(Sim* s, Proc* p, int kind, int64_t delta) noexcept nogil:
+    clock_change(s, p, kind, delta)
+    clock_change(s, p, N_BLAME, delta)
 
 
-cdef inline int64_t integral_now(Sim* s, int k) noexcept nogil:
-    if s.nblocked[k] > 0:
-        return s.integral[k] + s.now - s.last[k]
-    return s.integral[k]
+cdef inline int64_t integral_now(Sim* s, Proc* p, int k) noexcept nogil:
+    if p.nblocked[k] > 0:
+        return p.integral[k] + s.now - p.last[k]
+    return p.integral[k]
 
 
 cdef inline void block(Sim* s, int32_t t, int blame) noexcept nogil:
@@ -27,65 +29,73 @@ cdef inline void block(Sim* s, int32_t t, int blame) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.holding and blame != BL_NONE:
         task.blocked = blame
-        blocked_change(s, blame, 1)
+        blocked_change(s, task.proc, blame, 1)
 
 
 cdef inline void unblock(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.blocked != BL_NONE:
-        blocked_change(s, task.blocked, -1)
+        blocked_change(s, task.proc, task.blocked, -1)
         task.blocked = BL_NONE
 
 
 cdef inline void snapshot_clock(Sim* s, Task* task) noexcept nogil:
     cdef int k
+    cdef Proc* p = task.proc
     for k in range(N_BLAME + 1):
-        task.snap[k] = integral_now(s, k)
+        task.snap[k] = integral_now(s, p, k)
 
 
 cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
+    """Only the holders of the reader's own L_p are judged (§12.1)."""
     cdef Task* task = &s.tasks[t]
+    cdef Proc* p = task.proc
     cdef int k, blame = 0
     cdef int64_t overlap, best = -1
-    if integral_now(s, N_BLAME) - task.snap[N_BLAME] <= 0:
+    if integral_now(s, p, N_BLAME) - task.snap[N_BLAME] <= 0:
         return
     for k in range(N_BLAME):                  # longest overlap; ties go to the first kind
-        overlap = integral_now(s, k) - task.snap[k]
+        overlap = integral_now(s, p, k) - task.snap[k]
         if overlap > best:
             best = overlap
             blame = k
     s.counters.inversions += 1
     counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
-    s.trial[T_INVERSIONS] += 1
-    record(s, M_INVERSION_WAIT, s.now + s.wake - task.t_req)
+    if task.counted:
+        s.trial[T_INVERSIONS] += 1
+        record(s, M_INVERSION_WAIT, s.now + s.wake - task.t_req)
 
 
 # ------------------------------------------------------------------ requests and release
 cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef Proc* p = task.proc
     s.counters.lock_acquisitions += 1
-    s.tasks[t].t_req = s.now
-    if s.writer < 0 and not s.handoff:
-        if s.lockq.len == 0:
-            s.nreaders += 1
+    task.t_req = s.now
+    if p.writer < 0 and not p.handoff:
+        if p.lockq.len == 0:
+            p.nreaders += 1
             return True
-        if s.reader_steal and s.nreaders == 0:    # 5.11+ reader lock stealing
+        if s.reader_steal and p.nreaders == 0:    # 5.11+ reader lock stealing
             s.counters.reader_steals += 1
-            s.nreaders += 1
+            p.nreaders += 1
             return True
-    fifo_push(s, &s.lockq, t * 2)
+    fifo_push(s, &p.lockq, t * 2)
     lane_on(s, t, LANE_WAIT)
     return False
 
 
 cdef inline bint write_request(Sim* s, int32_t t) noexcept nogil:
+    cdef Task* task = &s.tasks[t]
+    cdef Proc* p = task.proc
     s.counters.lock_acquisitions += 1
-    s.tasks[t].t_req = s.now
-    if s.writer < 0 and s.nreaders == 0 and not s.handoff:
-        if s.lockq.len > 0:
+    task.t_req = s.now
+    if p.writer < 0 and p.nreaders == 0 and not p.handoff:
+        if p.lockq.len > 0:
             s.counters.writer_steals += 1
-        s.writer = t
+        p.writer = t
         return True
-    fifo_push(s, &s.lockq, t * 2 + 1)
+    fifo_push(s, &p.lockq, t * 2 + 1)
     lane_on(s, t, LANE_WAIT)
     return False
 
@@ -94,24 +104,27 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
     """up_read / up_write of L; a writer's release also ends its VMA write lock
     (vma_end_write_all() in mmap_write_unlock())."""
     cdef Task* task = &s.tasks[t]
+    cdef Proc* p = task.proc
     cdef int64_t held = s.now - task.t_grant
     lane_off(s, t, LANE_HOLD)
     task.holding = 0
-    if s.writer == t:
-        s.writer = -1
-        if s.vma_writer == t:
-            s.vma_writer = -1
-        record(s, M_HOLD_WRITER, held)
+    if p.writer == t:
+        p.writer = -1
+        if task.vm.writer == t:
+            task.vm.writer = -1
+        if task.counted:
+            record(s, M_HOLD_WRITER, held)
     else:
-        s.nreaders -= 1
-        record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
-    if s.writer < 0 and s.nreaders == 0:
-        wake_waiters(s)
+        p.nreaders -= 1
+        if task.counted:
+            record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
+    if p.writer < 0 and p.nreaders == 0:
+        wake_waiters(s, p)
 
 
-cdef inline void grant_read(Sim* s, int32_t t) noexcept nogil:
+cdef inline void grant_read(Sim* s, Proc* p, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
-    s.nreaders += 1
+    p.nreaders += 1
     task.holding = 1
     task.t_grant = s.now
     lane_on(s, t, LANE_HOLD)
@@ -120,10 +133,10 @@ cdef inline void grant_read(Sim* s, int32_t t) noexcept nogil:
     wake(s, t, PC_LOCK)
 
 
-cdef void wake_waiters(Sim* s) noexcept nogil:
+cdef void wake_waiters(Sim* s, Proc* p) noexcept nogil:
     cdef int32_t head, entry
     cdef int64_t i, kept = 0, granted = 0, limit
-    cdef Fifo* q = &s.lockq
+    cdef Fifo* q = &p.lockq
     if q.len == 0:
         return
     head = q.items[q.head]
@@ -134,23 +147,23 @@ cdef void wake_waiters(Sim* s) noexcept nogil:
         return
     if not s.wake_all_readers:                # 4.x: the consecutive readers at the head
         while q.len > 0 and (q.items[q.head] & 1) == 0:
-            grant_read(s, fifo_pop(q) >> 1)
+            grant_read(s, p, fifo_pop(q) >> 1)
     else:                                     # 5.3+: every queued reader, up to the limit
         limit = s.sc.max_readers_wakeup
         for i in range(q.len):
             entry = q.items[q.head + i]
             if (entry & 1) == 0 and granted < limit:
                 granted += 1
-                grant_read(s, entry >> 1)
+                grant_read(s, p, entry >> 1)
             else:
                 q.items[q.head + kept] = entry
                 kept += 1
         q.len = kept
         if kept == 0:
             q.head = 0
-        s.handoff = 0
+        p.handoff = 0
     if q.len == 0:
-        s.handoff = 0
+        p.handoff = 0
 
 
 cdef inline bint handoff_due(Sim* s, int64_t t_req) noexcept nogil:
@@ -164,14 +177,16 @@ cdef inline bint handoff_due(Sim* s, int64_t t_req) noexcept nogil:
 
 
 cdef inline bint writer_runs(Sim* s, int32_t t) noexcept nogil:
-    s.tasks[t].woken = 0
-    if s.writer < 0 and s.nreaders == 0:
-        fifo_pop(&s.lockq)
-        s.writer = t
-        s.handoff = 0
+    cdef Task* task = &s.tasks[t]
+    cdef Proc* p = task.proc
+    task.woken = 0
+    if p.writer < 0 and p.nreaders == 0:
+        fifo_pop(&p.lockq)
+        p.writer = t
+        p.handoff = 0
         return True
-    if s.handoff_rule and handoff_due(s, s.tasks[t].t_req):
-        if not s.handoff:
+    if s.handoff_rule and handoff_due(s, task.t_req):
+        if not p.handoff:
             s.counters.handoffs += 1
-        s.handoff = 1
+        p.handoff = 1
     return False

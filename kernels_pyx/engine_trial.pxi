@@ -24,6 +24,7 @@ cdef inline void hold_done(Sim* s, int32_t t) noexcept nogil:
 cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     s.alive += 1
+    s.counted_alive += task.counted
     task.t_arrive = s.now
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
@@ -56,7 +57,8 @@ cdef void run_task(Sim* s, int32_t t) noexcept nogil:
             fault_runs(s, t)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
         lane_off(s, t, LANE_GATE)
-        record(s, M_GATE_WAIT, s.now - task.t_req)
+        if task.counted:
+            record(s, M_GATE_WAIT, s.now - task.t_req)
         if task.kind == TK_BG_IO:
             issue(s, t, task.bio, BIO_BG)
         else:
@@ -146,6 +148,8 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
         run_task(s, ev.task)
     elif ev.kind == EV_BIO_DONE:
         bio_done(s, ev.task, ev.arg)
+    elif ev.kind == EV_STEP:                  # a closed-loop thread's next step
+        step_start(s, ev.task)
     elif ev.task < 0:                         # random mode: draw the arrival
         arrive(s)
     else:                                     # scripted mode: the task is ready-made
@@ -153,50 +157,78 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
 
 
 # ------------------------------------------------------------------ invariants
-cdef int check_state(Sim* s) noexcept nogil:
-    """The safety and liveness properties of the reference's invariant check, after an
-    event: 0, or the INV_* code of the first one broken (1 + its index in
-    mcsim.numeric.INVARIANTS).  Called only when run_block is asked to check, so the
-    default loop pays one branch."""
-    cdef Fifo* q = &s.lockq
+cdef int check_proc(Sim* s, Proc* p) noexcept nogil:
+    """The invariants of one process's L (docs/model.md §12.6): 0 or an INV_* code."""
+    cdef Fifo* q = &p.lockq
     cdef int64_t i
     cdef int32_t head
     cdef bint writer_ahead
-    if s.writer >= 0 and s.nreaders > 0:
+    if p.writer >= 0 and p.nreaders > 0:
         return INV_READER_AND_WRITER_HOLD_L
-    if s.nreaders < 0 or s.inflight < 0 or s.inflight > s.depth or s.vma_readers < 0:
+    if p.nreaders < 0:
         return INV_READERS_OR_GATE_SLOTS_OUT_OF_RANGE
-    if s.writer < 0 and s.nreaders == 0 and q.len > 0:
+    if p.writer < 0 and p.nreaders == 0 and q.len > 0:
         head = q.items[q.head]
         if not (head & 1) or not s.tasks[head >> 1].woken:
             return INV_L_IS_FREE_BUT_NOBODY_QUEUED_WAS_WOKEN
-    if s.gate.len > 0 and s.inflight != s.depth:
-        return INV_A_GATE_SLOT_IS_FREE_WHILE_BIOS_WAIT
-    if ((s.handoff and not s.handoff_rule)
-            or (s.counters.reader_steals != 0 and not s.reader_steal)):
+    if p.handoff and not s.handoff_rule:
         return INV_4_X_RULES_BROKEN
     if not s.wake_all_readers:
         # 4.x: a reader is queued only behind a writer or while the lock is write-held
-        writer_ahead = s.writer >= 0
+        writer_ahead = p.writer >= 0
         for i in range(q.len):
             if q.items[q.head + i] & 1:
                 writer_ahead = True
             elif not writer_ahead:
                 return INV_READER_QUEUED_FOR_NOTHING
-    if s.handoff and q.len == 0:
+    if p.handoff and q.len == 0:
         return INV_HANDOFF_SET_WITH_NOBODY_QUEUED
-    if s.vma_writer >= 0 and s.writer != s.vma_writer:
+    return 0
+
+
+cdef int check_vma(Sim* s, Vma* v) noexcept nogil:
+    """The invariants of one VMA's V: write-locked only by a writer holding its own
+    process's L for write (§11.9, §12.6)."""
+    if v.readers < 0:
+        return INV_READERS_OR_GATE_SLOTS_OUT_OF_RANGE
+    if v.writer >= 0 and s.procs[v.process].writer != v.writer:
         return INV_VMA_WRITE_LOCKED_BY_A_TASK_NOT_HOLDING_L_FOR_WRITE
-    if s.vma_writer >= 0 and s.vma_waiter != s.vma_writer and s.vma_readers > 0:
+    if v.writer >= 0 and v.waiter != v.writer and v.readers > 0:
         return INV_VMA_HAS_READERS_WHILE_ITS_WRITE_LOCKER_RUNS
-    if s.vma_waiter >= 0 and s.vma_readers == 0 and not s.vma_woken:
+    if v.waiter >= 0 and v.readers == 0 and not v.woken:
         return INV_A_WRITER_WAITS_IN_VMA_START_WRITE_WITH_NO_READER_AND_NO_WAKE_UP
+    return 0
+
+
+cdef int check_state(Sim* s) noexcept nogil:
+    """The safety and liveness properties of the reference's invariant check, after an
+    event, for every L_p and every V_v: 0, or the INV_* code of the first one broken (1 +
+    its index in mcsim.numeric.INVARIANTS).  Called only when run_block is asked to check,
+    so the default loop pays one branch."""
+    cdef int i, broken
+    for i in range(s.n_procs):
+        broken = check_proc(s, &s.procs[i])
+        if broken:
+            return broken
+    if s.inflight < 0 or s.inflight > s.depth:
+        return INV_READERS_OR_GATE_SLOTS_OUT_OF_RANGE
+    if s.gate.len > 0 and s.inflight != s.depth:
+        return INV_A_GATE_SLOT_IS_FREE_WHILE_BIOS_WAIT
+    if s.counters.reader_steals != 0 and not s.reader_steal:
+        return INV_4_X_RULES_BROKEN
+    for i in range(s.n_vmas):
+        broken = check_vma(s, &s.vmas[i])
+        if broken:
+            return broken
     return 0
 
 
 # ------------------------------------------------------------------ trials
 cdef void reset_trial(Sim* s) noexcept nogil:
-    cdef int k
+    """A trial starts with every lock free, nothing queued and no bio in flight."""
+    cdef int i, k
+    cdef Proc* p
+    cdef Vma* v
     s.now = 0
     s.seq = 0
     s.nheap = 0
@@ -204,32 +236,58 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.ntasks = 0
     s.nfree = 0
     s.alive = 0
+    s.counted_alive = 0
     s.inflight = 0
     s.gate.head = 0
     s.gate.len = 0
-    s.lockq.head = 0
-    s.lockq.len = 0
-    s.writer = -1
-    s.nreaders = 0
-    s.handoff = 0
-    s.vma_readers = 0
-    s.vma_writer = -1
-    s.vma_waiter = -1
-    s.vma_woken = 0
-    for k in range(N_BLAME + 1):
-        s.nblocked[k] = 0
-        s.integral[k] = 0
-        s.last[k] = 0
+    for i in range(s.n_procs):
+        p = &s.procs[i]
+        p.lockq.head = 0
+        p.lockq.len = 0
+        p.writer = -1
+        p.nreaders = 0
+        p.handoff = 0
+        for k in range(N_BLAME + 1):
+            p.nblocked[k] = 0
+            p.integral[k] = 0
+            p.last[k] = 0
+    for i in range(s.n_vmas):
+        v = &s.vmas[i]
+        v.readers = 0
+        v.writer = -1
+        v.waiter = -1
+        v.woken = 0
     for k in range(N_TRIAL_FIELDS):
         s.trial[k] = 0
 
 
-cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
+                           int64_t span) noexcept nogil:
+    """Book a finished trial: ``busy`` and ``span`` (busy + idle) simulated ns."""
+    cdef int m
+    s.counters.trials += 1
+    s.counters.events = sat_add(s.counters.events, events)
+    s.counters.busy_ns = sat_add(s.counters.busy_ns, busy)
+    s.counters.sim_ns = sat_add(s.counters.sim_ns, span)
+    s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
+    if events > s.counters.max_trial_events:
+        s.counters.max_trial_events = events
+    for m in range(N_METRICS):
+        hist_end_trial(&s.hists[m])
+    if rows != NULL:
+        s.trial[T_EVENTS] = events
+        s.trial[T_BUSY_NS] = busy
+        s.trial[T_IDLE_NS] = span - busy
+        for m in range(N_TRIAL_FIELDS):
+            rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
+
+
+cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
     """The hot loop: regenerative cycles, each ended when the system is empty again.
     With ``check``, the invariants are checked after every event."""
-    cdef int64_t i, events, limit = s.sc.max_trial_events, busy
+    cdef int64_t i, events, limit = s.sc.max_trial_events
     cdef Event ev, nxt
-    cdef int m, broken
+    cdef int broken
     for i in range(n_trials):
         reset_trial(s)
         schedule(s, 0, EV_ARRIVAL, -1, 0)
@@ -252,20 +310,43 @@ cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcep
         nxt = pop_event(s)                    # the next cycle's first arrival
         if s.nheap != 0:                      # an empty system has nothing else pending
             return ERR_PENDING_IN_EMPTY
-        busy = s.now
-        s.counters.trials += 1
-        s.counters.events = sat_add(s.counters.events, events)
-        s.counters.busy_ns = sat_add(s.counters.busy_ns, busy)
-        s.counters.sim_ns = sat_add(s.counters.sim_ns, nxt.t)
-        s.base = sat_add(s.base, nxt.t)       # the next trial's jiffy phase (§11.6)
-        if events > s.counters.max_trial_events:
-            s.counters.max_trial_events = events
-        for m in range(N_METRICS):
-            hist_end_trial(&s.hists[m])
-        if rows != NULL:
-            s.trial[T_EVENTS] = events
-            s.trial[T_BUSY_NS] = busy
-            s.trial[T_IDLE_NS] = nxt.t - busy
-            for m in range(N_TRIAL_FIELDS):
-                rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
+        end_trial(s, i, rows, events, s.now, nxt.t)
     return 0
+
+
+cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    """Window trials (docs/model.md §12.3): warm-up, then the counted window; a trial ends
+    at the first event after which the window is over and no counted task is alive."""
+    cdef int64_t i, events, limit = s.sc.max_trial_events
+    cdef int64_t window = s.sc.window_ns, end = s.count_to
+    cdef Event ev
+    cdef int broken
+    for i in range(n_trials):
+        reset_trial(s)
+        if s.sc.open_stream:
+            schedule(s, 0, EV_ARRIVAL, -1, 0)
+        threads_start(s)
+        events = 0
+        while s.nheap > 0 or s.arr_pending:
+            ev = pop_event(s)
+            s.now = ev.t
+            dispatch(s, &ev)
+            events += 1
+            if s.error:
+                return s.error
+            if check:
+                broken = check_state(s)
+                if broken:
+                    return ERR_INVARIANT + broken
+            if s.now >= end and s.counted_alive == 0:
+                break
+            if events >= limit:
+                return ERR_TRIAL_TOO_LONG
+        end_trial(s, i, rows, events, window, window)
+    return 0
+
+
+cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    if s.sc.trial_kind == TRIAL_WINDOW:
+        return run_windows(s, n_trials, rows, check)
+    return run_cycles(s, n_trials, rows, check)

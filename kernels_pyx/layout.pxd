@@ -18,7 +18,9 @@ cdef enum:
     M_HP_ACQ_WAIT = 10
     M_HOLD_VMA = 11
     M_VMA_WRITER_WAIT = 12
-    N_METRICS = 13
+    M_SCAN_TIME = 13
+    M_SCAN_WAIT = 14
+    N_METRICS = 15
 
 cdef enum:
     C_TRIALS = 0
@@ -62,7 +64,41 @@ cdef enum:
     C_MAX_PENDING_EVENTS = 38
     C_MAX_TRIAL_EVENTS = 39
     C_BUFFER_GROWTHS = 40
-    N_COUNTERS = 41
+    C_STEPS = 41
+    C_SCANS = 42
+    C_THREAD_ITERATIONS_0 = 43
+    C_THREAD_ITERATIONS_1 = 44
+    C_THREAD_ITERATIONS_2 = 45
+    C_THREAD_ITERATIONS_3 = 46
+    C_THREAD_ITERATIONS_4 = 47
+    C_THREAD_ITERATIONS_5 = 48
+    C_THREAD_ITERATIONS_6 = 49
+    C_THREAD_ITERATIONS_7 = 50
+    C_THREAD_ITERATIONS_8 = 51
+    C_THREAD_ITERATIONS_9 = 52
+    C_THREAD_ITERATIONS_10 = 53
+    C_THREAD_ITERATIONS_11 = 54
+    C_THREAD_ITERATIONS_12 = 55
+    C_THREAD_ITERATIONS_13 = 56
+    C_THREAD_ITERATIONS_14 = 57
+    C_THREAD_ITERATIONS_15 = 58
+    C_THREAD_ITERATIONS_16 = 59
+    C_THREAD_ITERATIONS_17 = 60
+    C_THREAD_ITERATIONS_18 = 61
+    C_THREAD_ITERATIONS_19 = 62
+    C_THREAD_ITERATIONS_20 = 63
+    C_THREAD_ITERATIONS_21 = 64
+    C_THREAD_ITERATIONS_22 = 65
+    C_THREAD_ITERATIONS_23 = 66
+    C_THREAD_ITERATIONS_24 = 67
+    C_THREAD_ITERATIONS_25 = 68
+    C_THREAD_ITERATIONS_26 = 69
+    C_THREAD_ITERATIONS_27 = 70
+    C_THREAD_ITERATIONS_28 = 71
+    C_THREAD_ITERATIONS_29 = 72
+    C_THREAD_ITERATIONS_30 = 73
+    C_THREAD_ITERATIONS_31 = 74
+    N_COUNTERS = 75
 
 cdef enum:
     T_EVENTS = 0
@@ -167,6 +203,21 @@ cdef enum:
     LOCK_VMA = 1
 
 cdef enum:
+    TRIAL_CYCLE = 0
+    TRIAL_WINDOW = 1
+
+cdef enum:
+    MAX_PROCESSES = 64
+    MAX_VMAS = 128
+    MAX_THREADS = 32
+    MAX_STEPS = 256
+    FAULT_MIXED = -1
+    NO_VMA = -1
+    SCAN_START = 1
+    SCAN_END = 2
+    HOLD_DEFAULT = -1
+
+cdef enum:
     INV_READER_AND_WRITER_HOLD_L = 1
     INV_READERS_OR_GATE_SLOTS_OUT_OF_RANGE = 2
     INV_L_IS_FREE_BUT_NOBODY_QUEUED_WAS_WOKEN = 3
@@ -189,19 +240,39 @@ cdef extern from *:
     /* The retry pass's re-read steps (op, col, blame, arg), and the names
        the core reports in, comma-separated. */
     static const int64_t MCSIM_REREAD_PROGRAM[2][4] = {{1, 0, 3, 5}, {2, 1, 3, 0}};
-    static const char MCSIM_METRIC_NAMES[] = "hp_wait,inversion_wait,lp_fault_latency,fault_passes,writer_wait,hold_hp,hold_fault,hold_writer,gate_wait,fault_lock_wait,hp_acq_wait,hold_vma,vma_writer_wait";
-    static const char MCSIM_COUNTER_NAMES[] = "trials,events,sim_ns,busy_ns,hp_reads,writes,faults,bg_bios,lock_acquisitions,bios,retries,evictions,revalidate_fails,handoffs,reader_steals,writer_steals,inversions,fallbacks,tried_passes,retry_misses,vma_writer_waits,hp_fallbacks,dirty_throttles,blame_submit,blame_io,blame_locked_page,blame_pass2_read,blame_mkwrite,blame_writeback,blame_dirty_throttle,blame_vma_start_write,faults_hit,faults_miss,faults_async_ra,faults_locked,faults_mkwrite_fast,faults_mkwrite_slow,faults_mkwrite_writeback,max_pending_events,max_trial_events,buffer_growths";
+    static const char MCSIM_METRIC_NAMES[] = "hp_wait,inversion_wait,lp_fault_latency,fault_passes,writer_wait,hold_hp,hold_fault,hold_writer,gate_wait,fault_lock_wait,hp_acq_wait,hold_vma,vma_writer_wait,scan_time,scan_wait";
+    static const char MCSIM_COUNTER_NAMES[] = "trials,events,sim_ns,busy_ns,hp_reads,writes,faults,bg_bios,lock_acquisitions,bios,retries,evictions,revalidate_fails,handoffs,reader_steals,writer_steals,inversions,fallbacks,tried_passes,retry_misses,vma_writer_waits,hp_fallbacks,dirty_throttles,blame_submit,blame_io,blame_locked_page,blame_pass2_read,blame_mkwrite,blame_writeback,blame_dirty_throttle,blame_vma_start_write,faults_hit,faults_miss,faults_async_ra,faults_locked,faults_mkwrite_fast,faults_mkwrite_slow,faults_mkwrite_writeback,max_pending_events,max_trial_events,buffer_growths,steps,scans,thread_iterations_0,thread_iterations_1,thread_iterations_2,thread_iterations_3,thread_iterations_4,thread_iterations_5,thread_iterations_6,thread_iterations_7,thread_iterations_8,thread_iterations_9,thread_iterations_10,thread_iterations_11,thread_iterations_12,thread_iterations_13,thread_iterations_14,thread_iterations_15,thread_iterations_16,thread_iterations_17,thread_iterations_18,thread_iterations_19,thread_iterations_20,thread_iterations_21,thread_iterations_22,thread_iterations_23,thread_iterations_24,thread_iterations_25,thread_iterations_26,thread_iterations_27,thread_iterations_28,thread_iterations_29,thread_iterations_30,thread_iterations_31";
     static const char MCSIM_TRIAL_FIELDS[] = "events,busy_ns,idle_ns,hp_reads,hp_wait_sum,hp_wait_max,faults,fault_latency_sum,writes,writer_wait_sum,inversions";
+    /* The buffer format of a scenario record (PEP 3118, as numpy writes it):
+       the core compares it, since Cython's own check cannot parse arrays of
+       structs inside a struct. */
+    static const char MCSIM_SCENARIO_FORMAT[] = "T{l:lp_depth:l:wake_ns:l:max_trial_events:l:rw_handoff:l:rw_wake_all_readers:l:rw_reader_steal:l:handoff_ns:l:jiffy_ns:l:handoff_jiffies:l:max_readers_wakeup:(6)l:policy:l:keeps_page:l:dirty_completes:l:first_lock:l:retry_lock:l:tried_on_major:l:vma_writers:l:hp_acquisitions:l:hp_lock:(7,3,4)l:programs:(7)l:major:(7)l:page_bio:d:arrival_mean_ns:d:cut_hp:d:cut_lp:d:writer_ratio:d:p_same_vma:d:write_fault_ratio:d:cut_mkwrite_slow:d:cut_mkwrite_writeback:d:cut_miss:d:cut_async_ra:d:cut_locked:d:p_dirty_throttle:d:evict_per_ns:d:p_retry_miss:d:revalidate_fail:d:p_hp_fallback:T{l:kind:d:a:d:b:}:hp_hold:T{l:kind:d:a:d:b:}:writer_hold:T{l:kind:d:a:d:b:}:fault_cpu:T{l:kind:d:a:d:b:}:minor_cpu:T{l:kind:d:a:d:b:}:mkwrite_fast:T{l:kind:d:a:d:b:}:device:T{l:kind:d:a:d:b:}:dirty_throttle:l:trial_kind:l:warmup_ns:l:window_ns:l:open_stream:l:n_processes:l:n_vmas:l:n_threads:l:n_steps:(128)l:vma_process:(32)T{l:first_step:l:n_steps:l:process:T{l:kind:d:a:d:b:}:start:}:threads:(256)T{l:kind:l:process:l:vma:l:fault:l:scan:T{l:kind:d:a:d:b:}:hold:T{l:kind:d:a:d:b:}:think:}:steps:}";
     """
     const int64_t REREAD_PROGRAM "MCSIM_REREAD_PROGRAM"[2][4]
     const char* METRIC_NAMES_CSV "MCSIM_METRIC_NAMES"
     const char* COUNTER_NAMES_CSV "MCSIM_COUNTER_NAMES"
     const char* TRIAL_FIELDS_CSV "MCSIM_TRIAL_FIELDS"
+    const char* SCENARIO_FORMAT "MCSIM_SCENARIO_FORMAT"
 
 cdef packed struct DistSpec:
     int64_t kind
     double a
     double b
+
+cdef packed struct ThreadSpec:
+    int64_t first_step
+    int64_t n_steps
+    int64_t process
+    DistSpec start
+
+cdef packed struct StepSpec:
+    int64_t kind
+    int64_t process
+    int64_t vma
+    int64_t fault
+    int64_t scan
+    DistSpec hold
+    DistSpec think
 
 cdef packed struct Scenario:
     int64_t lp_depth
@@ -249,6 +320,17 @@ cdef packed struct Scenario:
     DistSpec mkwrite_fast
     DistSpec device
     DistSpec dirty_throttle
+    int64_t trial_kind
+    int64_t warmup_ns
+    int64_t window_ns
+    int64_t open_stream
+    int64_t n_processes
+    int64_t n_vmas
+    int64_t n_threads
+    int64_t n_steps
+    int64_t vma_process[128]
+    ThreadSpec threads[32]
+    StepSpec steps[256]
 
 cdef packed struct TaskRow:
     int64_t at
@@ -308,3 +390,37 @@ cdef packed struct Counters:
     int64_t max_pending_events
     int64_t max_trial_events
     int64_t buffer_growths
+    int64_t steps
+    int64_t scans
+    int64_t thread_iterations_0
+    int64_t thread_iterations_1
+    int64_t thread_iterations_2
+    int64_t thread_iterations_3
+    int64_t thread_iterations_4
+    int64_t thread_iterations_5
+    int64_t thread_iterations_6
+    int64_t thread_iterations_7
+    int64_t thread_iterations_8
+    int64_t thread_iterations_9
+    int64_t thread_iterations_10
+    int64_t thread_iterations_11
+    int64_t thread_iterations_12
+    int64_t thread_iterations_13
+    int64_t thread_iterations_14
+    int64_t thread_iterations_15
+    int64_t thread_iterations_16
+    int64_t thread_iterations_17
+    int64_t thread_iterations_18
+    int64_t thread_iterations_19
+    int64_t thread_iterations_20
+    int64_t thread_iterations_21
+    int64_t thread_iterations_22
+    int64_t thread_iterations_23
+    int64_t thread_iterations_24
+    int64_t thread_iterations_25
+    int64_t thread_iterations_26
+    int64_t thread_iterations_27
+    int64_t thread_iterations_28
+    int64_t thread_iterations_29
+    int64_t thread_iterations_30
+    int64_t thread_iterations_31

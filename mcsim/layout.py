@@ -129,6 +129,16 @@ def _c_struct(name: str, dtype, known: dict) -> list[str]:
     return lines + [""]
 
 
+#: Workload constants of :mod:`mcsim.scenario` the compiled core needs by name (§12).
+_WORKLOAD_CONSTANTS = ("MAX_PROCESSES", "MAX_VMAS", "MAX_THREADS", "MAX_STEPS", "FAULT_MIXED",
+                       "NO_VMA", "SCAN_START", "SCAN_END", "HOLD_DEFAULT")
+
+
+def _buffer_format(dtype) -> str:
+    """The PEP 3118 format numpy exports for a record of ``dtype``."""
+    return memoryview(np.zeros(1, dtype=dtype)).format
+
+
 def c_layout() -> str:
     """The text of ``kernels_pyx/layout.pxd``: the enums and packed structs the compiled
     core uses, generated from this module, :mod:`mcsim.policies`, :mod:`mcsim.scenario`,
@@ -163,6 +173,9 @@ def c_layout() -> str:
     out += _enum("ARG_", args, count="N_ARGS")
     out += _enum("TK_", scn.TASK_KINDS, count="N_TASK_KINDS")
     out += _enum("LOCK_", ("mmap", "vma"))
+    out += _enum("TRIAL_", scn.TRIAL_KINDS)
+    out += ["cdef enum:"] + [f"    {name} = {getattr(scn, name)}" for name in _WORKLOAD_CONSTANTS]
+    out += [""]
     out += _enum("INV_", numeric.INVARIANTS, start=1, count="N_INVARIANTS")
     out += ["cdef enum:", f"    MAX_PROGRAM = {pol.MAX_PROGRAM}",
             f"    MAX_HP_ACQUISITIONS = {numeric.MAX_HP_ACQUISITIONS}",
@@ -177,13 +190,21 @@ def c_layout() -> str:
             f'    static const char MCSIM_METRIC_NAMES[] = "{",".join(METRICS)}";',
             f'    static const char MCSIM_COUNTER_NAMES[] = "{",".join(COUNTERS)}";',
             f'    static const char MCSIM_TRIAL_FIELDS[] = "{",".join(TRIAL_FIELDS)}";',
+            "    /* The buffer format of a scenario record (PEP 3118, as numpy writes it):",
+            "       the core compares it, since Cython's own check cannot parse arrays of",
+            "       structs inside a struct. */",
+            f'    static const char MCSIM_SCENARIO_FORMAT[] = "{_buffer_format(scn.SCENARIO_DTYPE)}";',
             '    """',
             f'    const int64_t REREAD_PROGRAM "MCSIM_REREAD_PROGRAM"[{len(pol.REREAD_PROGRAM)}][4]',
             '    const char* METRIC_NAMES_CSV "MCSIM_METRIC_NAMES"',
             '    const char* COUNTER_NAMES_CSV "MCSIM_COUNTER_NAMES"',
-            '    const char* TRIAL_FIELDS_CSV "MCSIM_TRIAL_FIELDS"', ""]
+            '    const char* TRIAL_FIELDS_CSV "MCSIM_TRIAL_FIELDS"',
+            '    const char* SCENARIO_FORMAT "MCSIM_SCENARIO_FORMAT"', ""]
     known = {scn.DIST_DTYPE: "DistSpec"}
     out += _c_struct("DistSpec", scn.DIST_DTYPE, {})
+    out += _c_struct("ThreadSpec", scn.THREAD_DTYPE, known)
+    out += _c_struct("StepSpec", scn.STEP_DTYPE, known)
+    known.update({scn.THREAD_DTYPE: "ThreadSpec", scn.STEP_DTYPE: "StepSpec"})
     out += _c_struct("Scenario", scn.SCENARIO_DTYPE, known)
     out += _c_struct("TaskRow", scn.TASK_DTYPE, known)
     out += _c_struct("Counters", COUNTERS_DTYPE, known)

@@ -37,8 +37,10 @@ SATURATED = (1 << 63) - 1
 #: Most lock acquisitions one HP read may make (a kernel row's ``hp_acquisitions``).
 MAX_HP_ACQUISITIONS = 8
 
-#: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b).
-DIST_KINDS = (0, 1, 2)
+#: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b),
+#: uniform(a, b) (mcsim.units.DIST_CODES).
+DIST_KINDS = (0, 1, 2, 3)
+_DIST_ALLOWED = "0 (const), 1 (exp), 2 (lognormal) or 3 (uniform)"
 DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
                "dirty_throttle")
 SCRIPT_DURATIONS = ("hold", "cpu", "minor", "bio", "mkwrite", "evict_bio", "dirty")
@@ -84,6 +86,8 @@ def draw_ns(gen: np.random.Generator, dist) -> int:
         return to_ns(a)
     if kind == 1:
         return to_ns(a * gen.standard_exponential())
+    if kind == 3:                     # uniform(a, b): one uniform (docs/model.md §12.5)
+        return to_ns(a + (b - a) * gen.random())
     try:
         factor = math.exp(b * gen.standard_normal())
     except OverflowError:             # C's exp() returns +inf here; so do we
@@ -119,9 +123,11 @@ def check_scenario(record) -> None:
     """Reject a compiled record the engines could misread (validated configurations always
     pass): ``wake_ns`` outside ``[0, MAX_DRAW_NS]``, an unknown distribution kind, fewer
     than one gate slot, a lock other than 0 (mmap) or 1 (vma), ``hp_acquisitions`` outside
-    ``1..MAX_HP_ACQUISITIONS``, negative jiffy fields, or a fault-program step whose op,
-    column, blame or operand is out of range (each indexes a table in the engines).
-    Everything else in a record, however odd, simulates without undefined behaviour.
+    ``1..MAX_HP_ACQUISITIONS``, negative jiffy fields, a fault-program step whose op,
+    column, blame or operand is out of range (each indexes a table in the engines), or a
+    workload (docs/model.md §12) whose counts, indexes or kinds are out of range
+    (:func:`check_workload`).  Everything else in a record, however odd, simulates without
+    undefined behaviour.
 
     >>> from mcsim.params import validate
     >>> from mcsim.scenario import compile_scenario
@@ -152,9 +158,9 @@ def check_scenario(record) -> None:
     for name in DIST_FIELDS:
         kind = int(rec[name]["kind"])
         if kind not in DIST_KINDS:
-            raise ParameterError(f"scenario.{name}.kind", kind,
-                                 "0 (const), 1 (exp) or 2 (lognormal)")
+            raise ParameterError(f"scenario.{name}.kind", kind, _DIST_ALLOWED)
     _check_programs(rec["programs"])
+    check_workload(rec)
 
 
 def _check_programs(programs) -> None:
@@ -174,6 +180,112 @@ def _check_programs(programs) -> None:
             kind, step = (int(x) for x in np.argwhere(bad)[0])
             raise ParameterError(f"scenario.programs[{kind}][{step}].{name}",
                                  int(values[kind, step]), f"{lo} to {hi}", "is out of range")
+
+
+def _in_range(name: str, value, lo: int, hi: int, allowed: str) -> int:
+    value = int(value)
+    if not lo <= value <= hi:
+        raise ParameterError(name, value, allowed, "is out of range")
+    return value
+
+
+def _check_dist(name: str, dist, hold: bool = False) -> None:
+    kind = int(dist["kind"])
+    if kind not in DIST_KINDS and not (hold and kind == -1):
+        raise ParameterError(f"{name}.kind", kind, ("-1 (the scenario's hold), "
+                                                    if hold else "") + _DIST_ALLOWED)
+
+
+def check_workload(rec) -> None:
+    """The workload fields of one record (docs/model.md §12): counts within the record's
+    arrays, every process and VMA index in range, each VMA owned by a process, fault and
+    write steps in their thread's process on one of its VMAs, step and distribution kinds
+    known, and a trial kind that can end (cycles: the open stream and no thread; windows:
+    a window of 1 ns to ``MAX_DRAW_NS`` after a warm-up of at most ``MAX_DRAW_NS``).
+
+    >>> from mcsim.params import validate
+    >>> from mcsim.scenario import compile_scenario
+    >>> rec = compile_scenario(validate())[0]
+    >>> check_workload(rec)
+    >>> rec["n_processes"] = 0
+    >>> check_workload(rec)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: scenario.n_processes: 0 is out of range; allowed: 1 to 64
+    """
+    from .scenario import MAX_PROCESSES, MAX_STEPS, MAX_THREADS, MAX_VMAS, TRIAL_CYCLE, \
+        TRIAL_WINDOW
+
+    kind = _in_range("scenario.trial_kind", rec["trial_kind"], TRIAL_CYCLE, TRIAL_WINDOW,
+                     "0 (cycle) or 1 (window)")
+    stream = _in_range("scenario.open_stream", rec["open_stream"], 0, 1, "0 or 1")
+    n_proc = _in_range("scenario.n_processes", rec["n_processes"], 1, MAX_PROCESSES,
+                       f"1 to {MAX_PROCESSES}")
+    n_vma = _in_range("scenario.n_vmas", rec["n_vmas"], stream, MAX_VMAS,
+                      f"{stream} to {MAX_VMAS}" + (" (the open stream faults on VMA 0)"
+                                                   if stream else ""))
+    n_thr = _in_range("scenario.n_threads", rec["n_threads"], 0, MAX_THREADS,
+                      f"0 to {MAX_THREADS}")
+    n_steps = _in_range("scenario.n_steps", rec["n_steps"], 0, MAX_STEPS, f"0 to {MAX_STEPS}")
+    if kind == TRIAL_CYCLE and (not stream or n_thr):
+        raise ParameterError("scenario.trial_kind", kind, "1 (window) for a workload with "
+                             "threads or without the open stream", "cannot end a cycle")
+    if kind == TRIAL_WINDOW:
+        _in_range("scenario.warmup_ns", rec["warmup_ns"], 0, MAX_DRAW_NS,
+                  f"0 to {MAX_DRAW_NS} ns")
+        _in_range("scenario.window_ns", rec["window_ns"], 1, MAX_DRAW_NS,
+                  f"1 to {MAX_DRAW_NS} ns")
+        if not stream and not n_thr:
+            raise ParameterError("scenario.n_threads", 0, "at least 1 thread without the "
+                                 "open stream", "leaves nothing to simulate")
+    owner = [_in_range(f"scenario.vma_process[{v}]", rec["vma_process"][v], 0, n_proc - 1,
+                       f"0 to {n_proc - 1} (a process)") for v in range(n_vma)]
+    if stream and owner[0] != 0:
+        raise ParameterError("scenario.vma_process[0]", owner[0], "0 (the open stream's "
+                             "process faults on VMA 0)")
+    for i in range(n_thr):
+        th = rec["threads"][i]
+        name = f"scenario.threads[{i}]"
+        first = _in_range(f"{name}.first_step", th["first_step"], 0, max(n_steps - 1, 0),
+                          f"0 to {max(n_steps - 1, 0)}")
+        _in_range(f"{name}.n_steps", th["n_steps"], 1, n_steps - first,
+                  f"1 to {n_steps - first} (steps from first_step on)")
+        proc = _in_range(f"{name}.process", th["process"], 0, n_proc - 1, f"0 to {n_proc - 1}")
+        _check_dist(f"{name}.start", th["start"])
+        for j in range(first, first + int(th["n_steps"])):
+            _check_step(rec, j, proc, n_proc, owner)
+
+
+def _check_step(rec, j: int, proc: int, n_proc: int, owner: list) -> None:
+    from .policies import FAULT_KINDS
+    from .scenario import (FAULT_MIXED, NO_VMA, SCAN_END, SCAN_START, TASK_KINDS, TK_FAULT,
+                           TK_HP, TK_WRITER)
+
+    step = rec["steps"][j]
+    name = f"scenario.steps[{j}]"
+    kind = _in_range(f"{name}.kind", step["kind"], 0, len(TASK_KINDS) - 1,
+                     "0 to 3 (cmdline, write, fault, bg_io)")
+    process = _in_range(f"{name}.process", step["process"], 0, n_proc - 1,
+                        f"0 to {n_proc - 1} (a process)")
+    if kind != TK_HP and process != proc:
+        raise ParameterError(f"{name}.process", process, f"{proc} (its thread's process)")
+    _check_dist(f"{name}.think", step["think"])
+    _check_dist(f"{name}.hold", step["hold"], hold=True)
+    if kind != TK_HP:
+        _in_range(f"{name}.scan", step["scan"], 0, 0, "0 (only cmdline steps scan)")
+    else:
+        _in_range(f"{name}.scan", step["scan"], 0, SCAN_START | SCAN_END, "0 to 3")
+    vma = int(step["vma"])
+    if kind == TK_FAULT:
+        _in_range(f"{name}.fault", step["fault"], FAULT_MIXED, len(FAULT_KINDS) - 1,
+                  f"{FAULT_MIXED} (mixed) to {len(FAULT_KINDS) - 1} (a fault kind)")
+        _in_range(f"{name}.vma", vma, 0, len(owner) - 1, f"0 to {len(owner) - 1} (a VMA)")
+    elif kind == TK_WRITER:
+        _in_range(f"{name}.vma", vma, NO_VMA, len(owner) - 1,
+                  f"{NO_VMA} (elsewhere) to {len(owner) - 1}")
+    if kind in (TK_FAULT, TK_WRITER) and vma >= 0 and owner[vma] != process:
+        raise ParameterError(f"{name}.vma", vma, f"a VMA of process {process} (VMA {vma} "
+                             f"belongs to process {owner[vma]})")
 
 
 def check_script_rows(rows) -> None:
