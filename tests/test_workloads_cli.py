@@ -20,7 +20,8 @@ from mcsim.workload import list_workloads, load_workload
 
 WINDOW = ["--set", "warmup=10ms", "--set", "window=100ms"]
 TRIALS = 3
-WINDOW_S = 0.1
+WINDOW_NS = 100_000_000
+WINDOW_S = WINDOW_NS / 1e9
 
 # One thread write-locks its process's L for 1 ms (an mprotect of its VMA), thinks 1 ms,
 # and again: alone it never waits, so an iteration lasts hold + think = 2 ms (§12.2).
@@ -108,13 +109,27 @@ def test_run_reports_a_lone_loops_throughput_hold_plus_think(capsys, writer_loop
     assert wl["hash"] == load_workload(writer_loop).hash and wl["vars"]["n"] == 1
     [thread] = wl["threads"]
     # 1 / (1 ms hold + 1 ms think) = 500 iterations per simulated second, give or take
-    # the window's edge iteration in each trial.
-    edge = TRIALS / (TRIALS * WINDOW_S)
+    # the window's edge iteration in each trial (1 per 0.1 s window: 10/s).
+    edge = 1 / WINDOW_S
     assert abs(thread["throughput_per_s"] - 500.0) <= edge, thread
     assert thread["throughput_per_s"] == pytest.approx(
         thread["iterations"] / doc["counters"]["sim_ns"] * 1e9)
-    assert doc["counters"]["sim_ns"] == TRIALS * WINDOW_S * 1e9     # windows only, §12.3
+    assert doc["counters"]["sim_ns"] == TRIALS * WINDOW_NS          # windows only, §12.3
     assert doc["metrics"]["writer_wait"]["max_ns"] == 0             # alone: never waits
+
+
+def test_run_reports_writers_saturating_their_lock(capsys, writer_loop):
+    """Three such writers (wake = 0): each comes back after 1 ms of thought while the
+    other two hold L for 2 ms in turn, so L is never free, each waits 2 - 1 = 1 ms and
+    an iteration lasts 3 holds: 1000/3 per second each, 1/hold = 1000 per second
+    together (§12.2; FIFO grants of §2.1)."""
+    doc = run_json(capsys, "--workload", writer_loop, "--var", "n=3")
+    rates = [t["throughput_per_s"] for t in doc["workload"]["threads"]]
+    assert len(rates) == 3
+    for rate in rates:
+        assert abs(rate - 1000 / 3) <= 1 / WINDOW_S, rates
+    assert abs(sum(rates) - 1000) <= 3 / WINDOW_S, rates
+    assert doc["metrics"]["writer_wait"]["p50_ns"] == pytest.approx(1e6, rel=0.004)
 
 
 def test_run_prints_scans_threads_and_the_window(capsys, ps_loop):
