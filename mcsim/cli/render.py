@@ -315,7 +315,7 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
 
     one = ["policy"] if rows[0].get("kernel", "none") == "none" else ["kernel"]
     axes = varying_parameters(rows) if len(rows) > 1 else one
-    rows = sort_rows(list(rows), axes)
+    rows = sort_by_workload(sort_rows(list(rows), axes))
     extra_columns = list(extra_columns)
 
     def stat(fmt, name):
@@ -342,6 +342,9 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
     columns += [FitColumn(c, [_axis_cell(c, r[c]) for r in rows])      # as the user typed it
                 for c in extra_columns]
     notes = [REL_CI_NOTE, INVERSIONS_NOTE]
+    workloads = {r.get("workload", "open") for r in rows}
+    if len(workloads) == 1 and workloads != {"open"}:
+        notes.append(f"workload {workloads.pop()} ({rows[0]['trial_kind']} trials)")
     trials = {r["trials"] for r in rows}
     if len(trials) == 1:
         notes.append(f"{count(trials.pop(), 'trial')} per point")
@@ -349,26 +352,60 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
                     more="mcsim show --json or -C NAME has every column")
 
 
+def sort_by_workload(rows: list[dict]) -> list[dict]:
+    """``rows`` sorted by workload name and then variables (numbers by value), keeping
+    their order otherwise: the workload columns come first in a table of points.
+
+    >>> [r["workload_vars"] for r in sort_by_workload([
+    ...     {"workload": "w", "workload_vars": '{"n":16,"t":"10ms"}'},
+    ...     {"workload": "w", "workload_vars": '{"n":4,"t":"100ms"}'},
+    ...     {"workload": "w", "workload_vars": '{"n":4,"t":"1ms"}'}])]
+    ['{"n":4,"t":"1ms"}', '{"n":4,"t":"100ms"}', '{"n":16,"t":"10ms"}']
+    """
+    import json
+
+    def key(row):
+        variables = json.loads(row.get("workload_vars") or "{}")
+        return (row.get("workload", "open"),
+                tuple((name, *_var_order(v)) for name, v in sorted(variables.items())))
+
+    return sorted(rows, key=key)
+
+
+def _var_order(value) -> tuple:
+    """A sort key for a workload variable: numbers and durations by size, other text
+    after them, alphabetically."""
+    from ..errors import McsimError
+    from ..units import parse_duration
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    try:
+        return (0, parse_duration(value), "")
+    except (McsimError, TypeError, ValueError):
+        return (1, 0, str(value))
+
+
 def workload_axes(rows: Sequence[dict]) -> list[tuple[str, list]]:
     """``(header, cells)`` of the workload columns of a table of points: the workload's
-    name where rows differ in it (or any is not the open model), then each workload
-    variable whose value differs between rows.
+    name where rows differ in it, then each workload variable whose value differs
+    between rows (one workload is named in the caption instead).
 
     >>> workload_axes([{"workload": "ps-scan", "workload_vars": '{"n":1}'},
     ...                {"workload": "ps-scan", "workload_vars": '{"n":8}'}])
-    [('workload', ['ps-scan', 'ps-scan']), ('n', ['1', '8'])]
-    >>> workload_axes([{"workload": "open", "workload_vars": "{}"}])
-    []
+    [('n', ['1', '8'])]
+    >>> workload_axes([{"workload": "open", "workload_vars": "{}"},
+    ...                {"workload": "ps-scan", "workload_vars": '{"n":8}'}])
+    [('workload', ['open', 'ps-scan']), ('n', ['-', '8'])]
     """
     import json
 
     names = [r.get("workload", "open") for r in rows]
-    if set(names) <= {"open"}:
-        return []
     parsed = [json.loads(r.get("workload_vars") or "{}") for r in rows]
     keys = sorted({k for v in parsed for k in v})
     varying = [k for k in keys if len({repr(v.get(k)) for v in parsed}) > 1]
-    return [("workload", names)] + [(k, [_cell(v.get(k)) for v in parsed]) for k in varying]
+    return [("workload", names)] * (len(set(names)) > 1) + \
+        [(k, [_cell(v.get(k)) for v in parsed]) for k in varying]
 
 
 def _percent(x) -> str:
@@ -483,7 +520,7 @@ def workloads_table(workloads) -> Table:
                   title_justify="left")
     for name in ("name", "trials", "processes", "threads", "vars", "represents"):
         table.add_column(name, justify="right" if name in ("processes", "threads")
-                         else "left")
+                         else "left", overflow="fold")
     for w in workloads:
         variables = ", ".join(f"{k}={v}" for k, v in sorted(dict(w.vars).items()))
         table.add_row(Text(w.name), w.trial_kind, str(len(w.process_names)),
