@@ -220,6 +220,8 @@ vars.n = [1, 2]
     points = spec.points(command="")
     assert len(points) == 2 and points[0].key != points[1].key
     out = tmp_path / "out"
+    plan = cli_json(capsys, "sweep", sweep, "--out", out, "--dry-run")
+    assert plan["to_compute"] == 2 and plan["trials"] == 2 * TRIALS and not out.exists()
     doc = cli_json(capsys, "sweep", sweep, "--out", out, "--workers", 1, "-q")
     assert doc["computed"] == 2
     by_n = {json.loads(r["workload_vars"])["n"]: r for r in doc["results"]}
@@ -236,6 +238,22 @@ vars.n = [1, 2]
     compacted = tmp_path / "all.parquet"
     assert cli(capsys, "compact", out, "--out", compacted)[0] == 0
     assert set(workload_texts(compacted)) == hashes
+
+
+def test_compare_runs_and_selects_a_workload(capsys, tmp_path, writer_loop):
+    code, text, err = cli(capsys, "compare", "--kernel", "4.19,6.18", "--workload",
+                          writer_loop, "--var", "n=2", *WINDOW, "--trials", 2, "-q")
+    assert code == 0, err
+    assert 'workload writer-loop {"hold":"1ms","n":2} (window trials)' in text
+    out = tmp_path / "out"
+    cli_json(capsys, "sweep", "--workload", writer_loop, "--var", "n=1,2", "--kernel",
+             "4.19,6.18", *WINDOW, "--trials", 2, "--out", out, "--workers", 1, "-q")
+    doc = cli_json(capsys, "compare", "--kernel", "4.19,6.18", "--from", out,
+                   "--workload", writer_loop, "--var", "n=2")
+    assert [k["label"] for k in doc["kernels"]] == ["4.19", "6.18"]
+    # Without --workload the two rows of each kernel (n = 1, 2) cannot be told apart.
+    code, _, err = cli(capsys, "compare", "--kernel", "4.19,6.18", "--from", out)
+    assert code == 2 and "2 rows" in err
 
 
 @pytest.mark.parametrize("body, needle", [

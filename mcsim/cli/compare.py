@@ -238,6 +238,9 @@ def _print(rows, data, plot_file, axis: str = "policy") -> None:
     shared = ("throttle_depth", "writer_ratio") if axis == "kernel" else \
         ("era", "throttle_depth", "writer_ratio")
     fixed = [c for c in shared if c not in axes_of(rows)] + _set_elsewhere(rows, shared)
+    if rows[0].get("workload", "open") != "open":
+        console.print(f"workload {rows[0]['workload']} {rows[0]['workload_vars']} "
+                      f"({rows[0]['trial_kind']} trials)")
     console.print(f"{label(rows[0], fixed)}; {count(rows[0]['trials'], 'trial')}, seed "
                   f"{rows[0]['seed']}; Δ: difference to {row_label(rows[0])} with its 95% "
                   "interval")
