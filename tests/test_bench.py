@@ -143,3 +143,11 @@ def test_a_workload_scenario_is_measured_on_its_workload():
     row = measure("compiled", spec["params"], repeats=1, warmup=0, trials=1,
                   workload=spec["workload"])
     assert row["trials"] == 1 and row["events_per_trial"] > 1000
+
+
+def test_a_workload_scenario_is_judged_against_the_reference_scenario():
+    rows = [_row("reference", "compiled", 20e6, 4e6),
+            _row("workload-mkwrite-vs-mprotect", "compiled", 17e6, 1e3)]
+    table = bench.to_table(rows, {"cpu_model": "test"}, "quick")
+    [target] = [t for t in bench.check_targets(table) if "workload-" in t["target"]]
+    assert target["value"] == pytest.approx(0.85) and target["met"]     # 17/20 >= 0.8
