@@ -419,7 +419,14 @@ def _axis_cell(column: str, value) -> str:
 
     >>> _axis_cell("wake_ns", 20000), _axis_cell("gate_wait_p99_ns", 3.8142e7)
     ('20 µs', '38.1 ms')
+    >>> _axis_cell("thread_names", ["a/w", "b/r"]), _axis_cell("thread_throughput_per_s",
+    ...                                                        [110.2, 67.25])
+    ('a/w, b/r', '110, 67.2 /s')
     """
+    if column == "thread_names" and isinstance(value, (list, tuple)):
+        return ", ".join(value) or "-"
+    if column == "thread_throughput_per_s" and isinstance(value, (list, tuple)):
+        return (", ".join(_cell_number(x) for x in value) + " /s") if value else "-"
     if column.endswith("_ns") and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return format_duration(value)
