@@ -188,7 +188,7 @@ def result_tables(result) -> list:
         verdict = "met" if met else "NOT met (max_trials reached, or no interval)"
         lines.append(f"\nprecision target: hp_wait p99 to ±{precision:.2%} (95% interval "
                      f"half-width): {verdict}")
-    threads = [] if result.workload is None else [threads_table(result)]
+    threads = [threads_table(result)] if result.thread_throughput() else []
     return [Text(title), table, *threads, lines]
 
 
