@@ -238,8 +238,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.page_ready = 1
     task.waiting_page = 0
     task.page_waiter = -1
-    task.thread = -1
-    task.step = 0
+    task.thread = -1                          # (step is set, and read, for threads only)
     task.counted = s.now >= s.count_from and s.now < s.count_to
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas

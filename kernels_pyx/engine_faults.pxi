@@ -14,8 +14,7 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         page = new_task(s, TK_BG_IO)
         task = &s.tasks[t]                    # new_task may have moved the pool
         s.tasks[page].bio = task.bio
-        s.tasks[page].page_waiter = t
-        s.tasks[page].counted = task.counted  # the same instant: the fault's window
+        s.tasks[page].page_waiter = t         # counted as the fault (the same instant)
         task.page_ready = 0
         s.alive += 1
         s.counted_alive += task.counted

@@ -1,6 +1,7 @@
 """Run compiled scenarios in blocks of trials, on one or several threads.
 
-Trials are grouped in blocks of :data:`BLOCK_TRIALS`.  Block ``b`` of a run with seed ``s``
+Trials are grouped in blocks of :data:`BLOCK_TRIALS` regenerative cycles, or of one window
+trial (:func:`trial_block_size`, docs/model.md §12.3).  Block ``b`` of a run with seed ``s``
 draws from its own stream, ``PCG64DXSM(SeedSequence(s, spawn_key=(b,)))``, whatever thread,
 process or machine runs it; blocks are merged in index order.  So the result of a run is a
 pure function of (scenario, seed, number of trials): the same bytes for 1 or N workers.
@@ -21,12 +22,13 @@ from . import layout as lay
 from ._build import load_extension
 from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALARS, N_BUCKETS,
                         Histogram)
-from .numeric import SATURATED, sat_add_arrays
+from .numeric import SATURATED, sat_add_into
 
 BLOCK_TRIALS = 1 << 16
 ENGINES = ("compiled", "reference")
 #: Columns of ``BlockOutput.hist_scalars`` (mcsim.histogram.INT_SCALARS).
 _VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
+_N = INT_SCALARS.index("n")
 _SUMMED = [i for i, name in enumerate(INT_SCALARS) if name not in ("vmin", "vmax")]
 
 
@@ -35,22 +37,47 @@ def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
     return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
 
 
-def block_sizes(n_trials: int, first_block: int = 0) -> BlockPlan:
-    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``.
+def trial_block_size(record) -> int:
+    """Trials per block for a compiled scenario record: :data:`BLOCK_TRIALS` regenerative
+    cycles, or 1 for window trials, so that window trial ``k`` draws from the stream of
+    block ``k`` (docs/model.md §12.3) and trials merge exactly in any grouping.
+
+    >>> from mcsim.params import validate
+    >>> from mcsim.scenario import TRIAL_WINDOW, compile_scenario
+    >>> rec = compile_scenario(validate())
+    >>> trial_block_size(rec) == BLOCK_TRIALS
+    True
+    >>> rec["trial_kind"] = TRIAL_WINDOW
+    >>> trial_block_size(rec)
+    1
+    """
+    from .scenario import TRIAL_WINDOW
+    kind = int(np.asarray(record).reshape(-1)[0]["trial_kind"])
+    return 1 if kind == TRIAL_WINDOW else BLOCK_TRIALS
+
+
+def block_sizes(n_trials: int, first_block: int = 0,
+                block_trials: int = BLOCK_TRIALS) -> BlockPlan:
+    """``(block index, trials)`` for a run of ``n_trials`` starting at ``first_block``, in
+    blocks of ``block_trials`` (:func:`trial_block_size` of the scenario).
 
     >>> list(block_sizes(BLOCK_TRIALS + 5, first_block=2))
     [(2, 65536), (3, 5)]
+    >>> list(block_sizes(3, first_block=7, block_trials=1))
+    [(7, 1), (8, 1), (9, 1)]
     """
-    return BlockPlan(n_trials, first_block)
+    return BlockPlan(n_trials, first_block, block_trials)
 
 
 class BlockPlan(Sequence):
     """The blocks of a run as a lazy sequence: a run of 10**12 trials is 15 million
     blocks, which must not become a list before the first one runs."""
 
-    def __init__(self, n_trials: int, first_block: int = 0):
-        self.n_trials, self.first_block = n_trials, first_block
-        self._full, self._rest = divmod(n_trials, BLOCK_TRIALS)
+    def __init__(self, n_trials: int, first_block: int = 0, block_trials: int = BLOCK_TRIALS):
+        if block_trials < 1:
+            raise ValueError(f"block_trials must be at least 1, not {block_trials}")
+        self.n_trials, self.first_block, self.block_trials = n_trials, first_block, block_trials
+        self._full, self._rest = divmod(n_trials, block_trials)
 
     def __len__(self) -> int:
         return self._full + (1 if self._rest else 0)
@@ -62,7 +89,7 @@ class BlockPlan(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return (self.first_block + i, BLOCK_TRIALS if i < self._full else self._rest)
+        return (self.first_block + i, self.block_trials if i < self._full else self._rest)
 
 
 @dataclass
@@ -73,6 +100,9 @@ class BlockOutput:
     hist_scalars: np.ndarray    # [metric, (n, total, vmin, vmax, nn, trials, overflow)]
     hist_floats: np.ndarray     # [metric, (ss, sn)]
     counters: np.ndarray        # [counter], int64; counter_record() views it typed
+    #: Metrics whose arrays may be non-zero (an engine's output: those with samples);
+    #: None: unknown, look at the arrays.
+    filled: np.ndarray | None = None
 
     @classmethod
     def zeros(cls) -> BlockOutput:
@@ -94,17 +124,48 @@ class BlockOutput:
         >>> a.add(b); a.counter_dict()["sim_ns"] == SATURATED
         True
         """
-        self.hist_arrays[...] = sat_add_arrays(self.hist_arrays, other.hist_arrays)
+        # Only the metrics whose arrays hold something (a one-trial block fills a few):
+        # the merge of many small blocks stays cheap.
+        filled = other.filled_metrics()
+        for m in filled:
+            sat_add_into(self.hist_arrays[m], other.hist_arrays[m])
+        if self.filled is not None:
+            self.filled = np.union1d(self.filled, filled)
         s, o = self.hist_scalars, other.hist_scalars
         for col in _SUMMED:
-            s[:, col] = sat_add_arrays(s[:, col], o[:, col])
+            column = s[:, col].copy()
+            sat_add_into(column, o[:, col])
+            s[:, col] = column
         np.minimum(s[:, _VMIN], o[:, _VMIN], out=s[:, _VMIN])
         np.maximum(s[:, _VMAX], o[:, _VMAX], out=s[:, _VMAX])
         self.hist_floats += other.hist_floats
         maxima = [lay.C["max_pending_events"], lay.C["max_trial_events"]]
         merged_max = np.maximum(self.counters[maxima], other.counters[maxima])
-        self.counters[...] = sat_add_arrays(self.counters, other.counters)
+        sat_add_into(self.counters, other.counters)
         self.counters[maxima] = merged_max
+
+    def filled_metrics(self) -> np.ndarray:
+        """Indices of the metrics whose arrays may hold something."""
+        if self.filled is None:
+            return np.flatnonzero(self.hist_arrays.reshape(len(self.hist_arrays), -1)
+                                  .any(axis=1))
+        return self.filled
+
+    def clear(self) -> None:
+        """Back to :meth:`zeros`, in place (only the metrics that hold something are
+        rewritten), so one buffer can take block after block.
+
+        >>> out = BlockOutput.zeros(); out.counters[0] = 5; out.hist_arrays[3, 0, 7] = 1
+        >>> out.clear(); int(out.counters.sum()), int(out.hist_arrays.sum())
+        (0, 0)
+        """
+        self.hist_arrays[self.filled_metrics()] = 0
+        self.filled = np.zeros(0, dtype=np.int64)
+        self.hist_scalars[...] = 0
+        self.hist_scalars[:, _VMIN] = EMPTY_VMIN
+        self.hist_scalars[:, _VMAX] = EMPTY_VMAX
+        self.hist_floats[...] = 0.0
+        self.counters[...] = 0
 
     def histograms(self) -> dict[str, Histogram]:
         out = {}
@@ -139,10 +200,14 @@ def compiled_engine():
     return _compiled[0]
 
 
-def _compiled_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
-    out = BlockOutput.zeros()
+def _compiled_block(scenario, block: int, trials: int, seed: int,
+                    out: BlockOutput | None = None) -> BlockOutput:
+    """One block on the compiled core, into ``out`` (cleared) or a new output."""
+    if out is None:
+        out = BlockOutput.zeros()
     compiled_engine().run_block(scenario, block_bitgen(seed, block), trials, out.hist_arrays,
                       out.hist_scalars, out.hist_floats, out.counters)
+    out.filled = np.flatnonzero(out.hist_scalars[:, _N])   # a metric without samples: zeros
     return out
 
 
@@ -176,8 +241,15 @@ def run_blocks(scenario: np.ndarray, seed: int, blocks: list[tuple[int, int]],
     runner = RUNNERS[engine]
     total = BlockOutput.zeros()
     if workers <= 1:
+        # One scratch output for the compiled core: a run of one-trial window blocks
+        # would otherwise allocate and fault in 1.7 MB of histogram arrays per trial.
+        scratch = BlockOutput.zeros() if engine == "compiled" else None
         for block, trials in blocks:
-            total.add(runner(scenario, block, trials, seed))
+            if scratch is None:
+                total.add(runner(scenario, block, trials, seed))
+            else:
+                scratch.clear()
+                total.add(_compiled_block(scenario, block, trials, seed, scratch))
             if progress:
                 progress(trials)
         return total

@@ -221,6 +221,17 @@ def check_param_name(name, value: Any = None) -> None:
                              "is not a parameter")
 
 
+def check_param(name, value) -> Any:
+    """The canonical value of one parameter, checked alone (the checks that involve
+    several parameters are :func:`validate`'s).
+
+    >>> check_param("device", "ssd"), check_param("window", "2s")
+    (Dist(kind='lognormal', a=100000.0, b=0.6), 2000000000)
+    """
+    check_param_name(name, value)
+    return _convert(PARAM_BY_NAME[name], value)
+
+
 def validate(values: Mapping[str, Any] | None = None, *, closed_loop: bool = False,
              **kwargs) -> Config:
     """Check and convert parameters; unknown names, wrong types and bad ranges raise.

@@ -133,6 +133,10 @@ class PointSpec:
     workload: Any = None
 
     def __post_init__(self):
+        if self.workload is not None:
+            from .workload import load_workload
+
+            object.__setattr__(self, "workload", load_workload(self.workload))
         if self.config is None:           # built field by field rather than by make()
             closed = self.workload is not None and self.workload.n_threads > 0
             object.__setattr__(self, "config", validate(self.params, closed_loop=closed))
@@ -150,7 +154,7 @@ class PointSpec:
         ``trials`` defaults to :data:`DEFAULT_TRIALS` regenerative cycles, or
         :data:`DEFAULT_WINDOW_TRIALS` window trials.
 
-        >>> p = PointSpec.make({}, workload="ps-scan", trials=10, command="")
+        >>> p = PointSpec.make({}, workload="read-vs-mmap", trials=10, command="")
         >>> p.config["kernel"], p.identity()["workload"] == p.workload.hash
         ('6.18', True)
         """

@@ -90,6 +90,8 @@ def test_parse_rate_errors_name_the_parameter(bad):
     ({"dist": "const", "value": 7}, Dist("const", 7.0)),
     ({"dist": "lognormal", "median": "8ms", "sigma": 0.5}, Dist("lognormal", 8e6, 0.5)),
     (Dist("exp", 1.0), Dist("exp", 1.0)),
+    ("uniform(1ms, 2ms)", Dist("uniform", 1e6, 2e6)), ("uniform(0, 0)", Dist("uniform", 0.0)),
+    ({"dist": "uniform", "low": "5us", "high": 6000}, Dist("uniform", 5000.0, 6000.0)),
 ])
 def test_parse_dist(spec, dist):
     assert parse_dist(spec, "device") == dist
@@ -100,7 +102,8 @@ def test_parse_dist(spec, dist):
     "gauss(5us)", "exp(5us, 1)", "lognormal(5us)", "lognormal(5us, -1)", "lognormal(5us, x)",
     "exp(5xs)", "exp()", "fast", "", {"dist": "exp"}, {"dist": "exp", "mean": "5us", "x": 1},
     {"dist": "weibull", "scale": "5us"}, {"dist": "lognormal", "median": "5us", "sigma": True},
-    None, [1, 2],
+    None, [1, 2], "uniform(2ms, 1ms)", "uniform(1ms)", "uniform(1ms, x)",
+    {"dist": "uniform", "low": "1ms"},
 ])
 def test_parse_dist_errors_name_the_parameter(bad):
     with pytest.raises(ParameterError, match=r"^device: ") as info:
@@ -112,12 +115,15 @@ def test_dist_means_and_codes():
     assert parse_dist("exp(20us)").mean_ns() == 20_000
     assert parse_dist("const(5us)").mean_ns() == 5_000
     assert parse_dist("lognormal(100us, 0.6)").mean_ns() == pytest.approx(100_000 * math.exp(0.18))
-    assert DIST_CODES == {"const": 0, "exp": 1, "lognormal": 2}
-    assert [parse_dist(s).code for s in ("1us", "exp(1us)", "ssd")] == [0, 1, 2]
+    assert parse_dist("uniform(1ms, 4ms)").mean_ns() == 2_500_000      # (a + b) / 2
+    assert DIST_CODES == {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3}
+    assert [parse_dist(s).code for s in ("1us", "exp(1us)", "ssd", "uniform(0, 1us)")] == \
+        [0, 1, 2, 3]
 
 
-@given(st.sampled_from(["const", "exp", "lognormal"]), st.integers(0, 10**13),
-       st.floats(0, 5, allow_nan=False))
-def test_str_of_dist_round_trips(kind, ns, sigma):
-    dist = Dist(kind, float(ns), sigma if kind == "lognormal" else 0.0)
+@given(st.sampled_from(["const", "exp", "lognormal", "uniform"]), st.integers(0, 10**13),
+       st.floats(0, 5, allow_nan=False), st.integers(0, 10**13))
+def test_str_of_dist_round_trips(kind, ns, sigma, high):
+    b = {"lognormal": sigma, "uniform": float(max(ns, high))}.get(kind, 0.0)
+    dist = Dist(kind, float(ns), b)
     assert parse_dist(str(dist)) == dist

@@ -10,8 +10,8 @@ normalizes one; :meth:`Workload.apply` writes it into a compiled scenario record
 >>> wl = load_workload("ps-scan", vars={"n": 3})
 >>> wl.name, wl.trial_kind, wl.process_names
 ('ps-scan', 'window', ['ps', 'app-0', 'app-1', 'app-2'])
->>> wl.thread_names
-['ps/scanner', 'app-0/worker', 'app-1/worker', 'app-2/worker']
+>>> wl.thread_names[:4]
+['ps/scanner', 'app-0/worker', 'app-0/mapper', 'app-1/worker']
 >>> wl.hash == load_workload("ps-scan", vars={"n": 3}).hash != load_workload("ps-scan").hash
 True
 """
@@ -105,7 +105,7 @@ class Workload:
         >>> wl.apply(rec)
         >>> r = rec[0]
         >>> int(r["n_processes"]), int(r["n_threads"]), int(r["n_steps"]), int(r["open_stream"])
-        (3, 3, 4, 0)
+        (3, 5, 6, 0)
         """
         import numpy as np
 

@@ -134,6 +134,40 @@ def _too_many(path: str, what: str, n: int, most: int) -> ParameterError:
                           "(after count and scan expansion)", "is too many")
 
 
+def _copies(table: dict) -> int:
+    return table.get("count", 1)
+
+
+def check_totals(declared: list) -> None:
+    """Count processes, VMAs, threads and steps after expansion, before unrolling any,
+    and refuse more than the record holds (the counts are exact, in O(declared) work)."""
+    procs = sum(_copies(p) for p in declared)
+    if procs > MAX_PROCESSES:
+        raise _too_many("process", "processes", procs, MAX_PROCESSES)
+    vmas = sum(_copies(p) * len(p["vmas"]) for p in declared)
+    if vmas > MAX_VMAS:
+        raise _too_many("process", "VMAs", vmas, MAX_VMAS)
+    threads = sum(_copies(p) * sum(_copies(t) for t in p["thread"]) for p in declared)
+    if threads > MAX_THREADS:
+        raise _too_many("process", "threads", threads, MAX_THREADS)
+    counted = {p["name"]: p["count"] for p in declared if "count" in p}
+    steps = 0
+    for p in declared:
+        for t in p["thread"]:
+            per = sum(_scan_size(st, procs, counted) for st in t["program"])
+            steps += _copies(p) * _copies(t) * per
+    if steps > MAX_STEPS:
+        raise _too_many("process", "steps", steps, MAX_STEPS)
+
+
+def _scan_size(step: dict, procs: int, counted: dict) -> int:
+    if step["step"] != "scan":
+        return 1
+    if step["processes"] == "all":
+        return procs
+    return sum(counted.get(name, 1) for name in step["processes"])
+
+
 class _Names:
     """Process names after count expansion: copies (``a-0``), uncounted names, and the
     counted base names (``a``: every copy)."""
@@ -146,11 +180,7 @@ class _Names:
                      else [p["name"]])
             if "count" in p:
                 self.groups[p["name"]] = names
-            for name in names:
-                if len(self.entries) >= MAX_PROCESSES:
-                    raise _too_many("process", "processes", len(self.entries) + 1,
-                                    MAX_PROCESSES)
-                self.entries.append((name, i))
+            self.entries += [(name, i) for name in names]
         seen: set[str] = set()
         for name, i in self.entries:
             if name in seen or name in self.groups:
@@ -185,8 +215,18 @@ def _some(names: list, most: int = 8) -> str:
 
 
 def expand(norm: dict) -> Plan:
-    """Unroll a normalized workload (:func:`mcsim.workload._parse.normalize`)."""
+    """Unroll a normalized workload (:func:`mcsim.workload._parse.normalize`).
+
+    >>> from mcsim.workload._parse import normalize
+    >>> plan = expand(normalize({"workload": {"name": "w", "description": "d"},
+    ...     "process": [{"name": "a", "count": 2},
+    ...                 {"name": "ps", "thread": [{"name": "s", "program": [
+    ...                     {"step": "scan", "processes": ["a"], "think": "1s"}]}]}]}, {}))
+    >>> plan.process_names, [(s.process, s.scan) for s in plan.threads[0].steps]
+    (['a-0', 'a-1', 'ps'], [(0, 1), (1, 2)])
+    """
     declared = norm["process"]
+    check_totals(declared)
     names = _Names(declared)
     entries = names.entries
     has_open = "open" in norm
@@ -206,28 +246,20 @@ def expand(norm: dict) -> Plan:
     for k, (pname, i) in enumerate(entries):
         vma_index.append({})
         for v in declared[i]["vmas"]:
-            if len(vma_names) >= MAX_VMAS:
-                raise _too_many("process", "VMAs", len(vma_names) + 1, MAX_VMAS)
             vma_index[k][v] = len(vma_names)
             vma_names.append(f"{pname}/{v}")
             vma_process.append(k)
     threads: list[Thread] = []
-    n_steps = 0
     for k, (pname, i) in enumerate(entries):
         for j, th in enumerate(declared[i]["thread"]):
             path = f"process[{i}].thread[{j}]"
             copies = ([f"{th['name']}-{c}" for c in range(th["count"])] if "count" in th
                       else [th["name"]])
             for tname in copies:
-                if len(threads) >= MAX_THREADS:
-                    raise _too_many("process", "threads", len(threads) + 1, MAX_THREADS)
                 t = Thread(f"{pname}/{tname}", k, parse_dist(th["start"]), path)
                 for n, st in enumerate(th["program"]):
                     t.steps += _steps(st, f"{path}.program[{n}]", k, declared[i],
                                       vma_index[k], names, order)
-                    if n_steps + len(t.steps) > MAX_STEPS:
-                        raise _too_many("process", "steps", n_steps + len(t.steps), MAX_STEPS)
-                n_steps += len(t.steps)
                 threads.append(t)
     trial = TRIAL_KINDS.index(norm["workload"]["trial"])
     return Plan(trial, has_open, [n for n, _ in entries], vma_names, vma_process, threads)
@@ -245,8 +277,6 @@ def _steps(st: dict, path: str, k: int, proc: dict, vmas: dict, names: _Names,
             flags = (SCAN_START if n == 0 else 0) | (SCAN_END if n == len(targets) - 1 else 0)
             out.append(Step(TK_HP, p, NO_VMA, 0, flags, hold,
                             think if n == len(targets) - 1 else _ZERO, path))
-            if len(out) > MAX_STEPS:
-                raise _too_many("process", "steps", len(out), MAX_STEPS)
         return out
     vma, fault, process = NO_VMA, 0, k
     if kind == "fault":

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from ..errors import ParameterError
 from ..policies import FAULT_KINDS
 from ..scenario import TRIAL_KINDS
-from ..units import parse_dist
+from ..units import Dist, parse_dist
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -154,6 +154,9 @@ def normalize(raw: Mapping, variables: Mapping) -> dict:
     >>> n["workload"]["trial"], n["process"][0]["thread"][0]["program"][0]
     ('window', {'step': 'fault', 'vma': 'v', 'kind': 'mixed', 'think': 'const(1ms)'})
     """
+    if not isinstance(raw, Mapping):
+        raise ParameterError("workload", raw, "a dict (TOML tables) with [workload] and "
+                             "[[process]] tables", "is not a workload")
     raw = _keys(raw, "", TOP_KEYS, "a workload")
     body = substitute({k: v for k, v in raw.items() if k != "vars"}, variables)
     if "workload" not in body:
@@ -197,20 +200,18 @@ def _workload(table, has_threads: bool) -> dict:
 
 def _params(table) -> dict:
     """``[params]`` in canonical values, each checked as ``mcsim run --set`` checks it."""
-    from ..params import PARAM_BY_NAME, _convert, check_param_name
+    from ..params import check_param
 
     table = _keys(table, "params", tuple(table) if isinstance(table, Mapping) else (),
                   "mcsim parameters")
     out = {}
     for name, value in table.items():
         try:
-            check_param_name(name, value)
-            p = PARAM_BY_NAME[name]
-            canon = _convert(p, value)
+            canon = check_param(name, value)
         except ParameterError as err:
             raise ParameterError(f"params.{err.param}", err.value, err.allowed,
                                  err.problem) from None
-        out[name] = str(canon) if p.kind == "dist" else canon
+        out[name] = str(canon) if isinstance(canon, Dist) else canon
     return out
 
 
