@@ -152,6 +152,16 @@ def test_run_prints_scans_threads_and_the_window(capsys, ps_loop):
     assert abs(thread["throughput_per_s"] - 1e9 / 10.1e6) <= 1 / WINDOW_S
 
 
+def test_set_sets_a_variable_no_parameter_is_named(capsys, writer_loop):
+    doc = run_json(capsys, "--workload", writer_loop, "--set", "n=2", "--set",
+                   "hold=2ms")
+    assert doc["workload"]["vars"] == {"n": 2, "hold": "2ms"}
+    assert len(doc["workload"]["threads"]) == 2
+    # A parameter's name stays a parameter; a name neither declares is refused.
+    code, _, err = cli(capsys, "run", "--workload", writer_loop, "--set", "nope=1", "-q")
+    assert code == 2 and "nope" in err and "mcsim params" in err
+
+
 def test_run_without_a_workload_is_the_open_model(capsys):
     doc = cli_json(capsys, "run", "--trials", 2000, "--seed", 1, "-q")
     assert doc["workload"] == {"name": "open", "hash": None, "vars": {},
