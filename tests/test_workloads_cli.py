@@ -7,7 +7,6 @@ each test).  Window trials count an iteration by when its first step starts (§1
 the only freedom in a count is the iteration at the window's edge: one per trial.
 """
 import json
-import math
 
 import pyarrow.parquet as pq
 import pytest

@@ -5,8 +5,9 @@ A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel p
 workload).
 
 >>> from mcsim.params import validate
->>> list(SCENARIOS)
-['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched', 'workload-mkwrite-vs-mprotect']
+>>> list(SCENARIOS)  # doctest: +NORMALIZE_WHITESPACE
+['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched',
+ 'workload-mkwrite-vs-mprotect']
 >>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
 [1, 1, 1, 1, 1, 1]
 >>> [name for name, s in SCENARIOS.items() if s.get("simpy", True)]
