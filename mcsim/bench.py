@@ -21,7 +21,9 @@ How it measures (docs/benchmarks.md has the details):
   completion, the wake-up of a sleeping task); the reference twin counts the same, and
   the SimPy model counts the same points of its processes (SimPy's own, ~2x larger count
   of kernel events is reported as ``kernel_events``);
-* **a trial** is one regenerative cycle (model.md §4), the same in all implementations.
+* **a trial** is one regenerative cycle (model.md §4), the same in all implementations;
+  in a workload scenario, one window (model.md §12.3), the compiled core's and the
+  reference twin's.
 
 >>> sorted(IMPLEMENTATIONS)
 ['compiled', 'compiled-parallel', 'python-reference', 'simpy']
@@ -100,8 +102,11 @@ def run_benchmarks(mode: str = "quick", out: str | os.PathLike | None = None,
             if progress:
                 _note(f"[bench] {mode}: {name} / {impl}")
             engine = IMPLEMENTATIONS[impl].engine
-            row = measure(impl, catalogue[name]["params"], repeats=settings.repeats,
-                          warmup=settings.warmup, target_s=settings.target_s[engine])
+            spec = catalogue[name]
+            row = measure(impl, spec["params"], repeats=settings.repeats,
+                          warmup=settings.warmup, target_s=settings.target_s[engine],
+                          workload=spec.get("workload"),
+                          first_trials=spec.get("first_trials"))
             rows.append({"series": "peers", "scenario": name, **row})
     if "compiled" in impls:
         rows += _memory_series(settings, catalogue, progress)

@@ -35,7 +35,9 @@ SEED = 1
 _CHILD = """
 import json, sys
 import mcsim
-res = mcsim.simulate(json.loads(sys.argv[1]), trials=int(sys.argv[2]), seed={seed}, workers=1)
+extra = {{"workload": sys.argv[3]}} if len(sys.argv) > 3 else {{}}
+res = mcsim.simulate(json.loads(sys.argv[1]), trials=int(sys.argv[2]), seed={seed}, workers=1,
+                     **extra)
 print(json.dumps({{"events": res.counters["events"]}}))
 """
 
@@ -54,8 +56,9 @@ def parse_total(text: str) -> int:
     return int(match.group(1))
 
 
-def count(params: dict, trials: int) -> tuple[int, int]:
-    """(instructions, events) of one run of ``trials`` trials under callgrind."""
+def count(params: dict, trials: int, workload: str | None = None) -> tuple[int, int]:
+    """(instructions, events) of one run of ``trials`` trials under callgrind
+    (``workload``: a ready workload's name, or None for the open model)."""
     tool = valgrind()
     if tool is None:
         raise McsimError("--instructions: valgrind is not installed; allowed: install it "
@@ -65,7 +68,8 @@ def count(params: dict, trials: int) -> tuple[int, int]:
         env = dict(os.environ, PYTHONMALLOC="malloc")    # valgrind-friendly allocator
         proc = subprocess.run(
             [tool, "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-             sys.executable, "-c", _CHILD.format(seed=SEED), json.dumps(params), str(trials)],
+             sys.executable, "-c", _CHILD.format(seed=SEED), json.dumps(params), str(trials),
+             *([workload] if workload else [])],
             capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0 or not out.exists():
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -74,10 +78,13 @@ def count(params: dict, trials: int) -> tuple[int, int]:
         return parse_total(out.read_text()), events
 
 
-def instructions_per_event(params: dict) -> dict:
-    """Instructions per event of one scenario (the long run minus the short one)."""
-    ir_short, ev_short = count(params, SHORT_TRIALS)
-    ir_long, ev_long = count(params, LONG_TRIALS)
+def instructions_per_event(params: dict, workload: str | None = None,
+                           trials: tuple[int, int] = (SHORT_TRIALS, LONG_TRIALS)) -> dict:
+    """Instructions per event of one scenario (the long run minus the short one):
+    ``trials`` of the two runs; a workload's window trials are long, so its scenario
+    gives fewer."""
+    ir_short, ev_short = count(params, trials[0], workload)
+    ir_long, ev_long = count(params, trials[1], workload)
     return {"instructions_per_event": (ir_long - ir_short) / (ev_long - ev_short),
             "events": ev_long - ev_short, "instructions": ir_long - ir_short}
 
@@ -86,7 +93,9 @@ def run(scenarios: dict, echo=print) -> list[dict]:
     """Instructions per event of each ``{name: {"params": ...}}`` scenario, in order."""
     rows = []
     for name, spec in scenarios.items():
-        row = {"scenario": name, **instructions_per_event(spec["params"])}
+        row = {"scenario": name, **instructions_per_event(
+            spec["params"], spec.get("workload"),
+            spec.get("instruction_trials", (SHORT_TRIALS, LONG_TRIALS)))}
         rows.append(row)
         if echo:
             echo(f"{name:14s} {row['instructions_per_event']:8.1f} instructions/event "

@@ -423,8 +423,37 @@ def compact(dataset_dir: str | Path, out: str | Path | None = None,
     table = load(dataset_dir)
     metadata = file_metadata(command=command, compacted_from=str(dataset_dir),
                              sources=json.dumps([f.name for f in files]))
+    metadata.update(_workloads_of(files, table))
     write_table_atomic(table.replace_schema_metadata(metadata), out)
     return out, table.num_rows
+
+
+def _workloads_of(files: list[Path], table) -> dict:
+    """The ``mcsim.workloads`` metadata of the union of ``files``' workloads (nothing to
+    read when every row is the open model)."""
+    from .result import WORKLOADS_METADATA_KEY
+
+    if not any(table.column("workload_hash").to_pylist()):
+        return {}
+    known: dict = {}
+    for f in files:
+        text = read_file_metadata(f).get(WORKLOADS_METADATA_KEY[len("mcsim."):])
+        if text:
+            known.update(json.loads(text))
+    return {WORKLOADS_METADATA_KEY: json.dumps(known, sort_keys=True)} if known else {}
+
+
+def workload_texts(path: str | Path) -> dict:
+    """``{workload_hash: canonical text}`` of the workloads in a result file (its
+    ``mcsim.workloads`` metadata); empty when every row is the open model.
+
+    >>> workload_texts("/nonexistent.parquet")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.StorageError: /nonexistent.parquet: cannot read: No such file or directory
+    """
+    text = read_file_metadata(path).get("workloads")
+    return json.loads(text) if text else {}
 
 
 def row_histogram(row, metric: str):

@@ -89,20 +89,23 @@ def pilot_seconds_per_trial(points: list[PointSpec],
                             budget_s: float = PILOT_BUDGET_S) -> float | None:
     """Seconds per trial on this thread, from the first and last of ``points`` run for at
     most ``budget_s`` in all (runs of 256, 512, ... trials, at most
-    :data:`PILOT_MAX_TRIALS` each point).  None if no point could be measured (an
-    overloaded configuration)."""
-    from .engine import run_blocks
+    :data:`PILOT_MAX_TRIALS` each point; window trials, long and a block each, from 1,
+    2, 4, ...).  None if no point could be measured (an overloaded configuration)."""
+    from .engine import block_sizes, run_blocks, trial_block_size
     from .scenario import compile_scenario
 
     sample = [points[0], points[-1]] if len(points) > 1 else list(points[:1])
     rates = []
     for point in sample:
-        scenario = compile_scenario(point.config)     # validated by PointSpec.make
-        spent, chunk, last = 0.0, 256, None
+        # validated by PointSpec.make; the point's workload, if any, is its own
+        scenario = compile_scenario(point.config, point.workload)
+        block_trials = trial_block_size(scenario)
+        spent, chunk, last = 0.0, min(256, block_trials), None
         try:
             while chunk <= PILOT_MAX_TRIALS:
                 started = time.perf_counter()
-                run_blocks(scenario, point.seed, [(0, chunk)])
+                run_blocks(scenario, point.seed, block_sizes(chunk,
+                                                             block_trials=block_trials))
                 took = time.perf_counter() - started
                 spent += took
                 last = took / chunk

@@ -40,6 +40,54 @@ def headline(config) -> tuple[str, ...]:
 #: Keys of ``Result.extra`` that become run columns (None when absent).
 RUN_EXTRAS = ("point_key", "p99_rel_ci_target", "max_trials", "p99_rel_ci_met")
 
+#: The ``workload`` column of the open model (no workload file), and the trial kinds.
+OPEN_WORKLOAD = "open"
+TRIAL_CYCLE, TRIAL_WINDOW = "cycle", "window"
+#: File-level metadata key holding ``{workload_hash: canonical text}`` of a file's rows.
+WORKLOADS_METADATA_KEY = "mcsim.workloads"
+
+
+def thread_throughputs(counters: dict, n_threads: int) -> list:
+    """Iterations per simulated second of threads ``0 … n_threads-1``:
+    ``thread_iterations_<k> / sim_ns * 1e9`` (model.md §12.4); NaN when ``sim_ns`` is 0.
+
+    >>> thread_throughputs({"sim_ns": 2_000_000_000, "thread_iterations_0": 500,
+    ...                     "thread_iterations_1": 3}, 2)
+    [250.0, 1.5]
+    """
+    sim_ns = counters["sim_ns"]
+    return [counters[f"thread_iterations_{k}"] * 1e9 / sim_ns if sim_ns else math.nan
+            for k in range(n_threads)]
+
+
+def workload_columns(workload, counters: dict) -> dict:
+    """The workload columns (:data:`mcsim.schema.WORKLOAD_COLUMNS`) of a result.
+
+    >>> workload_columns(None, {"sim_ns": 0})["workload"]
+    'open'
+    """
+    import json
+
+    if workload is None:
+        return {"workload": OPEN_WORKLOAD, "workload_hash": "", "workload_vars": "{}",
+                "trial_kind": TRIAL_CYCLE, "thread_names": [],
+                "thread_throughput_per_s": []}
+    names = list(workload.thread_names)
+    return {"workload": workload.name, "workload_hash": workload.hash,
+            "workload_vars": json.dumps(dict(workload.vars), sort_keys=True,
+                                        separators=(",", ":")),
+            "trial_kind": workload.trial_kind, "thread_names": names,
+            "thread_throughput_per_s": thread_throughputs(counters, len(names))}
+
+
+def workload_metadata(workloads) -> dict:
+    """File-level metadata naming the workloads of a file's rows: ``mcsim.workloads``, a
+    JSON object of ``{hash: canonical text}`` (empty dict: none but the open model)."""
+    import json
+
+    known = {w.hash: w.canonical for w in workloads if w is not None}
+    return {WORKLOADS_METADATA_KEY: json.dumps(known, sort_keys=True)} if known else {}
+
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` with thousands separators and the noun in agreement.
@@ -104,7 +152,9 @@ class Result:
     """What :func:`mcsim.simulate` returns.
 
     ``result["hp_wait"]`` is the :class:`~mcsim.histogram.Histogram` of a metric (values
-    in ns); ``result.counters`` the work done; ``result.config`` the full configuration.
+    in ns); ``result.counters`` the work done; ``result.config`` the full configuration;
+    ``result.workload`` the :class:`mcsim.workload.Workload` simulated (None: the open
+    model of docs/model.md §1-§11).
     """
 
     config: dict
@@ -116,6 +166,33 @@ class Result:
     workers: int = 1
     engine: str = "compiled"
     extra: dict = field(default_factory=dict)
+    workload: object = None
+
+    def __post_init__(self):
+        # mcsim.points.simulate_point hands the workload over in ``extra``.
+        if self.workload is None:
+            self.workload = self.extra.get("workload")
+
+    @property
+    def trial_kind(self) -> str:
+        """``"cycle"`` (regenerative cycles, model.md §4) or ``"window"`` (a warm-up and a
+        counted window, §12.3): how this result's trials were cut."""
+        kind = self.extra.get("trial_kind")
+        if kind is not None:
+            return kind
+        return TRIAL_CYCLE if self.workload is None else self.workload.trial_kind
+
+    @property
+    def workload_name(self) -> str:
+        """The workload's name, ``"open"`` for the open model."""
+        return OPEN_WORKLOAD if self.workload is None else self.workload.name
+
+    def thread_throughput(self) -> list:
+        """``(name, rate)`` of each closed-loop thread, in counter order: its counted
+        iterations per simulated second of window (model.md §12.4), as a reproducer
+        reports its loop rate.  Empty for the open model; NaN without simulated time."""
+        names = [] if self.workload is None else list(self.workload.thread_names)
+        return list(zip(names, thread_throughputs(self.counters, len(names))))
 
     def __getitem__(self, metric: str) -> Histogram:
         return self.hists[metric]
@@ -162,6 +239,8 @@ class Result:
         row["lp_depth"] = self.config.lp_depth
         row.update(seed=self.seed, trials=self.trials)
         row.update({key: self.extra.get(key) for key in RUN_EXTRAS})
+        row.update(workload_columns(self.workload, self.counters))
+        row["trial_kind"] = self.trial_kind
         row.update({schema.counter_column(c): v for c, v in self.counters.items()
                     if c != "trials"})
         row["inversion_fraction"] = self.inversion_fraction
@@ -194,6 +273,7 @@ class Result:
         becomes the file-level key/value metadata when the table is written to Parquet."""
         import pyarrow as pa
 
+        metadata = {**(metadata or {}), **workload_metadata([self.workload])} or None
         return pa.Table.from_pylist([self.row()], schema=schema.arrow_schema(metadata))
 
     def format(self) -> str:
@@ -211,16 +291,23 @@ class Result:
             f"inversions {self.counters['inversions']:,} ({self.inversion_fraction:.3%} of "
             f"{acquisitions_noun(self.config)})",
         ]
-        for name in ("lp_fault_latency", "writer_wait"):
+        for name in ("lp_fault_latency", "writer_wait") + (
+                ("scan_time", "scan_wait") if self.hists["scan_time"].n else ()):
             m = self.hists[name]
             lines.append(f"{name:<17} p50 {format_duration(m.quantile(0.5))}  p99 "
                          f"{format_duration(m.quantile(0.99))}")
+        if self.workload is not None:
+            rates = ", ".join(f"{n} {r:,.1f}/s" for n, r in self.thread_throughput())
+            lines.insert(0, f"workload {self.workload.name} ({self.trial_kind} trials)"
+                         + (f": {rates}" if rates else ""))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         h = self.hists["hp_wait"]
         name = self.config["policy"] if self.config.get("kernel", NO_KERNEL) == NO_KERNEL \
             else f"kernel={self.config['kernel']}"
+        if self.workload is not None:
+            name = f"workload={self.workload.name} {name}"
         return (f"<Result {name} throttle_depth="
                 f"{self.config['throttle_depth']} trials={self.trials} hp_wait p99="
                 f"{format_duration(h.quantile(0.99))}>")

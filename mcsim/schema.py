@@ -29,7 +29,7 @@ import sys
 from dataclasses import dataclass
 from typing import Mapping
 
-from .layout import COUNTERS, METRICS
+from .layout import COUNTERS, METRICS, N_THREAD_COUNTERS
 from .params import PARAM_BY_NAME, PARAMS
 from .policies import BLAME_NAMES, FAULT_KINDS
 
@@ -38,7 +38,10 @@ from .policies import BLAME_NAMES, FAULT_KINDS
 #: 3: kernel presets (model.md §11): the kernel, hz and the VMA-lock, retry, writeback and
 #: dirty-throttling parameters; metrics hp_acq_wait, hold_vma, vma_writer_wait; counters
 #: and blame kinds of the new paths.
-SCHEMA_VERSION = 3
+#: 4: workloads (model.md §12): the workload's name, hash and variables, the trial kind,
+#: the warm-up and window parameters, metrics scan_time and scan_wait, counters steps,
+#: scans and thread_iterations_<k>, and each thread's name and loop throughput.
+SCHEMA_VERSION = 4
 
 #: Unit of each metric's samples.
 METRIC_UNITS = {m: ("passes" if m == "fault_passes" else "ns") for m in METRICS}
@@ -64,6 +67,9 @@ METRIC_DESCRIPTIONS = {
                 "file faults, model.md §11.2)",
     "vma_writer_wait": "a same-VMA writer's wait in vma_start_write() for the VMA's readers, "
                        "from taking L for write (6.4+; 0 when the VMA had no reader)",
+    "scan_time": "a ps scan of a workload: its first cmdline read's request to its last "
+                 "read's release (model.md §12.4)",
+    "scan_wait": "a ps scan of a workload: the sum of its cmdline reads' hp_wait",
 }
 
 #: Per-metric statistics, as :meth:`mcsim.histogram.Histogram.summary` names them: whether
@@ -189,17 +195,25 @@ COUNTER_DESCRIPTIONS = {
                         "the parameter of that name is the limit)",
     "buffer_growths": "doublings of the event heap, task table, lock and gate queues past "
                       "their initial 64 entries (model.md §4.4)",
+    "steps": "closed-loop thread steps started (model.md §12.2; 0 in the open model)",
+    "scans": "ps scans started by the workload's threads",
+    **{f"thread_iterations_{k}": f"program iterations completed by thread {k} of the "
+       "workload (thread_names[" + str(k) + "]) whose first step was counted; 0 past the "
+       "workload's threads" for k in range(N_THREAD_COUNTERS)},
 }
 COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
                  "buffer_growths": "doublings",
-                 "max_trial_events": "events", "events": "events"}
+                 "max_trial_events": "events", "events": "events", "steps": "steps",
+                 "scans": "scans",
+                 **{f"thread_iterations_{k}": "iterations" for k in range(N_THREAD_COUNTERS)}}
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str         # string, int64, float64, bool, list<int32>, list<int64>
-    group: str        # parameter, run, counter, statistic, histogram, provenance
+    type: str         # string, int64, float64, bool, list<int32>, list<int64>, list<string>,
+                      # list<float64>
+    group: str        # parameter, run, workload, counter, statistic, histogram, provenance
     unit: str = ""    # ns, 1/s, s, passes, trials, ... ("" for none)
     description: str = ""
 
@@ -248,8 +262,8 @@ RUN_COLUMNS = (
            "version); also the file name"),
     Column("seed", "int64", "run", "", "random seed; a sweep uses one seed for every point "
            "(common random numbers)"),
-    Column("trials", "int64", "run", "trials", "trials (regenerative cycles, model.md §4) "
-           "actually simulated"),
+    Column("trials", "int64", "run", "trials", "trials actually simulated (regenerative "
+           "cycles, model.md §4, or windows, §12.3: trial_kind)"),
     Column("p99_rel_ci_target", "float64", "run", "", "precision target --p99-rel-ci on "
            "hp_wait_p99_rel_ci, null without one"),
     Column("max_trials", "int64", "run", "trials", "cap on trials under a precision target, "
@@ -259,6 +273,28 @@ RUN_COLUMNS = (
     Column("source", "string", "run", "", "simulated (mcsim's engines) or measured (a kernel "
            "trace read by mcsim trace import: parameters null, the kernel in the file's "
            "metadata; docs/traces.md)"),
+)
+
+#: The workload a row simulated (model.md §12), after the run settings.  ``open`` is the
+#: open model of §1-§11 (no workload file).
+WORKLOAD_COLUMNS = (
+    Column("workload", "string", "workload", "", "the workload's name (sweeps/workloads/, "
+           "`mcsim workloads`); `open` for the open model without a workload"),
+    Column("workload_hash", "string", "workload", "", "16 hex digits: sha256 of the "
+           "workload's canonical text (in the file metadata, mcsim.workloads), variables "
+           "resolved; empty without a workload"),
+    Column("workload_vars", "string", "workload", "", "the workload's variables as "
+           "canonical JSON (sorted keys), e.g. {\"n\":4}; `{}` without any: sweep axes "
+           "over them differ here"),
+    Column("trial_kind", "string", "workload", "", "how trials were cut: `cycle` "
+           "(regenerative cycles, model.md §4) or `window` (a warm-up then a counted window, "
+           "§12.3)"),
+    Column("thread_names", "list<string>", "workload", "", "the workload's closed-loop "
+           "threads in counter order: thread k is thread_iterations_<k>; empty for the open "
+           "model"),
+    Column("thread_throughput_per_s", "list<float64>", "workload", "1/s", "each thread's "
+           "loop throughput, aligned with thread_names: thread_iterations_<k> / sim_ns * "
+           "1e9, iterations per simulated second of window (what a reproducer reports)"),
 )
 
 
@@ -293,7 +329,7 @@ def _metric_columns() -> list[Column]:
 
 @functools.cache
 def _columns() -> tuple[Column, ...]:
-    out = _param_columns() + list(RUN_COLUMNS)
+    out = _param_columns() + list(RUN_COLUMNS) + list(WORKLOAD_COLUMNS)
     out += [Column(counter_column(c), "int64", "counter", COUNTER_UNITS.get(c, ""),
                    COUNTER_DESCRIPTIONS[c]) for c in COUNTERS if c != "trials"]
     out.append(Column("inversion_fraction", "float64", "statistic", "",
@@ -339,7 +375,8 @@ def _arrow_schema():
 
     types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
              "bool": pa.bool_(), "list<int32>": pa.list_(pa.int32()),
-             "list<int64>": pa.list_(pa.int64())}
+             "list<int64>": pa.list_(pa.int64()), "list<string>": pa.list_(pa.string()),
+             "list<float64>": pa.list_(pa.float64())}
     fields = [pa.field(c.name, types[c.type],
                        metadata={b"description": c.description.encode(),
                                  b"unit": c.unit.encode()}) for c in _columns()]
@@ -363,7 +400,7 @@ def docs_tables() -> str:
     """The column tables of docs/results.md, as Markdown."""
     cols = _columns()
     by_group = {g: [c for c in cols if c.group == g] for g in
-                ("parameter", "run", "counter", "provenance")}
+                ("parameter", "run", "workload", "counter", "provenance")}
     generic = [c for c in cols if c.name.startswith("hp_wait_")]
 
     def metric_name(c):
@@ -377,6 +414,8 @@ def docs_tables() -> str:
              for c in generic if c.group == "histogram"]
     parts = [DOC_BEGIN, "", "### Parameters and run settings", ""]
     parts += _md_table(by_group["parameter"] + by_group["run"])
+    parts += ["", "### Workload", ""]
+    parts += _md_table(by_group["workload"])
     parts += ["", "### Counters (int64): the work done", ""]
     parts += _md_table(by_group["counter"] + [column("inversion_fraction")])
     parts += ["", "### Statistics, for each metric `<metric>`", ""]

@@ -5,7 +5,8 @@ A sweep file (see ``sweeps/*.toml`` and docs/cli.md) has up to three tables::
     description = "what this sweep shows"
 
     [run]                    # how every point runs
-    trials = 1_000_000       # trials per point (the minimum, with a precision target)
+    trials = 1_000_000       # trials per point (the minimum, with a precision target);
+                             # default 1,000,000 cycles, or 100 windows for a workload
     seed = 2018              # the same seed for every point: common random numbers
     p99_rel_ci = 0.01        # optional: add blocks until the hp_wait p99 is this precise
     max_trials = 50_000_000  # optional: cap under a precision target
@@ -20,6 +21,18 @@ A sweep file (see ``sweeps/*.toml`` and docs/cli.md) has up to three tables::
 
 ``mcsim run --config`` reads the same format without ``[grid]``.  An axis is a TOML list,
 a comma-separated string, ``"a..b"`` (integers a to b) or ``"all"`` (every choice).
+
+A sweep may run a workload (docs/model.md §12; ``mcsim workloads`` lists the ready ones)
+and sweep its variables (the ``[vars]`` of the workload file) as axes::
+
+    workload = "ps-scan"     # a ready workload's name, or a workload file's path
+                             # (relative to the sweep file's folder)
+    [vars]                   # variables fixed for every point
+    think = "1ms"
+
+    [grid]
+    vars.n = [1, 2, 4, 8]    # an axis over the workload variable n
+    kernel = "4.19,6.18"
 
 >>> spec = SweepSpec(grid={"policy": parse_values("policy", "hold,rfc-v2"),
 ...                        "throttle_depth": parse_values("throttle_depth", "6..7")})
@@ -36,7 +49,7 @@ from typing import Any, Mapping
 
 from .errors import ParameterError, StorageError, UsageError
 from .params import NO_KERNEL, PARAM_BY_NAME, check_param_name
-from .points import DEFAULT_TRIALS, PointSpec
+from .points import PointSpec
 
 try:
     import tomllib
@@ -50,7 +63,9 @@ MAX_POINTS = 100_000
 
 #: Keys of a file's ``[run]`` table and their types.
 RUN_KEYS = {"trials": int, "seed": int, "p99_rel_ci": float, "max_trials": int}
-FILE_KEYS = ("description", "run", "params", "grid")
+FILE_KEYS = ("description", "run", "params", "grid", "workload", "vars")
+#: The ``[grid]`` key holding the axes over workload variables (``vars.n = [1, 2]``).
+VARS_KEY = "vars"
 
 
 def split_top_level(text: str) -> list[str]:
@@ -140,24 +155,30 @@ class SweepSpec:
 
     params: Mapping[str, Any] = field(default_factory=dict)
     grid: Mapping[str, list] = field(default_factory=dict)
-    trials: int = DEFAULT_TRIALS
+    trials: int | None = None     # None: DEFAULT_TRIALS cycles, or fewer windows (points.py)
     seed: int = 0
     p99_rel_ci: float | None = None
     max_trials: int | None = None
     name: str = ""
     description: str = ""
+    workload: Any = None          # a ready workload's name, a path, a dict, or a Workload
+    vars: Mapping[str, Any] = field(default_factory=dict)       # fixed workload variables
+    var_grid: Mapping[str, list] = field(default_factory=dict)  # axes over them
 
     @classmethod
     def from_toml(cls, path: str | Path, *, allow_grid: bool = True) -> SweepSpec:
         """Read a sweep (or, with ``allow_grid=False``, a run) file."""
         data = read_toml(path)
-        check_keys(data, FILE_KEYS if allow_grid else FILE_KEYS[:3], str(path))
+        check_keys(data, FILE_KEYS if allow_grid else
+                   tuple(k for k in FILE_KEYS if k != "grid"), str(path))
         run = _table(data, "run", path)
         check_keys(run, RUN_KEYS, f"{path} [run]")
         settings = {k: _typed(run[k], t, f"{path} [run] {k}") for k, t in RUN_KEYS.items()
                     if k in run}
         params = _table(data, "params", path)
-        grid = {name: parse_values(name, v) for name, v in _table(data, "grid", path).items()}
+        workload, variables, var_grid = _workload_of(data, path)
+        grid = {name: parse_values(name, v) for name, v in _table(data, "grid", path).items()
+                if name != VARS_KEY}
         for name, values in grid.items():
             for value in values:
                 require_unit(name, value)
@@ -170,11 +191,36 @@ class SweepSpec:
         description = data.get("description", "")
         if not isinstance(description, str):
             raise UsageError(f"{path}: description must be a string")
-        if not (run or params or grid):
+        if not (run or params or grid or workload):
             raise UsageError(f"{path}: nothing to run (no [run], [params] or [grid] "
                              "entries); allowed: a file such as sweeps/quick.toml")
         return cls(params=params, grid=grid, name=Path(path).stem, description=description,
-                   **settings)
+                   workload=workload, vars=variables, var_grid=var_grid, **settings)
+
+    def with_workload(self, workload=None, variables: Mapping[str, list] | None = None
+                      ) -> SweepSpec:
+        """The workload (a name, path, dict or Workload; None keeps the file's) and
+        variables from the command line: one value fixes a variable, several make an axis
+        (in place of the file's).
+
+        >>> spec = SweepSpec(vars={"n": 2}).with_workload("ps-scan", {"n": [1, 4]})
+        >>> spec.workload, spec.vars, spec.var_grid
+        ('ps-scan', {}, {'n': [1, 4]})
+        """
+        fixed, grid = dict(self.vars), dict(self.var_grid)
+        for name, values in (variables or {}).items():
+            fixed.pop(name, None)
+            grid.pop(name, None)
+            if len(values) == 1:
+                fixed[name] = values[0]
+            else:
+                grid[name] = list(values)
+        if (fixed or grid) and workload is None and self.workload is None:
+            name = next(iter({**fixed, **grid}))
+            raise UsageError(f"--var {name}: no workload to set it in; allowed: with "
+                             "--workload NAME|FILE (or a file's workload = ...)")
+        return replace(self, workload=self.workload if workload is None else workload,
+                       vars=fixed, var_grid=grid)
 
     def with_values(self, values: Mapping[str, list]) -> SweepSpec:
         """Parameters from the command line replace the file's: one value sets a base
@@ -213,23 +259,95 @@ class SweepSpec:
     def points(self, command: str | None = None) -> list[PointSpec]:
         """Every combination of the axes as a validated point, in grid order, without
         duplicates (two spellings of one value are one point)."""
-        size = math.prod(len(values) for values in self.grid.values())
+        axes = {**{f"vars.{k}": v for k, v in self.var_grid.items()}, **self.grid}
+        size = math.prod(len(values) for values in axes.values())
         if size > MAX_POINTS:
-            axes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
-            raise UsageError(f"grid: {size:,} points ({axes}); allowed: at most "
+            sizes = " x ".join(f"{len(v)} {k}" for k, v in axes.items())
+            raise UsageError(f"grid: {size:,} points ({sizes}); allowed: at most "
                              f"{MAX_POINTS:,} points per sweep (split the grid into several "
                              "sweep files)")
+        workloads = self._workloads()
         points, seen = [], set()
-        for combo in itertools.product(*self.grid.values()):
+        for workload, combo in itertools.product(workloads, itertools.product(
+                *self.grid.values())):
             params = dict(self.params)
             params.update(zip(self.grid, combo))
+            extra = {} if workload is None else {"workload": workload}
             point = PointSpec.make(params, seed=self.seed, trials=self.trials,
                                    p99_rel_ci=self.p99_rel_ci, max_trials=self.max_trials,
-                                   command=command)
+                                   command=command, **extra)
             if point.key not in seen:
                 seen.add(point.key)
                 points.append(point)
         return points
+
+    def _workloads(self) -> list:
+        """The workload of every combination of the variable axes, loaded and checked
+        (``[None]``: the open model, no workload)."""
+        if self.workload is None:
+            return [None]
+        from .workload import load_workload
+
+        out = []
+        for combo in itertools.product(*self.var_grid.values()):
+            variables = {**self.vars, **dict(zip(self.var_grid, combo))}
+            out.append(load_workload(self.workload, vars=variables or None))
+        return out
+
+
+def _workload_of(data: Mapping, path) -> tuple:
+    """A file's ``workload`` (a path relative to the file's folder, or a ready workload's
+    name), its ``[vars]`` and the ``[grid] vars.NAME`` axes."""
+    workload = data.get("workload")
+    if workload is not None:
+        if not isinstance(workload, str) or not workload:
+            raise UsageError(f"{path}: workload must be a ready workload's name or a "
+                             "workload file's path (a string); allowed: e.g. workload = "
+                             '"ps-scan" (`mcsim workloads`)')
+        beside = Path(path).parent / workload
+        if workload.endswith(".toml") and not Path(workload).is_absolute() \
+                and beside.is_file():
+            workload = str(beside)
+    variables = _table(data, "vars", path)
+    raw = _table(data, "grid", path).get(VARS_KEY, {})
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: [grid] vars must be a table of workload variable axes; "
+                         "allowed: e.g. vars.n = [1, 2, 4]")
+    var_grid = {name: var_values(name, value) for name, value in raw.items()}
+    if (variables or var_grid) and workload is None:
+        raise UsageError(f"{path}: workload variables without a workload; allowed: add "
+                         'workload = "NAME" or a workload file\'s path')
+    for name in sorted(variables.keys() & var_grid.keys())[:1]:
+        raise UsageError(f"{path}: variable {name} is in both [vars] and [grid]; allowed: "
+                         "one of them (a fixed value or an axis)")
+    return workload, variables, var_grid
+
+
+def var_values(name: str, value: Any) -> list:
+    """The values of a workload variable's axis: a TOML list, or text (from ``--var``)
+    whose comma-separated items read as TOML values where they can (``4`` an integer,
+    ``1ms`` the string "1ms").
+
+    >>> var_values("n", [1, 2]), var_values("n", "1,2,4"), var_values("think", "1ms")
+    ([1, 2], [1, 2, 4], ['1ms'])
+    """
+    items = value if isinstance(value, list) else \
+        [_var_value(v) for v in split_top_level(value)] if isinstance(value, str) else [value]
+    if not items or any(isinstance(v, (list, dict)) or v == "" for v in items) \
+            or len(items) > MAX_AXIS_VALUES:
+        raise ParameterError(f"vars.{name}", _short(value), "a value or a list of at most "
+                             f"{MAX_AXIS_VALUES} values (numbers, strings, booleans)",
+                             "is not a list of values")
+    return list(items)
+
+
+def _var_value(text: str):
+    """A ``--var`` item as the TOML value it spells (``4`` -> 4, ``true`` -> True), or
+    the text itself (``1ms``, ``exp(1ms)``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def require_unit(name: str, value, kind: str | None = None) -> None:

@@ -65,9 +65,29 @@ def test_instructions_per_event_is_the_difference_of_two_runs(monkeypatch):
 
     runs = {callgrind.SHORT_TRIALS: (9_000_000 + 500 * 1000, 1000),
             callgrind.LONG_TRIALS: (9_000_000 + 500 * 5000, 5000)}
-    monkeypatch.setattr(callgrind, "count", lambda params, trials: runs[trials])
+    monkeypatch.setattr(callgrind, "count", lambda params, trials, workload=None: runs[trials])
     row = callgrind.instructions_per_event({})
     assert row["instructions_per_event"] == 500.0 and row["events"] == 4000
+
+
+def test_instructions_of_a_workload_scenario_run_its_workload(monkeypatch):
+    """The workload scenario's callgrind runs simulate its workload, with its own (few,
+    long) trials."""
+    from mcsim import callgrind
+    from mcsim.benchmarks.scenarios import INSTRUCTION_SCENARIOS
+
+    seen = []
+
+    def count(params, trials, workload=None):
+        seen.append((trials, workload))
+        return (1000 * trials, trials)
+
+    monkeypatch.setattr(callgrind, "count", count)
+    name = "workload-mkwrite-vs-mprotect"
+    [row] = callgrind.run({name: INSTRUCTION_SCENARIOS[name]}, echo=None)
+    short, long = INSTRUCTION_SCENARIOS[name]["instruction_trials"]
+    assert seen == [(short, "mkwrite-vs-mprotect"), (long, "mkwrite-vs-mprotect")]
+    assert row["instructions_per_event"] == 1000.0
 
 
 def test_instructions_rejects_unknown_scenario(capsys):

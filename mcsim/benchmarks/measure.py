@@ -85,8 +85,9 @@ MODES = {
 }
 
 
-def _runner(impl: Impl, params: dict):
-    """A function ``run(trials, seed) -> dict`` of work done (events, trials, ...)."""
+def _runner(impl: Impl, params: dict, workload: str | None = None):
+    """A function ``run(trials, seed) -> dict`` of work done (events, trials, ...);
+    ``workload``: a ready workload's name (the engines only)."""
     from ..api import simulate
     from ..params import validate
 
@@ -103,9 +104,11 @@ def _runner(impl: Impl, params: dict):
                     "kernel_events": out.kernel_events, "max_pending_events": None}
         return run_simpy
 
+    extra = {} if workload is None else {"workload": workload}
+
     def run_mcsim(trials, seed):
         res = simulate(params, trials=trials, seed=seed, workers=impl.workers,
-                       engine=impl.engine)
+                       engine=impl.engine, **extra)
         c = res.counters
         return {"events": c["events"], "trials": c["trials"], "sim_ns": c["sim_ns"],
                 "kernel_events": None, "max_pending_events": c["max_pending_events"]}
@@ -118,10 +121,12 @@ def _timed(run, trials, seed):
     return time.perf_counter() - wall0, time.process_time() - cpu0, work
 
 
-def _size(impl: Impl, run, target_s: float, seed: int) -> int:
+def _size(impl: Impl, run, target_s: float, seed: int, first: int | None = None) -> int:
     """Trials for a run of about ``target_s`` seconds, from calibration runs (a second,
-    longer one when the first was too short to time well; both also warm up)."""
-    n = impl.first_trials
+    longer one when the first was too short to time well; both also warm up).  ``first``:
+    the scenario's calibration size where its trials are long (at most the
+    implementation's)."""
+    n = min(impl.first_trials, first or impl.first_trials)
     wall, _, _ = _timed(run, n, seed)
     if wall < target_s / 4:
         n = max(1, int(n * target_s / 4 / max(wall, 1e-6)))
@@ -149,17 +154,18 @@ def _max_rss_mib() -> float:
 def worker(spec: dict) -> dict:
     """One measurement, in the current (fresh) process: calibrate, warm up, time.
 
-    ``spec``: ``impl``, ``params``, ``repeats``, ``warmup``, ``seed`` and either
-    ``trials`` or ``target_s``.
+    ``spec``: ``impl``, ``params``, ``repeats``, ``warmup``, ``seed``, optionally
+    ``workload`` and ``first_trials``, and either ``trials`` or ``target_s``.
     """
     from ..engine import compiled_engine
 
     impl = IMPLEMENTATIONS[spec["impl"]]
-    run = _runner(impl, spec["params"])
+    run = _runner(impl, spec["params"], spec.get("workload"))
     compiled_engine()                 # every import done: the baseline is the interpreter
     base_rss = _max_rss_mib()
     seed = spec.get("seed", SEED)
-    trials = spec.get("trials") or _size(impl, run, spec["target_s"], seed)
+    trials = spec.get("trials") or _size(impl, run, spec["target_s"], seed,
+                                         spec.get("first_trials"))
     for _ in range(spec.get("warmup", 1)):
         run(trials, seed)
     walls, cpus = [], []
@@ -172,11 +178,13 @@ def worker(spec: dict) -> dict:
 
 
 def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
-            trials: int | None = None, target_s: float = 0.1, seed: int = SEED) -> dict:
+            trials: int | None = None, target_s: float = 0.1, seed: int = SEED,
+            workload: str | None = None, first_trials: int | None = None) -> dict:
     """Run :func:`worker` in a fresh subprocess and summarise it as one table row
     (without the scenario/mode columns)."""
     spec = {"impl": impl, "params": params, "repeats": repeats, "warmup": warmup,
-            "trials": trials, "target_s": target_s, "seed": seed, "parent": os.getpid()}
+            "trials": trials, "target_s": target_s, "seed": seed, "parent": os.getpid(),
+            "workload": workload, "first_trials": first_trials}
     load = os.getloadavg()[0]         # other work on the machine skews timings: record it
     proc = subprocess.run([sys.executable, "-m", "mcsim.bench", "--worker", json.dumps(spec)],
                           capture_output=True, text=True, check=False, cwd=PACKAGE_ROOT)

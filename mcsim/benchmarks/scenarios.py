@@ -1,12 +1,15 @@
 """The benchmark scenarios: every configuration the benchmarks and the SimPy agreement test
-run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest).
-A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel preset).
+run, as plain parameter dicts for :func:`mcsim.params.validate` (defaults fill the rest),
+and for a workload scenario the ready workload it runs (``"workload"``, docs/model.md §12).
+A scenario with ``"simpy": False`` is outside the SimPy peer's model (a kernel preset, a
+workload).
 
 >>> from mcsim.params import validate
->>> list(SCENARIOS)
-['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched']
+>>> list(SCENARIOS)  # doctest: +NORMALIZE_WHITESPACE
+['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched',
+ 'workload-mkwrite-vs-mprotect']
 >>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
-[1, 1, 1, 1, 1]
+[1, 1, 1, 1, 1, 1]
 >>> [name for name, s in SCENARIOS.items() if s.get("simpy", True)]
 ['reference', 'throttled', 'writer-heavy']
 """
@@ -47,6 +50,21 @@ SCENARIOS = {
         "about": "kernel-6.18 with both 2026 series: retry passes and HP reads under the "
                  "per-VMA lock, 10% of HP acquisitions falling back to mmap_lock(R)",
         "simpy": False,
+    },
+    # A closed-loop workload (model.md §12): threads in loops and window trials instead of
+    # an open stream and regenerative cycles, run as users run it (its default warm-up
+    # and window).  Each window trial is a block of its own (one random stream per
+    # trial), so the per-block work outside the core counts here as it does in a run.
+    "workload-mkwrite-vs-mprotect": {
+        "params": {},
+        "workload": "mkwrite-vs-mprotect",
+        "about": "the ready workload mkwrite-vs-mprotect (kernel 6.18): a thread writing "
+                 "shared pages with no think time (->page_mkwrite waiting for writeback), "
+                 "an mprotect loop on the same VMA and a cmdline reader loop; window "
+                 "trials of 10 s after 1 s of warm-up, ~12,500 events each",
+        "simpy": False,
+        "first_trials": 2,                  # a trial is ~12,500 events, not ~5
+        "instruction_trials": (2, 8),       # callgrind's short and long runs
     },
 }
 

@@ -122,7 +122,8 @@ def check_targets(table) -> list[dict]:
     if one:
         add("M events/s, one core, reference scenario", one["events_per_s"] / 1e6, 10.0)
         for row in _rows(table, series="peers", implementation="compiled"):
-            if row["scenario"].startswith("kernel-"):   # the kernel presets' own paths
+            # the kernel presets' own paths, and closed-loop workloads (model.md §12)
+            if row["scenario"].startswith(("kernel-", "workload-")):
                 add(f"x reference scenario's events/s, one core, {row['scenario']}",
                     row["events_per_s"] / one["events_per_s"], 0.8)
     for row in _rows(table, series="peers", implementation="simpy"):

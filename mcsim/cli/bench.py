@@ -23,8 +23,9 @@ def bench(
         "python-reference, simpy (repeatable).")] = None,
     scenario: Annotated[Optional[list[str]], typer.Option(
         "--scenario", help="Only these scenarios of mcsim/benchmarks/scenarios.py: "
-        "reference, throttled, writer-heavy, kernel-6.18, kernel-6.18-patched; with "
-        "--instructions also mm1-writers (repeatable).")] = None,
+        "reference, throttled, writer-heavy, kernel-6.18, kernel-6.18-patched, "
+        "workload-mkwrite-vs-mprotect; with --instructions also mm1-writers "
+        "(repeatable).")] = None,
     instructions: Annotated[bool, typer.Option(
         "--instructions", help="Count the compiled core's instructions per event with "
         "callgrind instead (needs valgrind; ~1 min per scenario; the same on a busy "

@@ -51,11 +51,22 @@ WriterRatioOpt = Annotated[Optional[str], typer.Option(
     "--writer-ratio", metavar="RATIOS", help="Fraction of LP lock users that are "
     "mmap/munmap writers: one or a list such as 0,0.05,0.1.")]
 TrialsOpt = Annotated[Optional[int], typer.Option(
-    metavar="N", help="Trials (regenerative cycles) to simulate per point, 1 to 1e12 "
-    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
+    metavar="N", help="Trials to simulate per point, 1 to 1e12 [default: 1,000,000 "
+    "regenerative cycles; 100 windows for a workload with threads]; with --p99-rel-ci the "
+    "minimum.", show_default=False)]
 SeedOpt = Annotated[Optional[int], typer.Option(
     metavar="N", help="Random seed, 0 to 2**63-1 [default: 0]; every point uses it.",
     show_default=False)]
+
+WorkloadOpt = Annotated[Optional[str], typer.Option(
+    "--workload", "-w", metavar="NAME|FILE", help="Simulate a workload (docs/model.md §12): "
+    "a ready one's name (`mcsim workloads`) or a workload TOML file.", show_default=False)]
+VarOpt = Annotated[Optional[list[str]], typer.Option(
+    "--var", metavar="NAME=VALUE", help="Set a variable of the workload's [vars]; "
+    "repeatable.  NAME=V1,V2 makes an axis.")]
+VarOneOpt = Annotated[Optional[list[str]], typer.Option(
+    "--var", metavar="NAME=VALUE", help="Set a variable of the workload's [vars]; "
+    "repeatable.")]
 
 # The same options as `mcsim run` and `mcsim script` see them: one value each.
 SetOneOpt = Annotated[Optional[list[str]], typer.Option(
@@ -75,8 +86,9 @@ RunWriterRatioOpt = Annotated[Optional[str], typer.Option(
     "--writer-ratio", metavar="RATIO", help="Fraction of LP lock users that are "
     "mmap/munmap writers, 0 to 1.")]
 RunTrialsOpt = Annotated[Optional[int], typer.Option(
-    "--trials", metavar="N", help="Trials (regenerative cycles) to simulate, 1 to 1e12 "
-    "[default: 1,000,000]; with --p99-rel-ci the minimum.", show_default=False)]
+    "--trials", metavar="N", help="Trials to simulate, 1 to 1e12 [default: 1,000,000 "
+    "regenerative cycles; 100 windows for a workload with threads]; with --p99-rel-ci the "
+    "minimum.", show_default=False)]
 RunSeedOpt = Annotated[Optional[int], typer.Option(
     "--seed", metavar="N", help="Random seed, 0 to 2**63-1 [default: 0].",
     show_default=False)]
@@ -86,7 +98,7 @@ PrecisionOpt = Annotated[Optional[float], typer.Option(
     "(e.g. 0.01).")]
 MaxTrialsOpt = Annotated[Optional[int], typer.Option(
     "--max-trials", metavar="N", help="Cap on trials under --p99-rel-ci, up to 1e12 "
-    "[default: 100,000,000].", show_default=False)]
+    "[default: 100,000,000; 10,000 windows].", show_default=False)]
 
 
 # ------------------------------------------------------------------ command line
@@ -119,12 +131,63 @@ def flag_values(set_items: list[str] | None, **flags: str | None) -> dict[str, l
     return {name: parse_values(name, text) for name, text in given.items()}
 
 
+def var_values(items: list[str] | None) -> dict[str, list]:
+    """Workload variables from ``--var NAME=VALUE`` items (``NAME=V1,V2``: several).
+
+    >>> var_values(["n=1,2", "think=1ms"])
+    {'n': [1, 2], 'think': ['1ms']}
+    """
+    from ..sweep import var_values as parse
+
+    given: dict[str, list] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--var: {item!r} is not NAME=VALUE; allowed: e.g. --var n=4 "
+                             "(the names of the workload's [vars])")
+        if name in given:
+            raise UsageError(f"--var {name}: given twice; allowed: once")
+        given[name] = parse(name, text.strip())
+    return given
+
+
+def workload_set_values(set_items: list[str] | None, workload: str | None,
+                        config: Path | None) -> tuple[list[str], list[str]]:
+    """Split ``--set`` items into parameters and variables of the workload in play
+    (``--workload``, or the file's ``workload = ...``): ``--set n=8`` sets the variable
+    ``n`` when no mcsim parameter has that name, as ``--var n=8`` does."""
+    from ..params import PARAM_BY_NAME
+
+    names = [item.partition("=")[0].strip() for item in set_items or []]
+    if all(n in PARAM_BY_NAME for n in names):
+        return list(set_items or []), []
+    source = workload
+    if source is None and config is not None:
+        from ..sweep import SweepSpec
+
+        source = SweepSpec.from_toml(config, allow_grid=True).workload
+    if source is None:
+        return list(set_items or []), []          # unknown names: refused as parameters
+    from ..workload import load_workload
+
+    declared = set(load_workload(source).vars)
+    params, variables = [], []
+    for name, item in zip(names, set_items):
+        (variables if name not in PARAM_BY_NAME and name in declared else params).append(item)
+    return params, variables
+
+
 def build_spec(config: Path | None, values: dict[str, list], *, allow_grid: bool,
+               workload: str | None = None, variables: dict[str, list] | None = None,
                **settings):
-    """The file's spec (or an empty one), with flag values and settings on top."""
+    """The file's spec (or an empty one), with flag values, the workload and its
+    variables, and settings on top."""
     from ..sweep import SweepSpec
 
     spec = SweepSpec.from_toml(config, allow_grid=allow_grid) if config else SweepSpec()
+    if workload is not None or variables:
+        spec = spec.with_workload(workload, variables)
     return spec.with_values(values).with_settings(**settings)
 
 

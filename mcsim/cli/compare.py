@@ -20,8 +20,9 @@ import typer
 from ..errors import UsageError
 from .app import app
 from .common import (ConfigOpt, JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunEraOpt,
-                     SeedOpt, SetOneOpt, TrialsOpt, build_spec, command_line, flag_values,
-                     print_json, progress_bar, show_progress, stdout_console)
+                     SeedOpt, SetOneOpt, TrialsOpt, VarOneOpt, WorkloadOpt, build_spec,
+                     command_line, flag_values, print_json, progress_bar, show_progress,
+                     stdout_console, var_values, workload_set_values)
 
 EPILOG = """Examples:
 
@@ -35,6 +36,8 @@ EPILOG = """Examples:
                 --set p_retry_miss=0.45 --set p_mkwrite_writeback=0.3 --trials 200000
 
   mcsim compare --kernel all --from out/kernels --set p_same_vma=1 --writer-ratio 0.1
+
+  mcsim compare --kernel 4.19,6.18 --workload ps-scan --var n=8 --trials 20
 """
 
 
@@ -61,6 +64,8 @@ def compare(
         "such as hold,rfc-v2, or `all` [default: all, without --kernel].",
         show_default=False)] = None,
     era: RunEraOpt = None,
+    workload: WorkloadOpt = None,
+    var: VarOneOpt = None,
     throttle_depth: Annotated[Optional[str], typer.Option(
         "--throttle-depth", metavar="DEPTH", help="io.latency halvings of the LP queue "
         "depth, 0-7.")] = None,
@@ -95,6 +100,7 @@ def compare(
     if kernel is not None and policy is not None:
         raise UsageError("--policy: given with --kernel; allowed: --kernel NAMES or --policy "
                          "NAMES (a kernel preset sets the policy)")
+    set_values, set_vars = workload_set_values(set_values, workload, config)
     values = flag_values(set_values, kernel=kernel, policy=policy or (
         None if kernel is not None else "all"), era=era, throttle_depth=throttle_depth,
         writer_ratio=writer_ratio)
@@ -103,10 +109,12 @@ def compare(
     if twice:
         raise UsageError(f"--{axis}: {twice[0]!r} is given twice; allowed: each {axis} "
                          "once (the first is the baseline)")
+    variables = var_values((var or []) + set_vars)
     if source is not None:
-        rows = _read_rows(source, values, axis)
+        rows = _read_rows(source, values, axis, _workload_selection(workload, variables))
     else:
-        spec = build_spec(config, values, allow_grid=True, trials=trials, seed=seed,
+        spec = build_spec(config, values, allow_grid=True, workload=workload,
+                          variables=variables, trials=trials, seed=seed,
                           p99_rel_ci=p99_rel_ci, max_trials=max_trials)
         rows = _simulate(spec, len(compared), axis, quiet)
     data = comparison(rows)
@@ -141,9 +149,26 @@ def _simulate(spec, ncompared: int, axis: str, quiet: bool) -> list[dict]:
     return rows
 
 
-def _read_rows(source: Path, values: dict, axis: str = "policy") -> list[dict]:
+def _workload_selection(workload: str | None, variables: dict) -> dict:
+    """The workload columns rows read ``--from`` must have (``--workload``, ``--var``):
+    the loaded workload's hash, which its variables change."""
+    if workload is None:
+        if variables:
+            raise UsageError("--var: no workload to set it in; allowed: with --workload")
+        return {}
+    from ..workload import load_workload
+
+    if any(len(v) != 1 for v in variables.values()):
+        raise UsageError("--var: several values; allowed: one value per variable")
+    wl = load_workload(workload, vars={k: v[0] for k, v in variables.items()} or None)
+    return {"workload_hash": wl.hash}
+
+
+def _read_rows(source: Path, values: dict, axis: str = "policy",
+               selection: dict | None = None) -> list[dict]:
     """One row of ``source`` per compared policy or kernel, the other options selecting
-    it (a kernel's policy and era are the preset's, so they select nothing)."""
+    it (a kernel's policy and era are the preset's, so they select nothing), and
+    ``selection`` (column -> value) too."""
     import mcsim
 
     from ..params import validate
@@ -152,6 +177,7 @@ def _read_rows(source: Path, values: dict, axis: str = "policy") -> list[dict]:
 
     compared = values.pop(axis)
     rows = rows_of(mcsim.load(source))
+    rows = [r for r in rows if all(r.get(k) == v for k, v in (selection or {}).items())]
     for name, vals in values.items():
         if len(vals) != 1:
             raise UsageError(f"{name}: {len(vals)} values; allowed: one value per parameter "
@@ -212,6 +238,9 @@ def _print(rows, data, plot_file, axis: str = "policy") -> None:
     shared = ("throttle_depth", "writer_ratio") if axis == "kernel" else \
         ("era", "throttle_depth", "writer_ratio")
     fixed = [c for c in shared if c not in axes_of(rows)] + _set_elsewhere(rows, shared)
+    if rows[0].get("workload", "open") != "open":
+        console.print(f"workload {rows[0]['workload']} {rows[0]['workload_vars']} "
+                      f"({rows[0]['trial_kind']} trials)")
     console.print(f"{label(rows[0], fixed)}; {count(rows[0]['trials'], 'trial')}, seed "
                   f"{rows[0]['seed']}; Δ: difference to {row_label(rows[0])} with its 95% "
                   "interval")

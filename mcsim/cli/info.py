@@ -1,4 +1,5 @@
-"""``mcsim policies``, ``mcsim kernels`` and ``mcsim params``: the model's tables."""
+"""``mcsim policies``, ``mcsim kernels``, ``mcsim params`` and ``mcsim workloads``: the
+model's tables."""
 from __future__ import annotations
 
 from typing import Annotated, Optional
@@ -99,3 +100,51 @@ def params(json_output: JsonOpt = False) -> None:
                      "column_default": defaults[param_column(p.name)]} for p in PARAMS])
         return
     stdout_console().print(params_table(PARAMS))
+
+
+WORKLOADS_EPILOG = """Examples:
+
+  mcsim workloads
+
+  mcsim workloads ps-scan
+
+  mcsim workloads --json | jq '.[] | {name, threads}'
+
+  mcsim run --workload ps-scan --var n=8 --trials 20
+"""
+
+
+@app.command(epilog=WORKLOADS_EPILOG)
+def workloads(
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="[NAME]", help="One workload (a ready one's name, or a workload file) to "
+        "describe in full: processes, threads, variables, parameters.",
+        show_default=False)] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """The ready workloads (sweeps/workloads/, `mcsim run --workload NAME`): what real
+    system each represents, its trial kind, processes, threads and variables."""
+    from ..workload import list_workloads, load_workload
+    from .render import workload_detail, workloads_table
+
+    chosen = [load_workload(name)] if name is not None else list_workloads()
+    if json_output:
+        data = [workload_document(w) for w in chosen]
+        print_json(data[0] if name is not None else data)
+        return
+    console = stdout_console()
+    if name is not None:
+        for renderable in workload_detail(chosen[0]):
+            console.print(renderable)
+        return
+    console.print(workloads_table(chosen))
+
+
+def workload_document(workload) -> dict:
+    """One workload as ``mcsim workloads --json`` gives it (``canonical``: the resolved
+    structure as canonical JSON, whose sha256 the ``hash`` abbreviates)."""
+    return {"name": workload.name, "description": workload.description,
+            "trial_kind": workload.trial_kind, "hash": workload.hash,
+            "processes": list(workload.process_names),
+            "threads": list(workload.thread_names), "vars": dict(workload.vars),
+            "params": dict(workload.params), "canonical": workload.canonical}

@@ -157,6 +157,9 @@ def result_tables(result) -> list:
              f"(lp_depth {cfg.lp_depth}) · writer_ratio {cfg['writer_ratio']:g} · device "
              f"{cfg['device']} · seed {result.seed}")
     metrics = headline(cfg)
+    if result.workload is not None:
+        title = f"{workload_label(result)}\n{title}"
+        metrics = workload_metrics(metrics, counters)
     hists = [result[name] for name in metrics]
     table = FitTable([
         _col("metric", metrics, justify="left"),
@@ -175,7 +178,7 @@ def result_tables(result) -> list:
     lines = Text(
         f"inversions: {result.inversion_fraction:.3%} of {acquisitions_noun(cfg)} "
         f"({inversions:,} of {result['hp_acq_wait'].n:,}); blamed step: {blamed}\n"
-        f"{count(result.trials, 'trial')} · {count(counters['events'], 'event')} · "
+        f"{trials_label(result)} · {count(counters['events'], 'event')} · "
         f"{result.wall_s:.2f} s · {result.events_per_s / 1e6:.1f} M events/s")
     if cfg["kernel"] != "none":
         lines.append("\n" + kernel_paths_line(result.row()))
@@ -185,7 +188,53 @@ def result_tables(result) -> list:
         verdict = "met" if met else "NOT met (max_trials reached, or no interval)"
         lines.append(f"\nprecision target: hp_wait p99 to ±{precision:.2%} (95% interval "
                      f"half-width): {verdict}")
-    return [Text(title), table, lines]
+    threads = [threads_table(result)] if result.thread_throughput() else []
+    return [Text(title), table, *threads, lines]
+
+
+def workload_label(result) -> str:
+    """``workload ps-scan (n=8) · window trials`` for a result of a workload."""
+    wl = result.workload
+    variables = ", ".join(f"{k}={v}" for k, v in sorted(dict(wl.vars).items()))
+    return (f"workload {wl.name}" + (f" ({variables})" if variables else "")
+            + f" · {result.trial_kind} trials · hash {wl.hash}")
+
+
+def workload_metrics(metrics: Sequence[str], counters: dict) -> tuple:
+    """The metrics a workload's result shows: ``metrics``, each HP acquisition's wait
+    (a scan's read may make several), and the ps scans' time and wait when there were
+    scans.
+
+    >>> workload_metrics(("hp_wait",), {"scans": 3})
+    ('hp_wait', 'hp_acq_wait', 'scan_time', 'scan_wait')
+    """
+    out = tuple(metrics) + (() if "hp_acq_wait" in metrics else ("hp_acq_wait",))
+    return out + (("scan_time", "scan_wait") if counters.get("scans") else ())
+
+
+def trials_label(result) -> str:
+    """``1,000 trials``, or for window trials ``20 trials (windows of 10 s after a 1 s
+    warm-up)``."""
+    text = count(result.trials, "trial")
+    if result.trial_kind != "window":
+        return text
+    cfg = result.config
+    return (f"{text} (windows of {format_duration(cfg['window'])} after a "
+            f"{format_duration(cfg['warmup'])} warm-up)")
+
+
+def threads_table(result) -> FitTable:
+    """Each closed-loop thread of a workload: counted iterations and loop throughput per
+    simulated second (what a reproducer reports)."""
+    rates = result.thread_throughput()
+    iterations = [result.counters[f"thread_iterations_{k}"] for k in range(len(rates))]
+    return FitTable([
+        _col("thread", [name for name, _ in rates], justify="left"),
+        _col("iterations", [f"{n:,}" for n in iterations]),
+        _col("per simulated s", [_cell_number(r) if r == r else "-" for _, r in rates]),
+    ], notes=[f"steps {result.counters['steps']:,} · ps scans "
+              f"{result.counters['scans']:,}"] if rates or result.counters["steps"] else [],
+       more="--json has every thread")
 
 
 def kernel_paths_line(row: dict) -> str:
@@ -266,14 +315,16 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
 
     one = ["policy"] if rows[0].get("kernel", "none") == "none" else ["kernel"]
     axes = varying_parameters(rows) if len(rows) > 1 else one
-    rows = sort_rows(list(rows), axes)
+    rows = sort_by_workload(sort_rows(list(rows), axes))
     extra_columns = list(extra_columns)
 
     def stat(fmt, name):
         return [fmt(r[name]) for r in rows]
 
-    columns = [_col(param_name(a) or a, [_axis_cell(a, r[a]) for r in rows], "left",
-                    narrow_from=2) for a in axes]          # parameter names split last
+    columns = [_col(header, cells, "left", narrow_from=2)
+               for header, cells in workload_axes(rows)]
+    columns += [_col(param_name(a) or a, [_axis_cell(a, r[a]) for r in rows], "left",
+                     narrow_from=2) for a in axes]          # parameter names split last
     columns += [
         # a constant trial count is in the caption, so its column goes first
         _col("trials", [f"{r['trials']:,}" for r in rows],
@@ -291,11 +342,70 @@ def points_table(rows: Sequence[dict], extra_columns: Iterable[str] = (),
     columns += [FitColumn(c, [_axis_cell(c, r[c]) for r in rows])      # as the user typed it
                 for c in extra_columns]
     notes = [REL_CI_NOTE, INVERSIONS_NOTE]
+    workloads = {r.get("workload", "open") for r in rows}
+    if len(workloads) == 1 and workloads != {"open"}:
+        notes.append(f"workload {workloads.pop()} ({rows[0]['trial_kind']} trials)")
     trials = {r["trials"] for r in rows}
     if len(trials) == 1:
         notes.append(f"{count(trials.pop(), 'trial')} per point")
     return FitTable(columns, title=title, notes=notes,
                     more="mcsim show --json or -C NAME has every column")
+
+
+def sort_by_workload(rows: list[dict]) -> list[dict]:
+    """``rows`` sorted by workload name and then variables (numbers by value), keeping
+    their order otherwise: the workload columns come first in a table of points.
+
+    >>> [r["workload_vars"] for r in sort_by_workload([
+    ...     {"workload": "w", "workload_vars": '{"n":16,"t":"10ms"}'},
+    ...     {"workload": "w", "workload_vars": '{"n":4,"t":"100ms"}'},
+    ...     {"workload": "w", "workload_vars": '{"n":4,"t":"1ms"}'}])]
+    ['{"n":4,"t":"1ms"}', '{"n":4,"t":"100ms"}', '{"n":16,"t":"10ms"}']
+    """
+    import json
+
+    def key(row):
+        variables = json.loads(row.get("workload_vars") or "{}")
+        return (row.get("workload", "open"),
+                tuple((name, *_var_order(v)) for name, v in sorted(variables.items())))
+
+    return sorted(rows, key=key)
+
+
+def _var_order(value) -> tuple:
+    """A sort key for a workload variable: numbers and durations by size, other text
+    after them, alphabetically."""
+    from ..errors import McsimError
+    from ..units import parse_duration
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    try:
+        return (0, parse_duration(value), "")
+    except (McsimError, TypeError, ValueError):
+        return (1, 0, str(value))
+
+
+def workload_axes(rows: Sequence[dict]) -> list[tuple[str, list]]:
+    """``(header, cells)`` of the workload columns of a table of points: the workload's
+    name where rows differ in it, then each workload variable whose value differs
+    between rows (one workload is named in the caption instead).
+
+    >>> workload_axes([{"workload": "ps-scan", "workload_vars": '{"n":1}'},
+    ...                {"workload": "ps-scan", "workload_vars": '{"n":8}'}])
+    [('n', ['1', '8'])]
+    >>> workload_axes([{"workload": "open", "workload_vars": "{}"},
+    ...                {"workload": "ps-scan", "workload_vars": '{"n":8}'}])
+    [('workload', ['open', 'ps-scan']), ('n', ['-', '8'])]
+    """
+    import json
+
+    names = [r.get("workload", "open") for r in rows]
+    parsed = [json.loads(r.get("workload_vars") or "{}") for r in rows]
+    keys = sorted({k for v in parsed for k in v})
+    varying = [k for k in keys if len({repr(v.get(k)) for v in parsed}) > 1]
+    return [("workload", names)] * (len(set(names)) > 1) + \
+        [(k, [_cell(v.get(k)) for v in parsed]) for k in varying]
 
 
 def _percent(x) -> str:
@@ -309,7 +419,14 @@ def _axis_cell(column: str, value) -> str:
 
     >>> _axis_cell("wake_ns", 20000), _axis_cell("gate_wait_p99_ns", 3.8142e7)
     ('20 µs', '38.1 ms')
+    >>> _axis_cell("thread_names", ["a/w", "b/r"]), _axis_cell("thread_throughput_per_s",
+    ...                                                        [110.2, 67.25])
+    ('a/w, b/r', '110, 67.2 /s')
     """
+    if column == "thread_names" and isinstance(value, (list, tuple)):
+        return ", ".join(value) or "-"
+    if column == "thread_throughput_per_s" and isinstance(value, (list, tuple)):
+        return (", ".join(_cell_number(x) for x in value) + " /s") if value else "-"
     if column.endswith("_ns") and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return format_duration(value)
@@ -401,6 +518,37 @@ def policies_table(policies) -> Table:
         table.add_row(p.name, p.stands_for, *("L" if flag else "-" for flag in p.locked),
                       "yes" if p.keeps_page else "no")
     return table
+
+
+def workloads_table(workloads) -> Table:
+    """One line per workload: name, trial kind, processes, threads, variables and the
+    sentence saying what it represents."""
+    table = Table(title="ready workloads (mcsim run --workload NAME; sweeps/workloads/)",
+                  title_justify="left")
+    for name in ("name", "trials", "processes", "threads", "vars", "represents"):
+        table.add_column(name, justify="right" if name in ("processes", "threads")
+                         else "left", overflow="fold")
+    for w in workloads:
+        variables = ", ".join(f"{k}={v}" for k, v in sorted(dict(w.vars).items()))
+        table.add_row(Text(w.name), w.trial_kind, str(len(w.process_names)),
+                      str(len(w.thread_names)), Text(variables or "-"),
+                      Text(w.description))
+    return table
+
+
+def workload_detail(workload) -> list:
+    """One workload in full: its sentence, processes, threads, variables and the mcsim
+    parameters it sets."""
+    variables = ", ".join(f"{k} = {v!r}" for k, v in sorted(dict(workload.vars).items()))
+    settings = ", ".join(f"{k} = {v!r}" for k, v in sorted(dict(workload.params).items()))
+    return [Text(f"{workload.name}: {workload.description}"),
+            Text(f"trials: {workload.trial_kind} · hash {workload.hash}\n"
+                 f"processes ({len(workload.process_names)}): "
+                 f"{', '.join(workload.process_names)}\n"
+                 f"threads ({len(workload.thread_names)}, in counter order): "
+                 f"{', '.join(workload.thread_names) or '-'}\n"
+                 f"vars (--var NAME=VALUE): {variables or '-'}\n"
+                 f"params it sets (--set wins): {settings or '-'}")]
 
 
 def params_table(params) -> Table:

@@ -10,8 +10,9 @@ from ..errors import UsageError
 from .app import app
 from .common import (JsonOpt, MaxTrialsOpt, PrecisionOpt, QuietOpt, RunConfigOpt,
                      RunEraOpt, RunKernelOpt, RunPolicyOpt, RunSeedOpt, RunThrottleOpt, RunTrialsOpt,
-                     RunWriterRatioOpt, SetOneOpt, build_spec, command_line, flag_values,
-                     print_json, progress_bar, show_progress, stdout_console)
+                     RunWriterRatioOpt, SetOneOpt, VarOneOpt, WorkloadOpt, build_spec,
+                     command_line, flag_values, print_json, progress_bar, show_progress,
+                     stdout_console, var_values, workload_set_values)
 
 RUN_EPILOG = """Examples:
 
@@ -26,11 +27,17 @@ RUN_EPILOG = """Examples:
   mcsim run -c my-config.toml --seed 3 --out result.parquet
 
   mcsim run --policy hold --p99-rel-ci 0.02
+
+  mcsim run --workload ps-scan --var n=8 --trials 20
+
+  mcsim run --workload my-workload.toml --kernel 6.18 --set window=2s --trials 50
 """
 
 
 @app.command(epilog=RUN_EPILOG)
 def run(
+    workload: WorkloadOpt = None,
+    var: VarOneOpt = None,
     kernel: RunKernelOpt = None,
     policy: RunPolicyOpt = None,
     era: RunEraOpt = None,
@@ -53,22 +60,26 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate one configuration: HP wait p50/p99/p99.9 with the p99 interval, the
-    inversion fraction, fault latency, writer wait and the work done."""
+    inversion fraction, fault latency, writer wait and the work done; with --workload,
+    also each HP acquisition's wait, the ps scans' time and wait, and each thread's loop
+    throughput."""
     from ..points import default_workers, simulate_point
 
     if out is not None:
         from ..dataset import check_parquet_path
 
         check_parquet_path(out, "--out")
+    set_values, set_vars = workload_set_values(set_values, workload, config)
     values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
                          throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    spec = build_spec(config, values, allow_grid=False, trials=trials, seed=seed,
-                      p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+    spec = build_spec(config, values, allow_grid=False, workload=workload,
+                      variables=var_values((var or []) + set_vars), trials=trials,
+                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     points = spec.points(command=command_line())
     if len(points) != 1:
         raise UsageError(f"run simulates one configuration, but the options give "
-                         f"{len(points)}; allowed: one value per parameter (use "
-                         "`mcsim sweep` for lists)")
+                         f"{len(points)}; allowed: one value per parameter and workload "
+                         "variable (use `mcsim sweep` for lists)")
     point = points[0]
     workers = default_workers() if workers is None else workers
     total = None if point.p99_rel_ci is not None else point.trials
@@ -107,6 +118,7 @@ def result_document(result) -> dict:
 
     row = result.row()
     return {
+        "workload": workload_document(result),
         "config": param_values(result.config.public()),
         "lp_depth": result.config.lp_depth,
         "run": {k: row[k] for k in ("point_key", "seed", "trials", "p99_rel_ci_target",
@@ -116,6 +128,18 @@ def result_document(result) -> dict:
         "metrics": {m: {stat_column(m, s)[len(m) + 1:]: row[stat_column(m, s)]
                         for s, _ in STATS} for m in METRICS},
     }
+
+
+def workload_document(result) -> dict:
+    """The workload part of ``mcsim run --json``: name, hash, variables, trial kind and
+    each thread's counted iterations and loop throughput (per simulated second)."""
+    wl = result.workload
+    rates = result.thread_throughput()
+    return {"name": result.workload_name, "hash": None if wl is None else wl.hash,
+            "vars": {} if wl is None else dict(wl.vars), "trial_kind": result.trial_kind,
+            "threads": [{"name": name, "iterations": result.counters[
+                f"thread_iterations_{k}"], "throughput_per_s": rate}
+                for k, (name, rate) in enumerate(rates)]}
 
 
 def _checked(advance):

@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     ("sweep", ("sweep",)),
     ("data", ("show", "compact")),
     ("script", ("script",)),
-    ("info", ("policies", "kernels", "params")),
+    ("info", ("policies", "kernels", "params", "workloads")),
     ("bench", ("bench",)),
     ("report", ("report", "plot")),
     ("compare", ("compare",)),

@@ -9,9 +9,9 @@ import typer
 from ..errors import UsageError
 from .app import app
 from .common import (ConfigOpt, EraOpt, JsonOpt, KernelOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
-                     QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, WriterRatioOpt,
-                     build_spec, command_line, flag_values, print_json, progress_bar,
-                     show_progress, stdout_console)
+                     QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, VarOpt, WorkloadOpt,
+                     WriterRatioOpt, build_spec, command_line, flag_values, print_json,
+                     progress_bar, show_progress, stdout_console, var_values, workload_set_values)
 from .plan import TrialsDone, announce, show_plan
 
 SWEEP_EPILOG = """Examples:
@@ -28,6 +28,12 @@ SWEEP_EPILOG = """Examples:
   mcsim sweep sweeps/kernels.toml
 
   mcsim sweep --kernel 4.19,6.18,6.18+vma-retry --set p_retry_miss=0.45 --out out/retry
+
+A workload with its variables as axes (or workload = "..." and [grid] vars.n = [...] in
+the sweep file):
+
+  mcsim sweep --workload ps-scan --var n=1,2,4,8 --kernel 4.19,6.18 --trials 20
+              --out out/ps-scan
 
 On a Dask cluster (pip install 'mcsim[dask]'; see docs/cli.md, Clusters):
 
@@ -53,6 +59,8 @@ def sweep(
     sweep_file: Annotated[Optional[Path], typer.Argument(
         metavar="[SWEEP.toml]", help="Sweep file ([run], [params], [grid]; see sweeps/), "
         "the same as --config.", dir_okay=False, show_default=False)] = None,
+    workload: WorkloadOpt = None,
+    var: VarOpt = None,
     kernel: KernelOpt = None,
     policy: PolicyOpt = None,
     era: EraOpt = None,
@@ -110,10 +118,12 @@ def sweep(
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
     source = sweep_file or config
+    set_values, set_vars = workload_set_values(set_values, workload, source)
     values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
                          throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    spec = build_spec(source, values, allow_grid=True, trials=trials, seed=seed,
-                      p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+    spec = build_spec(source, values, allow_grid=True, workload=workload,
+                      variables=var_values((var or []) + set_vars), trials=trials,
+                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
     if out is None:
         if source is None:
             raise UsageError("--out: missing; allowed: a directory for the point files, "
@@ -155,6 +165,11 @@ def _executor_options(executor: str, **given) -> dict:
     return options
 
 
+#: Workload columns each point of ``mcsim sweep --json`` carries beside its summary.
+WORKLOAD_SUMMARY = ("workload", "workload_hash", "workload_vars", "trial_kind",
+                    "thread_names", "thread_throughput_per_s")
+
+
 def _print_report(report, points, out: Path, spec, executor: str, shard, json_output: bool):
     """The sweep's points as a table (or the --json summary)."""
     import mcsim
@@ -169,7 +184,9 @@ def _print_report(report, points, out: Path, spec, executor: str, shard, json_ou
         print_json({"out": str(out), "points": len(points), "computed": len(report.computed),
                     "skipped": len(report.skipped), "wall_s": report.wall_s,
                     "executor": executor, "shard": shard,
-                    "results": [summarize(by_key[p.key]) for p in points]})
+                    "results": [{**summarize(by_key[p.key]),
+                                 **{k: by_key[p.key][k] for k in WORKLOAD_SUMMARY}}
+                                for p in points]})
         return
     console = stdout_console()
     console.print(points_table(rows, title=spec.description or None))
