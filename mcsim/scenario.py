@@ -39,6 +39,10 @@ DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
 
 LOCK_MMAP, LOCK_VMA = 0, 1      # which lock a fault pass or an HP acquisition takes
 
+# Empirical distributions (docs/model.md §13.1): kind 4, a = the index of its quantile table.
+MAX_TABLES, MAX_TABLE_POINTS = 8, 33
+DIST_EMPIRICAL = 4
+
 # Workloads (docs/model.md §12): the most processes, VMAs, threads and steps one record holds.
 MAX_PROCESSES, MAX_VMAS, MAX_THREADS, MAX_STEPS = 64, 128, 32, 256
 TRIAL_CYCLE, TRIAL_WINDOW = 0, 1            # regenerative cycles (§4.2) / window trials (§12.3)
@@ -127,6 +131,10 @@ SCENARIO_DTYPE = np.dtype([
     ("vma_process", "<i8", (MAX_VMAS,)),
     ("threads", THREAD_DTYPE, (MAX_THREADS,)),
     ("steps", STEP_DTYPE, (MAX_STEPS,)),
+    # measured durations and wake-up jitter (§13)
+    ("wake_jitter", DIST_DTYPE),    # added to wake at every wake-up, drawn then
+    ("table_points", "<i8", (MAX_TABLES,)),   # values used in each quantile table
+    ("tables", "<f8", (MAX_TABLES, MAX_TABLE_POINTS)),  # empirical quantiles, ascending, ns
 ])
 
 # Task kinds (also the ``kind`` of a scripted row).

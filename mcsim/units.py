@@ -152,7 +152,7 @@ def parse_rate(x, name: str = "rate") -> float:
 
 
 #: The engine's integer codes of the distribution kinds.
-DIST_CODES = {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3}
+DIST_CODES = {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3, "empirical": 4}
 
 
 @dataclass(frozen=True)
