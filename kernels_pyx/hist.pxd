@@ -17,6 +17,7 @@
 
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memset
 
 from numeric cimport sat_add, sat_mul
 
@@ -55,6 +56,7 @@ cdef enum:
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
     INSERTION_SORT_MAX = 32  # longer trials get Shell-sort passes first
+    COUNTING_SORT_MIN = 1024 # still longer ones (window trials) a counting sort by bucket
 
 
 cdef struct Hist:
@@ -82,6 +84,7 @@ cdef struct Hist:
     int64_t tlen
     int64_t tcap
     int64_t tsum
+    int32_t* cbuf     # N_BUCKETS counts for the counting sort, allocated on first use
     # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
@@ -118,6 +121,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.sn = 0.0
     h.tlen = 0
     h.tsum = 0
+    h.cbuf = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
@@ -170,13 +174,34 @@ cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
         gap //= 3
 
 
+cdef inline int _counting_sort(Hist* h, int32_t* a, int64_t length) noexcept nogil:
+    """Sort bucket indices (0 <= a[i] < N_BUCKETS) by counting: O(length + N_BUCKETS), for
+    trials with thousands of samples, where Shell sort's passes dominate.  -1 when the
+    count buffer cannot be allocated (the caller sorts otherwise)."""
+    cdef int64_t i, pos = 0
+    cdef int32_t b, k
+    if h.cbuf == NULL:
+        h.cbuf = <int32_t*>malloc(N_BUCKETS * sizeof(int32_t))
+        if h.cbuf == NULL:
+            return -1
+    memset(h.cbuf, 0, N_BUCKETS * sizeof(int32_t))
+    for i in range(length):
+        h.cbuf[a[i]] += 1
+    for b in range(N_BUCKETS):
+        for k in range(h.cbuf[b]):
+            a[pos] = b
+            pos += 1
+    return 0
+
+
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
     """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
     cdef int64_t m, N = h.tlen
     if N == 0:                  # most metrics get no sample in a short trial: adding
         h.trials += 1           # zeros to nn, ss and sn would change nothing
         return
-    _sort_int32(h.tbuf, N)
+    if N < COUNTING_SORT_MIN or _counting_sort(h, h.tbuf, N) != 0:
+        _sort_int32(h.tbuf, N)
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
         hist_add_saturating(h.yy, h.yn, h.tbuf, N)
@@ -195,6 +220,8 @@ cdef inline void hist_end_trial(Hist* h) noexcept nogil:
 
 
 cdef inline void hist_free(Hist* h) noexcept nogil:
+    free(h.cbuf)
+    h.cbuf = NULL
     free(h.tbuf)
     h.tbuf = NULL
     h.tcap = 0
