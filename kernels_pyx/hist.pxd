@@ -17,7 +17,6 @@
 
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memset
 
 from numeric cimport sat_add, sat_mul
 
@@ -39,6 +38,35 @@ cdef extern from *:
     """
     void hist_add_saturating "mcsim_hist_add_saturating"(
         int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) noexcept nogil
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <string.h>
+    /* Sort a long trial's bucket indices (0 <= a[i] < nb) by counting: O(n + nb), for
+       window trials with thousands of samples, where Shell sort's passes dominate.  Out
+       of line, so hist_end_trial stays small enough to inline.  The count buffer is
+       allocated on first use; -1 if it cannot be (the caller sorts otherwise). */
+    static __attribute__((noinline)) int mcsim_hist_counting_sort(
+            int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
+        if (*cbuf == NULL) {
+            *cbuf = (int32_t*)malloc((size_t)nb * sizeof(int32_t));
+            if (*cbuf == NULL)
+                return -1;
+        }
+        int32_t* c = *cbuf;
+        memset(c, 0, (size_t)nb * sizeof(int32_t));
+        for (int64_t i = 0; i < n; i++)
+            c[a[i]]++;
+        int64_t pos = 0;
+        for (int32_t b = 0; b < nb; b++)
+            for (int32_t k = c[b]; k > 0; k--)
+                a[pos++] = b;
+        return 0;
+    }
+    """
+    int hist_counting_sort "mcsim_hist_counting_sort"(
+        int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) noexcept nogil
 
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
 cdef enum:
@@ -174,33 +202,13 @@ cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
         gap //= 3
 
 
-cdef inline int _counting_sort(Hist* h, int32_t* a, int64_t length) noexcept nogil:
-    """Sort bucket indices (0 <= a[i] < N_BUCKETS) by counting: O(length + N_BUCKETS), for
-    trials with thousands of samples, where Shell sort's passes dominate.  -1 when the
-    count buffer cannot be allocated (the caller sorts otherwise)."""
-    cdef int64_t i, pos = 0
-    cdef int32_t b, k
-    if h.cbuf == NULL:
-        h.cbuf = <int32_t*>malloc(N_BUCKETS * sizeof(int32_t))
-        if h.cbuf == NULL:
-            return -1
-    memset(h.cbuf, 0, N_BUCKETS * sizeof(int32_t))
-    for i in range(length):
-        h.cbuf[a[i]] += 1
-    for b in range(N_BUCKETS):
-        for k in range(h.cbuf[b]):
-            a[pos] = b
-            pos += 1
-    return 0
-
-
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
     """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
     cdef int64_t m, N = h.tlen
     if N == 0:                  # most metrics get no sample in a short trial: adding
         h.trials += 1           # zeros to nn, ss and sn would change nothing
         return
-    if N < COUNTING_SORT_MIN or _counting_sort(h, h.tbuf, N) != 0:
+    if N < COUNTING_SORT_MIN or hist_counting_sort(&h.cbuf, h.tbuf, N, N_BUCKETS) != 0:
         _sort_int32(h.tbuf, N)
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
