@@ -146,6 +146,9 @@ cdef _raise_for(int err, const Scenario* sc):
     raise AssertionError(f"mcsim engine: internal error {err}")
 
 
+_SCENARIO_DTYPES_OK = set()
+
+
 cdef const Scenario* _scenario_of(object record, list keep) except NULL:
     """The C view of a scenario record: one record whose buffer format is exactly the
     generated Scenario struct's (mcsim.scenario.SCENARIO_DTYPE), checked here because
@@ -153,9 +156,11 @@ cdef const Scenario* _scenario_of(object record, list keep) except NULL:
     buffer alive while the core reads it."""
     arr = np.ascontiguousarray(np.asarray(record).reshape(-1))
     if (arr.shape[0] != 1 or arr.dtype.names is None or arr.itemsize != sizeof(Scenario)
-            or memoryview(arr).format.encode() != SCENARIO_FORMAT):
+            or (arr.dtype not in _SCENARIO_DTYPES_OK
+                and memoryview(arr).format.encode() != SCENARIO_FORMAT)):
         raise ValueError("the scenario must be one record of mcsim.scenario.SCENARIO_DTYPE "
                          f"({sizeof(Scenario)} bytes), not {arr.dtype} x {arr.shape[0]}")
+    _SCENARIO_DTYPES_OK.add(arr.dtype)       # numpy rebuilds the format string each time
     cdef const unsigned char[::1] raw = arr.view(np.uint8)
     keep.append(raw)
     return <const Scenario*>&raw[0]

@@ -1,6 +1,6 @@
 # The trial loop (included by engine.pyx): arrivals and their draws, critical sections,
-# dispatch of events to the seams, the invariants, and regenerative trials
-# (docs/model.md §4, §11.8, §11.9).  Mirrors the trial seam of mcsim/reference.py.
+# dispatch of events to the seams, the invariants, regenerative cycles and window trials
+# (docs/model.md §4, §11.8, §11.9, §12.3).  Mirrors the trial seam of mcsim/reference.py.
 
 # ------------------------------------------------------------------ tasks
 cdef inline void hold_for(Sim* s, int32_t t, int64_t duration) noexcept nogil:

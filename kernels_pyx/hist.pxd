@@ -39,6 +39,35 @@ cdef extern from *:
     void hist_add_saturating "mcsim_hist_add_saturating"(
         int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) noexcept nogil
 
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <string.h>
+    /* Sort a long trial's bucket indices (0 <= a[i] < nb) by counting: O(n + nb), for
+       window trials with thousands of samples, where Shell sort's passes dominate.  Out
+       of line, so hist_end_trial stays small enough to inline.  The count buffer is
+       allocated on first use; -1 if it cannot be (the caller sorts otherwise). */
+    static __attribute__((noinline)) int mcsim_hist_counting_sort(
+            int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
+        if (*cbuf == NULL) {
+            *cbuf = (int32_t*)malloc((size_t)nb * sizeof(int32_t));
+            if (*cbuf == NULL)
+                return -1;
+        }
+        int32_t* c = *cbuf;
+        memset(c, 0, (size_t)nb * sizeof(int32_t));
+        for (int64_t i = 0; i < n; i++)
+            c[a[i]]++;
+        int64_t pos = 0;
+        for (int32_t b = 0; b < nb; b++)
+            for (int32_t k = c[b]; k > 0; k--)
+                a[pos++] = b;
+        return 0;
+    }
+    """
+    int hist_counting_sort "mcsim_hist_counting_sort"(
+        int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) noexcept nogil
+
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
@@ -55,6 +84,7 @@ cdef enum:
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
     INSERTION_SORT_MAX = 32  # longer trials get Shell-sort passes first
+    COUNTING_SORT_MIN = 1024 # still longer ones (window trials) a counting sort by bucket
 
 
 cdef struct Hist:
@@ -82,6 +112,7 @@ cdef struct Hist:
     int64_t tlen
     int64_t tcap
     int64_t tsum
+    int32_t* cbuf     # N_BUCKETS counts for the counting sort, allocated on first use
     # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
@@ -118,6 +149,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.sn = 0.0
     h.tlen = 0
     h.tsum = 0
+    h.cbuf = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
@@ -176,7 +208,8 @@ cdef inline void hist_end_trial(Hist* h) noexcept nogil:
     if N == 0:                  # most metrics get no sample in a short trial: adding
         h.trials += 1           # zeros to nn, ss and sn would change nothing
         return
-    _sort_int32(h.tbuf, N)
+    if N < COUNTING_SORT_MIN or hist_counting_sort(&h.cbuf, h.tbuf, N, N_BUCKETS) != 0:
+        _sort_int32(h.tbuf, N)
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
         hist_add_saturating(h.yy, h.yn, h.tbuf, N)
@@ -195,6 +228,8 @@ cdef inline void hist_end_trial(Hist* h) noexcept nogil:
 
 
 cdef inline void hist_free(Hist* h) noexcept nogil:
+    free(h.cbuf)
+    h.cbuf = NULL
     free(h.tbuf)
     h.tbuf = NULL
     h.tcap = 0

@@ -132,10 +132,9 @@ class BlockOutput:
         if self.filled is not None:
             self.filled = np.union1d(self.filled, filled)
         s, o = self.hist_scalars, other.hist_scalars
-        for col in _SUMMED:
-            column = s[:, col].copy()
-            sat_add_into(column, o[:, col])
-            s[:, col] = column
+        summed = s[:, _SUMMED]                  # a copy (fancy index), written back
+        sat_add_into(summed, o[:, _SUMMED])
+        s[:, _SUMMED] = summed
         np.minimum(s[:, _VMIN], o[:, _VMIN], out=s[:, _VMIN])
         np.maximum(s[:, _VMAX], o[:, _VMAX], out=s[:, _VMAX])
         self.hist_floats += other.hist_floats

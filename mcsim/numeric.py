@@ -121,11 +121,9 @@ def sat_add_into(a: np.ndarray, b: np.ndarray) -> None:
     >>> a.tolist() == [3, SATURATED]
     True
     """
-    with np.errstate(over="ignore"):
-        np.add(a, b, out=a)
-    wrapped = a < 0
-    if wrapped.any():
-        a[wrapped] = SATURATED
+    np.add(a, b, out=a)               # integer arrays wrap silently (no warning)
+    if a.min(initial=0) < 0:
+        a[a < 0] = SATURATED
 
 
 def time_limit_error() -> SimulationError:
