@@ -156,6 +156,20 @@ def test_const_jitter_adds_to_wake_exactly_in_a_script():
     assert engine.run_script(rec, rows)["waits"][1, 0] == 900 * US + 5 * US
 
 
+def test_the_end_of_a_dirty_throttling_sleep_is_a_wake_up():
+    """A write fault alone (mkwrite_fast, no bio, no CPU work) whose balance_dirty_pages()
+    sleeps 1 ms (§11.4): its only wake-up is the sleep's end (§13.2), so a const jitter j
+    ends it exactly j later; wake itself was never added there (§4.1), so wake = 0 keeps
+    the 2018 results."""
+    rec = one_lock(compile_scenario(validate()))
+    rows = compile_script([{"at": 0, "kind": "fault", "fault": "mkwrite_fast",
+                            "dirty": "1ms"}])
+    engine = compiled_engine()
+    assert engine.run_script(rec, rows)["done"][0] == 1 * MS
+    rec[0]["wake_jitter"] = (CONST, 2000.0, 0.0)
+    assert engine.run_script(rec, rows)["done"][0] == 1 * MS + 2 * US
+
+
 def test_a_script_refuses_a_drawn_jitter():
     """A script runs without a random stream, so a non-const jitter is refused."""
     rec = compile_scenario(validate())
