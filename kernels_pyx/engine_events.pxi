@@ -112,8 +112,9 @@ cdef inline void note_pending(Sim* s) noexcept nogil:
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
-    # t is now + a delay; now <= MAX_TIME_NS and every delay <= MAX_DRAW_NS (draws are
-    # clamped, wake_ns and script rows checked on entry), so t itself cannot overflow.
+    # t is now + a delay; now <= MAX_TIME_NS and every delay <= 2 * MAX_DRAW_NS (draws
+    # are clamped, wake_ns and script rows checked on entry; a wake-up adds a jitter draw
+    # to wake or to a sleep), so t itself cannot overflow.
     cdef Event ev
     cdef Event* grown
     cdef int64_t i, parent
