@@ -215,7 +215,7 @@ def test_raw_records_are_checked_alike():
     step = np.array([1, 0, 0, 1])                  # a valid step: submit, miss_submit, ...
     bad = [("wake_ns", -1, "scenario.wake_ns"), ("wake_ns", MAX_DRAW_NS + 1, "wake_ns"),
            ("device", (7, 1.0, 0.0), r"scenario.device.kind"),
-           ("dirty_throttle", (3, 1.0, 0.0), r"scenario.dirty_throttle.kind"),
+           ("dirty_throttle", (5, 1.0, 0.0), r"scenario.dirty_throttle.kind"),
            ("lp_depth", 0, "scenario.lp_depth"), ("first_lock", 2, "scenario.first_lock"),
            ("retry_lock", -1, "scenario.retry_lock"), ("hp_lock", 5, "scenario.hp_lock"),
            ("hp_acquisitions", 0, "scenario.hp_acquisitions"),
