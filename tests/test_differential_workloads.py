@@ -383,7 +383,8 @@ def test_fixed_set_compiled_equals_reference(fixed_set):
 
 
 def scripted_records():
-    """The hand-derived workloads of tests/test_reference_workloads.py: constant durations,
+    """The hand-derived workloads of tests/test_reference_workloads.py and
+    tests/test_reference_measured.py: constant durations,
     so events fall exactly on the edges of the window (a step at warmup + window, a read
     queued behind a writer's release at the same instant)."""
     import test_reference_workloads as hand
@@ -398,6 +399,15 @@ def scripted_records():
     yield hand.workload([(0, 1_000 * US, [{"step": "write", "hold": 100 * US,
                                            "think": 400 * US}])],
                         warmup=1_000 * US, window=1_000 * US)
+    # §12.3 and §13.2: iterations and scans across the window's end; const and random
+    # jitter at every kind of wake-up, the end of a dirty-throttling sleep included
+    import test_reference_measured as measured
+
+    yield measured.two_step_writer(1_200 * US)
+    yield measured.scan_across_the_window_end()
+    for jitter in ((0, 2e3, 0.0), (1, 5e3, 0.0)):
+        yield measured.wake_ups(jitter)
+        yield measured.bio_and_dirty_sleep(jitter)
 
 
 def test_hand_derived_workloads_agree():

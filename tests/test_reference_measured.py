@@ -79,6 +79,15 @@ def test_an_iteration_started_after_the_window_is_not_waited_for():
     assert samples(eng, "hold_writer") == [300 * US] * 2
 
 
+def scan_across_the_window_end():
+    return workload([(0, 0, [{"step": "cmdline", "process": 0, "hold": 10 * US,
+                              "scan": 1},
+                             {"step": "cmdline", "process": 1, "hold": 10 * US,
+                              "scan": 2, "think": 990 * US}]),
+                     (1, 5 * US, [{"step": "write", "hold": 500 * US, "think": 500 * US}])],
+                    processes=2, vmas=(0, 1), window=8 * US)
+
+
 def test_a_scan_started_inside_the_window_ends_the_trial():
     """A scan of processes 0 and 1 (10 µs reads, think 0 between, 990 µs after) beside a
     writer on process 1 holding L_1 500 µs from 5 µs (its start delay).  Window [0, 8 µs):
@@ -88,13 +97,7 @@ def test_a_scan_started_inside_the_window_ends_the_trial():
     the scanner's counted iteration are still open: the trial ends at 515 µs, the scan
     recorded (scan_time 515 µs, scan_wait 495 µs: the uncounted read's wait), the
     uncounted read itself records no hp_wait."""
-    rec = workload([(0, 0, [{"step": "cmdline", "process": 0, "hold": 10 * US,
-                             "scan": 1},
-                            {"step": "cmdline", "process": 1, "hold": 10 * US,
-                             "scan": 2, "think": 990 * US}]),
-                    (1, 5 * US, [{"step": "write", "hold": 500 * US, "think": 500 * US}])],
-                   processes=2, vmas=(0, 1), window=8 * US)
-    eng, c = run(rec)
+    eng, c = run(scan_across_the_window_end())
     assert samples(eng, "scan_time") == [515 * US]
     assert samples(eng, "scan_wait") == [495 * US]
     assert samples(eng, "hp_wait") == [0] and samples(eng, "writer_wait") == [0]
@@ -108,6 +111,18 @@ def jittered(rec, dist):
     return rec
 
 
+def wake_ups(jitter):
+    """A reader, a queued writer, a queued reader and two bios through one gate slot."""
+    rec = workload([(0, 0, [{"step": "cmdline", "process": 0, "hold": MS, "think": MS}]),
+                    (0, 100 * US, [{"step": "write", "hold": 100 * US, "think": MS}]),
+                    (0, 0, [{"step": "bg_io", "think": 5 * MS}]),
+                    (0, 0, [{"step": "bg_io", "think": 5 * MS}]),
+                    (0, 200 * US, [{"step": "cmdline", "process": 0, "hold": 0,
+                                    "think": 5 * MS}])],
+                   params={"wake": "3us", "throttle_depth": 7}, window=300 * US)
+    return jittered(rec, jitter)
+
+
 def test_const_jitter_adds_exactly_at_every_wake_up():
     """wake = 3 µs, wake_jitter = const(2 µs): every wake-up runs its task 5 µs after it.
     Thread 0 reads process 0 holding L 1 ms from 0; thread 1's writer (100 µs) queues and
@@ -116,17 +131,19 @@ def test_const_jitter_adds_exactly_at_every_wake_up():
     at 1 ms, gate_wait = 1 ms + 5 µs.  A queued reader (thread 4, at 200 µs, behind the
     writer) is granted at the writer's release, 1.105 ms: hp_wait = 0.905 ms + 5 µs.
     A const jitter draws nothing, so the draws of any other part are unchanged."""
-    rec = workload([(0, 0, [{"step": "cmdline", "process": 0, "hold": MS, "think": MS}]),
-                    (0, 100 * US, [{"step": "write", "hold": 100 * US, "think": MS}]),
-                    (0, 0, [{"step": "bg_io", "think": 5 * MS}]),
-                    (0, 0, [{"step": "bg_io", "think": 5 * MS}]),
-                    (0, 200 * US, [{"step": "cmdline", "process": 0, "hold": 0,
-                                    "think": 5 * MS}])],
-                   params={"wake": "3us", "throttle_depth": 7}, window=300 * US)
-    eng, c = run(jittered(rec, (0, 2e3, 0.0)))
+    eng, c = run(wake_ups((0, 2e3, 0.0)))
     assert samples(eng, "writer_wait") == [905 * US]
     assert samples(eng, "gate_wait") == [0, 1_005 * US]
     assert samples(eng, "hp_wait") == [0, 910 * US]
+
+
+def bio_and_dirty_sleep(jitter):
+    rec = workload([(0, 0, [{"step": "fault", "fault": "miss", "think": 5 * MS}]),
+                    (0, 0, [{"step": "fault", "fault": "mkwrite_fast", "think": 5 * MS}])],
+                   params={"wake": "3us", "p_dirty_throttle": 1.0,
+                           "dirty_throttle": "const(1ms)", "mkwrite_fast": "0"},
+                   window=100 * US)
+    return jittered(rec, jitter)
 
 
 def test_const_jitter_after_a_bio_and_a_dirty_sleep():
@@ -135,12 +152,7 @@ def test_const_jitter_after_a_bio_and_a_dirty_sleep():
     wakes at the sleep's end + j: the sleep's end never had `wake` (§4.1, §11.4), and
     §13.2 keeps every result at `wake_jitter = 0`, so it adds the jitter alone (the
     reading taken here).  wake = 3 µs, j = 2 µs; CPU work 0."""
-    rec = workload([(0, 0, [{"step": "fault", "fault": "miss", "think": 5 * MS}]),
-                    (0, 0, [{"step": "fault", "fault": "mkwrite_fast", "think": 5 * MS}])],
-                   params={"wake": "3us", "p_dirty_throttle": 1.0,
-                           "dirty_throttle": "const(1ms)", "mkwrite_fast": "0"},
-                   window=100 * US)
-    eng, c = run(jittered(rec, (0, 2e3, 0.0)))
+    eng, c = run(bio_and_dirty_sleep((0, 2e3, 0.0)))
     assert c["dirty_throttles"] == 1
     assert samples(eng, "lp_fault_latency") == [1_002 * US, 1_005 * US]
 
