@@ -157,6 +157,23 @@ def test_const_jitter_after_a_bio_and_a_dirty_sleep():
     assert samples(eng, "lp_fault_latency") == [1_002 * US, 1_005 * US]
 
 
+def test_a_dirty_sleeps_jitter_is_drawn_when_the_sleep_ends():
+    """The two faults above with wake_jitter = exp(5 µs).  Draws: at 0 the write fault's
+    `p_dirty_throttle` uniform U₀ (the only draw of either step: every duration is
+    const); at 1 ms the miss fault's bio completes (its event was scheduled first) and its
+    wake-up draws E₁; then the dirty sleep ends and its wake-up draws E₂ (§13.2: at the
+    moment of the wake-up, in event order).  So the miss fault takes 1 ms + 3 µs +
+    to_ns(5e3·E₁), the write fault 1 ms + to_ns(5e3·E₂).  Events: two steps, the bio's
+    completion, the miss fault's run, the sleep's end, the write fault's run: six."""
+    eng, c = run(bio_and_dirty_sleep((1, 5e3, 0.0)), seed=4)
+    gen = np.random.Generator(np.random.PCG64DXSM(4))
+    gen.random()
+    j1, j2 = (to_ns(5e3 * gen.standard_exponential()) for _ in range(2))
+    assert j1 != j2
+    assert samples(eng, "lp_fault_latency") == sorted([1_003 * US + j1, MS + j2])
+    assert c["events"] == 6
+
+
 def test_random_jitter_is_drawn_at_the_wake_up():
     """Two bg_io threads at 0 through one gate slot, device const(1 ms): nothing is drawn
     before the slot's hand-off at 1 ms, which draws j ~ exp(50 µs) (the first draw of the
