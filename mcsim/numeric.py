@@ -73,13 +73,19 @@ def to_ns(x: float) -> int:
     return 0
 
 
-def draw_ns(gen: np.random.Generator, dist) -> int:
+def draw_ns(gen: np.random.Generator, dist, tables=None, points=None) -> int:
     """One duration in ns from a compiled distribution ``(kind, a, b)``; const uses no RNG.
+
+    An empirical distribution (kind 4, docs/model.md §13.1) reads its quantile table from
+    the record: ``tables`` and ``points`` are the record's ``tables`` and ``table_points``.
 
     >>> import numpy as np
     >>> d = np.array((2, 0.0, 1e6), dtype=[("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
     >>> draw_ns(np.random.default_rng(1), d)      # median 0: always 0, even for a huge sigma
     0
+    >>> e = np.array((4, 0.0, 0.0), dtype=d.dtype)          # table 0: 10 ns to 20 ns
+    >>> 10 <= draw_ns(np.random.default_rng(1), e, [[10.0, 20.0]], [2]) <= 20
+    True
     """
     kind, a, b = int(dist["kind"]), float(dist["a"]), float(dist["b"])
     if kind == 0:
@@ -88,11 +94,29 @@ def draw_ns(gen: np.random.Generator, dist) -> int:
         return to_ns(a * gen.standard_exponential())
     if kind == 3:                     # uniform(a, b): one uniform (docs/model.md §12.5)
         return to_ns(a + (b - a) * gen.random())
+    if kind == 4:
+        return _draw_empirical(gen, int(a), tables, points)
     try:
         factor = math.exp(b * gen.standard_normal())
     except OverflowError:             # C's exp() returns +inf here; so do we
         factor = math.inf
     return to_ns(a * factor)
+
+
+def _draw_empirical(gen: np.random.Generator, index: int, tables, points) -> int:
+    """The piecewise-linear quantile function of table ``index`` at one uniform (§13.1):
+    ``p = U·m``, ``i = ⌊p⌋`` (at most ``m − 1``), ``x = q_i + (q_{i+1} − q_i)·(p − i)``."""
+    if tables is None or points is None or not 0 <= index < len(points):
+        raise ParameterError("dist.a", index, "the index of one of the record's quantile "
+                             "tables", "is not a table")
+    m = int(points[index]) - 1
+    if not 1 <= m < len(tables[index]):
+        raise ParameterError(f"table_points[{index}]", m + 1,
+                             f"2 to {len(tables[index])} values", "is out of range")
+    q = tables[index]
+    p = gen.random() * m
+    i = min(int(p), m - 1)            # p >= 0, so int() is the floor
+    return to_ns(float(q[i]) + (float(q[i + 1]) - float(q[i])) * (p - i))
 
 
 def sat_add(a: int, b: int) -> int:

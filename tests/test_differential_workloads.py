@@ -6,8 +6,10 @@ by Hypothesis (which shrinks a disagreement to a small record) or by a seeded nu
 generator (a fixed set).  They cover 1–4 processes with 1–4 VMAs, 1–5 closed-loop threads
 of 1–4 steps of every kind (faults of a fixed kind or mixed, writes on a VMA or elsewhere,
 cmdline reads, scans over several processes, background bios), every duration kind
-(uniform included), the kernel presets and the 2018 rows, the open stream on and off, in
-short window trials; and open workloads on several processes in regenerative cycles.
+(uniform and empirical included, §13.1: in scenario durations, holds, think times and
+start delays), a wake-up jitter (const or random, §13.2), the kernel presets and the 2018
+rows, the open stream on and off, in short window trials; and open workloads on several
+processes in regenerative cycles.
 A comparison only means something on a path it reaches, so the fixed set also asserts,
 by counters, that it reaches the hard ones.
 """
@@ -30,13 +32,28 @@ from mcsim.scenario import (FAULT_MIXED, HOLD_DEFAULT, MAX_STEPS, NO_VMA, SCAN_E
                             TRIAL_CYCLE, TRIAL_WINDOW, compile_scenario)
 
 US = 1_000
-UNIFORM = 3
-#: Durations of holds, think times and start delays: const, exp, lognormal, uniform.
+UNIFORM, EMPIRICAL = 3, 4
+#: The quantile tables every record carries (§13.1; a distribution (4, i, 0) reads table
+#: i): a const-like pair, one starting at 0, 33 points spread over 1 µs–300 µs, and two
+#: for wake-up jitter (the second with a run of zeros).
+TABLES = [[5e3, 5e3], [0.0, 10e3, 30e3, 200e3],
+          [float(round(1e3 * 300 ** (i / 32))) for i in range(33)], [1e3, 9e3],
+          [0.0, 0.0, 2e3, 50e3]]
+#: Durations of holds, think times and start delays: const, exp, lognormal, uniform,
+#: empirical.
 DISTS = [(0, 0.0, 0.0), (0, 10e3, 0.0), (1, 30e3, 0.0), (2, 20e3, 1.0),
-         (UNIFORM, 5e3, 120e3), (UNIFORM, 0.0, 40e3), (1, 300e3, 0.0)]
+         (UNIFORM, 5e3, 120e3), (UNIFORM, 0.0, 40e3), (1, 300e3, 0.0),
+         (EMPIRICAL, 1.0, 0.0), (EMPIRICAL, 2.0, 0.0)]
 #: Think times that take time, for one step of every thread: a loop that can run in zero
 #: time would never let the clock advance (a workload rejects it).
-POSITIVE = [(0, 50e3, 0.0), (UNIFORM, 10e3, 200e3), (2, 100e3, 0.5), (1, 80e3, 0.0)]
+POSITIVE = [(0, 50e3, 0.0), (UNIFORM, 10e3, 200e3), (2, 100e3, 0.5), (1, 80e3, 0.0),
+            (EMPIRICAL, 2.0, 0.0), (EMPIRICAL, 0.0, 0.0)]
+#: Scenario durations that may become empirical, and the table each then reads.
+EMPIRICAL_FIELDS = [("device", 2), ("writer_hold", 1), ("hp_hold", 0), ("fault_cpu", 1),
+                    ("mkwrite_fast", 0), ("dirty_throttle", 2)]
+#: wake_jitter: none, const, exp, uniform, empirical (§13.2).
+JITTERS = [(0, 0.0, 0.0), (0, 2e3, 0.0), (1, 5e3, 0.0), (UNIFORM, 0.0, 10e3),
+           (EMPIRICAL, 3.0, 0.0), (EMPIRICAL, 4.0, 0.0)]
 KERNELS = ["none"] + [k.name for k in KERNEL_LIST]
 POLICIES = [p.name for p in POLICY_LIST]
 #: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
@@ -146,6 +163,13 @@ def build_workload(pick, overrides=None):
     r = rec[0]
     if UNIFORM_SCENARIO and pick.one([False, True]):
         r["device"] = (UNIFORM, 20e3, 400e3)
+    for i, q in enumerate(TABLES):
+        r["table_points"][i] = len(q)
+        r["tables"][i][:len(q)] = q
+    for name, table in EMPIRICAL_FIELDS:
+        if pick.one([False, False, True]):
+            r[name] = (EMPIRICAL, float(table), 0.0)
+    r["wake_jitter"] = pick.one(JITTERS)
     n_p = pick.integer(1, 4)
     n_v = pick.integer(n_p, 4)
     owner = list(range(n_p)) + [pick.integer(0, n_p - 1) for _ in range(n_v - n_p)]
@@ -185,14 +209,35 @@ def workloads(draw):
 
 # ------------------------------------------------------------------ running both engines
 class ContentionReference(ReferenceEngine):
-    """The reference, also recording the most processes whose L had waiters at once."""
+    """The reference, also recording the most processes whose L had waiters at once, and
+    how often it drew from an empirical table, drew a random wake-up jitter, woke a task
+    at the end of a dirty-throttling sleep with one and added a const non-zero one."""
 
     max_contended = 0
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.reached = dict.fromkeys(("empirical_draws", "jitter_draws", "dirty_jitters",
+                                     "const_jitter_wakes"), 0)
 
     def _check(self):
         super()._check()
         busy = sum(1 for lk in self.locks if lk.queue)
         self.max_contended = max(self.max_contended, busy)
+
+    def _draw(self, dist):
+        self.reached["empirical_draws"] += int(dist["kind"]) == EMPIRICAL
+        return super()._draw(dist)
+
+    def _wake_delay(self):
+        const = int(self.wake_jitter["kind"]) == 0
+        self.reached["jitter_draws"] += not const
+        self.reached["const_jitter_wakes"] += const and self.wake_jitter["a"] > 0
+        return super()._wake_delay()
+
+    def _sleep_end(self, task, duration):
+        self.reached["dirty_jitters"] += int(self.wake_jitter["kind"]) != 0
+        return super()._sleep_end(task, duration)
 
 
 def reference_run(rec, seed, trials):
@@ -209,7 +254,7 @@ def reference_run(rec, seed, trials):
         out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
     out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
     out.trial_rows = np.array(raw.trial_rows, dtype=np.int64).reshape(trials, -1)
-    return out, eng.max_contended
+    return out, eng
 
 
 def compiled_run(rec, seed, trials):
@@ -284,9 +329,10 @@ def fixed_set():
                                      (HANDOFF, VMA_LOCKED, None)[i % 3])
         seed = FIXED_SEED + i
         try:
-            out, contended = reference_run(rec, seed, trials)
-            counters = out.counter_dict()
+            out, eng = reference_run(rec, seed, trials)
+            counters = {**out.counter_dict(), **eng.reached}
             counters["sampled_inversions"] = int(out.hist_scalars[lay.M_INVERSION_WAIT][0])
+            contended = eng.max_contended
         except SimulationError:
             counters, contended = None, 0
         cases.append((rec, seed, trials, counters, contended))
@@ -296,15 +342,18 @@ def fixed_set():
 def test_fixed_set_reaches_the_hard_paths(fixed_set):
     """Across the fixed set, the reference takes every path worth comparing: VMA-lock
     fallbacks, writers waiting in vma_start_write(), scans, handoffs, inversions, HP
-    fallbacks, retries, thread iterations, window and cycle trials, and at least two
-    processes' mmap locks with waiters at the same time."""
+    fallbacks, retries, thread iterations, window and cycle trials, at least two
+    processes' mmap locks with waiters at the same time, empirical draws (in scenario
+    durations, holds and think times), random wake-up jitter at wake-ups and at the end
+    of dirty-throttling sleeps, and a const non-zero jitter."""
     done = [c for c in fixed_set if c[3] is not None]
     assert len(done) >= FIXED_CASES - 3
-    total = {k: sum(c[3][k] for c in done) for k in lay.COUNTERS}
+    total = {k: sum(c[3][k] for c in done) for k in done[0][3]}
     for name in ("fallbacks", "vma_writer_waits", "scans", "handoffs", "inversions",
                  "hp_fallbacks", "retries", "tried_passes", "dirty_throttles", "steps",
                  "reader_steals", "writer_steals", "evictions", "thread_iterations_0",
-                 "thread_iterations_4"):
+                 "thread_iterations_4", "empirical_draws", "jitter_draws", "dirty_jitters",
+                 "const_jitter_wakes"):
         assert total[name] > 0, name
     kinds = {int(c[0][0]["trial_kind"]) for c in done}
     assert kinds == {TRIAL_CYCLE, TRIAL_WINDOW}
@@ -317,7 +366,15 @@ def test_fixed_set_reaches_the_hard_paths(fixed_set):
     assert kinds == set(range(len(TASK_KINDS)))
     dists = {int(d) for c in fixed_set for d in c[0][0]["steps"]["think"]["kind"][
         :int(c[0][0]["n_steps"])]}
-    assert UNIFORM in dists
+    assert UNIFORM in dists and EMPIRICAL in dists
+    holds = {int(d) for c in fixed_set for d in c[0][0]["steps"]["hold"]["kind"][
+        :int(c[0][0]["n_steps"])]}
+    assert EMPIRICAL in holds
+    ran = [c[0][0] for c in done]
+    for name, _ in EMPIRICAL_FIELDS:
+        assert any(int(r[name]["kind"]) == EMPIRICAL for r in ran), name
+    jitters = {(int(r["wake_jitter"]["kind"]), float(r["wake_jitter"]["a"])) for r in ran}
+    assert {(0, 2e3), (1, 5e3), (UNIFORM, 0.0), (EMPIRICAL, 3.0), (EMPIRICAL, 4.0)} <= jitters
 
 
 def test_fixed_set_compiled_equals_reference(fixed_set):
@@ -326,7 +383,8 @@ def test_fixed_set_compiled_equals_reference(fixed_set):
 
 
 def scripted_records():
-    """The hand-derived workloads of tests/test_reference_workloads.py: constant durations,
+    """The hand-derived workloads of tests/test_reference_workloads.py and
+    tests/test_reference_measured.py: constant durations,
     so events fall exactly on the edges of the window (a step at warmup + window, a read
     queued behind a writer's release at the same instant)."""
     import test_reference_workloads as hand
@@ -341,6 +399,15 @@ def scripted_records():
     yield hand.workload([(0, 1_000 * US, [{"step": "write", "hold": 100 * US,
                                            "think": 400 * US}])],
                         warmup=1_000 * US, window=1_000 * US)
+    # §12.3 and §13.2: iterations and scans across the window's end; const and random
+    # jitter at every kind of wake-up, the end of a dirty-throttling sleep included
+    import test_reference_measured as measured
+
+    yield measured.two_step_writer(1_200 * US)
+    yield measured.scan_across_the_window_end()
+    for jitter in ((0, 2e3, 0.0), (1, 5e3, 0.0)):
+        yield measured.wake_ups(jitter)
+        yield measured.bio_and_dirty_sleep(jitter)
 
 
 def test_hand_derived_workloads_agree():

@@ -161,14 +161,19 @@ def test_warmup_excludes_what_starts_before_it():
 
 def test_a_scan_cut_by_the_window_end():
     """Window end at 4.005 ms: the scan starting at 4 ms has its first read counted, its
-    second (4.01 ms) not.  Reading taken here of §12.3: the trial ends at the first event
-    after which now ≥ the end and no *counted task* is alive (4.05 ms: the writer's
-    release), so that scan is not followed to its end and gives no scan sample, exactly
-    as an iteration not completed by the end of the trial is not counted (§12.4)."""
+    second (4.01 ms) not.  §12.3: the scan and the scanner's iteration are counted (their
+    first step is), so the trial waits for them: it does not end at 4.05 ms (the writer's
+    release, the last counted task) but at 4.06 ms, the second read's release, which ends
+    both.  That read (queued behind the writer 4.01–4.05 ms) records no hp_wait of its own,
+    but its 40 µs are in its scan's scan_wait, and scan_time runs to its release: 60 µs.
+    Steps: the writer's at 0 … 4 ms and the scanner's ten reads (0 … 4.01 ms); the next
+    one, at 4.06 + 0.94 = 5 ms, never starts."""
     eng, c = run(scan_workload(warmup=2_500 * US, window=1_505 * US))
-    assert samples(eng, "scan_time") == [60 * US]                  # the scan at 3 ms only
+    assert samples(eng, "scan_time") == [60 * US] * 2              # the scans at 3 and 4 ms
+    assert samples(eng, "scan_wait") == [40 * US] * 2
     assert samples(eng, "hp_wait") == [0, 0, 40 * US]             # 3, 3.01 and 4 ms
-    assert c["thread_iterations_1"] == 1 and c["scans"] == 5
+    assert c["thread_iterations_1"] == 2 and c["thread_iterations_0"] == 2
+    assert c["scans"] == 5 and c["steps"] == 15 and c["hp_reads"] == 10
 
 
 def test_think_times_and_iterations():
@@ -304,7 +309,7 @@ def test_run_blocks_runs_window_records():
     (lambda r: r["steps"][0].__setitem__("vma", 1), "scenario.steps[0].vma"),
     (lambda r: r["threads"][0].__setitem__("n_steps", 5), "scenario.threads[0].n_steps"),
     (lambda r: r["steps"][1].__setitem__("process", 2), "scenario.steps[1].process"),
-    (lambda r: r["steps"][0]["think"].__setitem__("kind", 4), "scenario.steps[0].think.kind"),
+    (lambda r: r["steps"][0]["think"].__setitem__("kind", 5), "scenario.steps[0].think.kind"),
 ])
 def test_records_the_engine_could_misread_are_rejected(edit, param):
     """A write step changing another process's VMA (§12.6), a thread past the steps, an

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import layout as lay
 from ..histogram import Histogram
-from ..numeric import MAX_TIME_NS, check_scenario, time_limit_error
+from ..numeric import MAX_TIME_NS, check_scenario, draw_ns, time_limit_error
 from ..policies import BL_NONE, BLAME_NAMES
 from ..scenario import LOCK_MMAP, TRIAL_WINDOW
 
@@ -30,7 +30,8 @@ EV_ARRIVAL, EV_RUN, EV_BIO_DONE, EV_STEP = 0, 1, 2, 3
 # What a bio completion does besides freeing its slot.
 BIO_NOTIFY_NONE, BIO_WAKE_OWNER, BIO_BG = 0, 1, 2
 # Where a task resumes when it runs again after sleeping.
-PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA = range(6)
+# PC_SLEPT: a dirty-throttling sleep ended, the wake-up's jitter is drawn now (§13.2).
+PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA, PC_SLEPT = range(7)
 N_BLAME = len(BLAME_NAMES)
 READ, WRITE = 0, 1
 #: Initial capacities of the compiled core's growable buffers (event heap without the
@@ -117,6 +118,11 @@ class EngineBase:
         self.gen = np.random.Generator(bitgen) if bitgen is not None else None
         self.depth = int(sc["lp_depth"])
         self.wake = int(sc["wake_ns"])
+        # measured durations (§13): the quantile tables of empirical distributions, and the
+        # jitter added to every wake-up (a const one draws nothing)
+        self.tables = sc["tables"]
+        self.table_points = sc["table_points"]
+        self.wake_jitter = sc["wake_jitter"]
         # the rwsem era, as three rules (model.md §11.1)
         self.rw_handoff = bool(sc["rw_handoff"])
         self.rw_wake_all_readers = bool(sc["rw_wake_all_readers"])
@@ -169,6 +175,7 @@ class EngineBase:
         self.alive = 0
         self.nheap = 0           # pending events other than the random arrival
         self.alive_counted = 0   # live tasks started inside the window (§12.3)
+        self.open_counted = 0    # counted scans and counted iterations not yet ended (§12.3)
         self.next_id = 0
         self.slots = 0           # the compiled task table's used and free slots
         self.free_slots = 0
@@ -203,10 +210,21 @@ class EngineBase:
             self.nheap -= 1
         return t, seq, ev, task, arg
 
-    def _wake(self, task, pc):
-        """Every wake-up of a sleeping task costs ``wake`` (model.md §4.1)."""
+    def _draw(self, dist):
+        """One duration from a distribution of the record (empirical ones read its tables)."""
+        return draw_ns(self.gen, dist, self.tables, self.table_points)
+
+    def _wake_delay(self):
+        """``wake + j``, ``j`` drawn from ``wake_jitter`` now, at the wake-up (§13.2)."""
+        return self.wake + self._draw(self.wake_jitter)
+
+    def _wake(self, task, pc, delay=None):
+        """Every wake-up of a sleeping task costs ``wake`` plus a jitter drawn at that moment
+        (model.md §4.1, §13.2); ``delay`` is one already drawn for this wake-up."""
         task.pc = pc
-        self._schedule(self.now + self.wake, EV_RUN, task)
+        if delay is None:
+            delay = self._wake_delay()
+        self._schedule(self.now + delay, EV_RUN, task)
 
     def _record(self, task, metric, value):
         """A sample of ``metric`` for ``task``: kept only if the task is counted (§12.3)."""

@@ -19,13 +19,12 @@ one of a ``dirty_completes`` kernel, which ends the fault.
 from __future__ import annotations
 
 from .. import layout as lay
-from ..numeric import draw_ns
 from ..policies import (ARG_BIO, ARG_CPU, ARG_DIRTY, ARG_EVICT_BIO, ARG_MINOR, ARG_MKWRITE,
                         BL_NONE, FAULT_KINDS, FK_MKWRITE_FAST, FK_MKWRITE_SLOW, OP_CPU,
                         OP_SLEEP, OP_SUBMIT, OP_WAIT_IO, OP_WAIT_PAGE, REREAD_PROGRAM,
                         WRITE_FAULT_KINDS)
 from ..scenario import LOCK_VMA, TK_BG
-from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task
+from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, PC_SLEPT, Task
 
 
 class FaultMixin:
@@ -113,7 +112,7 @@ class FaultMixin:
                 if miss:
                     self.counters["retry_misses"] += 1
             if miss:
-                task.evict_bio = draw_ns(self.gen, self.sc["device"])
+                task.evict_bio = self._draw(self.sc["device"])
             task.evicted = int(miss)
         return bool(task.evicted)
 
@@ -126,9 +125,9 @@ class FaultMixin:
             if self.sc["revalidate_fail"] > 0:
                 fail = self.gen.random() < float(self.sc["revalidate_fail"])
                 if fail and task.fault == FK_MKWRITE_SLOW:
-                    task.bio = draw_ns(self.gen, self.sc["device"])
+                    task.bio = self._draw(self.sc["device"])
                 elif fail and task.fault == FK_MKWRITE_FAST:
-                    task.mkwrite = draw_ns(self.gen, self.sc["mkwrite_fast"])
+                    task.mkwrite = self._draw(self.sc["mkwrite_fast"])
             task.revalidate_fail = int(fail)
         return bool(task.revalidate_fail)
 
@@ -167,12 +166,13 @@ class FaultMixin:
                     task.dirty_retry = True
                 duration = self._operand(task, arg)
                 if duration > 0:
+                    task.pc = PC_OP
                     if op == OP_SLEEP:             # balance_dirty_pages()
                         self.counters["dirty_throttles"] += 1
                         self._block(task, blame)
-                    task.pc = PC_OP
+                        duration = self._sleep_end(task, duration)
                     self._schedule(self.now + duration, EV_RUN, task)
-                    return                         # resumes in _run at PC_OP
+                    return                         # resumes in _run at PC_OP (or PC_SLEPT)
             elif op == OP_SUBMIT:
                 if not self._gate_enter(task):
                     self._block(task, blame)
@@ -185,6 +185,16 @@ class FaultMixin:
                 self._block(task, blame)
                 return                             # resumes in _run at PC_WAITED
         self._end_pass(task)
+
+    def _sleep_end(self, task, duration):
+        """The end of a dirty-throttling sleep is a wake-up (§13.2): its jitter is drawn when
+        the sleep ends (``PC_SLEPT``), or, const, added now (it draws nothing, so no event is
+        added and ``wake_jitter = 0`` runs as without jitter).  The sleep's end has no
+        ``wake`` (§4.1 never gave it one; §13.2 keeps results at ``wake_jitter = 0``)."""
+        if int(self.wake_jitter["kind"]) == 0:
+            return duration + self._draw(self.wake_jitter)
+        task.pc = PC_SLEPT
+        return duration
 
     def _submit_issue(self, task):
         op, col, blame, arg = task.program[task.ip]

@@ -82,11 +82,12 @@ class HpMixin:
         else:
             self._finish(task)
 
-    def _judge_inversion(self, task):
+    def _judge_inversion(self, task, delay):
         """An HP acquisition is granted ``L_p``: was a holder of ``L_p`` blocked in a blamed
         step during its wait?  The kind with the largest overlap is blamed, ties to the
         earlier kind.  The counters count every inversion of the trial; the sample and
-        the trial field only a counted read's (§12.3)."""
+        the trial field only a counted read's (§12.3).  ``delay`` is the wake-up's
+        ``wake + j``: the sample is the read's whole wait, to the moment it runs."""
         now = self._integrals_now(self.locks[task.proc])
         overlap = [now[k] - task.snap[k] for k in range(N_BLAME + 1)]
         if overlap[N_BLAME] > 0:
@@ -95,4 +96,4 @@ class HpMixin:
             self.counters["blame_" + BLAME_NAMES[blame]] += 1
             if task.counted:
                 self.trial["inversions"] += 1
-            self._record(task, lay.M_INVERSION_WAIT, self.now + self.wake - task.t_req)
+            self._record(task, lay.M_INVERSION_WAIT, self.now + delay - task.t_req)

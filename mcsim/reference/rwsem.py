@@ -138,14 +138,16 @@ class RwsemMixin:
             lk.handoff = False
 
     def _grant_read(self, lk, task):
-        """A queued reader is granted: it holds L from now, and runs after ``wake``."""
+        """A queued reader is granted: it holds L from now, and runs after ``wake`` and the
+        jitter drawn now (an HP reader's verdict records that whole wait, §5)."""
         lk.nreaders += 1
         task.holding = True
         task.t_grant = self.now
         self._lane_on(task, lay.LANE_HOLD)
+        delay = self._wake_delay()
         if task.kind == TK_HP:
-            self._judge_inversion(task)
-        self._wake(task, PC_LOCK)
+            self._judge_inversion(task, delay)
+        self._wake(task, PC_LOCK, delay)
 
     def _writer_runs(self, task):
         """A woken writer runs: it takes L if free, else sleeps again at the head (and

@@ -8,7 +8,8 @@ flagged ``SCAN_START`` to one flagged ``SCAN_END``.
 
 A window trial starts empty at time 0 on its own stream, runs ``warmup`` then ``window``
 ns, measures only the tasks that start inside the window, and ends at the first event after
-which ``now >= warmup + window`` and no such task is alive.
+which ``now >= warmup + window``, no such task is alive and no scan or iteration whose first
+step started inside the window is still open: each is followed to its end (§12.3).
 
 >>> import numpy as np
 >>> from mcsim.params import validate
@@ -16,7 +17,8 @@ which ``now >= warmup + window`` and no such task is alive.
 >>> from mcsim.reference import ReferenceEngine
 >>> rec = compile_scenario(validate(device="const(1ms)"))
 >>> r = rec[0]
->>> r["trial_kind"], r["open_stream"], r["window_ns"] = TRIAL_WINDOW, 0, 10_000_000
+>>> r["trial_kind"], r["open_stream"] = TRIAL_WINDOW, 0
+>>> r["warmup_ns"], r["window_ns"] = 0, 10_000_000
 >>> r["n_threads"], r["n_steps"] = 1, 1
 >>> r["threads"][0]["n_steps"] = 1     # one bg_io step, think 0: bios at 0, 1, …, 9 ms;
 >>> r["steps"][0]["kind"] = TK_BG       # the one ending at 10 ms ends the trial
@@ -27,7 +29,6 @@ which ``now >= warmup + window`` and no such task is alive.
 from __future__ import annotations
 
 from .. import layout as lay
-from ..numeric import draw_ns
 from ..policies import FK_HIT, FK_MKWRITE_FAST, WRITE_FAULT_KINDS
 from ..scenario import FAULT_MIXED, HOLD_DEFAULT, SCAN_END, SCAN_START, TK_FAULT, TK_HP, TK_WRITER
 from .base import EV_ARRIVAL, EV_STEP, Task
@@ -42,7 +43,8 @@ class ThreadState:
         self.first = int(rec["first_step"])
         self.n = int(rec["n_steps"])
         self.ip = 0                  # the step running (or next to start), 0 … n − 1
-        self.iter_counted = False    # the current iteration's first step was counted
+        self.iter_counted = False    # the current iteration's first step was counted (it
+                                     # stays open, holding the trial, until its last step ends)
         self.in_scan = False
         self.scan_t0 = 0             # the scan's first read's request
         self.scan_wait = 0           # the sum of its reads' hp_wait so far
@@ -55,8 +57,9 @@ class ThreadMixin:
     # ------------------------------------------------------------------ window trials
     def _window_trial(self):
         """One window trial (§12.3): the open stream's first arrival at 0, then each thread's
-        first step after its ``start`` draw, in thread order; ``sim_ns`` and ``busy_ns`` add
-        ``window``; events in flight at the end are dropped with the trial."""
+        first step after its ``start`` draw, in thread order; it ends once past the window
+        with no counted task alive and no counted scan or iteration open; ``sim_ns`` and
+        ``busy_ns`` add ``window``; events in flight at the end are dropped with the trial."""
         limit = int(self.sc["max_trial_events"])
         end = self.warmup + self.window
         self._reset_trial()
@@ -64,7 +67,7 @@ class ThreadMixin:
             self._schedule(0, EV_ARRIVAL, None)
         self.thread_states = [ThreadState(k, th) for k, th in enumerate(self.threads)]
         for k, th in enumerate(self.threads):
-            self._schedule(draw_ns(self.gen, th["start"]), EV_STEP, None, k)
+            self._schedule(self._draw(th["start"]), EV_STEP, None, k)
         events = 0
         while self.heap:
             t, _, ev, task, arg = self._pop()
@@ -73,7 +76,7 @@ class ThreadMixin:
             events += 1
             if self.check_invariants:
                 self._check()
-            if self.now >= end and self.alive_counted == 0:
+            if self.now >= end and self.alive_counted == 0 and self.open_counted == 0:
                 break
             if events >= limit:
                 raise self._overloaded(limit)
@@ -92,6 +95,7 @@ class ThreadMixin:
         self.counters["steps"] += 1
         if th.ip == 0:
             th.iter_counted = task.counted
+            self.open_counted += task.counted
         if kind == TK_FAULT:
             task.proc = self.vma_process[task.vma]      # a fault takes its VMA's process's L
             self._draw_step_fault(task, int(st["fault"]))
@@ -102,14 +106,17 @@ class ThreadMixin:
             task.hold = self._draw_hold(st["hold"], "hp_hold")
             if int(st["scan"]) & SCAN_START:
                 self.counters["scans"] += 1
+                if th.in_scan and th.scan_counted:
+                    self.open_counted -= 1      # a scan left without its end (an odd record)
                 th.in_scan, th.scan_t0, th.scan_wait = True, self.now, 0
                 th.scan_counted = task.counted
+                self.open_counted += task.counted
         else:
-            task.bio = draw_ns(self.gen, self.sc["device"])
+            task.bio = self._draw(self.sc["device"])
         self._start(task)
 
     def _draw_hold(self, dist, default):
-        return draw_ns(self.gen, self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
+        return self._draw(self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
 
     def _draw_step_fault(self, task, fault):
         """A fault step's draws: a mixed one draws as an open arrival's fault does; a fixed
@@ -121,14 +128,14 @@ class ThreadMixin:
         sc, gen = self.sc, self.gen
         task.fault = fault
         if fault not in (FK_HIT, FK_MKWRITE_FAST):
-            task.bio = draw_ns(gen, sc["device"])
+            task.bio = self._draw(sc["device"])
         if fault == FK_MKWRITE_FAST:
-            task.mkwrite = draw_ns(gen, sc["mkwrite_fast"])
-        task.cpu = draw_ns(gen, sc["fault_cpu"])
-        task.minor = draw_ns(gen, sc["minor_cpu"])
+            task.mkwrite = self._draw(sc["mkwrite_fast"])
+        task.cpu = self._draw(sc["fault_cpu"])
+        task.minor = self._draw(sc["minor_cpu"])
         if (fault in WRITE_FAULT_KINDS and sc["p_dirty_throttle"] > 0
                 and gen.random() < sc["p_dirty_throttle"]):
-            task.dirty = draw_ns(gen, sc["dirty_throttle"])
+            task.dirty = self._draw(sc["dirty_throttle"])
 
     def _thread_next(self, task):
         """The step's task finished: close the scan if this read ends one, count the
@@ -141,13 +148,16 @@ class ThreadMixin:
             if int(st["scan"]) & SCAN_END:
                 th.in_scan = False
                 if th.scan_counted:
+                    self.open_counted -= 1
                     self.samples[lay.M_SCAN_TIME].append(self.now - th.scan_t0)
                     self.samples[lay.M_SCAN_WAIT].append(th.scan_wait)
-        think = draw_ns(self.gen, st["think"])
+        think = self._draw(st["think"])
         th.ip += 1
         if th.ip == th.n:
             th.ip = 0
-            if th.iter_counted and task.thread < lay.N_THREAD_COUNTERS:
-                self.counters[f"thread_iterations_{task.thread}"] += 1
+            if th.iter_counted:
+                self.open_counted -= 1
+                if task.thread < lay.N_THREAD_COUNTERS:
+                    self.counters[f"thread_iterations_{task.thread}"] += 1
         self._schedule(self.now + think, EV_STEP, None, task.thread)
 

@@ -20,13 +20,13 @@ core draws in the same order).  Script mode plays given rows with no draw at all
 from __future__ import annotations
 
 from .. import layout as lay
-from ..errors import SimulationError
-from ..numeric import INVARIANTS, SATURATED, check_script_rows, draw_ns, sat_add, to_ns
+from ..errors import ParameterError, SimulationError
+from ..numeric import INVARIANTS, SATURATED, check_script_rows, sat_add, to_ns
 from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST,
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
 from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+                   PC_OP, PC_SLEPT, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
 
 
 class TrialMixin:
@@ -78,6 +78,8 @@ class TrialMixin:
                 self._lane_off(task, lay.LANE_IO)
             task.ip += 1
             self._advance(task)
+        elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
+            self._wake(task, PC_OP, self._draw(self.wake_jitter))   # jitter, drawn now
         else:                                     # PC_OP: a CPU stretch or a sleep ended
             self._unblock(task)
             self._advance(task)
@@ -103,11 +105,11 @@ class TrialMixin:
         u = gen.random()
         if u < sc["cut_hp"]:
             task.kind = TK_HP
-            task.hold = draw_ns(gen, sc["hp_hold"])
+            task.hold = self._draw(sc["hp_hold"])
         elif u < sc["cut_lp"]:
             if gen.random() < sc["writer_ratio"]:
                 task.kind = TK_WRITER
-                task.hold = draw_ns(gen, sc["writer_hold"])
+                task.hold = self._draw(sc["writer_hold"])
                 if self.vma_writers and sc["p_same_vma"] > 0:
                     task.same_vma = int(gen.random() < sc["p_same_vma"])
                 task.vma = 0 if task.same_vma else -1
@@ -116,7 +118,7 @@ class TrialMixin:
                 task.proc = self.vma_process[0]
                 self._draw_fault(task)
         else:
-            task.bio = draw_ns(gen, sc["device"])
+            task.bio = self._draw(sc["device"])
         gap = to_ns(float(sc["arrival_mean_ns"]) * gen.standard_exponential())
         self._schedule(self.now + gap, EV_ARRIVAL, None)
         self._start(task)
@@ -128,24 +130,24 @@ class TrialMixin:
             w = gen.random()
             if w < sc["cut_mkwrite_slow"]:
                 task.fault = FK_MKWRITE_SLOW
-                task.bio = draw_ns(gen, sc["device"])
+                task.bio = self._draw(sc["device"])
             elif w < sc["cut_mkwrite_writeback"]:
                 task.fault = FK_MKWRITE_WRITEBACK
-                task.bio = draw_ns(gen, sc["device"])
+                task.bio = self._draw(sc["device"])
             else:
                 task.fault = FK_MKWRITE_FAST
-                task.mkwrite = draw_ns(gen, sc["mkwrite_fast"])
+                task.mkwrite = self._draw(sc["mkwrite_fast"])
         else:
             k = gen.random()
             task.fault = (FK_MISS if k < sc["cut_miss"] else
                           FK_ASYNC_RA if k < sc["cut_async_ra"] else
                           FK_LOCKED if k < sc["cut_locked"] else FK_HIT)
             if task.fault != FK_HIT:
-                task.bio = draw_ns(gen, sc["device"])
-        task.cpu = draw_ns(gen, sc["fault_cpu"])
-        task.minor = draw_ns(gen, sc["minor_cpu"])
+                task.bio = self._draw(sc["device"])
+        task.cpu = self._draw(sc["fault_cpu"])
+        task.minor = self._draw(sc["minor_cpu"])
         if write and sc["p_dirty_throttle"] > 0 and gen.random() < sc["p_dirty_throttle"]:
-            task.dirty = draw_ns(gen, sc["dirty_throttle"])
+            task.dirty = self._draw(sc["dirty_throttle"])
 
     def run_trials(self, n_trials: int) -> RawResult:
         """Simulate ``n_trials`` trials: regenerative cycles, or window trials when the
@@ -264,6 +266,9 @@ class TrialMixin:
         acquisition's wait in order, ``done`` the end time) and a list of
         ``(task, lane, start, end)`` intervals."""
         check_script_rows(rows)
+        if int(self.wake_jitter["kind"]) != 0:
+            raise ParameterError("wake_jitter", f"kind {int(self.wake_jitter['kind'])}",
+                                 "a constant in scripted runs (a script draws nothing)")
         self._reset_trial()
         self.base = 0
         self.reuse_ids = False
