@@ -196,7 +196,8 @@ def record_dist(r, dist: Dist | None, name: str, default: tuple | None = None) -
 
     >>> from mcsim.units import parse_dist
     >>> r = np.zeros(1, dtype=SCENARIO_DTYPE)[0]
-    >>> record_dist(r, parse_dist("exp(5us)"), "x"), record_dist(r, parse_dist("empirical(0, 1ms)"), "x")
+    >>> e, x = parse_dist("empirical(0, 1ms)"), parse_dist("exp(5us)")
+    >>> record_dist(r, x, "x"), record_dist(r, e, "x")
     ((1, 5000.0, 0.0), (4, 0.0, 0.0))
     """
     if dist is None:
