@@ -92,6 +92,8 @@ def test_parse_rate_errors_name_the_parameter(bad):
     (Dist("exp", 1.0), Dist("exp", 1.0)),
     ("uniform(1ms, 2ms)", Dist("uniform", 1e6, 2e6)), ("uniform(0, 0)", Dist("uniform", 0.0)),
     ({"dist": "uniform", "low": "5us", "high": 6000}, Dist("uniform", 5000.0, 6000.0)),
+    ("empirical(1us, 2us)", Dist("empirical", table=(1000.0, 2000.0))),
+    ({"dist": "empirical", "quantiles": ["1us", 1500]}, Dist("empirical", table=(1e3, 1.5e3))),
 ])
 def test_parse_dist(spec, dist):
     assert parse_dist(spec, "device") == dist
@@ -103,7 +105,8 @@ def test_parse_dist(spec, dist):
     "exp(5xs)", "exp()", "fast", "", {"dist": "exp"}, {"dist": "exp", "mean": "5us", "x": 1},
     {"dist": "weibull", "scale": "5us"}, {"dist": "lognormal", "median": "5us", "sigma": True},
     None, [1, 2], "uniform(2ms, 1ms)", "uniform(1ms)", "uniform(1ms, x)",
-    {"dist": "uniform", "low": "1ms"},
+    {"dist": "uniform", "low": "1ms"}, "empirical(1ms)", "empirical(2ms, 1ms)",
+    {"dist": "empirical", "quantiles": "1ms"},
 ])
 def test_parse_dist_errors_name_the_parameter(bad):
     with pytest.raises(ParameterError, match=r"^device: ") as info:
@@ -116,9 +119,10 @@ def test_dist_means_and_codes():
     assert parse_dist("const(5us)").mean_ns() == 5_000
     assert parse_dist("lognormal(100us, 0.6)").mean_ns() == pytest.approx(100_000 * math.exp(0.18))
     assert parse_dist("uniform(1ms, 4ms)").mean_ns() == 2_500_000      # (a + b) / 2
-    assert DIST_CODES == {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3}
-    assert [parse_dist(s).code for s in ("1us", "exp(1us)", "ssd", "uniform(0, 1us)")] == \
-        [0, 1, 2, 3]
+    assert parse_dist("empirical(0, 1ms, 4ms)").mean_ns() == 1_500_000  # (0.5 + 2.5) / 2
+    assert DIST_CODES == {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3, "empirical": 4}
+    assert [parse_dist(s).code for s in ("1us", "exp(1us)", "ssd", "uniform(0, 1us)",
+                                         "empirical(0, 1us)")] == [0, 1, 2, 3, 4]
 
 
 @given(st.sampled_from(["const", "exp", "lognormal", "uniform"]), st.integers(0, 10**13),

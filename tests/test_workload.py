@@ -6,11 +6,9 @@ from the rules of docs/workloads.md (process order: the open stream's process fi
 declaration order; VMAs and threads process by process; a scan unrolled into one cmdline
 step per process).  Tests that run an engine are at the end and need the workload core.
 """
-import copy
 import hashlib
 import json
 
-import numpy as np
 import pytest
 
 import mcsim
@@ -551,3 +549,4 @@ def test_workloads_and_their_points_survive_pickling():
     again = pickle.loads(pickle.dumps(point))
     assert again.key == point.key and again.workload.thread_names == wl.thread_names
     assert PointSpec(point.params, 0, 5, workload="ps-scan").workload == load_workload("ps-scan")
+
