@@ -333,8 +333,9 @@ def _columns() -> tuple[Column, ...]:
     out += [Column(counter_column(c), "int64", "counter", COUNTER_UNITS.get(c, ""),
                    COUNTER_DESCRIPTIONS[c]) for c in COUNTERS if c != "trials"]
     out.append(Column("inversion_fraction", "float64", "statistic", "",
-                      "inversions / hp_acq_wait_n: the fraction of HP lock acquisitions "
-                      "that were inversions (of HP reads, with one acquisition per read)"))
+                      "inversion_wait_n / hp_acq_wait_n: the fraction of counted HP lock "
+                      "acquisitions that were inversions (of HP reads, with one acquisition "
+                      "per read); in cycles equal to inversions / hp_acq_wait_n"))
     out += _metric_columns()
     out.append(Column("wall_s", "float64", "provenance", "s", "wall-clock seconds the point "
                       "took (the only column that differs between two runs of the same "

@@ -157,21 +157,21 @@ def test_const_jitter_after_a_bio_and_a_dirty_sleep():
     assert samples(eng, "lp_fault_latency") == [1_002 * US, 1_005 * US]
 
 
-def test_a_dirty_sleeps_jitter_is_drawn_when_the_sleep_ends():
+def test_a_dirty_sleeps_jitter_is_drawn_when_the_sleep_starts():
     """The two faults above with wake_jitter = exp(5 µs).  Draws: at 0 the write fault's
     `p_dirty_throttle` uniform U₀ (the only draw of either step: every duration is
-    const); at 1 ms the miss fault's bio completes (its event was scheduled first) and its
-    wake-up draws E₁; then the dirty sleep ends and its wake-up draws E₂ (§13.2: at the
-    moment of the wake-up, in event order).  So the miss fault takes 1 ms + 3 µs +
-    to_ns(5e3·E₁), the write fault 1 ms + to_ns(5e3·E₂).  Events: two steps, the bio's
-    completion, the miss fault's run, the sleep's end, the write fault's run: six."""
+    const); then, still at 0, its sleep starts and draws E₁ (§13.2: a timed sleep's end,
+    and so its jitter, is set when it starts); at 1 ms the miss fault's bio completes and
+    its wake-up draws E₂.  So the write fault takes 1 ms + to_ns(5e3·E₁) and the miss
+    fault 1 ms + 3 µs + to_ns(5e3·E₂).  Events: two steps, the bio's completion, the miss
+    fault's run, the write fault's run at its sleep's end: five."""
     eng, c = run(bio_and_dirty_sleep((1, 5e3, 0.0)), seed=4)
     gen = np.random.Generator(np.random.PCG64DXSM(4))
     gen.random()
     j1, j2 = (to_ns(5e3 * gen.standard_exponential()) for _ in range(2))
     assert j1 != j2
-    assert samples(eng, "lp_fault_latency") == sorted([1_003 * US + j1, MS + j2])
-    assert c["events"] == 6
+    assert samples(eng, "lp_fault_latency") == sorted([MS + j1, 1_003 * US + j2])
+    assert c["events"] == 5
 
 
 def test_random_jitter_is_drawn_at_the_wake_up():

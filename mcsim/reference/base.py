@@ -30,8 +30,7 @@ EV_ARRIVAL, EV_RUN, EV_BIO_DONE, EV_STEP = 0, 1, 2, 3
 # What a bio completion does besides freeing its slot.
 BIO_NOTIFY_NONE, BIO_WAKE_OWNER, BIO_BG = 0, 1, 2
 # Where a task resumes when it runs again after sleeping.
-# PC_SLEPT: a dirty-throttling sleep ended, the wake-up's jitter is drawn now (§13.2).
-PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA, PC_SLEPT = range(7)
+PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA = range(6)
 N_BLAME = len(BLAME_NAMES)
 READ, WRITE = 0, 1
 #: Initial capacities of the compiled core's growable buffers (event heap without the

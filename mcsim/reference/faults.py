@@ -24,7 +24,7 @@ from ..policies import (ARG_BIO, ARG_CPU, ARG_DIRTY, ARG_EVICT_BIO, ARG_MINOR, A
                         OP_SLEEP, OP_SUBMIT, OP_WAIT_IO, OP_WAIT_PAGE, REREAD_PROGRAM,
                         WRITE_FAULT_KINDS)
 from ..scenario import LOCK_VMA, TK_BG
-from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, PC_SLEPT, Task
+from .base import BIO_BG, BIO_NOTIFY_NONE, BIO_WAKE_OWNER, EV_RUN, PC_LOCK, PC_OP, Task
 
 
 class FaultMixin:
@@ -172,7 +172,7 @@ class FaultMixin:
                         self._block(task, blame)
                         duration = self._sleep_end(task, duration)
                     self._schedule(self.now + duration, EV_RUN, task)
-                    return                         # resumes in _run at PC_OP (or PC_SLEPT)
+                    return                         # resumes in _run at PC_OP
             elif op == OP_SUBMIT:
                 if not self._gate_enter(task):
                     self._block(task, blame)
@@ -187,14 +187,11 @@ class FaultMixin:
         self._end_pass(task)
 
     def _sleep_end(self, task, duration):
-        """The end of a dirty-throttling sleep is a wake-up (§13.2): its jitter is drawn when
-        the sleep ends (``PC_SLEPT``), or, const, added now (it draws nothing, so no event is
-        added and ``wake_jitter = 0`` runs as without jitter).  The sleep's end has no
-        ``wake`` (§4.1 never gave it one; §13.2 keeps results at ``wake_jitter = 0``)."""
-        if int(self.wake_jitter["kind"]) == 0:
-            return duration + self._draw(self.wake_jitter)
-        task.pc = PC_SLEPT
-        return duration
+        """The end of a dirty-throttling sleep is a wake-up (§13.2) whose time is set when the
+        sleep starts (the sleep's timer), so its jitter is drawn now; a const jitter draws
+        nothing.  The sleep's end has no ``wake`` (§4.1 never gave it one; §13.2 keeps
+        results at ``wake_jitter = 0``)."""
+        return duration + self._draw(self.wake_jitter)
 
     def _submit_issue(self, task):
         op, col, blame, arg = task.program[task.ip]

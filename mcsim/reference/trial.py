@@ -26,7 +26,7 @@ from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
 from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_OP, PC_SLEPT, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+                   PC_OP, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
 
 
 class TrialMixin:
@@ -78,8 +78,6 @@ class TrialMixin:
                 self._lane_off(task, lay.LANE_IO)
             task.ip += 1
             self._advance(task)
-        elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
-            self._wake(task, PC_OP, self._draw(self.wake_jitter))   # jitter, drawn now
         else:                                     # PC_OP: a CPU stretch or a sleep ended
             self._unblock(task)
             self._advance(task)
