@@ -34,10 +34,14 @@ NEW_COUNTERS = ("fallbacks", "tried_passes", "retry_misses", "vma_writer_waits",
                 "blame_dirty_throttle", "blame_vma_start_write", "faults_mkwrite_writeback")
 
 
-def synthetic_result(params, hp_acq_waits, *, reads=None, counters=None, seed=0):
+def synthetic_result(params, hp_acq_waits, *, reads=None, counters=None, seed=0,
+                     inversion_waits=None):
     """A Result of chosen numbers (not simulated): one trial per HP acquisition wait."""
     cfg = validate(params)
     hists = {m: Histogram.from_trials([], [0]) for m in METRICS}
+    if inversion_waits:
+        hists["inversion_wait"] = Histogram.from_trials(inversion_waits,
+                                                        [1] * len(inversion_waits))
     hists["hp_acq_wait"] = Histogram.from_trials(hp_acq_waits, [1] * len(hp_acq_waits))
     reads = hp_acq_waits if reads is None else reads
     hists["hp_wait"] = Histogram.from_trials(reads, [1] * len(reads))
@@ -330,7 +334,8 @@ def test_result_row_blame_and_inversion_share_per_acquisition():
     # Two acquisitions per read (6.18): 4 reads, 8 acquisitions, 2 inversions.
     res = synthetic_result({"kernel": "6.18"}, [5, 0, 0, 0, 7, 0, 0, 0],
                            reads=[5, 0, 7, 0], counters={"inversions": 2,
-                                                         "blame_dirty_throttle": 2})
+                                                         "blame_dirty_throttle": 2},
+                           inversion_waits=[5, 7])
     assert res.inversion_fraction == 2 / 8
     assert list(res.blame()) == list(BLAME_NAMES) and res.blame()["dirty_throttle"] == 2
     row = res.row()

@@ -20,9 +20,10 @@ Conventions the derivations rely on:
   once; a writer holding L queues it; a release that frees L with readers at the head of
   the queue grants every queued reader.  A writer asking for a free L takes it at once.
 * §12.3: a task is counted iff it starts in [warmup, warmup + window); only counted tasks
-  record metrics; the trial ends at the first event after which now >= warmup + window and
-  no counted task is alive; counters count the whole trial; ``sim_ns`` and ``busy_ns`` add
-  ``window``.
+  record metrics; a scan or an iteration is counted iff its first step is; the trial ends
+  at the first event after which now >= warmup + window, no counted task is alive and no
+  counted scan or iteration is open; counters count the whole trial; ``sim_ns`` and
+  ``busy_ns`` add ``window``.
 
 The histograms are log-linear, so each metric is compared through its exact scalars
 (n, total, vmin, vmax), per trial, times the number of trials: every trial is identical,
@@ -148,17 +149,18 @@ A_THREADS = [(0, const(1 * MS), A_STEPS)]
 def a_case_window_10_10():
     # warm-up 10, window [10, 20).  Counted: write 10 (t == warmup is inside), read 13,
     # write 14.5, read 17.5, write 19 (holds until 21, past the window end).
-    # 19 + 2 = 21: the release is the first event after which now >= 20 with no counted
-    # task alive; the trial ends there, so step 1 of iteration 4 (at 22) never starts.
-    # Started in the trial: writes at 1, 5.5, 10, 14.5, 19 (5); reads at 4, 8.5, 13, 17.5
-    # (4); L requests 5 + 2 x 4 = 13.  Events: 4 full iterations x 5 + {19, 21} = 22.
-    # Iterations whose first step is counted and that completed: s = 10 (ends 14) and
-    # s = 14.5 (ends 18.5); s = 19 is cut by the trial end: 2.
+    # The iteration starting at 19 is counted (its first step is), so the trial follows it
+    # to its end (§12.3): the write releases at 21, step 1 starts at 22 (a read started
+    # after the window: it runs but records nothing), its acquisitions release at 22.5 and
+    # 23, where the iteration and the trial end.
+    # Started in the trial: writes at 1, 5.5, 10, 14.5, 19 (5); reads at 4, 8.5, 13, 17.5,
+    # 22 (5); L requests 5 + 2 x 5 = 15.  Events: 5 full iterations x 5 = 25.
+    # Counted iterations: s = 10, 14.5 and 19: 3.
     metrics = {"writer_wait": (3, 0, 0, 0), "hold_writer": (3, 6 * MS, 2 * MS, 2 * MS),
                "hp_wait": (2, 0, 0, 0), "hp_acq_wait": (4, 0, 0, 0),
                "hold_hp": (4, 2 * MS, 500 * US, 500 * US)}
-    counters = {"events": 22, "writes": 5, "hp_reads": 4, "steps": 9,
-                "lock_acquisitions": 13, "thread_iterations_0": 2}
+    counters = {"events": 25, "writes": 5, "hp_reads": 5, "steps": 10,
+                "lock_acquisitions": 15, "thread_iterations_0": 3}
     return 10 * MS, 10 * MS, metrics, counters
 
 
