@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     ("report", ("report", "plot")),
     ("compare", ("compare",)),
     ("trace", ("trace",)),
+    ("repro", ("repro",)),
 )
 
 _PACKAGE = "mcsim.cli"

@@ -1,0 +1,116 @@
+"""The model's constants measured on this machine, from control runs only.
+
+Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
+
+- the **per-IO overhead beyond D**: what a fault takes beyond its FUSE delays, per
+  device IO, in a control run at the same D without a writer (nothing then contends
+  for the locks): ``(fault − n·D) / n`` with n = 2 READs per fault on ``retry`` and 1
+  WRITE on ``mkwrite``.  It holds the FUSE round trip, the server's ``nanosleep()``
+  overshoot and the faulting thread's wake-up.  It goes into the model's ``device`` as
+  ``empirical(D + q₀, …, D + q_m)`` (docs/model.md §13.1);
+- the **wake-up latency**: the wake-up probe (``repro/wake.c``), a thread blocked on a
+  pipe woken by another's write; it goes into ``wake_jitter`` (§13.2) as
+  ``empirical(q₀, …, q_m)`` (the 6.18 preset's ``wake`` is 0).
+
+Nothing else is set from measurements: the kernel preset's rules (handoff, stealing,
+two acquisitions per ``cmdline`` read) and the think times stay as the run describes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Equally spaced quantiles of a table: m = 16 intervals, 17 values (at most 33, §13.1).
+TABLE_INTERVALS = 16
+
+
+def quantile_table(values_ns, intervals: int = TABLE_INTERVALS) -> list[int]:
+    """``intervals + 1`` equally spaced quantiles (min … max) of a sample, in whole ns,
+    never below 0: the points of an ``empirical(...)`` distribution.
+
+    >>> quantile_table([0, 10, 20, 30, 40], intervals=4)
+    [0, 10, 20, 30, 40]
+    >>> quantile_table([-5, 5], intervals=2)
+    [0, 0, 5]
+    """
+    v = np.asarray(values_ns, dtype=float)
+    if v.size == 0:
+        raise ValueError("no values to make a quantile table of")
+    q = np.percentile(v, np.linspace(0, 100, intervals + 1))
+    return [int(round(x)) for x in np.maximum(q, 0.0)]
+
+
+def empirical(points_ns) -> str:
+    """The ``empirical(...)`` distribution text of a quantile table (ns).
+
+    >>> empirical([1000, 1500, 4000])
+    'empirical(1000ns, 1500ns, 4000ns)'
+    """
+    return "empirical(" + ", ".join(f"{int(p)}ns" for p in points_ns) + ")"
+
+
+def ios_per_fault(path: str) -> int:
+    """Device IOs per fault of a path: 2 READs on ``retry`` (the failed first READ, then
+    the retry pass's), 1 WRITE on ``mkwrite``.
+
+    >>> ios_per_fault("retry"), ios_per_fault("mkwrite")
+    (2, 1)
+    """
+    return 2 if path == "retry" else 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Measured constants: ``io_overhead_ns`` (per device IO, beyond D) and ``wake_ns``
+    as quantile tables, and where they came from (``source``, words).
+
+    >>> c = Calibration([100, 200, 900], [5, 10, 40], "test")
+    >>> c.params(5_000_000)
+    {'device': 'empirical(5000100ns, 5000200ns, 5000900ns)', 'wake_jitter': 'empirical(5ns, 10ns, 40ns)'}
+    >>> c.params(5_000_000, full=False)
+    {'device': '5000200ns'}
+    """
+
+    io_overhead_ns: list
+    wake_ns: list
+    source: str
+
+    def params(self, delay_ns: int, full: bool = True) -> dict:
+        """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
+        distributions (needs an engine with §13); otherwise only the median overhead
+        added to D, a constant (what an engine without §13 can take)."""
+        if not full:
+            return {"device": f"{delay_ns + int(np.median(self.io_overhead_ns))}ns"}
+        return {"device": empirical(delay_ns + p for p in self.io_overhead_ns),
+                "wake_jitter": empirical(self.wake_ns)}
+
+
+def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str) -> Calibration:
+    """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
+    and the wake-up probe's latencies.
+
+    >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
+    >>> c.io_overhead_ns[0], c.wake_ns[-1]
+    (500000, 9000)
+    """
+    n = ios_per_fault(path)
+    per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
+    return Calibration(quantile_table(per_io), quantile_table(wake_ns), source)
+
+
+def engine_takes_measured_distributions() -> bool:
+    """Whether this mcsim's parameters accept ``empirical(...)`` and ``wake_jitter``
+    (docs/model.md §13).
+
+    >>> isinstance(engine_takes_measured_distributions(), bool)
+    True
+    """
+    from ..errors import ParameterError
+    from ..params import validate
+
+    try:
+        validate(device="empirical(1ms, 2ms)", wake_jitter="empirical(0ns, 1us)")
+        return True
+    except ParameterError:
+        return False
