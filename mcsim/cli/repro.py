@@ -28,11 +28,17 @@ REPRO_EPILOG = """Examples:
 """
 
 
+#: Stand-ins for the machine in the prerequisite check (keywords of
+#: ``mcsim.realkernel.check_prerequisites``: ``euid``, ``dev_fuse``, ``tracefs_dir``, ...);
+#: empty: this machine.  Tests set them to see each refusal without removing a device.
+MACHINE: dict = {}
+
+
 def _check_prerequisites() -> None:
     """Refuse at once (exit 5, one line) when the machine cannot run it."""
     from ..realkernel.prereq import require
 
-    require(tracefs=True)
+    require(tracefs=True, **MACHINE)
 
 
 @app.command("repro", epilog=REPRO_EPILOG)
@@ -84,7 +90,7 @@ def repro(
         typer.echo(format_table([(role, s) for role, s, _ in c.rows]))
     if calibration is not None:
         how = ("measured distributions (empirical, wake_jitter)" if full else
-               "D + the median overhead only: this engine has no empirical distributions "
+               "medians and lognormal fits: this engine has no empirical distributions "
                "or wake_jitter")
         typer.echo(f"\ncalibrated from {calibration.source}: {how}")
     if out is not None:

@@ -12,8 +12,16 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   pipe woken by another's write; it goes into ``wake_jitter`` (§13.2) as
   ``empirical(q₀, …, q_m)`` (the 6.18 preset's ``wake`` is 0).
 
+- the **hold times** of the two short critical sections, from the controls' traces:
+  the reader's hold of ``mmap_lock(R)`` per acquisition (``hold_hp`` of the no-writer
+  control) into ``hp_hold``, and the writer's hold of ``mmap_lock(W)`` (``hold_writer``
+  of the D = 0 control, the one control with the run's writer) into ``writer_hold``.
+
 Nothing else is set from measurements: the kernel preset's rules (handoff, stealing,
-two acquisitions per ``cmdline`` read) and the think times stay as the run describes.
+two acquisitions per ``cmdline`` read), the fault's CPU times and the think times stay
+as the run describes.  Without an engine that takes measured distributions, each table
+is reduced to what the parameters take: a constant (the median) for ``device`` and
+``wake``, a lognormal through the median and p90 for the holds.
 """
 from __future__ import annotations
 
@@ -69,26 +77,68 @@ class Calibration:
     >>> c.params(5_000_000)
     {'device': 'empirical(5000100ns, 5000200ns, 5000900ns)', 'wake_jitter': 'empirical(5ns, 10ns, 40ns)'}
     >>> c.params(5_000_000, full=False)
-    {'device': '5000200ns'}
+    {'device': '5000200ns', 'wake': '10ns'}
     """
 
     io_overhead_ns: list
     wake_ns: list
     source: str
+    hp_hold_ns: list | None = None
+    writer_hold_ns: list | None = None
+    #: Per device IO of a fault at D = 0 (the D = 0 control): what ``device`` is at
+    #: D = 0, where the server does not sleep and the overhead beyond D measured at
+    #: D > 0 (its timer overshoot, its wake-up) does not arise.
+    fast_io_ns: list | None = None
 
     def params(self, delay_ns: int, full: bool = True) -> dict:
         """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
-        distributions (needs an engine with §13); otherwise only the median overhead
-        added to D, a constant (what an engine without §13 can take)."""
+        distributions (needs an engine with §13); otherwise the medians as constants and
+        lognormals through median and p90 (what an engine without §13 can take)."""
+        holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
+        io = [delay_ns + p for p in self.io_overhead_ns]
+        if delay_ns == 0 and self.fast_io_ns:
+            io = list(self.fast_io_ns)
         if not full:
-            return {"device": f"{delay_ns + int(np.median(self.io_overhead_ns))}ns"}
-        return {"device": empirical(delay_ns + p for p in self.io_overhead_ns),
-                "wake_jitter": empirical(self.wake_ns)}
+            out = {"device": f"{int(np.median(io))}ns",
+                   "wake": f"{int(np.median(self.wake_ns))}ns"}
+            return {**out, **{k: lognormal_through(v) for k, v in holds.items() if v}}
+        out = {"device": empirical(io),
+               "wake_jitter": empirical(self.wake_ns)}
+        return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
 
 
-def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str) -> Calibration:
+def lognormal_through(table) -> str:
+    """A lognormal with the median and p90 of an equally spaced quantile table: sigma =
+    ln(p90 / p50) / z₀.₉ (z₀.₉ = 1.2816, the standard normal's 0.9-quantile).
+
+    >>> lognormal_through([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    'lognormal(50ns, 0.459)'
+    """
+    t = np.asarray(table, dtype=float)
+    q = np.interp([0.5, 0.9], np.linspace(0, 1, t.size), t)
+    median = max(q[0], 1.0)
+    sigma = max(np.log(max(q[1], median) / median) / 1.2816, 0.0)
+    return f"lognormal({int(round(median))}ns, {sigma:.3g})"
+
+
+def hist_table(hist, intervals: int = TABLE_INTERVALS) -> list[int] | None:
+    """An equally spaced quantile table of a measured histogram (None when empty).
+
+    >>> from mcsim.histogram import Histogram
+    >>> hist_table(Histogram.from_trials([1, 2, 3, 4, 5], [5]), intervals=4)
+    [1, 2, 3, 4, 5]
+    """
+    if hist.n == 0:
+        return None
+    return [int(round(hist.quantile(p))) for p in np.linspace(0, 1, intervals + 1)]
+
+
+def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
+                 hp_hold=None, writer_hold=None, fast_fault_ns=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
-    and the wake-up probe's latencies.
+    and the wake-up probe's latencies; ``hp_hold`` and ``writer_hold`` are measured
+    histograms of the controls' traces, ``fast_fault_ns`` the D = 0 control's fault
+    latencies (optional).
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -96,7 +146,11 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str) -> Ca
     """
     n = ios_per_fault(path)
     per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
-    return Calibration(quantile_table(per_io), quantile_table(wake_ns), source)
+    return Calibration(quantile_table(per_io), quantile_table(wake_ns), source,
+                       hist_table(hp_hold) if hp_hold is not None else None,
+                       hist_table(writer_hold) if writer_hold is not None else None,
+                       quantile_table(np.asarray(fast_fault_ns) / n)
+                       if fast_fault_ns is not None and len(fast_fault_ns) else None)
 
 
 def engine_takes_measured_distributions() -> bool:

@@ -109,10 +109,17 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     calibration, full = None, False
     if controls:
         quiet = next(s for s in specs if s.writer == "none")
+        fast = next((s for s in specs if s.delay_ns == 0), None)
         say("measuring the wake-up latency ...")
         wake = measure_wakeup(2000)
-        calibration = from_control(measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns,
-                                   wake, f"control {label(quiet)} and the wake-up probe")
+        holds = measured[quiet][2].imported.hists
+        calibration = from_control(
+            measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
+            f"the controls {label(quiet)} (IO overhead, reader hold)"
+            + (f", {label(fast)} (writer hold, IO at D = 0)" if fast else "") + " and the wake-up probe",
+            hp_hold=holds["hold_hp"],
+            writer_hold=measured[fast][2].imported.hists["hold_writer"] if fast else None,
+            fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
         full = engine_takes_measured_distributions()
     out = []
     for s in specs:
@@ -123,7 +130,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         if calibration is not None:
             extra = {"kernel": preset, **calibration.params(s.delay_ns, full=full)}
             res = predict(s, hz, extra, trials, seed, engine)
-            role = "model, calibrated" if full else "model, D + median overhead"
+            role = "model, calibrated" if full else "model, calibrated (fits)"
             c.rows.append((role, summary(res.row(), simulated_rates(res.row())), res.row()))
         out.append(c)
     return out, calibration, full
