@@ -27,8 +27,8 @@ COMMAND_MODULES = (
     ("bench", ("bench",)),
     ("report", ("report", "plot")),
     ("compare", ("compare",)),
-    ("trace", ("trace",)),
     ("repro", ("repro",)),
+    ("trace", ("trace",)),
 )
 
 _PACKAGE = "mcsim.cli"
