@@ -96,6 +96,8 @@ cdef struct Sim:
     Op reread[MAX_PROGRAM]
     int32_t reread_len
     int64_t depth, wake, jiffy_ns, handoff_jiffies
+    int64_t jitter_const             # a const wake_jitter (also inside wake), else 0
+    int32_t jitter                   # wake_jitter is drawn at every wake-up (not const)
     int64_t base                    # simulated time of the block before this trial (jiffies)
     int64_t now, seq
     Event* heap
@@ -115,6 +117,7 @@ cdef struct Sim:
     ThreadRt threads[MAX_THREADS]
     int64_t count_from, count_to    # tasks starting in [count_from, count_to) are counted
     int64_t counted_alive           # counted tasks not finished (a window trial's end)
+    int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
     int64_t trial[N_TRIAL_FIELDS]
     int64_t* timeline

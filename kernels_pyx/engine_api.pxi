@@ -84,6 +84,10 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     unpack_kernel(s, sc)
     s.depth = sc.lp_depth
     s.wake = sc.wake_ns
+    s.jitter = sc.wake_jitter.kind != 0
+    if not s.jitter:                          # drawn once: a const draws nothing
+        s.jitter_const = to_ns(sc.wake_jitter.a)
+        s.wake += s.jitter_const
     s.counters = counters
     if workload_init(s, sc) != 0:
         return ERR_NOMEM
@@ -260,6 +264,10 @@ def run_script(object scenario_record, object task_rows):
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
     check_scenario(scenario_record)
     check_script_rows(task_rows)
+    if sc.wake_jitter.kind != 0:              # the script runs without a random stream
+        from mcsim.errors import ParameterError
+        raise ParameterError("scenario.wake_jitter.kind", sc.wake_jitter.kind,
+                             "0 (const) in a script, which draws nothing")
     cdef const TaskRow[::1] rows = task_rows
     cdef Sim s
     cdef int err

@@ -27,9 +27,39 @@ cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
         x = d.a * random_standard_exponential(s.rng)
     elif d.kind == 2:
         x = d.a * exp(d.b * random_standard_normal(s.rng))
-    else:                                     # uniform(a, b): one uniform (model.md §12.5)
+    elif d.kind == 3:                         # uniform(a, b): one uniform (model.md §12.5)
         x = d.a + (d.b - d.a) * uniform(s)
+    else:
+        x = empirical(s, <int>d.a)
     return to_ns(x)
+
+
+cdef inline double empirical(Sim* s, int k) noexcept nogil:
+    """Quantile table k (check_scenario: 2 to MAX_TABLE_POINTS ascending values), read
+    as a piecewise-linear quantile function at one uniform (model.md §13.1)."""
+    cdef int64_t m = s.sc.table_points[k] - 1
+    cdef double p = uniform(s) * m
+    cdef int64_t i = <int64_t>p               # p >= 0: truncation is the floor
+    cdef double lo
+    if i > m - 1:
+        i = m - 1
+    lo = s.sc.tables[k][i]
+    return lo + (s.sc.tables[k][i + 1] - lo) * (p - i)
+
+
+cdef inline int64_t jitter_ns(Sim* s) noexcept nogil:
+    """wake_jitter at a wake-up (model.md §13.2): a const one draws nothing."""
+    if s.jitter:
+        return draw_ns(s, &s.sc.wake_jitter)
+    return s.jitter_const
+
+
+cdef inline int64_t wake_delay(Sim* s) noexcept nogil:
+    """wake + wake_jitter: s.wake already holds a const jitter, so the default costs
+    one branch."""
+    if s.jitter:
+        return s.wake + draw_ns(s, &s.sc.wake_jitter)
+    return s.wake
 
 
 # ------------------------------------------------------------------ growable buffers
@@ -159,7 +189,7 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
 
 cdef inline void wake(Sim* s, int32_t t, int32_t pc) noexcept nogil:
     s.tasks[t].pc = pc
-    schedule(s, s.now + s.wake, EV_RUN, t, 0)
+    schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
 
 
 cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:

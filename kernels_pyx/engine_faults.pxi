@@ -196,8 +196,8 @@ cdef void advance(Sim* s, int32_t t) noexcept nogil:
             if duration > 0:
                 s.counters.dirty_throttles += 1
                 block(s, t, o.blame)
-                task.pc = PC_SLEPT
-                schedule(s, s.now + duration, EV_RUN, t, 0)
+                task.pc = PC_SLEPT            # its end is a wake-up: + wake_jitter (§13.2)
+                schedule(s, s.now + duration + jitter_ns(s), EV_RUN, t, 0)
                 return
         else:
             if o.op == OP_WAIT_PAGE:

@@ -46,8 +46,9 @@ cdef inline void snapshot_clock(Sim* s, Task* task) noexcept nogil:
         task.snap[k] = integral_now(s, p, k)
 
 
-cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
-    """Only the holders of the reader's own L_p are judged (§12.1)."""
+cdef inline void judge_inversion(Sim* s, int32_t t, int64_t delay) noexcept nogil:
+    """Only the holders of the reader's own L_p are judged (§12.1); the reader runs
+    ``delay`` (its wake-up) after the grant."""
     cdef Task* task = &s.tasks[t]
     cdef Proc* p = task.proc
     cdef int k, blame = 0
@@ -63,7 +64,7 @@ cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
     counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
     if task.counted:
         s.trial[T_INVERSIONS] += 1
-        record(s, M_INVERSION_WAIT, s.now + s.wake - task.t_req)
+        record(s, M_INVERSION_WAIT, s.now + delay - task.t_req)
 
 
 # ------------------------------------------------------------------ requests and release
@@ -124,13 +125,15 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
 
 cdef inline void grant_read(Sim* s, Proc* p, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
+    cdef int64_t delay = wake_delay(s)        # the wake-up's one jitter draw (§13.2)
     p.nreaders += 1
     task.holding = 1
     task.t_grant = s.now
     lane_on(s, t, LANE_HOLD)
     if task.kind == TK_HP_READ:
-        judge_inversion(s, t)
-    wake(s, t, PC_LOCK)
+        judge_inversion(s, t, delay)
+    task.pc = PC_LOCK
+    schedule(s, s.now + delay, EV_RUN, t, 0)
 
 
 cdef void wake_waiters(Sim* s, Proc* p) noexcept nogil:

@@ -60,6 +60,7 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
     s.counters.steps += 1
     if th.step == th.first:
         th.iter_counted = task.counted
+        s.counted_open += task.counted        # the trial waits for its end (§12.3)
     if sp.kind == TK_FAULT:
         task.vm = &s.vmas[sp.vma]
         if sp.fault == FAULT_MIXED:
@@ -77,6 +78,7 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
             s.counters.scans += 1
             th.in_scan = 1
             th.scan_counted = task.counted
+            s.counted_open += task.counted
             th.scan_t0 = s.now
             th.scan_wait = 0
     else:
@@ -95,11 +97,13 @@ cdef void step_done(Sim* s, Task* task) noexcept nogil:
         if sp.scan & SCAN_END:
             th.in_scan = 0
             if th.scan_counted:
+                s.counted_open -= 1
                 record(s, M_SCAN_TIME, s.now - th.scan_t0)
                 record(s, M_SCAN_WAIT, th.scan_wait)
     th.step += 1
     if th.step == th.end:                     # one iteration of the program ended
         th.step = th.first
         if th.iter_counted:
+            s.counted_open -= 1
             counter_slot(s, C_THREAD_ITERATIONS_0 + i)[0] += 1
     schedule(s, s.now + draw_ns(s, &sp.think), EV_STEP, i, 0)

@@ -243,6 +243,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.nfree = 0
     s.alive = 0
     s.counted_alive = 0
+    s.counted_open = 0
     s.inflight = 0
     s.gate.head = 0
     s.gate.len = 0
@@ -321,7 +322,8 @@ cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcep
 
 cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
     """Window trials (docs/model.md §12.3): warm-up, then the counted window; a trial ends
-    at the first event after which the window is over and no counted task is alive."""
+    at the first event after which the window is over, no counted task is alive and no
+    counted scan or iteration is open."""
     cdef int64_t i, events, limit = s.sc.max_trial_events
     cdef int64_t window = s.sc.window_ns, end = s.count_to
     cdef Event ev
@@ -343,7 +345,7 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
                 broken = check_state(s)
                 if broken:
                     return ERR_INVARIANT + broken
-            if s.now >= end and s.counted_alive == 0:
+            if s.now >= end and s.counted_alive == 0 and s.counted_open == 0:
                 break
             if events >= limit:
                 return ERR_TRIAL_TOO_LONG

@@ -131,7 +131,8 @@ def _c_struct(name: str, dtype, known: dict) -> list[str]:
 
 #: Workload constants of :mod:`mcsim.scenario` the compiled core needs by name (§12).
 _WORKLOAD_CONSTANTS = ("MAX_PROCESSES", "MAX_VMAS", "MAX_THREADS", "MAX_STEPS", "FAULT_MIXED",
-                       "NO_VMA", "SCAN_START", "SCAN_END", "HOLD_DEFAULT")
+                       "NO_VMA", "SCAN_START", "SCAN_END", "HOLD_DEFAULT", "MAX_TABLES",
+                       "MAX_TABLE_POINTS", "DIST_EMPIRICAL")
 
 
 def _buffer_format(dtype) -> str:

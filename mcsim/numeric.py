@@ -38,9 +38,9 @@ SATURATED = (1 << 63) - 1
 MAX_HP_ACQUISITIONS = 8
 
 #: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b),
-#: uniform(a, b) (mcsim.units.DIST_CODES).
-DIST_KINDS = (0, 1, 2, 3)
-_DIST_ALLOWED = "0 (const), 1 (exp), 2 (lognormal) or 3 (uniform)"
+#: uniform(a, b), empirical(table a) (mcsim.units.DIST_CODES).
+DIST_KINDS = (0, 1, 2, 3, 4)
+_DIST_ALLOWED = "0 (const), 1 (exp), 2 (lognormal), 3 (uniform) or 4 (empirical)"
 DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
                "dirty_throttle")
 SCRIPT_DURATIONS = ("hold", "cpu", "minor", "bio", "mkwrite", "evict_bio", "dirty")
@@ -140,7 +140,9 @@ def check_scenario(record) -> None:
     pass): ``wake_ns`` outside ``[0, MAX_DRAW_NS]``, an unknown distribution kind, fewer
     than one gate slot, a lock other than 0 (mmap) or 1 (vma), ``hp_acquisitions`` outside
     ``1..MAX_HP_ACQUISITIONS``, negative jiffy fields, a fault-program step whose op,
-    column, blame or operand is out of range (each indexes a table in the engines), or a
+    column, blame or operand is out of range (each indexes a table in the engines), an
+    empirical distribution whose quantile table is missing or not 2 to
+    ``MAX_TABLE_POINTS`` finite, non-negative, ascending values (docs/model.md §13.1), or a
     workload (docs/model.md §12) whose counts, indexes or kinds are out of range
     (:func:`check_workload`).  Everything else in a record, however odd, simulates without
     undefined behaviour.
@@ -184,10 +186,8 @@ def _check_record(rec) -> None:
         value = int(rec[name])
         if not lo <= value <= hi:
             raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
-    for name in DIST_FIELDS:
-        kind = int(rec[name]["kind"])
-        if kind not in DIST_KINDS:
-            raise ParameterError(f"scenario.{name}.kind", kind, _DIST_ALLOWED)
+    for name in DIST_FIELDS + ("wake_jitter",):
+        _check_dist(f"scenario.{name}", rec[name], rec)
     _check_programs(rec["programs"])
     check_workload(rec)
 
@@ -218,11 +218,37 @@ def _in_range(name: str, value, lo: int, hi: int, allowed: str) -> int:
     return value
 
 
-def _check_dist(name: str, dist, hold: bool = False) -> None:
+def _check_dist(name: str, dist, rec, hold: bool = False) -> None:
     kind = int(dist["kind"])
     if kind not in DIST_KINDS and not (hold and kind == -1):
         raise ParameterError(f"{name}.kind", kind, ("-1 (the scenario's hold), "
                                                     if hold else "") + _DIST_ALLOWED)
+    if kind == 4:
+        _check_table(name, float(dist["a"]), rec)
+
+
+def _check_table(name: str, a: float, rec) -> None:
+    """An empirical distribution's table (docs/model.md §13.1): the engines index
+    ``tables[a]`` and read ``table_points[a]`` values from it."""
+    from .scenario import MAX_TABLE_POINTS, MAX_TABLES
+
+    if not (math.isfinite(a) and a == int(a) and 0 <= a < MAX_TABLES):
+        raise ParameterError(f"{name}.a", a, f"an integer table index 0 to {MAX_TABLES - 1}",
+                             "is not a table")
+    k = int(a)
+    n = _in_range(f"scenario.table_points[{k}]", rec["table_points"][k], 2, MAX_TABLE_POINTS,
+                  f"2 to {MAX_TABLE_POINTS} quantiles")
+    q = np.asarray(rec["tables"][k][:n], dtype=np.float64)
+    bad = ~np.isfinite(q) | (q < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ParameterError(f"scenario.tables[{k}][{i}]", float(q[i]),
+                             "a finite duration >= 0 ns")
+    down = np.diff(q) < 0
+    if down.any():
+        i = int(np.argmax(down)) + 1
+        raise ParameterError(f"scenario.tables[{k}][{i}]", float(q[i]),
+                             f"at least {float(q[i - 1])} ns (quantiles ascend)")
 
 
 def check_workload(rec) -> None:
@@ -280,9 +306,33 @@ def check_workload(rec) -> None:
         _in_range(f"{name}.n_steps", th["n_steps"], 1, n_steps - first,
                   f"1 to {n_steps - first} (steps from first_step on)")
         proc = _in_range(f"{name}.process", th["process"], 0, n_proc - 1, f"0 to {n_proc - 1}")
-        _check_dist(f"{name}.start", th["start"])
+        _check_dist(f"{name}.start", th["start"], rec)
         for j in range(first, first + int(th["n_steps"])):
             _check_step(rec, j, proc, n_proc, owner)
+        _check_scans(rec, first, int(th["n_steps"]))
+
+
+def _check_scans(rec, first: int, n: int) -> None:
+    """A thread's scans open and close within its program, one at a time, so each one
+    the trial waits for ends (docs/model.md §12.3)."""
+    from .scenario import SCAN_END, SCAN_START
+
+    open_at = -1
+    for j in range(first, first + n):
+        flags = int(rec["steps"][j]["scan"])
+        if flags & SCAN_START:
+            if open_at >= 0:
+                raise ParameterError(f"scenario.steps[{j}].scan", flags, "no scan_start "
+                                     f"while the scan of step {open_at} is open")
+            open_at = j
+        elif flags & SCAN_END and open_at < 0:
+            raise ParameterError(f"scenario.steps[{j}].scan", flags, "scan_end only in an "
+                                 "open scan")
+        if flags & SCAN_END:
+            open_at = -1
+    if open_at >= 0:
+        raise ParameterError(f"scenario.steps[{open_at}].scan", SCAN_START, "a scan that "
+                             "ends (scan_end) before its thread's program does")
 
 
 def _check_step(rec, j: int, proc: int, n_proc: int, owner: list) -> None:
@@ -298,8 +348,8 @@ def _check_step(rec, j: int, proc: int, n_proc: int, owner: list) -> None:
                         f"0 to {n_proc - 1} (a process)")
     if kind != TK_HP and process != proc:
         raise ParameterError(f"{name}.process", process, f"{proc} (its thread's process)")
-    _check_dist(f"{name}.think", step["think"])
-    _check_dist(f"{name}.hold", step["hold"], hold=True)
+    _check_dist(f"{name}.think", step["think"], rec)
+    _check_dist(f"{name}.hold", step["hold"], rec, hold=True)
     if kind != TK_HP:
         _in_range(f"{name}.scan", step["scan"], 0, 0, "0 (only cmdline steps scan)")
     else:

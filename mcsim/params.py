@@ -121,6 +121,9 @@ PARAMS: tuple[Param, ...] = (
       "near the steady state (docs/workloads.md)"),
     P("window", "10s", "duration", "ns", "window trials: simulated time, after the warm-up, "
       "in which starting tasks are counted (docs/workloads.md)", lo=1),
+    P("wake_jitter", "0", "dist", "ns", "added to wake at every wake-up, drawn at the "
+      "wake-up (model.md §13.2): a measured wake-up latency, e.g. an empirical(...) table "
+      "of its quantiles; 0 = every wake-up takes exactly wake"),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
@@ -137,7 +140,8 @@ def _allowed(p: Param) -> str:
         return "a non-negative rate per second, e.g. 200 or 200/s"
     if p.kind == "duration":
         return "a duration such as 50us, 8ms, 1s" + (" (above zero)" if p.lo > 0 else "")
-    return "a duration or a distribution: exp(20us), lognormal(100us, 0.6), const(5us), ssd, hdd"
+    return ("a duration or a distribution: exp(20us), lognormal(100us, 0.6), const(5us), "
+            "uniform(1ms, 2ms), empirical(1ms, 2ms, 5ms), ssd, hdd")
 
 
 def _convert_int(p: Param, value):

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 from . import plot
+from .result import OPEN_WORKLOAD
 
 #: Points whose CCDF the page shows at most (each a panel, one line per policy).
 MAX_CCDF_POINTS = 3
@@ -180,6 +181,9 @@ def swept_section(rows: Sequence[dict], meta: dict) -> str:
     seeds = sorted({r["seed"] for r in rows})
     target = {r["p99_rel_ci_target"] for r in rows} - {None}
     items = [f"<li><b>{len(rows)} point{'s' if len(rows) != 1 else ''}</b></li>"]
+    workloads = plot.distinct(rows, "workload") if "workload" in rows[0] else []
+    if workloads and workloads != [OPEN_WORKLOAD] and "workload" not in axes:
+        items.append(f"<li>workload <b>{_esc(workloads[0])}</b></li>")
     for a in axes:
         values = plot.distinct(rows, a)
         items.append(f"<li>axis <b>{_esc(a)}</b>: " + ", ".join(
@@ -327,6 +331,7 @@ def report_html(rows: Sequence[dict], source: str = "", meta: dict | None = None
     if not rows:
         raise UsageError(f"{source or 'table'}: no result rows; allowed: a sweep directory "
                          "or result file with at least one point")
+    rows = plot.with_workload_vars(rows)     # once, so the figures share these rows
     meta = dict(meta or {})
     meta.setdefault("version", __version__)
     title = f"mcsim report: {source}" if source else "mcsim report"
@@ -354,7 +359,8 @@ def report_columns() -> list[str]:
 
     wanted = {param_column(p.name) for p in PARAMS} | {
         "seed", "trials", "p99_rel_ci_target", "p99_rel_ci_met", "wall_s",
-        "inversion_fraction", "hp_acq_wait_n", "writer_wait_p99_ns"} | {
+        "inversion_fraction", "hp_acq_wait_n", "writer_wait_p99_ns", "workload",
+        "workload_vars"} | {
         f"blame_{name}" for name in BLAME_NAMES}
     return [c for c in column_names()
             if c in wanted or c.startswith(("hp_wait_", "lp_fault_latency_"))]

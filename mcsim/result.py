@@ -205,9 +205,20 @@ class Result:
     def inversion_fraction(self) -> float:
         """Fraction of HP lock acquisitions whose wait was an inversion (model.md §7.13,
         §11.5): of HP reads, when a read makes one acquisition (every ``kernel=none``
-        configuration)."""
+        configuration).
+
+        Both counts are samples (``inversion_wait`` and ``hp_acq_wait`` each take one per
+        counted acquisition), so a window trial's warm-up counts in neither: the counter
+        ``inversions`` counts the whole trial (§12.3).  In regenerative cycles every task is
+        counted and the two ways agree exactly.
+
+        >>> import mcsim
+        >>> r = mcsim.simulate(trials=2000, seed=1, engine="reference")
+        >>> r.inversion_fraction == r.counters["inversions"] / r["hp_acq_wait"].n
+        True
+        """
         n = self.hists["hp_acq_wait"].n
-        return self.counters["inversions"] / n if n else float("nan")
+        return self.hists["inversion_wait"].n / n if n else float("nan")
 
     @property
     def events_per_s(self) -> float:
@@ -288,7 +299,7 @@ class Result:
             f"{format_duration(h.quantile(0.99))} [{format_duration(lo)}, "
             f"{format_duration(hi)}]  p99.9 {format_duration(h.quantile(0.999))}  max "
             f"{format_duration(h.max())}  (n={h.n:,})",
-            f"inversions {self.counters['inversions']:,} ({self.inversion_fraction:.3%} of "
+            f"inversions {self.hists['inversion_wait'].n:,} ({self.inversion_fraction:.3%} of "
             f"{acquisitions_noun(self.config)})",
         ]
         for name in ("lp_fault_latency", "writer_wait") + (

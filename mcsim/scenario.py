@@ -154,8 +154,83 @@ TASK_DTYPE = np.dtype([
 ])
 
 
-def _dist(d: Dist):
-    return (DIST_CODES[d.kind], float(d.a), float(d.b))
+#: The record's distribution fields, in record order: the order in which their quantile
+#: tables are numbered (docs/model.md §13.1), before the workload's.
+DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
+               "dirty_throttle", "wake_jitter")
+TABLES_ALLOWED = (f"at most {MAX_TABLES} different empirical distributions in one run "
+                  "(the parameters' and the workload's together; identical ones count once)")
+
+
+def table_index(r, dist: Dist, name: str) -> int:
+    """The index of ``dist``'s quantile table in record ``r`` (one element of
+    :data:`SCENARIO_DTYPE`), added after the tables already there unless an identical one
+    is (docs/model.md §13.1); ``name`` is what a :class:`~mcsim.errors.ParameterError`
+    names when the record has no room left.
+
+    >>> from mcsim.units import parse_dist
+    >>> r = np.zeros(1, dtype=SCENARIO_DTYPE)[0]
+    >>> [table_index(r, parse_dist(t), "x") for t in
+    ...  ("empirical(1us, 2us)", "empirical(1us, 3us)", "empirical(1us, 2us)")]
+    [0, 1, 0]
+    >>> r["table_points"][:3].tolist(), r["tables"][1][:3].tolist()
+    ([2, 2, 0], [1000.0, 3000.0, 0.0])
+    """
+    table, points = dist.table, r["table_points"]
+    for i in range(MAX_TABLES):
+        n = int(points[i])
+        if n == 0:                       # tables fill from 0 up: the first free one
+            r["tables"][i] = 0.0
+            r["tables"][i][: len(table)] = table
+            points[i] = len(table)
+            return i
+        if n == len(table) and tuple(float(q) for q in r["tables"][i][:n]) == table:
+            return i
+    raise ParameterError(name, str(dist), TABLES_ALLOWED, "needs one table too many")
+
+
+def record_dist(r, dist: Dist | None, name: str, default: tuple | None = None) -> tuple:
+    """``(kind, a, b)`` of ``dist`` for a distribution field of record ``r``: an empirical
+    one gets kind :data:`DIST_EMPIRICAL` and ``a`` = the index of its table
+    (:func:`table_index`); ``None`` is ``default``.
+
+    >>> from mcsim.units import parse_dist
+    >>> r = np.zeros(1, dtype=SCENARIO_DTYPE)[0]
+    >>> record_dist(r, parse_dist("exp(5us)"), "x"), record_dist(r, parse_dist("empirical(0, 1ms)"), "x")
+    ((1, 5000.0, 0.0), (4, 0.0, 0.0))
+    """
+    if dist is None:
+        return default
+    if dist.kind == "empirical":
+        return (DIST_EMPIRICAL, float(table_index(r, dist, name)), 0.0)
+    return (DIST_CODES[dist.kind], float(dist.a), float(dist.b))
+
+
+def dist_of_record(r, field) -> Dist:
+    """The :class:`~mcsim.units.Dist` a distribution field of record ``r`` holds (its
+    table looked up for an empirical one).
+
+    >>> from mcsim.params import validate
+    >>> rec = compile_scenario(validate(wake_jitter="empirical(1us, 4us)"))[0]
+    >>> str(dist_of_record(rec, rec["wake_jitter"]))
+    'empirical(1us, 4us)'
+    """
+    kind, a, b = int(field["kind"]), float(field["a"]), float(field["b"])
+    if kind != DIST_EMPIRICAL:
+        return Dist(next(k for k, c in DIST_CODES.items() if c == kind), a, b)
+    i = int(a)
+    return Dist("empirical", table=tuple(r["tables"][i][: int(r["table_points"][i])]))
+
+
+def reset_tables(r) -> None:
+    """Keep in record ``r`` only the tables of its distribution fields (:data:`DIST_FIELDS`),
+    numbered again in record order: what a workload's tables are added to, however often
+    a workload is applied to the record."""
+    dists = [dist_of_record(r, r[name]) for name in DIST_FIELDS]
+    r["table_points"] = 0
+    r["tables"] = 0.0
+    for name, dist in zip(DIST_FIELDS, dists):
+        r[name] = record_dist(r, dist, name)
 
 
 def kernel_of(cfg: Config) -> Kernel:
@@ -215,9 +290,8 @@ def compile_scenario(cfg: Config, workload=None) -> np.ndarray:
     r["cut_async_ra"] = cfg["p_miss"] + cfg["p_async_ra"]
     r["cut_locked"] = cfg["p_miss"] + cfg["p_async_ra"] + cfg["p_locked"]
     r["evict_per_ns"] = cfg["evict_rate"] * 1e-9
-    for name in ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
-                 "dirty_throttle"):
-        r[name] = _dist(cfg[name])
+    for name in DIST_FIELDS:             # record order: tables are numbered in it (§13.1)
+        r[name] = record_dist(r, cfg[name], name)
     r["warmup_ns"] = cfg["warmup"]
     r["window_ns"] = cfg["window"]
     open_model(r)

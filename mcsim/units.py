@@ -41,7 +41,14 @@ DURATION_ALLOWED = ("a number with a unit such as 50us, 8ms, 1s (ns, us, µs, ms
 MAX_RATE = 1e9
 RATE_ALLOWED = ("a non-negative number per second up to 1e9, such as 200, 200/s or 5/ms")
 DIST_ALLOWED = ("a duration (constant), const(5us), exp(20us) (mean), lognormal(100us, 0.6) "
-                "(median, sigma), uniform(1ms, 2ms) (low, high), ssd or hdd")
+                "(median, sigma), uniform(1ms, 2ms) (low, high), empirical(1ms, 2ms, 5ms) "
+                "(2 to 33 ascending quantiles), ssd or hdd")
+#: Quantiles of an ``empirical`` distribution (docs/model.md §13.1: the record's
+#: MAX_TABLE_POINTS, kept equal by a test).
+MIN_QUANTILES, MAX_QUANTILES = 2, 33
+EMPIRICAL_ALLOWED = (f"empirical(q0, ..., qm): {MIN_QUANTILES} to {MAX_QUANTILES} durations "
+                     "in ascending order (equal neighbours allowed), each from 0 to 10000s, "
+                     "such as empirical(1ms, 1.2ms, 3ms)")
 
 
 def _is_real(x) -> bool:
@@ -155,11 +162,13 @@ def parse_rate(x, name: str = "rate") -> float:
 DIST_CODES = {"const": 0, "exp": 1, "lognormal": 2, "uniform": 3, "empirical": 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Dist:
     """A service-time distribution in ns: ``const`` (a = value), ``exp`` (a = mean),
     ``lognormal`` (a = median, b = sigma of the underlying normal), ``uniform`` (a = low,
-    b = high: ``a + (b - a)·U``, one uniform draw).
+    b = high: ``a + (b - a)·U``, one uniform draw), ``empirical`` (``table`` = its
+    quantiles q0 … qm in ns, equally spaced in probability, interpolated linearly: a
+    measured distribution as it was measured, docs/model.md §13.1; a = b = 0).
 
     >>> d = parse_dist("lognormal(100us, 0.6)")
     >>> str(d), round(d.mean_ns())
@@ -167,14 +176,24 @@ class Dist:
     >>> u = parse_dist("uniform(1ms, 3ms)")
     >>> str(u), u.mean_ns(), parse_dist(str(u)) == u
     ('uniform(1ms, 3ms)', 2000000.0, True)
+    >>> e = parse_dist("empirical(1ms, 2ms, 6ms)")
+    >>> e.table, str(e), e.mean_ns(), parse_dist(str(e)) == e
+    ((1000000.0, 2000000.0, 6000000.0), 'empirical(1ms, 2ms, 6ms)', 2750000.0, True)
     """
 
     kind: str
-    a: float
+    a: float = 0.0
     b: float = 0.0
+    table: tuple = ()
 
     def __post_init__(self):
+        if isinstance(self.table, (list, range)):
+            # A list would make the Dist unhashable; a tuple of floats compares and hashes
+            # like the parsed form.
+            object.__setattr__(self, "table", tuple(self.table))
         self.check("distribution")
+        if self.table:
+            object.__setattr__(self, "table", tuple(float(q) for q in self.table))
 
     def check(self, name: str) -> None:
         """Raise :class:`~mcsim.errors.ParameterError` (naming ``name``) unless the kind
@@ -187,6 +206,12 @@ class Dist:
         """
         if self.kind not in DIST_CODES:
             raise ParameterError(name, self, DIST_ALLOWED, "is not a distribution")
+        if self.kind == "empirical":
+            self._check_table(name)
+            return
+        if self.table != ():
+            raise ParameterError(name, self, f"{self.kind}(...) has no quantile table",
+                                 "is not a distribution")
         if not (_is_real(self.a) and 0 <= self.a <= MAX_DURATION_NS):
             raise ParameterError(name, self, f"a {_ARG_NAMES[self.kind]} from 0 to "
                                  f"{MAX_DURATION_NS} ns (10000s)", "is out of range")
@@ -202,20 +227,53 @@ class Dist:
             raise ParameterError(name, self, f"{self.kind}(...) has one argument (b = 0)",
                                  "is not a distribution")
 
+    def _check_table(self, name: str) -> None:
+        table = self.table
+        if not isinstance(table, tuple) or self.a != 0 or self.b != 0:
+            raise ParameterError(name, self, EMPIRICAL_ALLOWED, "is not a distribution")
+        if not MIN_QUANTILES <= len(table) <= MAX_QUANTILES:
+            raise ParameterError(name, self, EMPIRICAL_ALLOWED,
+                                 f"has {len(table)} quantile{'s' * (len(table) != 1)}")
+        for i, q in enumerate(table):
+            if not (_is_real(q) and 0 <= q <= MAX_DURATION_NS):
+                raise ParameterError(name, self, EMPIRICAL_ALLOWED,
+                                     f"has a quantile out of range (q{i} = {q!r} ns)")
+            if not float(q).is_integer():
+                # Parsed quantiles are whole ns; a fraction would not survive str().
+                raise ParameterError(name, self, EMPIRICAL_ALLOWED + ", in whole ns",
+                                     f"has a fractional quantile (q{i} = {q!r} ns)")
+        for i in range(1, len(table)):
+            if table[i] < table[i - 1]:
+                raise ParameterError(name, self, EMPIRICAL_ALLOWED, "is not ascending (q"
+                                     f"{i} = {format_duration_exact(int(table[i]))} after "
+                                     f"{format_duration_exact(int(table[i - 1]))})")
+
     def mean_ns(self) -> float:
-        """The distribution's mean (ns), analytically."""
+        """The distribution's mean (ns), analytically.  An empirical distribution's
+        quantile function is linear on each of its m segments of probability 1/m, so its
+        mean is the average of the segments' midpoints."""
         if self.kind == "lognormal":
             return self.a * math.exp(self.b * self.b / 2.0)
         if self.kind == "uniform":
             return (self.a + self.b) / 2.0
+        if self.kind == "empirical":
+            t = self.table
+            return sum((lo + hi) / 2.0 for lo, hi in zip(t, t[1:])) / (len(t) - 1)
         return self.a
 
     @property
     def code(self) -> int:
         return DIST_CODES[self.kind]
 
+    def __repr__(self) -> str:
+        # The table only where there is one, so the other kinds read as they always did.
+        table = f", table={self.table!r}" if self.table else ""
+        return f"Dist(kind={self.kind!r}, a={self.a!r}, b={self.b!r}{table})"
+
     def __str__(self) -> str:
         # Exact units and repr() of sigma, so that parse_dist(str(d)) == d.
+        if self.kind == "empirical":
+            return f"empirical({', '.join(format_duration_exact(int(q)) for q in self.table)})"
         arg = format_duration_exact(int(self.a))
         if self.kind == "lognormal":
             return f"lognormal({arg}, {self.b!r})"
@@ -235,11 +293,38 @@ _ARG_NAMES = {"const": "value", "exp": "mean", "lognormal": "median", "uniform":
 
 # Keyword names of each kind's parameters in the dict (TOML) form.
 _DICT_FIELDS = {"const": ("value",), "exp": ("mean",), "lognormal": ("median", "sigma"),
-                "uniform": ("low", "high")}
+                "uniform": ("low", "high"), "empirical": ("quantiles",)}
+_DICT_ALLOWED = ("{'dist': 'const', 'value': ...}, {'dist': 'exp', 'mean': ...}, "
+                 "{'dist': 'lognormal', 'median': ..., 'sigma': ...}, {'dist': 'uniform', "
+                 "'low': ..., 'high': ...} or {'dist': 'empirical', 'quantiles': [...]}")
+
+
+def _make_empirical(args: list, name: str, x) -> Dist:
+    """An empirical Dist from its quantiles as written (durations with units)."""
+    if args == [""]:                      # "empirical()"
+        args = []
+    if not MIN_QUANTILES <= len(args) <= MAX_QUANTILES:
+        raise ParameterError(name, x, EMPIRICAL_ALLOWED, f"has {len(args)} quantile"
+                             + "s" * (len(args) != 1))
+    table = []
+    for i, q in enumerate(args):
+        try:
+            table.append(parse_duration(q, name))
+        except ParameterError as err:
+            raise ParameterError(name, x, EMPIRICAL_ALLOWED,
+                                 f"has a bad quantile q{i} = {q!r} ({err.problem})") from None
+        if i and table[i] < table[i - 1]:
+            raise ParameterError(name, x, EMPIRICAL_ALLOWED, f"is not ascending (q{i} = "
+                                 f"{format_duration_exact(table[i])} after "
+                                 f"{format_duration_exact(table[i - 1])})")
+    return Dist("empirical", table=tuple(float(q) for q in table))
 
 
 def _make_dist(kind: str, args: list, name: str, x) -> Dist:
-    """Build a Dist from its kind and argument values (durations, then sigma)."""
+    """Build a Dist from its kind and argument values (durations, then sigma; an
+    empirical distribution's quantiles)."""
+    if kind == "empirical":
+        return _make_empirical(args, name, x)
     if kind not in _DICT_FIELDS or len(args) != len(_DICT_FIELDS[kind]):
         raise ParameterError(name, x, DIST_ALLOWED, "is not a distribution")
     a = float(parse_duration(args[0], name))
@@ -268,6 +353,12 @@ def parse_dist(x, name: str = "distribution") -> Dist:
     True
     >>> parse_dist({"dist": "uniform", "low": "1ms", "high": "2ms"})
     Dist(kind='uniform', a=1000000.0, b=2000000.0)
+    >>> parse_dist({"dist": "empirical", "quantiles": ["80us", "95us", "0.4ms"]})
+    Dist(kind='empirical', a=0.0, b=0.0, table=(80000.0, 95000.0, 400000.0))
+    >>> parse_dist("empirical(2ms, 1ms)", "wake_jitter")
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: wake_jitter: 'empirical(2ms, 1ms)' is not ascending (q1 = 1ms after 2ms); allowed: empirical(q0, ..., qm): 2 to 33 durations in ascending order (equal neighbours allowed), each from 0 to 10000s, such as empirical(1ms, 1.2ms, 3ms)
     """
     if isinstance(x, Dist):
         x.check(name)
@@ -276,10 +367,13 @@ def parse_dist(x, name: str = "distribution") -> Dist:
         kind = x.get("dist")
         fields = _DICT_FIELDS.get(kind)
         if fields is None or set(x) != {"dist", *fields}:
-            raise ParameterError(name, x, "{'dist': 'const', 'value': ...}, {'dist': 'exp', "
-                                 "'mean': ...}, {'dist': 'lognormal', 'median': ..., "
-                                 "'sigma': ...} or {'dist': 'uniform', 'low': ..., "
-                                 "'high': ...}", "is not a distribution")
+            raise ParameterError(name, x, _DICT_ALLOWED, "is not a distribution")
+        if kind == "empirical":
+            quantiles = x["quantiles"]
+            if not isinstance(quantiles, (list, tuple)):
+                raise ParameterError(name, x, EMPIRICAL_ALLOWED + ", as a list",
+                                     "is not a distribution")
+            return _make_empirical(list(quantiles), name, x)
         return _make_dist(kind, [x[f] for f in fields], name, x)
     if isinstance(x, str):
         text = x.strip().lower()

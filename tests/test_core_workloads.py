@@ -228,7 +228,7 @@ def test_random_multi_process_workload_keeps_the_invariants():
     ("steps.vma", 5, r"scenario.steps\[0\].vma"),
     ("steps.process", 1, r"scenario.steps\[0\].process"),
     ("steps.fault", 7, r"scenario.steps\[0\].fault"),
-    ("steps.think", (4, 0.0, 0.0), r"scenario.steps\[0\].think.kind"),
+    ("steps.think", (5, 0.0, 0.0), r"scenario.steps\[0\].think.kind"),
     ("threads.start", (-1, 0.0, 0.0), r"scenario.threads\[0\].start.kind"),
     ("threads.n_steps", 2, r"scenario.threads\[0\].n_steps"),
     ("window_ns", 0, "scenario.window_ns"),

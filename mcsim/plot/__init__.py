@@ -20,10 +20,11 @@ said on the figure and listed in ``fig.mcsim_notes``.
 from .canvas import MAX_BARS, MAX_FACETS, MAX_LINES, arrange, new_figure, note
 from .data import (STAT_QUANTILES, axes_of, axis_column, ccdf_points, check_metric,
                    distinct, format_value, histogram, label, row_stat, rows_of, select,
-                   sort_key, stat_value)
+                   sort_key, stat_value, with_workload_vars, workload_var_columns)
 from .figures import blame, ccdf, quantiles, timeline
 
 __all__ = ["ccdf", "quantiles", "blame", "timeline", "rows_of", "select", "axes_of",
            "axis_column", "distinct", "label", "format_value", "row_stat", "stat_value",
-           "histogram", "ccdf_points", "check_metric", "sort_key", "new_figure", "note",
+           "histogram", "ccdf_points", "check_metric", "sort_key", "with_workload_vars",
+           "workload_var_columns", "new_figure", "note",
            "arrange", "MAX_FACETS", "MAX_LINES", "MAX_BARS", "STAT_QUANTILES"]

@@ -16,15 +16,16 @@ STAT_LABELS = {"p50": "p50", "p90": "p90", "p99": "p99", "p999": "p99.9", "mean"
 
 
 def rows_of(table) -> list[dict]:
-    """The rows of a result table as dicts (a list of dicts is returned as is).
+    """The rows of a result table as dicts, each workload variable a key of its own
+    (:func:`with_workload_vars`; a list of dicts that has them is returned as is).
 
     >>> rows_of([{"policy": "hold"}])
     [{'policy': 'hold'}]
     """
     if isinstance(table, list) and all(isinstance(r, Mapping) for r in table):
-        return table
+        return with_workload_vars(table)
     if hasattr(table, "to_pylist") and hasattr(table, "column_names"):
-        return _rows_with_array_histograms(table)
+        return with_workload_vars(_rows_with_array_histograms(table))
     from ..errors import UsageError
 
     raise UsageError(f"table: {type(table).__name__} is not a result table; allowed: a "
@@ -63,20 +64,72 @@ def _numpy(array):
     return array.to_numpy(zero_copy_only=False)
 
 
+def _vars(row: Mapping) -> dict:
+    """A row's workload variables (its ``workload_vars`` JSON; none without one)."""
+    import json
+
+    try:
+        out = json.loads(row.get("workload_vars") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def workload_var_columns(rows: Sequence[Mapping]) -> dict[str, str]:
+    """``{variable: key}``: the workload variables of ``rows`` and the key each takes in a
+    row (:func:`with_workload_vars`): its name, or ``var.<name>`` where the name is a
+    result column already (a variable ``seed`` or ``policy``).
+
+    >>> workload_var_columns([{"workload_vars": '{"n":4,"seed":1}'}, {"workload_vars": "{}"}])
+    {'n': 'n', 'seed': 'var.seed'}
+    """
+    from ..schema import column_names
+
+    names = sorted({k for r in rows for k in _vars(r)})
+    if not names:
+        return {}
+    taken = set(column_names())
+    return {n: (f"var.{n}" if n in taken else n) for n in names}
+
+
+def with_workload_vars(rows: Sequence[Mapping]) -> list:
+    """``rows`` with each workload variable as a key of its own (None in a row whose
+    workload lacks it), so a sweep over a variable has an axis like a parameter's; the
+    rows themselves when they have those keys already (or no workload variables).
+
+    >>> rows = with_workload_vars([{"workload_vars": '{"n":1}'}, {"workload_vars": '{"n":8}'}])
+    >>> [r["n"] for r in rows], with_workload_vars(rows) is rows
+    ([1, 8], True)
+    """
+    keys = workload_var_columns(rows)
+    if all(key in r for r in rows for key in keys.values()):
+        return rows if isinstance(rows, list) else list(rows)
+    out = []
+    for r in rows:
+        values = _vars(r)
+        out.append({**r, **{key: values.get(name) for name, key in keys.items()}})
+    return out
+
+
 def axes_of(rows: Sequence[dict]) -> list[str]:
-    """The parameter columns (and ``seed``) whose value differs between rows: the swept
-    axes, in table order.
+    """The parameter columns, ``seed``, the workload's name and its variables (keys added
+    by :func:`with_workload_vars`) whose value differs between rows: the swept axes, in
+    table order.
 
     >>> axes_of([{"policy": "hold", "wake_ns": 0}, {"policy": "rfc-v2", "wake_ns": 0}])
     ['policy']
+    >>> axes_of(with_workload_vars([{"policy": "hold", "workload_vars": f'{{"n":{n}}}'}
+    ...                             for n in (2, 4)]))
+    ['n']
     """
     from ..params import PARAMS
     from ..schema import param_column
 
     if not rows:
         return []
-    names = [param_column(p.name) for p in PARAMS] + ["seed"]
-    return [n for n in names if n in rows[0] and len({repr(r[n]) for r in rows}) > 1]
+    names = [param_column(p.name) for p in PARAMS] + ["seed", "workload"] \
+        + list(workload_var_columns(rows).values())
+    return [n for n in names if n in rows[0] and len({repr(r.get(n)) for r in rows}) > 1]
 
 
 def axis_column(name: str, rows: Sequence[dict]) -> str:
@@ -168,10 +221,14 @@ def sort_key(column: str):
 
     >>> sorted(["6.18", "5.11", "none", "5.5"], key=sort_key("kernel"))
     ['none', '5.5', '5.11', '6.18']
+    >>> sorted(["100ms", "1s", "10ms"], key=sort_key("think"))
+    ['10ms', '100ms', '1s']
     """
+    from ..errors import McsimError
     from ..kernels import KERNELS
     from ..params import NO_KERNEL
     from ..policies import POLICY_LIST
+    from ..units import parse_duration
 
     order = {"policy": {p.name: i for i, p in enumerate(POLICY_LIST)},
              "kernel": {name: i for i, name in enumerate((NO_KERNEL, *KERNELS))}}
@@ -181,6 +238,12 @@ def sort_key(column: str):
             return (0, order[column].get(value, len(order[column])), str(value))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return (0, value, "")
+        if isinstance(value, str):
+            # Durations written as text (a workload variable "10ms") sort by length of time.
+            try:
+                return (0, parse_duration(value), "")
+            except McsimError:
+                pass
         return (1, 0, str(value))
     return key
 

@@ -13,8 +13,9 @@ from ..errors import ParameterError
 from ..policies import FAULT_KINDS
 from ..scenario import (FAULT_MIXED, HOLD_DEFAULT, MAX_PROCESSES, MAX_STEPS, MAX_THREADS,
                         MAX_VMAS, NO_VMA, SCAN_END, SCAN_START, TASK_KINDS, TK_BG, TK_FAULT,
-                        TK_HP, TK_WRITER, TRIAL_KINDS)
-from ..units import DIST_CODES, Dist, parse_dist
+                        TK_HP, TK_WRITER, TRIAL_KINDS, dist_of_record, record_dist,
+                        reset_tables)
+from ..units import Dist, parse_dist
 
 STEP_TASK = {"fault": TK_FAULT, "write": TK_WRITER, "cmdline": TK_HP, "bg_io": TK_BG}
 #: Fault kinds whose task always waits for a bio (its own or the page's): device time.
@@ -74,12 +75,19 @@ class Plan:
         r["threads"] = 0
         r["steps"] = 0
         r["threads"]["start"]["kind"] = 0
+        # Quantile tables after the scenario's, thread starts then steps (model.md §13.1).
+        reset_tables(r)
         j = 0
         for i, t in enumerate(self.threads):
-            r["threads"][i] = (j, len(t.steps), t.process, _dist(t.start))
+            r["threads"][i] = (j, len(t.steps), t.process,
+                               record_dist(r, t.start, t.path + ".start"))
+            j += len(t.steps)
+        j = 0
+        for t in self.threads:
             for s in t.steps:
                 r["steps"][j] = (s.kind, s.process, s.vma, s.fault, s.scan,
-                                 _dist(s.hold), _dist(s.think))
+                                 record_dist(r, s.hold, s.path + ".hold", _HOLD_DEFAULT),
+                                 record_dist(r, s.think, s.path + ".think"))
                 j += 1
 
     def check_loops(self, r) -> None:
@@ -98,17 +106,13 @@ def _program_text(t: Thread) -> str:
                                                                  else "")
 
 
-def _dist(d: Dist | None) -> tuple:
-    if d is None:
-        return (HOLD_DEFAULT, 0.0, 0.0)
-    return (DIST_CODES[d.kind], float(d.a), float(d.b))
+_HOLD_DEFAULT = (HOLD_DEFAULT, 0.0, 0.0)
 
 
-def _nonzero(rec_dist) -> bool:
-    """A record distribution that is not always 0 (every kind is 0 only at a = b = 0,
-    lognormal at median 0)."""
-    kind, a, b = int(rec_dist["kind"]), float(rec_dist["a"]), float(rec_dist["b"])
-    return a > 0 or (kind == DIST_CODES["uniform"] and b > 0)
+def _nonzero(r, name: str) -> bool:
+    """Record ``r``'s distribution ``name`` is not always 0: every kind's draws are
+    non-negative, so it is always 0 exactly when its mean is 0."""
+    return dist_of_record(r, r[name]).mean_ns() > 0
 
 
 def _takes_time(s: Step, r) -> bool:
@@ -117,14 +121,14 @@ def _takes_time(s: Step, r) -> bool:
     if s.kind in (TK_WRITER, TK_HP):
         if s.hold is not None:
             return s.hold.mean_ns() > 0
-        return _nonzero(r["writer_hold" if s.kind == TK_WRITER else "hp_hold"])
+        return _nonzero(r, "writer_hold" if s.kind == TK_WRITER else "hp_hold")
     if s.kind == TK_BG:
-        return _nonzero(r["device"])
-    if _nonzero(r["fault_cpu"]):
+        return _nonzero(r, "device")
+    if _nonzero(r, "fault_cpu"):
         return True
     if s.fault >= 0 and FAULT_KINDS[s.fault] in _DEVICE_KINDS:
-        return _nonzero(r["device"])
-    return s.fault == FAULT_KINDS.index("mkwrite_fast") and _nonzero(r["mkwrite_fast"])
+        return _nonzero(r, "device")
+    return s.fault == FAULT_KINDS.index("mkwrite_fast") and _nonzero(r, "mkwrite_fast")
 
 
 # --- unrolling ------------------------------------------------------------------------------
