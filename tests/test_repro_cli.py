@@ -77,7 +77,7 @@ def test_an_unreadable_kernel_hz_is_a_missing_prerequisite_not_clk_tck(capsys, m
 @pytest.mark.parametrize("args, param", [
     (("--path", "read"), "path"), (("--writer", "both"), "writer"),
     (("--delay", "2s"), "delay"), (("--duration", "soon"), "duration"),
-    (("--engine", "fast"), "engine"),
+    (("--engine", "fast"), "engine"), (("--kernel", "9.9"), "kernel"),
 ])
 def test_bad_options_exit_2_naming_the_option(capsys, args, param):
     code, out, err = cli(capsys, "repro", *args)
@@ -152,14 +152,13 @@ def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
         "device": f"{d + 8000}ns", "wake": "4ns"}
 
 
-def test_the_holds_come_from_the_controls_histograms():
+def test_the_readers_hold_comes_from_the_controls_histogram():
     from mcsim.histogram import Histogram
 
     hold = Histogram.from_trials(list(range(1, 18)), [17])      # 17 exact values
-    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", hp_hold=hold,
-                       writer_hold=hold)
-    assert cal.hp_hold_ns == cal.writer_hold_ns == list(range(1, 18))
-    assert cal.params(0)["writer_hold"] == "empirical(" + ", ".join(
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", hp_hold=hold)
+    assert cal.hp_hold_ns == list(range(1, 18))
+    assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(
         f"{v}ns" for v in range(1, 18)) + ")"
     # a lognormal through median 9 and p90 = 15.4 (interpolated): sigma = ln(15.4/9)/1.2816
     assert cal.params(0, full=False)["hp_hold"] == "lognormal(9ns, 0.419)"

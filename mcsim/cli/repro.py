@@ -60,6 +60,9 @@ def repro(
         help="Write the measured and predicted rows to this Parquet file.")] = None,
     trace: Annotated[Optional[Path], typer.Option(
         metavar="FILE", dir_okay=False, help="Keep the run's recorded trace here.")] = None,
+    kernel: Annotated[Optional[str], typer.Option(
+        metavar="PRESET", help="The model's kernel preset (default: the one of the running "
+        "kernel, 6.18 for 6.18.x).")] = None,
     hz: Annotated[Optional[int], typer.Option(
         metavar="N", min=1, help="The kernel's HZ (default: CONFIG_HZ of its config).")] = None,
     trials: Annotated[int, typer.Option(
@@ -78,12 +81,18 @@ def repro(
 
     spec = RunSpec(path=path, delay=delay, duration=duration, writer=writer)
     check_engine(engine)
+    if kernel is not None:
+        from ..kernels import KERNELS
+        if kernel not in KERNELS:
+            from ..errors import ParameterError
+            raise ParameterError("kernel", kernel, "one of " + ", ".join(KERNELS))
     _check_prerequisites()
     from ..realkernel.compare import compare, label, write_rows
     from ..realkernel.sidebyside import format_table
 
     say = lambda text: typer.echo(text, err=True)  # noqa: E731
-    compared, calibration, full = compare(spec, controls=controls, hz=hz, trials=trials,
+    compared, calibration, full = compare(spec, controls=controls, hz=hz, kernel=kernel,
+                                          trials=trials,
                                           seed=seed, engine=engine, keep_trace=trace, say=say)
     for c in compared:
         typer.echo(f"\n{label(c.spec)}  (ms; measured = the kernel's trace)")

@@ -12,16 +12,19 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   pipe woken by another's write; it goes into ``wake_jitter`` (§13.2) as
   ``empirical(q₀, …, q_m)`` (the 6.18 preset's ``wake`` is 0).
 
-- the **hold times** of the two short critical sections, from the controls' traces:
-  the reader's hold of ``mmap_lock(R)`` per acquisition (``hold_hp`` of the no-writer
-  control) into ``hp_hold``, and the writer's hold of ``mmap_lock(W)`` (``hold_writer``
-  of the D = 0 control, the one control with the run's writer) into ``writer_hold``.
+- the reader's **hold** of ``mmap_lock(R)`` per acquisition, from the no-writer
+  control's trace (``hold_hp``: nothing contends there), into ``hp_hold``;
+- at D = 0, ``device`` is the D = 0 control's fault time per IO (the server does not
+  sleep, so the overhead measured at D > 0 does not apply).
 
-Nothing else is set from measurements: the kernel preset's rules (handoff, stealing,
-two acquisitions per ``cmdline`` read), the fault's CPU times and the think times stay
-as the run describes.  Without an engine that takes measured distributions, each table
-is reduced to what the parameters take: a constant (the median) for ``device`` and
-``wake``, a lognormal through the median and p90 for the holds.
+Not the writer's hold: a trace's hold of ``mmap_lock(W)`` by a writer of the faulting
+VMA includes its wait in ``vma_start_write()`` for the fault's VMA lock, which the model
+draws itself; taking it as ``writer_hold`` counts that wait twice.  Nothing else is set
+from measurements: the kernel preset's rules (handoff, stealing, two acquisitions per
+``cmdline`` read), ``writer_hold``, the fault's CPU times and the think times stay as
+the preset and the run describe.  Without an engine that takes measured distributions,
+each table is reduced to what the parameters take: a constant (the median) for
+``device`` and ``wake``, a lognormal through the median and p90 for ``hp_hold``.
 """
 from __future__ import annotations
 
@@ -84,7 +87,6 @@ class Calibration:
     wake_ns: list
     source: str
     hp_hold_ns: list | None = None
-    writer_hold_ns: list | None = None
     #: Per device IO of a fault at D = 0 (the D = 0 control): what ``device`` is at
     #: D = 0, where the server does not sleep and the overhead beyond D measured at
     #: D > 0 (its timer overshoot, its wake-up) does not arise.
@@ -94,7 +96,7 @@ class Calibration:
         """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
         distributions (needs an engine with §13); otherwise the medians as constants and
         lognormals through median and p90 (what an engine without §13 can take)."""
-        holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
+        holds = {"hp_hold": self.hp_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
         if delay_ns == 0 and self.fast_io_ns:
             io = list(self.fast_io_ns)
@@ -134,11 +136,11 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS) -> list[int] | None:
 
 
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
-                 hp_hold=None, writer_hold=None, fast_fault_ns=None) -> Calibration:
+                 hp_hold=None, fast_fault_ns=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
-    and the wake-up probe's latencies; ``hp_hold`` and ``writer_hold`` are measured
-    histograms of the controls' traces, ``fast_fault_ns`` the D = 0 control's fault
-    latencies (optional).
+    and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
+    of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies
+    (optional).
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -148,7 +150,6 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
     return Calibration(quantile_table(per_io), quantile_table(wake_ns), source,
                        hist_table(hp_hold) if hp_hold is not None else None,
-                       hist_table(writer_hold) if writer_hold is not None else None,
                        quantile_table(np.asarray(fast_fault_ns) / n)
                        if fast_fault_ns is not None and len(fast_fault_ns) else None)
 

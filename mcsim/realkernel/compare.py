@@ -116,9 +116,8 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         calibration = from_control(
             measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
             f"the controls {label(quiet)} (IO overhead, reader hold)"
-            + (f", {label(fast)} (writer hold, IO at D = 0)" if fast else "") + " and the wake-up probe",
+            + (f", {label(fast)} (IO at D = 0)" if fast else "") + " and the wake-up probe",
             hp_hold=holds["hold_hp"],
-            writer_hold=measured[fast][2].imported.hists["hold_writer"] if fast else None,
             fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
         full = engine_takes_measured_distributions()
     out = []
@@ -154,9 +153,8 @@ def write_rows(compared, out, command: str, calibration=None) -> None:
     meta = {"repro_rows": json.dumps(names), "trace_kernel": platform.release(),
             "trace_machine": platform.machine(), "source": "measured+simulated"}
     if calibration is not None:
-        meta["repro_calibration"] = json.dumps({"io_overhead_ns": calibration.io_overhead_ns,
-                                                "wake_ns": calibration.wake_ns,
-                                                "source": calibration.source})
+        from dataclasses import asdict
+        meta["repro_calibration"] = json.dumps(asdict(calibration))
     table = pa.Table.from_pylist(rows, schema=schema.arrow_schema(file_metadata(
         command=command, **meta)))
     write_table_atomic(table, os.fspath(out))
