@@ -137,31 +137,30 @@ def test_a_missing_value_shows_as_a_dash():
 
 def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
     d = 20_000_000
-    # retry: two READs of D each; faults of 2D + 2x give a per-IO overhead of x
-    x = np.arange(0, 17) * 1000
-    cal = from_control(2 * d + 2 * x, "retry", d, [7000] * 5, "test")
-    assert cal.io_overhead_ns == list(x) and cal.wake_ns == [7000] * 17
-    # mkwrite: one WRITE of D
+    # retry: two READs of D each; faults of 2D + 2·5 µs are 5 µs of overhead per IO
+    cal = from_control([2 * d + 2 * 5000] * 10, "retry", d, [7000] * 5, "test")
+    assert cal.io_overhead_ns == [5000] * 33 and cal.wake_ns == [7000] * 33
+    # mkwrite: one WRITE of D; the table is that of the per-IO sample
+    x = np.arange(0, 200) * 1000
     cal = from_control(d + x, "mkwrite", d, [1], "test")
-    assert cal.io_overhead_ns == list(x)
+    assert cal.io_overhead_ns == quantile_table(x)
     params = cal.params(d)
-    assert params["device"].startswith(f"empirical({d}ns, {d + 1000}ns")
-    assert params["wake_jitter"] == "empirical(" + ", ".join(["1ns"] * 17) + ")"
+    assert params["device"] == "empirical(" + ", ".join(
+        f"{d + v}ns" for v in quantile_table(x)) + ")"
+    assert params["wake_jitter"] == "empirical(" + ", ".join(["1ns"] * 33) + ")"
     # without measured distributions: the medians as constants
-    assert Calibration(list(x), [0, 4, 9], "t").params(d, full=False) == {
+    assert Calibration([0, 8000, 16000], [0, 4, 9], "t").params(d, full=False) == {
         "device": f"{d + 8000}ns", "wake": "4ns"}
 
 
 def test_the_readers_hold_comes_from_the_controls_histogram():
     from mcsim.histogram import Histogram
 
-    hold = Histogram.from_trials(list(range(1, 18)), [17])      # 17 exact values
+    hold = Histogram.from_trials([3000] * 50, [50])
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", hp_hold=hold)
-    assert cal.hp_hold_ns == list(range(1, 18))
-    assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(
-        f"{v}ns" for v in range(1, 18)) + ")"
-    # a lognormal through median 9 and p90 = 15.4 (interpolated): sigma = ln(15.4/9)/1.2816
-    assert cal.params(0, full=False)["hp_hold"] == "lognormal(9ns, 0.419)"
+    assert cal.hp_hold_ns == [3000] * 33
+    assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
+    assert cal.params(0, full=False)["hp_hold"] == "lognormal(3000ns, 0)"
 
 
 def test_at_d_0_the_device_is_the_d_0_controls_io():
@@ -172,9 +171,12 @@ def test_at_d_0_the_device_is_the_d_0_controls_io():
     assert cal.params(10_000_000, full=False)["device"] == "10000000ns"
 
 
-def test_a_quantile_table_is_min_to_max_equally_spaced():
-    v = np.arange(101)                          # percentiles of 0..100 are the values
-    assert quantile_table(v, intervals=4) == [0, 25, 50, 75, 100]
+def test_a_quantile_table_is_equally_spaced_from_the_minimum_to_p99_9():
+    v = np.arange(100_001)                      # the p-th percentile of 0..100000 is 1000·p
+    assert quantile_table(v, intervals=4, top=100) == [0, 25_000, 50_000, 75_000, 100_000]
+    table = quantile_table(v)
+    assert len(table) == 33 and table[0] == 0 and table[-1] == 99_900
+    assert table[16] == round(99_900 / 2)
 
 
 def test_the_controls_never_include_the_run_predicted():
