@@ -153,7 +153,7 @@ def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
         "device": f"{d + 8000}ns", "wake": "4ns"}
 
 
-def test_the_readers_hold_comes_from_the_controls_histogram():
+def test_the_holds_come_from_the_controls_histograms():
     from mcsim.histogram import Histogram
 
     hold = Histogram.from_trials([3000] * 50, [50])
@@ -161,6 +161,9 @@ def test_the_readers_hold_comes_from_the_controls_histogram():
     assert cal.hp_hold_ns == [3000] * 33
     assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
     assert cal.params(0, full=False)["hp_hold"] == "lognormal(3000ns, 0)"
+    assert "writer_hold" not in cal.params(0)       # none measured: the preset's stays
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", writer_hold=hold)
+    assert cal.params(0)["writer_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
 
 
 def test_at_d_0_the_device_is_the_d_0_controls_io():

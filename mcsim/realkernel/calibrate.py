@@ -17,14 +17,16 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
 - at D = 0, ``device`` is the D = 0 control's fault time per IO (the server does not
   sleep, so the overhead measured at D > 0 does not apply).
 
-Not the writer's hold: a trace's hold of ``mmap_lock(W)`` by a writer of the faulting
-VMA includes its wait in ``vma_start_write()`` for the fault's VMA lock, which the model
-draws itself; taking it as ``writer_hold`` counts that wait twice.  Nothing else is set
-from measurements: the kernel preset's rules (handoff, stealing, two acquisitions per
-``cmdline`` read), ``writer_hold``, the fault's CPU times and the think times stay as
-the preset and the run describe.  Without an engine that takes measured distributions,
+- the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
+  (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
+  Not from a writer of the faulting VMA: its hold includes its wait in
+  ``vma_start_write()`` for the fault's VMA lock, which the model draws itself.
+
+Nothing else is set from measurements: the kernel preset's rules (handoff, stealing,
+two acquisitions per ``cmdline`` read), the fault's CPU times and the think times stay
+as the preset and the run describe.  Without an engine that takes measured distributions,
 each table is reduced to what the parameters take: a constant (the median) for
-``device`` and ``wake``, a lognormal through the median and p90 for ``hp_hold``.
+``device`` and ``wake``, a lognormal through the median and p90 for the holds.
 """
 from __future__ import annotations
 
@@ -97,6 +99,7 @@ class Calibration:
     wake_ns: list
     source: str
     hp_hold_ns: list | None = None
+    writer_hold_ns: list | None = None
     #: Per device IO of a fault at D = 0 (the D = 0 control): what ``device`` is at
     #: D = 0, where the server does not sleep and the overhead beyond D measured at
     #: D > 0 (its timer overshoot, its wake-up) does not arise.
@@ -106,7 +109,7 @@ class Calibration:
         """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
         distributions (needs an engine with §13); otherwise the medians as constants and
         lognormals through median and p90 (what an engine without §13 can take)."""
-        holds = {"hp_hold": self.hp_hold_ns}
+        holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
         if delay_ns == 0 and self.fast_io_ns:
             io = list(self.fast_io_ns)
@@ -148,11 +151,11 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS,
 
 
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
-                 hp_hold=None, fast_fault_ns=None) -> Calibration:
+                 hp_hold=None, fast_fault_ns=None, writer_hold=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
-    of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies
-    (optional).
+    of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
+    ``writer_hold`` the writer-elsewhere control's measured hold histogram (optional).
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -162,6 +165,7 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
     return Calibration(quantile_table(per_io), quantile_table(wake_ns), source,
                        hist_table(hp_hold) if hp_hold is not None else None,
+                       hist_table(writer_hold) if writer_hold is not None else None,
                        quantile_table(np.asarray(fast_fault_ns) / n)
                        if fast_fault_ns is not None and len(fast_fault_ns) else None)
 

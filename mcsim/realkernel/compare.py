@@ -110,14 +110,17 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     if controls:
         quiet = next(s for s in specs if s.writer == "none")
         fast = next((s for s in specs if s.delay_ns == 0), None)
+        other = next((s for s in specs if s.writer == "other"), None)
         say("measuring the wake-up latency ...")
         wake = measure_wakeup(2000)
         holds = measured[quiet][2].imported.hists
         calibration = from_control(
             measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
             f"the controls {label(quiet)} (IO overhead, reader hold)"
-            + (f", {label(fast)} (IO at D = 0)" if fast else "") + " and the wake-up probe",
+            + (f", {label(fast)} (IO at D = 0)" if fast else "")
+            + (f", {label(other)} (writer hold)" if other else "") + " and the wake-up probe",
             hp_hold=holds["hold_hp"],
+            writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
             fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
         full = engine_takes_measured_distributions()
     out = []
