@@ -241,3 +241,39 @@ def test_a_short_live_run_writes_both_rows_and_leaves_nothing_behind(tmp_path):
     assert after[0] <= before[0], "a reproducer process is left running"
     assert after[1] <= before[1], "a FUSE mount is left"
     assert after[2] <= before[2], "a tracefs instance is left"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or bool(check_prerequisites(tracefs=True)),
+                    reason="a live `mcsim repro` needs: " + ("; ".join(
+                        str(m) for m in check_prerequisites(tracefs=True)) or "root"))
+def test_sigterm_mid_run_exits_130_and_leaves_nothing_behind(tmp_path):
+    import signal
+    import time
+
+    from mcsim.realkernel import build_reproducer
+
+    binaries = build_reproducer()
+    before = (_reproducer_processes(binaries), set(_repro_mounts()), _instances())
+    out = tmp_path / "repro.parquet"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "mcsim", "repro", "--path", "retry",
+                             "--delay", "5ms", "--duration", "10s", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _reproducer_processes(binaries) - before[0]:
+            time.sleep(0.1)                      # until the run's programs are up
+        assert _reproducer_processes(binaries) - before[0], "the run did not start"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert not out.exists()
+    after = (_reproducer_processes(binaries), set(_repro_mounts()), _instances())
+    assert after[0] <= before[0], "a reproducer process is left running"
+    assert after[1] <= before[1], "a FUSE mount is left"
+    assert after[2] <= before[2], "a tracefs instance is left"
