@@ -87,13 +87,24 @@ def repro(
             from ..errors import ParameterError
             raise ParameterError("kernel", kernel, "one of " + ", ".join(KERNELS))
     _check_prerequisites()
-    from ..realkernel.compare import compare, label, write_rows
-    from ..realkernel.sidebyside import format_table
+    from ..realkernel.compare import compare, write_rows
 
     say = lambda text: typer.echo(text, err=True)  # noqa: E731
     compared, calibration, full = compare(spec, controls=controls, hz=hz, kernel=kernel,
                                           trials=trials,
                                           seed=seed, engine=engine, keep_trace=trace, say=say)
+    _print(compared, calibration, full)
+    if out is not None:
+        write_rows(compared, out, command_line(), calibration)
+        typer.echo(f"wrote {out}")
+
+
+def _print(compared, calibration, full: bool) -> None:
+    """One table per run (measured, model, calibrated model), then where the
+    calibration's constants came from."""
+    from ..realkernel.compare import label
+    from ..realkernel.sidebyside import format_table
+
     for c in compared:
         typer.echo(f"\n{label(c.spec)}  (ms; measured = the kernel's trace)")
         typer.echo(format_table([(role, s) for role, s, _ in c.rows]))
@@ -102,6 +113,3 @@ def repro(
                "medians and lognormal fits: this engine has no empirical distributions "
                "or wake_jitter")
         typer.echo(f"\ncalibrated from {calibration.source}: {how}")
-    if out is not None:
-        write_rows(compared, out, command_line(), calibration)
-        typer.echo(f"wrote {out}")
