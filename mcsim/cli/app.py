@@ -37,8 +37,9 @@ EXIT_CODES = (
     (EXIT_SIMULATION, "simulation error: a configuration is overloaded (never empties)"),
     (EXIT_IO, "I/O error: unreadable input (or not an mcsim result of this version), "
              "unwritable output, disk full, unreachable Dask scheduler"),
-    (5, "the machine lacks what a real-kernel command needs (root, tracefs, the "
-        "mmap_lock tracepoints); the message says how to get it"),
+    (5, "the machine lacks what a real-kernel command (trace record, repro) needs (root, "
+        "tracefs, the mmap_lock tracepoints, /dev/fuse, a C compiler, libfuse3); the "
+        "message says how to get it"),
     (EXIT_INTERRUPTED, "interrupted by SIGINT (Ctrl-C) or SIGTERM (kill, timeout, a batch "
                        "scheduler); finished sweep points are kept"),
 )

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     ("bench", ("bench",)),
     ("report", ("report", "plot")),
     ("compare", ("compare",)),
+    ("repro", ("repro",)),
     ("trace", ("trace",)),
 )
 

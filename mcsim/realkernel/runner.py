@@ -49,6 +49,9 @@ class RunResult:
     target_elapsed_s: float
     reader_elapsed_s: float
     kernel: str = field(default_factory=lambda: os.uname().release)
+    #: The pids of the run's processes ("server", "target", "reader"), which pick the
+    #: reader's reads and the target's mm out of a trace recorded around the run.
+    pids: dict = field(default_factory=dict)
 
     def quantiles(self, which: str) -> dict[str, float]:
         """p50, p90, p99 and max in ms of "read", "fault" or "writer" latencies (NaN when
@@ -190,6 +193,7 @@ def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = N
             line = _readline(target, 15 + 4 * d_s, "the target")
             reader = _popen([binaries.reader, f"pid={line.split()[-1]}",
                              f"out={tmp}/reader.json", *args["reader"]])
+            pids = {"server": server.pid, "target": target.pid, "reader": reader.pid}
             deadline = time.monotonic() + spec.duration_ns / 1e9 + 15 + 4 * d_s
             for proc, what in ((reader, "the reader"), (target, "the target")):
                 try:
@@ -215,4 +219,4 @@ def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = N
     return RunResult(spec, np.asarray(r["read_ns"], dtype=np.int64),
                      np.asarray(t["fault_ns"], dtype=np.int64),
                      np.asarray(t["writer_ns"], dtype=np.int64),
-                     t["elapsed_ns"] / 1e9, r["elapsed_ns"] / 1e9)
+                     t["elapsed_ns"] / 1e9, r["elapsed_ns"] / 1e9, pids=pids)

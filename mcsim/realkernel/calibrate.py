@@ -1,0 +1,187 @@
+"""The model's constants measured on this machine, from control runs only.
+
+Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
+
+- the **per-IO overhead beyond D**: what a fault takes beyond its FUSE delays, per
+  device IO, in a control run at the same D without a writer (nothing then contends
+  for the locks): ``(fault − n·D) / n`` with n = 2 READs per fault on ``retry`` and 1
+  WRITE on ``mkwrite``.  It holds the FUSE round trip, the server's ``nanosleep()``
+  overshoot and the faulting thread's wake-up.  It goes into the model's ``device`` as
+  ``empirical(D + q₀, …, D + q_m)`` (docs/model.md §13.1);
+- the **wake-up latency**: the wake-up probe (``repro/wake.c``), a thread blocked on a
+  pipe woken by another's write; it goes into ``wake_jitter`` (§13.2) as
+  ``empirical(q₀, …, q_m)`` (the 6.18 preset's ``wake`` is 0).
+
+- the reader's **hold** of ``mmap_lock(R)`` per acquisition, from the no-writer
+  control's trace (``hold_hp``: nothing contends there), into ``hp_hold``;
+- at D = 0, ``device`` is the D = 0 control's fault time per IO (the server does not
+  sleep, so the overhead measured at D > 0 does not apply).
+
+- the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
+  (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
+  Not from a writer of the faulting VMA: its hold includes its wait in
+  ``vma_start_write()`` for the fault's VMA lock, which the model draws itself.
+
+Nothing else is set from measurements: the kernel preset's rules (handoff, stealing,
+two acquisitions per ``cmdline`` read), the fault's CPU times and the think times stay
+as the preset and the run describe.  Without an engine that takes measured distributions,
+each table is reduced to what the parameters take: a constant (the median) for
+``device`` and ``wake``, a lognormal through the median and p90 for the holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Equally spaced quantiles of a table: m = 32 intervals, 33 values (the most §13.1 allows).
+TABLE_INTERVALS = 32
+#: The table's top point: the sample's p99.9, not its maximum.  The quantile function
+#: of §13.1 interpolates linearly between equally spaced points, so its last segment
+#: spreads 1/m of the draws (3.1%) evenly up to the top point; with the maximum there,
+#: one stray sample (a wake-up delayed 6 ms by other work on the machine) would stand
+#: for 3% of all draws.  The same rule for every table; the top 0.1% is cut.
+TOP_PERCENTILE = 99.9
+
+
+def quantile_table(values_ns, intervals: int = TABLE_INTERVALS,
+                   top: float = TOP_PERCENTILE) -> list[int]:
+    """``intervals + 1`` equally spaced quantiles of a sample from its minimum to its
+    ``top`` percentile, in whole ns, never below 0: the points of an ``empirical(...)``
+    distribution.
+
+    >>> quantile_table([0, 10, 20, 30, 40], intervals=4, top=100)
+    [0, 10, 20, 30, 40]
+    >>> quantile_table([-5, 5], intervals=2, top=100)
+    [0, 0, 5]
+    >>> quantile_table(range(1001), intervals=2)     # p0, p49.95, p99.9
+    [0, 500, 999]
+    """
+    v = np.asarray(values_ns, dtype=float)
+    if v.size == 0:
+        raise ValueError("no values to make a quantile table of")
+    q = np.percentile(v, np.linspace(0, top, intervals + 1))
+    return [int(round(x)) for x in np.maximum(q, 0.0)]
+
+
+def empirical(points_ns) -> str:
+    """The ``empirical(...)`` distribution text of a quantile table (ns).
+
+    >>> empirical([1000, 1500, 4000])
+    'empirical(1000ns, 1500ns, 4000ns)'
+    """
+    return "empirical(" + ", ".join(f"{int(p)}ns" for p in points_ns) + ")"
+
+
+def ios_per_fault(path: str) -> int:
+    """Device IOs per fault of a path: 2 READs on ``retry`` (the failed first READ, then
+    the retry pass's), 1 WRITE on ``mkwrite``.
+
+    >>> ios_per_fault("retry"), ios_per_fault("mkwrite")
+    (2, 1)
+    """
+    return 2 if path == "retry" else 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Measured constants: ``io_overhead_ns`` (per device IO, beyond D) and ``wake_ns``
+    as quantile tables, and where they came from (``source``, words).
+
+    >>> c = Calibration([100, 200, 900], [5, 10, 40], "test")
+    >>> c.params(5_000_000)
+    {'device': 'empirical(5000100ns, 5000200ns, 5000900ns)', 'wake_jitter': 'empirical(5ns, 10ns, 40ns)'}
+    >>> c.params(5_000_000, full=False)
+    {'device': '5000200ns', 'wake': '10ns'}
+    """
+
+    io_overhead_ns: list
+    wake_ns: list
+    source: str
+    hp_hold_ns: list | None = None
+    writer_hold_ns: list | None = None
+    #: Per device IO of a fault at D = 0 (the D = 0 control): what ``device`` is at
+    #: D = 0, where the server does not sleep and the overhead beyond D measured at
+    #: D > 0 (its timer overshoot, its wake-up) does not arise.
+    fast_io_ns: list | None = None
+
+    def params(self, delay_ns: int, full: bool = True) -> dict:
+        """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
+        distributions (needs an engine with §13); otherwise the medians as constants and
+        lognormals through median and p90 (what an engine without §13 can take)."""
+        holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
+        io = [delay_ns + p for p in self.io_overhead_ns]
+        if delay_ns == 0 and self.fast_io_ns:
+            io = list(self.fast_io_ns)
+        if not full:
+            out = {"device": f"{int(np.median(io))}ns",
+                   "wake": f"{int(np.median(self.wake_ns))}ns"}
+            return {**out, **{k: lognormal_through(v) for k, v in holds.items() if v}}
+        out = {"device": empirical(io),
+               "wake_jitter": empirical(self.wake_ns)}
+        return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
+
+
+def lognormal_through(table) -> str:
+    """A lognormal with the median and p90 of an equally spaced quantile table: sigma =
+    ln(p90 / p50) / z₀.₉ (z₀.₉ = 1.2816, the standard normal's 0.9-quantile).
+
+    >>> lognormal_through([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    'lognormal(50ns, 0.459)'
+    """
+    t = np.asarray(table, dtype=float)
+    q = np.interp([0.5, 0.9], np.linspace(0, 1, t.size), t)
+    median = max(q[0], 1.0)
+    sigma = max(np.log(max(q[1], median) / median) / 1.2816, 0.0)
+    return f"lognormal({int(round(median))}ns, {sigma:.3g})"
+
+
+def hist_table(hist, intervals: int = TABLE_INTERVALS,
+               top: float = TOP_PERCENTILE) -> list[int] | None:
+    """An equally spaced quantile table of a measured histogram, minimum to the ``top``
+    percentile (None when empty).
+
+    >>> from mcsim.histogram import Histogram
+    >>> hist_table(Histogram.from_trials([1, 2, 3, 4, 5], [5]), intervals=4, top=100)
+    [1, 2, 3, 4, 5]
+    """
+    if hist.n == 0:
+        return None
+    return [int(round(hist.quantile(p))) for p in np.linspace(0, top / 100, intervals + 1)]
+
+
+def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
+                 hp_hold=None, fast_fault_ns=None, writer_hold=None) -> Calibration:
+    """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
+    and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
+    of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
+    ``writer_hold`` the writer-elsewhere control's measured hold histogram (optional).
+
+    >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
+    >>> c.io_overhead_ns[0], c.wake_ns[-1]
+    (500000, 9000)
+    """
+    n = ios_per_fault(path)
+    per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
+    return Calibration(quantile_table(per_io), quantile_table(wake_ns), source,
+                       hist_table(hp_hold) if hp_hold is not None else None,
+                       hist_table(writer_hold) if writer_hold is not None else None,
+                       quantile_table(np.asarray(fast_fault_ns) / n)
+                       if fast_fault_ns is not None and len(fast_fault_ns) else None)
+
+
+def engine_takes_measured_distributions() -> bool:
+    """Whether this mcsim's parameters accept ``empirical(...)`` and ``wake_jitter``
+    (docs/model.md §13).
+
+    >>> isinstance(engine_takes_measured_distributions(), bool)
+    True
+    """
+    from ..errors import ParameterError
+    from ..params import validate
+
+    try:
+        validate(device="empirical(1ms, 2ms)", wake_jitter="empirical(0ns, 1us)")
+        return True
+    except ParameterError:
+        return False

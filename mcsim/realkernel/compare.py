@@ -1,0 +1,163 @@
+"""Measured versus predicted for one reproducer run and its controls (``mcsim repro``).
+
+Each run is recorded and imported (:mod:`.traced`); the model then simulates the same
+workload on the preset of the running kernel at its HZ, once as the run describes it and,
+with controls, once more with the constants measured on the controls
+(:mod:`.calibrate`): the no-writer run at the same D and the wake-up probe.  The runs
+being predicted never feed the constants.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+
+from .prereq import Missing, PrerequisiteError
+from .sidebyside import kernel_preset, predict, simulated_rates, summary
+from .spec import RunSpec
+
+
+def running_kernel_hz(read_config=None) -> int:
+    """``CONFIG_HZ`` of the running kernel from its config (``/proc/config.gz`` or
+    ``/boot/config-<release>``).  ``getconf CLK_TCK`` is no substitute: it is USER_HZ,
+    the unit of times in /proc (100 on x86 whatever HZ is), not the tick rate.
+
+    >>> running_kernel_hz(lambda: "250")
+    250
+    >>> running_kernel_hz(lambda: "")
+    Traceback (most recent call last):
+    ...
+    mcsim.realkernel.prereq.PrerequisiteError: real-kernel run: missing the kernel's HZ (CONFIG_HZ in /proc/config.gz or /boot/config-<release>): modprobe configs (for /proc/config.gz), or give --hz N (getconf CLK_TCK is USER_HZ, not HZ)
+    """
+    if read_config is None:
+        from ..trace.record import kernel_hz as read_config
+    text = read_config()
+    if not text.isdigit():
+        raise PrerequisiteError([Missing(
+            "the kernel's HZ (CONFIG_HZ in /proc/config.gz or /boot/config-<release>)",
+            "modprobe configs (for /proc/config.gz), or give --hz N (getconf CLK_TCK is "
+            "USER_HZ, not HZ)")])
+    return int(text)
+
+
+def control_specs(spec: RunSpec) -> list[RunSpec]:
+    """The controls of a run: no writer and a writer on another VMA at the same D, and
+    the run's writer without slow IO (D = 0); the run itself is left out.
+
+    >>> [(s.writer, s.delay) for s in control_specs(RunSpec(delay="20ms", writer="same"))]
+    [('none', '20ms'), ('other', '20ms'), ('same', '0')]
+    """
+    out = [RunSpec(**{**_fields(spec), "writer": w}) for w in ("none", "other")]
+    out.append(RunSpec(**{**_fields(spec), "delay": "0"}))
+    return [s for s in out if s != spec]
+
+
+def _fields(spec: RunSpec) -> dict:
+    from dataclasses import asdict
+    return asdict(spec)
+
+
+def label(spec: RunSpec) -> str:
+    """A run's name in the table.
+
+    >>> label(RunSpec(path="mkwrite", delay="5ms", writer="other"))
+    'mkwrite D=5ms writer=other'
+    """
+    return f"{spec.path} D={spec.delay} writer={spec.writer}"
+
+
+@dataclass
+class Compared:
+    """The rows of one run: (role, summary, result row) with role "measured", "model"
+    or "model, calibrated"."""
+
+    spec: RunSpec
+    rows: list = field(default_factory=list)
+
+
+def measure(spec: RunSpec, keep_trace=None):
+    """One recorded run → (summary, measured result row, Traced)."""
+    from ..trace.measured import measured_row
+    from .traced import run_traced
+
+    traced = run_traced(spec, keep_trace=keep_trace)
+    row = measured_row(traced.imported)
+    return summary(row, traced.run.rates()), row, traced
+
+
+def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
+            kernel: str | None = None, trials: int = 4, seed: int = 1,
+            engine: str = "compiled", keep_trace=None, say=lambda text: None):
+    """Run, record and predict ``spec`` (and its controls): a list of :class:`Compared`
+    and the calibration (None without controls).  ``say`` gets progress lines."""
+    from ..errors import ParameterError
+    from .calibrate import engine_takes_measured_distributions, from_control
+    from .runner import measure_wakeup
+
+    release = platform.release()
+    preset = kernel or kernel_preset(release)
+    if preset is None:
+        raise ParameterError("kernel", release, "a kernel with a model preset (6.18), or "
+                             "--kernel PRESET", "has no model preset")
+    hz = hz or running_kernel_hz()
+    specs = [spec] + (control_specs(spec) if controls else [])
+    measured = {}
+    for s in specs:
+        say(f"running {label(s)} for {s.duration} ...")
+        measured[s] = measure(s, keep_trace if s is spec else None)
+    calibration, full = None, False
+    if controls:
+        quiet = next(s for s in specs if s.writer == "none")
+        fast = next((s for s in specs if s.delay_ns == 0), None)
+        other = next((s for s in specs if s.writer == "other"), None)
+        say("measuring the wake-up latency ...")
+        wake = measure_wakeup(2000)
+        holds = measured[quiet][2].imported.hists
+        calibration = from_control(
+            measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
+            f"the controls {label(quiet)} (IO overhead, reader hold)"
+            + (f", {label(fast)} (IO at D = 0)" if fast else "")
+            + (f", {label(other)} (writer hold)" if other else "") + " and the wake-up probe",
+            hp_hold=holds["hold_hp"],
+            writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
+            fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
+        full = engine_takes_measured_distributions()
+    out = []
+    for s in specs:
+        summ, row, traced = measured[s]
+        c = Compared(s, [("measured", summ, row)])
+        res = predict(s, hz, {"kernel": preset}, trials, seed, engine)
+        c.rows.append(("model", summary(res.row(), simulated_rates(res.row())), res.row()))
+        if calibration is not None:
+            extra = {"kernel": preset, **calibration.params(s.delay_ns, full=full)}
+            res = predict(s, hz, extra, trials, seed, engine)
+            role = "model, calibrated" if full else "model, calibrated (fits)"
+            c.rows.append((role, summary(res.row(), simulated_rates(res.row())), res.row()))
+        out.append(c)
+    return out, calibration, full
+
+
+def write_rows(compared, out, command: str, calibration=None) -> None:
+    """Every row (measured and predicted, runs and controls) to one Parquet file,
+    atomically; ``mcsim.repro_rows`` (JSON) names each row's run and role."""
+    import pyarrow as pa
+
+    from .. import schema
+    from ..dataset import file_metadata, write_table_atomic
+
+    rows, names = [], []
+    for c in compared:
+        for role, _summary, row in c.rows:
+            rows.append(row)
+            names.append({"run": label(c.spec), "role": role, "path": c.spec.path,
+                          "delay": str(c.spec.delay), "writer": c.spec.writer,
+                          "duration": str(c.spec.duration)})
+    meta = {"repro_rows": json.dumps(names), "trace_kernel": platform.release(),
+            "trace_machine": platform.machine(), "source": "measured+simulated"}
+    if calibration is not None:
+        from dataclasses import asdict
+        meta["repro_calibration"] = json.dumps(asdict(calibration))
+    table = pa.Table.from_pylist(rows, schema=schema.arrow_schema(file_metadata(
+        command=command, **meta)))
+    write_table_atomic(table, os.fspath(out))
