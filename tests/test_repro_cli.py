@@ -16,7 +16,7 @@ import pytest
 from clitools import REPO, cli
 from mcsim.cli import repro as repro_cli
 from mcsim.realkernel import check_prerequisites
-from mcsim.realkernel.calibrate import Calibration, from_control, quantile_table
+from mcsim.realkernel.calibrate import from_control, quantile_table
 from mcsim.realkernel.compare import control_specs
 from mcsim.realkernel.sidebyside import COLUMNS, format_table, predict, simulated_rates, summary
 from mcsim.realkernel.spec import RunSpec
@@ -148,9 +148,6 @@ def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
     assert params["device"] == "empirical(" + ", ".join(
         f"{d + v}ns" for v in quantile_table(x)) + ")"
     assert params["wake_jitter"] == "empirical(" + ", ".join(["1ns"] * 33) + ")"
-    # without measured distributions: the medians as constants
-    assert Calibration([0, 8000, 16000], [0, 4, 9], "t").params(d, full=False) == {
-        "device": f"{d + 8000}ns", "wake": "4ns"}
 
 
 def test_the_holds_come_from_the_controls_histograms():
@@ -160,7 +157,6 @@ def test_the_holds_come_from_the_controls_histograms():
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", hp_hold=hold)
     assert cal.hp_hold_ns == [3000] * 33
     assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
-    assert cal.params(0, full=False)["hp_hold"] == "lognormal(3000ns, 0)"
     assert "writer_hold" not in cal.params(0)       # none measured: the preset's stays
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", writer_hold=hold)
     assert cal.params(0)["writer_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
@@ -170,8 +166,9 @@ def test_at_d_0_the_device_is_the_d_0_controls_io():
     # retry at D = 0: faults of 2·y, so y per READ; the overhead measured at D > 0 is unused
     cal = from_control([20_000_000], "retry", 10_000_000, [1], "t",
                        fast_fault_ns=[2 * 90_000] * 3)
-    assert cal.params(0, full=False)["device"] == "90000ns"
-    assert cal.params(10_000_000, full=False)["device"] == "10000000ns"
+    assert cal.params(0)["device"] == "empirical(" + ", ".join(["90000ns"] * 33) + ")"
+    assert cal.params(10_000_000)["device"] == "empirical(" + ", ".join(
+        ["10000000ns"] * 33) + ")"
 
 
 def test_a_quantile_table_is_equally_spaced_from_the_minimum_to_p99_9():

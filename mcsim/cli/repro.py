@@ -90,16 +90,16 @@ def repro(
     from ..realkernel.compare import compare, write_rows
 
     say = lambda text: typer.echo(text, err=True)  # noqa: E731
-    compared, calibration, full = compare(spec, controls=controls, hz=hz, kernel=kernel,
+    compared, calibration = compare(spec, controls=controls, hz=hz, kernel=kernel,
                                           trials=trials,
                                           seed=seed, engine=engine, keep_trace=trace, say=say)
-    _print(compared, calibration, full)
+    _print(compared, calibration)
     if out is not None:
         write_rows(compared, out, command_line(), calibration)
         typer.echo(f"wrote {out}")
 
 
-def _print(compared, calibration, full: bool) -> None:
+def _print(compared, calibration) -> None:
     """One table per run (measured, model, calibrated model), then where the
     calibration's constants came from."""
     from ..realkernel.compare import label
@@ -109,7 +109,5 @@ def _print(compared, calibration, full: bool) -> None:
         typer.echo(f"\n{label(c.spec)}  (ms; measured = the kernel's trace)")
         typer.echo(format_table([(role, s) for role, s, _ in c.rows]))
     if calibration is not None:
-        how = ("measured distributions (empirical, wake_jitter)" if full else
-               "medians and lognormal fits: this engine has no empirical distributions "
-               "or wake_jitter")
-        typer.echo(f"\ncalibrated from {calibration.source}: {how}")
+        typer.echo(f"\ncalibrated from {calibration.source}: measured distributions "
+                   "(empirical, wake_jitter)")

@@ -91,8 +91,6 @@ class Calibration:
     >>> c = Calibration([100, 200, 900], [5, 10, 40], "test")
     >>> c.params(5_000_000)
     {'device': 'empirical(5000100ns, 5000200ns, 5000900ns)', 'wake_jitter': 'empirical(5ns, 10ns, 40ns)'}
-    >>> c.params(5_000_000, full=False)
-    {'device': '5000200ns', 'wake': '10ns'}
     """
 
     io_overhead_ns: list
@@ -105,35 +103,16 @@ class Calibration:
     #: D > 0 (its timer overshoot, its wake-up) does not arise.
     fast_io_ns: list | None = None
 
-    def params(self, delay_ns: int, full: bool = True) -> dict:
-        """The model parameters for a run at D = ``delay_ns``.  ``full``: the measured
-        distributions (needs an engine with §13); otherwise the medians as constants and
-        lognormals through median and p90 (what an engine without §13 can take)."""
+    def params(self, delay_ns: int) -> dict:
+        """The model parameters for a run at D = ``delay_ns``: the measured distributions
+        as ``empirical`` tables and ``wake_jitter`` (docs/model.md §13)."""
         holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
         if delay_ns == 0 and self.fast_io_ns:
             io = list(self.fast_io_ns)
-        if not full:
-            out = {"device": f"{int(np.median(io))}ns",
-                   "wake": f"{int(np.median(self.wake_ns))}ns"}
-            return {**out, **{k: lognormal_through(v) for k, v in holds.items() if v}}
         out = {"device": empirical(io),
                "wake_jitter": empirical(self.wake_ns)}
         return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
-
-
-def lognormal_through(table) -> str:
-    """A lognormal with the median and p90 of an equally spaced quantile table: sigma =
-    ln(p90 / p50) / z₀.₉ (z₀.₉ = 1.2816, the standard normal's 0.9-quantile).
-
-    >>> lognormal_through([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
-    'lognormal(50ns, 0.459)'
-    """
-    t = np.asarray(table, dtype=float)
-    q = np.interp([0.5, 0.9], np.linspace(0, 1, t.size), t)
-    median = max(q[0], 1.0)
-    sigma = max(np.log(max(q[1], median) / median) / 1.2816, 0.0)
-    return f"lognormal({int(round(median))}ns, {sigma:.3g})"
 
 
 def hist_table(hist, intervals: int = TABLE_INTERVALS,
@@ -168,20 +147,3 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        hist_table(writer_hold) if writer_hold is not None else None,
                        quantile_table(np.asarray(fast_fault_ns) / n)
                        if fast_fault_ns is not None and len(fast_fault_ns) else None)
-
-
-def engine_takes_measured_distributions() -> bool:
-    """Whether this mcsim's parameters accept ``empirical(...)`` and ``wake_jitter``
-    (docs/model.md §13).
-
-    >>> isinstance(engine_takes_measured_distributions(), bool)
-    True
-    """
-    from ..errors import ParameterError
-    from ..params import validate
-
-    try:
-        validate(device="empirical(1ms, 2ms)", wake_jitter="empirical(0ns, 1us)")
-        return True
-    except ParameterError:
-        return False

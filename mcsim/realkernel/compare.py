@@ -92,7 +92,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     """Run, record and predict ``spec`` (and its controls): a list of :class:`Compared`
     and the calibration (None without controls).  ``say`` gets progress lines."""
     from ..errors import ParameterError
-    from .calibrate import engine_takes_measured_distributions, from_control
+    from .calibrate import from_control
     from .runner import measure_wakeup
 
     release = platform.release()
@@ -106,7 +106,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     for s in specs:
         say(f"running {label(s)} for {s.duration} ...")
         measured[s] = measure(s, keep_trace if s is spec else None)
-    calibration, full = None, False
+    calibration = None
     if controls:
         quiet = next(s for s in specs if s.writer == "none")
         fast = next((s for s in specs if s.delay_ns == 0), None)
@@ -122,7 +122,6 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
             hp_hold=holds["hold_hp"],
             writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
             fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
-        full = engine_takes_measured_distributions()
     out = []
     for s in specs:
         summ, row, traced = measured[s]
@@ -130,12 +129,11 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         res = predict(s, hz, {"kernel": preset}, trials, seed, engine)
         c.rows.append(("model", summary(res.row(), simulated_rates(res.row())), res.row()))
         if calibration is not None:
-            extra = {"kernel": preset, **calibration.params(s.delay_ns, full=full)}
+            extra = {"kernel": preset, **calibration.params(s.delay_ns)}
             res = predict(s, hz, extra, trials, seed, engine)
-            role = "model, calibrated" if full else "model, calibrated (fits)"
-            c.rows.append((role, summary(res.row(), simulated_rates(res.row())), res.row()))
+            c.rows.append(("model, calibrated", summary(res.row(), simulated_rates(res.row())), res.row()))
         out.append(c)
-    return out, calibration, full
+    return out, calibration
 
 
 def write_rows(compared, out, command: str, calibration=None) -> None:
