@@ -307,6 +307,68 @@ def numbers_section(rows: Sequence[dict]) -> str:
             "<code>mcsim.load(PATH)</code> (docs/results.md).</p>")
 
 
+def _signed(value) -> str:
+    """A difference of durations with its sign: ``+1.2 ms``, ``−30 µs``, ``0``."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    return ("+" if value > 0 else "\u2212") + _fmt("x_ns", abs(value))
+
+
+def _twin_cells(row: dict, base: dict | None) -> list[str]:
+    """The compared statistics of ``row``; with ``base``, their differences from it."""
+    cells = []
+    for metric in plot.TWIN_METRICS:
+        n = row.get(f"{metric}_n")
+        cells.append("" if base is not None else "-" if n is None else f"{n:,}")
+        for stat in plot.TWIN_STATS:
+            cells.append(_signed(plot.difference(row, base, metric, stat)) if base is not None
+                         else _fmt("x_ns", row.get(f"{metric}_{stat}_ns")))
+    return cells
+
+
+def measured_section(rows: Sequence[dict]) -> str:
+    """Each measured row beside its simulated twins (:func:`mcsim.plot.twins`): a table
+    grouped by run, the measured row first, each model row followed by its differences
+    from the measurement (model − measured), and the CCDFs of hp_wait and writer_wait of
+    the run's rows on shared panels."""
+    pairs = plot.twins(rows)
+    stats = list(plot.TWIN_STATS)
+    head = ("<tr><th class=l rowspan=2>run</th><th class=l rowspan=2>row</th>"
+            "<th rowspan=2>trials</th>" + "".join(
+                f"<th colspan={1 + len(stats)}>{_esc(m)}</th>" for m in plot.TWIN_METRICS)
+            + "</tr><tr>" + "".join("<th>n</th>" + "".join(f"<th>{_esc(s)}</th>"
+                                                          for s in stats)
+                                    for _ in plot.TWIN_METRICS) + "</tr>")
+    body, parts = [], []
+    for i, twin in enumerate(pairs):
+        lines = [("measured", twin.measured, None)]
+        for role, r in twin.models:
+            lines += [(role, r, None), (f"\u0394 {role} \u2212 measured", r, twin.measured)]
+        for j, (name, r, base) in enumerate(lines):
+            trials = "" if base is not None else f"{r['trials']:,}" if r.get("trials") \
+                else "-"
+            cells = [trials] + _twin_cells(r, base)
+            run = (f"<td class=l rowspan={len(lines)}>{_esc(twin.run)}</td>" if j == 0
+                   else "")
+            body.append(f"<tr class={'diff' if base is not None else 'row'}>{run}"
+                        f"<td class=l>{_esc(name)}</td>"
+                        + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
+        if not twin.models:
+            body.append(f"<tr><td class=l colspan={3 + 2 * (1 + len(stats))}>"
+                        f"{_esc(twin.run)}: no simulated twin in this table</td></tr>")
+        parts.append(Figure(lambda twin=twin: plot.ccdf_twin(twin), f"m{i}",
+                            f"{twin.run}: P(wait \u2265 t) of the measured row and its "
+                            "simulated twins, log-log, from the exact histograms (the same "
+                            "histograms for both)"))
+    return ("<h2>Measured beside simulated</h2><p class=note>Measured rows (source = "
+            "measured: a kernel's trace) with the simulated rows of the same run (the "
+            "file's mcsim.repro_rows) or, without that, of equal parameters.  \u0394 rows: "
+            "model \u2212 measured.</p>"
+            f"<table class=twins>{head}{''.join(body)}</table>" + render(parts))
+
+
 def provenance_section(meta: dict, source: str, nfiles: int, rows) -> str:
     keys = ("version", "schema_version", "command", "created", "build_flags",
             "numpy_version", "pyarrow_version", "compacted_from")
@@ -324,7 +386,9 @@ def provenance_section(meta: dict, source: str, nfiles: int, rows) -> str:
 # ----------------------------------------------------------------------- the page
 def report_html(rows: Sequence[dict], source: str = "", meta: dict | None = None,
                 nfiles: int = 1) -> str:
-    """The report page of result rows (``mcsim.load(path).to_pylist()``) as one string."""
+    """The report page of result rows (``mcsim.load(path).to_pylist()``) as one string.
+    Measured rows (``source = "measured"``) are shown beside their simulated twins
+    (:func:`measured_section`); the other sections describe the simulated rows."""
     from . import __version__
     from .errors import UsageError
 
@@ -332,26 +396,32 @@ def report_html(rows: Sequence[dict], source: str = "", meta: dict | None = None
         raise UsageError(f"{source or 'table'}: no result rows; allowed: a sweep directory "
                          "or result file with at least one point")
     rows = plot.with_workload_vars(rows)     # once, so the figures share these rows
+    sim, measured = plot.split(rows)
     meta = dict(meta or {})
     meta.setdefault("version", __version__)
     title = f"mcsim report: {source}" if source else "mcsim report"
+    body = (swept_section(sim, meta) + figures_section(sim) + numbers_section(sim)) if sim \
+        else ("<h2>Simulated rows</h2><p class=note>None: every row of this table was "
+              "measured on a kernel.</p>")
     return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{_esc(title)}</h1>" + swept_section(rows, meta) + figures_section(rows)
-            + numbers_section(rows) + provenance_section(meta, source, nfiles, rows)
-            + "</body></html>\n")
+            f"<h1>{_esc(title)}</h1>" + (measured_section(rows) if measured else "")
+            + body + provenance_section(meta, source, nfiles, rows) + "</body></html>\n")
 
 
-def report_columns() -> list[str]:
+def report_columns(measured: bool = False) -> list[str]:
     """The result columns the page reads (:func:`mcsim.load`'s ``columns``): every
     parameter (the fixed ones are listed), the run's size and precision, and the
     statistics and histograms of hp_wait and lp_fault_latency, the blame counters and the
-    table's few others.  Reading only these is what makes a report of hundreds of points
-    take seconds, not tens of seconds.
+    table's few others; with ``measured`` (a table with measured rows) writer_wait's too,
+    which the measured rows are compared on.  Reading only these is what makes a report
+    of hundreds of points take seconds, not tens of seconds.
 
     >>> cols = report_columns()
-    >>> "hp_wait_hist_counts" in cols, "writer_wait_hist_counts" in cols
-    (True, False)
+    >>> "hp_wait_hist_counts" in cols, "writer_wait_hist_counts" in cols, "source" in cols
+    (True, False, True)
+    >>> "writer_wait_hist_counts" in report_columns(measured=True)
+    True
     """
     from .params import PARAMS
     from .policies import BLAME_NAMES
@@ -360,25 +430,57 @@ def report_columns() -> list[str]:
     wanted = {param_column(p.name) for p in PARAMS} | {
         "seed", "trials", "p99_rel_ci_target", "p99_rel_ci_met", "wall_s",
         "inversion_fraction", "hp_acq_wait_n", "writer_wait_p99_ns", "workload",
-        "workload_vars"} | {
+        "workload_vars", "source"} | {
         f"blame_{name}" for name in BLAME_NAMES}
-    return [c for c in column_names()
-            if c in wanted or c.startswith(("hp_wait_", "lp_fault_latency_"))]
+    metrics = ("hp_wait_", "lp_fault_latency_") + (("writer_wait_",) if measured else ())
+    return [c for c in column_names() if c in wanted or c.startswith(metrics)]
+
+
+def read_rows(path: str | Path) -> tuple[list[dict], list[Path]]:
+    """The rows of the results at ``path`` for the page, and its files.  A plain sweep is
+    read as :func:`mcsim.load` reads it; a table with measured rows is read again with the
+    columns they are compared on, and the rows of an ``mcsim repro -o`` file (metadata
+    ``mcsim.repro_rows``, one entry per row in file order) carry their run and role."""
+    import json
+
+    import mcsim
+
+    from .dataset import _projection, _read_result_file, read_file_metadata, result_files
+    from .plot.paired import is_measured, with_repro_roles
+
+    files = result_files(path)
+    rows = plot.rows_of(mcsim.load(path, columns=report_columns()))
+    if not any(is_measured(r) for r in rows):
+        return rows, files
+    columns = report_columns(measured=True)
+    repro = {f: read_file_metadata(f).get("repro_rows") for f in files}
+    if not any(repro.values()):
+        return plot.rows_of(mcsim.load(path, columns=columns)), files
+    wanted = _projection(columns, [])
+    rows = []
+    for f in files:
+        part = plot.rows_of(_read_result_file(f, columns=wanted))
+        if repro[f]:
+            try:
+                names = json.loads(repro[f])
+            except ValueError:
+                names = []
+            part = with_repro_roles(part, names if isinstance(names, list)
+                                          else [])
+        rows += part
+    return rows, files
 
 
 def write_report(path: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of the results at ``path`` (a sweep directory or result file) to
     ``out`` (default: ``<path>.html`` beside it), atomically; returns the file written."""
-    import mcsim
-
-    from .dataset import read_file_metadata, result_files, write_table_atomic
+    from .dataset import read_file_metadata, write_table_atomic
 
     path = Path(path)
     out = check_html_path(out) if out else path.with_name(path.stem + ".html")
-    files = result_files(path)
-    table = mcsim.load(path, columns=report_columns())
-    page = report_html(plot.rows_of(table), source=str(path),
-                       meta=read_file_metadata(files[0]), nfiles=len(files))
+    rows, files = read_rows(path)
+    page = report_html(rows, source=str(path), meta=read_file_metadata(files[0]),
+                       nfiles=len(files))
     return write_table_atomic(page, out, writer=lambda text, f: f.write(text.encode()))
 
 

@@ -22,9 +22,11 @@ from .data import (STAT_QUANTILES, axes_of, axis_column, ccdf_points, check_metr
                    distinct, format_value, histogram, label, row_stat, rows_of, select,
                    sort_key, stat_value, with_workload_vars, workload_var_columns)
 from .figures import blame, ccdf, quantiles, timeline
+from .paired import TWIN_METRICS, TWIN_STATS, Twin, ccdf_twin, difference, split, twins
 
 __all__ = ["ccdf", "quantiles", "blame", "timeline", "rows_of", "select", "axes_of",
            "axis_column", "distinct", "label", "format_value", "row_stat", "stat_value",
            "histogram", "ccdf_points", "check_metric", "sort_key", "with_workload_vars",
            "workload_var_columns", "new_figure", "note",
-           "arrange", "MAX_FACETS", "MAX_LINES", "MAX_BARS", "STAT_QUANTILES"]
+           "arrange", "MAX_FACETS", "MAX_LINES", "MAX_BARS", "STAT_QUANTILES", "twins",
+           "Twin", "ccdf_twin", "difference", "split", "TWIN_METRICS", "TWIN_STATS"]

@@ -59,12 +59,15 @@ def ccdf(table, metric: str = "hp_wait", where: Mapping | None = None,
     return fig
 
 
-def _ccdf_lines(ax, fig, rows, metric) -> None:
+def _ccdf_lines(ax, fig, rows, metric, names: Sequence[str] | None = None) -> None:
+    """One line per row, labelled by ``names`` (in the rows' order) or, without them, by
+    the parameters that vary (rows sorted by them)."""
     if not rows:
         empty_axes(ax, "no rows match")
         return
-    varying = axes_of(rows)
-    rows = sorted(rows, key=lambda r: tuple(sort_key(c)(r[c]) for c in varying))
+    varying = [] if names else axes_of(rows)
+    if not names:
+        rows = sorted(rows, key=lambda r: tuple(sort_key(c)(r[c]) for c in varying))
     from matplotlib.ticker import NullFormatter
 
     low, drawn, empty = CCDF_FLOOR, 0, []
@@ -72,7 +75,8 @@ def _ccdf_lines(ax, fig, rows, metric) -> None:
     for i, row in enumerate(cap(rows, MAX_LINES, f"{metric} CCDF lines", fig)):
         h = histogram(row, metric)
         xs, ys = ccdf_points(h)
-        name = label(row, varying) if varying else row.get("policy", metric)
+        name = (names[i] if names else label(row, varying) if varying
+                else row.get("policy", metric))
         if not xs:
             empty.append(f"{name}: " + ("no samples" if h.n == 0 else
                                         f"all {h.n:,} samples are 0"))
