@@ -136,14 +136,17 @@ def instance(root: Path):
         raise TraceUnavailable(f"trace record: this kernel has no {missing[0]} tracepoint; "
                                "allowed: Linux 5.11 or later (CONFIG_TRACING)")
     path = root / "instances" / f"mcsim-{os.getpid()}"
-    with held_signals():
-        try:
-            path.mkdir()
-        except OSError as exc:
-            raise TraceUnavailable(f"trace record: cannot create {path}: "
-                                   f"{os.strerror(exc.errno or 0)}") from None
-        created = True
+    created = False
+    # The try encloses the held region: a signal held during mkdir is delivered as the
+    # mask is restored, and the instance it interrupts must still be removed.
     try:
+        with held_signals():
+            try:
+                path.mkdir()
+            except OSError as exc:
+                raise TraceUnavailable(f"trace record: cannot create {path}: "
+                                       f"{os.strerror(exc.errno or 0)}") from None
+            created = True
         yield path
     finally:
         if created:
@@ -279,13 +282,15 @@ def record(out: str | Path, pids=(), duration_s: float | None = None,
                 raise UsageError("trace record: no process to trace; allowed: --pid PID "
                                  "and/or a command after --")
             configure(inst, tids)
-            with held_signals():
-                fd = os.open(inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
-            try:
+            fd = None
+            try:                  # (encloses the held open: see instance())
+                with held_signals():
+                    fd = os.open(inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
                 summary.update(_stream(fd, inst, tmp, header(pids, command), proc,
                                        lambda: _release(gate), duration_s, max_bytes))
             finally:
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
             os.replace(tmp, out)
         finally:
             if gate[0] is not None:
