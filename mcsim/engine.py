@@ -213,7 +213,12 @@ def _compiled_block(scenario, block: int, trials: int, seed: int,
 def _reference_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
     from .reference import ReferenceEngine
 
-    raw = ReferenceEngine(scenario, block_bitgen(seed, block)).run_trials(trials)
+    return output_of_reference(
+        ReferenceEngine(scenario, block_bitgen(seed, block)).run_trials(trials))
+
+
+def output_of_reference(raw) -> BlockOutput:
+    """The reference engine's raw result in the arrays the compiled core fills."""
     out = BlockOutput.zeros()
     for m, hist in enumerate(raw.hists):
         out.hist_arrays[m] = [getattr(hist, k) for k in ARRAYS]

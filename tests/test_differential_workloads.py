@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 
 from mcsim import layout as lay
 from mcsim import numeric
-from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
+from mcsim.engine import BlockOutput, block_bitgen, compiled_engine, output_of_reference
 from mcsim.errors import SimulationError
-from mcsim.histogram import ARRAYS, FLOAT_SCALARS, INT_SCALARS
 from mcsim.kernels import KERNEL_LIST
 from mcsim.params import validate
 from mcsim.policies import FAULT_KINDS, POLICY_LIST
@@ -246,13 +245,7 @@ def reference_run(rec, seed, trials):
     eng = ContentionReference(rec, block_bitgen(seed, 0), check_invariants=True,
                               record_trials=True)
     raw = eng.run_trials(trials)
-    out = BlockOutput.zeros()
-    for m, hist in enumerate(raw.hists):
-        out.hist_arrays[m] = [getattr(hist, k) for k in ARRAYS]
-        sc = hist.scalars()
-        out.hist_scalars[m] = [sc[k] for k in INT_SCALARS]
-        out.hist_floats[m] = [sc[k] for k in FLOAT_SCALARS]
-    out.counters[:] = [raw.counters[name] for name in lay.COUNTERS]
+    out = output_of_reference(raw)
     out.trial_rows = np.array(raw.trial_rows, dtype=np.int64).reshape(trials, -1)
     return out, eng
 
