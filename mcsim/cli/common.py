@@ -120,15 +120,21 @@ def flag_values(set_items: list[str] | None, **flags: str | None) -> dict[str, l
 
     given = {name: text for name, text in flags.items() if text is not None}
     for item in set_items or []:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"--set: {item!r} is not NAME=VALUE; allowed: e.g. "
-                             "--set writer_hold=exp(50us) (names: `mcsim params`)")
+        name, text = _name_value(item, "--set", "--set writer_hold=exp(50us) (names: "
+                                 "`mcsim params`)")
         if name in given:
             raise UsageError(f"{name}: given twice on the command line; allowed: once")
         given[name] = text
     return {name: parse_values(name, text) for name, text in given.items()}
+
+
+def _name_value(item: str, flag: str, example: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of a repeated option, or a one-line UsageError."""
+    name, sep, text = item.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise UsageError(f"{flag}: {item!r} is not NAME=VALUE; allowed: e.g. {example}")
+    return name, text
 
 
 def var_values(items: list[str] | None) -> dict[str, list]:
@@ -141,11 +147,8 @@ def var_values(items: list[str] | None) -> dict[str, list]:
 
     given: dict[str, list] = {}
     for item in items or []:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"--var: {item!r} is not NAME=VALUE; allowed: e.g. --var n=4 "
-                             "(the names of the workload's [vars])")
+        name, text = _name_value(item, "--var", "--var n=4 (the names of the workload's "
+                                 "[vars])")
         if name in given:
             raise UsageError(f"--var {name}: given twice; allowed: once")
         given[name] = parse(name, text.strip())

@@ -60,7 +60,6 @@ class ThreadMixin:
         first step after its ``start`` draw, in thread order; it ends once past the window
         with no counted task alive and no counted scan or iteration open; ``sim_ns`` and
         ``busy_ns`` add ``window``; events in flight at the end are dropped with the trial."""
-        limit = int(self.sc["max_trial_events"])
         end = self.warmup + self.window
         self._reset_trial()
         if self.open_stream:
@@ -68,18 +67,8 @@ class ThreadMixin:
         self.thread_states = [ThreadState(k, th) for k, th in enumerate(self.threads)]
         for k, th in enumerate(self.threads):
             self._schedule(self._draw(th["start"]), EV_STEP, None, k)
-        events = 0
-        while self.heap:
-            t, _, ev, task, arg = self._pop()
-            self.now = t
-            self._dispatch(ev, task, arg)
-            events += 1
-            if self.check_invariants:
-                self._check()
-            if self.now >= end and self.alive_counted == 0 and self.open_counted == 0:
-                break
-            if events >= limit:
-                raise self._overloaded(limit)
+        events = self._run_events(lambda: self.now >= end and self.alive_counted == 0
+                                  and self.open_counted == 0)
         self._end_trial(events, self.window, 0)
         # the jiffy clock's base adds the trial's busy and idle time, as recorded (§11.6)
         self.base += self.window

@@ -26,7 +26,7 @@ from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
 from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_OP, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+                   PC_VMA, PC_WAITED, WRITE, RawResult, Task)
 
 
 class TrialMixin:
@@ -166,22 +166,29 @@ class TrialMixin:
                 self._cycle()
         return RawResult(self.hists, self.counters, self.trial_rows)
 
-    def _cycle(self):
+    def _run_events(self, done) -> int:
+        """Dispatch events in ``(time, seq)`` order until ``done()`` holds after one (or
+        nothing is pending); the number dispatched.  Invariants are checked after each
+        event when asked; ``max_trial_events`` bounds the trial."""
         limit = int(self.sc["max_trial_events"])
-        self._reset_trial()
-        self._schedule(0, EV_ARRIVAL, None)
         events = 0
-        while True:
+        while self.heap:
             t, _, ev, task, arg = self._pop()
             self.now = t
             self._dispatch(ev, task, arg)
             events += 1
             if self.check_invariants:
                 self._check()
-            if self.alive == 0 and self.inflight == 0:
+            if done():
                 break
             if events >= limit:
                 raise self._overloaded(limit)
+        return events
+
+    def _cycle(self):
+        self._reset_trial()
+        self._schedule(0, EV_ARRIVAL, None)
+        events = self._run_events(lambda: self.alive == 0 and self.inflight == 0)
         next_arrival = self._pop()[0]
         assert not self.heap, "events pending in an empty system"
         self._end_trial(events, self.now, next_arrival - self.now)
