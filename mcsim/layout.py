@@ -58,6 +58,8 @@ COUNTERS = (
     "steps",              # closed-loop thread steps started (§12.2)
     "scans",              # ps scans started
     *(f"thread_iterations_{k}" for k in range(N_THREAD_COUNTERS)),  # counted iterations
+    "cpu_queued",         # runnable tasks that found no idle CPU and queued (§14.2)
+    "cpu_queue_ns",       # their time from runnable to running, switch included (§14.3)
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 

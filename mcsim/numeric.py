@@ -36,6 +36,8 @@ MAX_TIME_NS = 1 << 62
 SATURATED = (1 << 63) - 1
 #: Most lock acquisitions one HP read may make (a kernel row's ``hp_acquisitions``).
 MAX_HP_ACQUISITIONS = 8
+#: Most CPUs a scenario may have (the ``cpus`` parameter's limit, model.md §14).
+MAX_CPUS = 1024
 
 #: The distribution kinds of a compiled record: const(a), exp(mean a), lognormal(a, b),
 #: uniform(a, b), empirical(table a) (mcsim.units.DIST_CODES).
@@ -203,12 +205,13 @@ def _check_record(rec) -> None:
               ("hp_lock", 0, 1, "0 (mmap) or 1 (vma)"),
               ("hp_acquisitions", 1, MAX_HP_ACQUISITIONS, f"1 to {MAX_HP_ACQUISITIONS}"),
               ("jiffy_ns", 0, SATURATED, "0 (continuous time) or a jiffy in ns"),
-              ("handoff_jiffies", 0, SATURATED, "0 or more jiffies"))
+              ("handoff_jiffies", 0, SATURATED, "0 or more jiffies"),
+              ("cpus", 0, MAX_CPUS, f"0 (a CPU per task) to {MAX_CPUS} CPUs"))
     for name, lo, hi, allowed in limits:
         value = int(rec[name])
         if not lo <= value <= hi:
             raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
-    for name in DIST_FIELDS + ("wake_jitter",):
+    for name in DIST_FIELDS + ("wake_jitter", "cpu_switch"):
         _check_dist(f"scenario.{name}", rec[name], rec)
     _check_programs(rec["programs"])
     check_workload(rec)

@@ -124,6 +124,11 @@ PARAMS: tuple[Param, ...] = (
     P("wake_jitter", "0", "dist", "ns", "added to wake at every wake-up, drawn at the "
       "wake-up (model.md §13.2): a measured wake-up latency, e.g. an empirical(...) table "
       "of its quantiles; 0 = every wake-up takes exactly wake"),
+    P("cpus", 0, "int", "CPUs", "CPUs the tasks share (model.md §14): a woken task runs only "
+      "on an idle CPU, else waits in the run queue until one frees; 0 = every task has its "
+      "own CPU (no CPU waits)", hi=1024),
+    P("cpu_switch", "2us", "dist", "ns", "cpus > 0: from a CPU freeing to the first task of "
+      "the run queue running on it (the context switch, model.md §14.3)"),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}

@@ -133,6 +133,9 @@ SCENARIO_DTYPE = np.dtype([
     ("steps", STEP_DTYPE, (MAX_STEPS,)),
     # measured durations and wake-up jitter (§13)
     ("wake_jitter", DIST_DTYPE),    # added to wake at every wake-up, drawn then
+    # CPUs (§14)
+    ("cpus", "<i8"),                # 0: every task has its own CPU (no run queue)
+    ("cpu_switch", DIST_DTYPE),     # a queued task runs this long after a CPU frees
     ("table_points", "<i8", (MAX_TABLES,)),   # values used in each quantile table
     ("tables", "<f8", (MAX_TABLES, MAX_TABLE_POINTS)),  # empirical quantiles, ascending, ns
 ])
@@ -157,7 +160,7 @@ TASK_DTYPE = np.dtype([
 #: The record's distribution fields, in record order: the order in which their quantile
 #: tables are numbered (docs/model.md §13.1), before the workload's.
 DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
-               "dirty_throttle", "wake_jitter")
+               "dirty_throttle", "wake_jitter", "cpu_switch")
 TABLES_ALLOWED = (f"at most {MAX_TABLES} different empirical distributions in one run "
                   "(the parameters' and the workload's together; identical ones count once)")
 
@@ -293,6 +296,7 @@ def compile_scenario(cfg: Config, workload=None) -> np.ndarray:
     r["evict_per_ns"] = cfg["evict_rate"] * 1e-9
     for name in DIST_FIELDS:             # record order: tables are numbered in it (§13.1)
         r[name] = record_dist(r, cfg[name], name)
+    r["cpus"] = cfg["cpus"]
     r["warmup_ns"] = cfg["warmup"]
     r["window_ns"] = cfg["window"]
     open_model(r)

@@ -200,11 +200,15 @@ COUNTER_DESCRIPTIONS = {
     **{f"thread_iterations_{k}": f"program iterations completed by thread {k} of the "
        "workload (thread_names[" + str(k) + "]) whose first step was counted; 0 past the "
        "workload's threads" for k in range(N_THREAD_COUNTERS)},
+    "cpu_queued": "tasks that became runnable with no idle CPU and waited in the run queue "
+                  "(model.md §14.2; 0 when cpus = 0)",
+    "cpu_queue_ns": "those tasks' total time from runnable to running, the context switch "
+                    "included (model.md §14.3)",
 }
 COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
                  "buffer_growths": "doublings",
                  "max_trial_events": "events", "events": "events", "steps": "steps",
-                 "scans": "scans",
+                 "scans": "scans", "cpu_queued": "tasks", "cpu_queue_ns": "ns",
                  **{f"thread_iterations_{k}": "iterations" for k in range(N_THREAD_COUNTERS)}}
 
 
