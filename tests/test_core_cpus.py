@@ -13,7 +13,8 @@ from mcsim import layout as lay
 from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
 from mcsim.errors import ParameterError
 from mcsim.params import validate
-from mcsim.scenario import NO_VMA, TK_HP, TK_WRITER, TRIAL_WINDOW, compile_scenario, compile_script
+from mcsim.scenario import (NO_VMA, SCAN_END, SCAN_START, TK_HP, TK_WRITER, TRIAL_WINDOW,
+                            compile_scenario, compile_script)
 from mcsim.workload import load_workload
 
 US, MS = 1_000, 1_000_000
@@ -75,7 +76,8 @@ def test_invariants_hold_with_few_cpus(cpus, case):
 
 def thread_record(threads, window, **params):
     """A window-trial record of the 2018 model with no open stream: ``threads`` lists one
-    program per thread on process 0, each step (kind, hold ns, think ns), start delay 0."""
+    program per thread on process 0, each step (kind, hold ns, think ns[, scan flag]),
+    start delay 0."""
     rec = compile_scenario(validate({"wake": 0, "cpu_switch": "1us", **params}))
     r = rec[0]
     r["trial_kind"], r["warmup_ns"], r["window_ns"] = TRIAL_WINDOW, 0, window
@@ -85,9 +87,9 @@ def thread_record(threads, window, **params):
         th = r["threads"][i]
         th["first_step"], th["n_steps"], th["process"] = n, len(steps), 0
         th["start"] = (0, 0.0, 0.0)
-        for kind, hold, think in steps:
+        for kind, hold, think, *scan in steps:
             st = r["steps"][n]
-            st["kind"], st["process"], st["vma"] = kind, 0, NO_VMA
+            st["kind"], st["process"], st["vma"], st["scan"] = kind, 0, NO_VMA, sum(scan)
             st["hold"], st["think"] = (0, float(hold), 0.0), (0, float(think), 0.0)
             n += 1
     r["n_threads"], r["n_steps"] = len(threads), n
@@ -116,6 +118,26 @@ def test_a_thread_keeps_its_cpu_across_a_think_time_of_0():
     assert (h["writer_wait"].n, h["writer_wait"].total) == (2 * 8, 0)
     assert (h["hp_wait"].n, h["hp_wait"].total) == (2 * 1, 0)
     assert c["thread_iterations_0"] == 2 * 4
+
+
+def test_a_scan_is_timed_from_its_first_request():
+    """Thread A as above; thread B scans process 0 twice: cmdline (scan start) hold 10us
+    think 0, cmdline (scan end) hold 10us think 1ms.  1 CPU, window [0, 1ms).
+    t=0    B's first read queues behind A (§14.2 b); its request waits until it runs.
+    t=201  it runs (§14.3, as above) and requests L: granted, hp_wait 0; ends at 211 with
+           think 0, so B keeps the CPU (§14.1 item 6) and its second read, started by
+           its event at 211, is granted at once: hp_wait 0, released at 221.
+    scan_time runs "from the first read's request to the last read's release" (§12.4):
+    221 - 201 = 20us; scan_wait is the sum of the reads' hp_wait, 0."""
+    scan = [(TK_HP, 10 * US, 0, SCAN_START), (TK_HP, 10 * US, 1 * MS, SCAN_END)]
+    rec = thread_record([[(TK_WRITER, 100 * US, 0), (TK_WRITER, 100 * US, 50 * US)], scan],
+                        window=1 * MS, cpus=1)
+    out = run(rec, 2)
+    c, h = out.counter_dict(), out.histograms()
+    assert c["cpu_queued"] == 2 * 1 and c["scans"] == 2 * 1
+    assert (h["scan_time"].n, h["scan_time"].total) == (2, 2 * 20 * US)
+    assert (h["scan_wait"].n, h["scan_wait"].total) == (2, 0)
+    assert (h["hp_wait"].n, h["hp_wait"].total) == (2 * 2, 0)
 
 
 def test_no_cpus_queue_nothing():
