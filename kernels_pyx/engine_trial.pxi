@@ -275,9 +275,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.gate.len = 0
     s.idle = s.cpus                           # every CPU idle, nobody queued (§14.5)
     s.runq.head = 0
-    s.runq.len = 0
-    for i in range(s.n_threads):
-        s.threads[i].keeps_cpu = 0
+    s.runq.len = 0                            # (threads_start clears keeps_cpu)
     for i in range(s.n_procs):
         p = &s.procs[i]
         p.lockq.head = 0
