@@ -59,9 +59,9 @@ cdef void cpu_handover(Sim* s, int32_t t) noexcept nogil:
 
 
 cdef inline void cpu_free(Sim* s, int32_t t) noexcept nogil:
-    """Called where a context sleeps or finishes, after everything the sleep does; a task
-    without a CPU (cpus = 0, a background bio) costs one branch."""
-    if s.tasks[t].on_cpu:
+    """Called where a context sleeps or finishes, after everything the sleep does; with
+    cpus = 0 it costs one branch on a field of s, not a look-up of the task."""
+    if s.cpus and s.tasks[t].on_cpu:
         cpu_handover(s, t)
 
 
