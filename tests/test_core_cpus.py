@@ -13,7 +13,7 @@ from mcsim import layout as lay
 from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
 from mcsim.errors import ParameterError
 from mcsim.params import validate
-from mcsim.scenario import (NO_VMA, SCAN_END, SCAN_START, TK_HP, TK_WRITER, TRIAL_WINDOW,
+from mcsim.scenario import (NO_VMA, SCAN_END, SCAN_START, TK_BG, TK_HP, TK_WRITER, TRIAL_WINDOW,
                             compile_scenario, compile_script)
 from mcsim.workload import load_workload
 
@@ -96,25 +96,25 @@ def thread_record(threads, window, **params):
     return rec
 
 
-def test_a_thread_keeps_its_cpu_across_a_think_time_of_0():
+def test_a_thread_is_preempted_at_a_step_boundary_only_if_someone_waits():
     """1 CPU, wake 0, switch 1us, window [0, 1ms).  Thread A: write (elsewhere) hold 100us
     think 0, write hold 100us think 50us; thread B: cmdline hold 10us think 1ms.
     t=0    A's first step takes the idle CPU and L(W) (§14.2 b); B's step, scheduled
            after it, finds no CPU idle and queues: it has not requested L (§14.2).
-    t=100  A's writer finishes with think 0: "the thread keeps its CPU and its next
-           step's task runs on it" (§14.1 item 6): the second write starts at 100 on it.
-    t=200  it finishes with think 50us: the thread sleeps and frees the CPU after its
-           next step is scheduled (§14.1): B runs at 201 (§14.3; cpu_queue_ns 201us),
-           finds L free: hp_wait 0; ends at 211 and sleeps for 1ms (next read at 1211,
-           outside the window).
-    t=250, 500, 750  A's iterations start on an idle CPU: nobody queues again.  The
-           counted tasks are A's 8 writes (waits 0) and B's one read (wait 0).
-    Were the CPU freed at t=100, B would take it and A's second write would queue."""
+    t=100  A's writer finishes with think 0: A keeps its CPU (§14.1 item 6); its next
+           step's event at 100 finds B queued: "the new step's task ... enters the run
+           queue's tail ... and the CPU frees to the queue's head" (preemption at a step
+           boundary): B runs at 101 (§14.3; cpu_queue_ns 101us), finds L free: hp_wait 0.
+    t=111  B ends and sleeps 1ms (next read at 1111, outside the window): A's second
+           write runs at 112 (cpu_queue_ns + 12us), writer_wait 0, ends 212, think 50us.
+    t=262, 512, 762  A's iterations start on an idle CPU; at each think 0 the run queue is
+           empty, so A's second write runs on the CPU it kept: nobody queues again.
+    Counted: A's 8 writes (waits 0) in 4 iterations, B's one read (wait 0)."""
     rec = thread_record([[(TK_WRITER, 100 * US, 0), (TK_WRITER, 100 * US, 50 * US)],
                          [(TK_HP, 10 * US, 1 * MS)]], window=1 * MS, cpus=1)
     out = run(rec, 2)
     c, h = out.counter_dict(), out.histograms()
-    assert c["cpu_queued"] == 2 * 1 and c["cpu_queue_ns"] == 2 * 201 * US
+    assert c["cpu_queued"] == 2 * 2 and c["cpu_queue_ns"] == 2 * (101 + 12) * US
     assert (h["writer_wait"].n, h["writer_wait"].total) == (2 * 8, 0)
     assert (h["hp_wait"].n, h["hp_wait"].total) == (2 * 1, 0)
     assert c["thread_iterations_0"] == 2 * 4
@@ -124,20 +124,47 @@ def test_a_scan_is_timed_from_its_first_request():
     """Thread A as above; thread B scans process 0 twice: cmdline (scan start) hold 10us
     think 0, cmdline (scan end) hold 10us think 1ms.  1 CPU, window [0, 1ms).
     t=0    B's first read queues behind A (§14.2 b); its request waits until it runs.
-    t=201  it runs (§14.3, as above) and requests L: granted, hp_wait 0; ends at 211 with
-           think 0, so B keeps the CPU (§14.1 item 6) and its second read, started by
-           its event at 211, is granted at once: hp_wait 0, released at 221.
-    scan_time runs "from the first read's request to the last read's release" (§12.4):
-    221 - 201 = 20us; scan_wait is the sum of the reads' hp_wait, 0."""
+    t=100  A keeps its CPU (think 0) but B waits: A's next step queues at the tail and B's
+           read runs at 101 (§14.1 preemption at a step boundary; queued 101us): granted,
+           hp_wait 0.  The scan's time starts at this request (§14.2: "its first lock
+           request (so its hp_wait, and a scan's scan_time, start then)").
+    t=111  B's read ends with think 0: its second read's event at 111 finds A's step
+           queued, so it queues too and A's write runs at 112 (queued 12us), until 212.
+    t=212  A sleeps 50us: B's second read runs at 213 (queued 102us), granted at once
+           (hp_wait 0), released at 223: scan_time = 223 - 101 = 122us, scan_wait 0."""
     scan = [(TK_HP, 10 * US, 0, SCAN_START), (TK_HP, 10 * US, 1 * MS, SCAN_END)]
     rec = thread_record([[(TK_WRITER, 100 * US, 0), (TK_WRITER, 100 * US, 50 * US)], scan],
                         window=1 * MS, cpus=1)
     out = run(rec, 2)
     c, h = out.counter_dict(), out.histograms()
-    assert c["cpu_queued"] == 2 * 1 and c["scans"] == 2 * 1
-    assert (h["scan_time"].n, h["scan_time"].total) == (2, 2 * 20 * US)
+    assert c["cpu_queued"] == 2 * 3 and c["scans"] == 2 * 1
+    assert c["cpu_queue_ns"] == 2 * (101 + 12 + 102) * US
+    assert (h["scan_time"].n, h["scan_time"].total) == (2, 2 * 122 * US)
     assert (h["scan_wait"].n, h["scan_wait"].total) == (2, 0)
     assert (h["hp_wait"].n, h["hp_wait"].total) == (2 * 2, 0)
+
+
+def test_a_bg_io_step_frees_the_threads_cpu_after_its_bio_starts():
+    """1 CPU, device const 300us.  Thread A: write hold 100us think 0, bg_io think 0;
+    thread B: write hold 10us think 1ms.  Window [0, 1ms).
+    t=0    A takes the CPU and L(W); B queues (§14.2 b).
+    t=100  A keeps its CPU (think 0); its bg_io step comes with B queued: "the bio starts,
+           then the thread's CPU goes to the queue's head" (§14.1 item 7): the bio is
+           issued (done at 400) and B runs at 101 (queued 101us), writes until 111 and
+           sleeps 1ms.
+    t=400  the bio completes; A's next step "comes through the timer path of §14.2 (b)
+           whatever the think time": the CPU is idle, A takes it at once (no queueing),
+           writes until 500, keeps its CPU, starts its bio at 500 and frees the CPU.
+    t=800  likewise; B's next write (1111) finds the CPU idle too.  So only B's first
+           step ever queued; A's counted iterations start at 0, 400 and 800."""
+    rec = thread_record([[(TK_WRITER, 100 * US, 0), (TK_BG, 0, 0)],
+                         [(TK_WRITER, 10 * US, 1 * MS)]], window=1 * MS, cpus=1,
+                        device="300us")
+    out = run(rec, 2)
+    c, h = out.counter_dict(), out.histograms()
+    assert c["cpu_queued"] == 2 * 1 and c["cpu_queue_ns"] == 2 * 101 * US
+    assert c["thread_iterations_0"] == 2 * 3
+    assert (h["writer_wait"].n, h["writer_wait"].total) == (2 * 4, 0)
 
 
 def test_no_cpus_queue_nothing():
