@@ -1,0 +1,286 @@
+"""The reference engine's CPUs (docs/model.md §14).
+
+Known answers are derived by hand from the rules of §14 (and §2.1, §12.2), quoted in each
+test; the random runs check the invariants of §14.5 after every event and bounds that
+follow from the rules.  The compiled core is not involved: the differential tests compare
+the two engines.
+"""
+import numpy as np
+import pytest
+
+import mcsim
+from mcsim import layout as lay
+from mcsim.errors import ParameterError, SimulationError
+from mcsim.params import validate
+from mcsim.reference import ReferenceEngine
+from mcsim.reference.base import Task
+from mcsim.reference.cpus import CPU_INVARIANTS
+from mcsim.scenario import (NO_VMA, TASK_KINDS, TK_BG, TK_HP, TK_WRITER,
+                            TRIAL_WINDOW, compile_scenario, compile_script)
+from mcsim.workload import load_workload
+
+US, MS = 1_000, 1_000_000
+CPU_COUNTERS = ("cpu_queued", "cpu_queue_ns")
+
+
+def engine(rec, seed=1):
+    return ReferenceEngine(rec, np.random.PCG64DXSM(seed), check_invariants=True)
+
+
+# --- §14.5 invariants on random runs --------------------------------------------------------
+
+@pytest.mark.parametrize("cpus", [1, 2, 3])
+@pytest.mark.parametrize("kernel", [None, "6.18"])
+def test_the_invariants_hold_on_the_open_model(kernel, cpus):
+    """Every event is followed by the checks of §14.5 (``check_invariants``).  Each queued
+    context takes a freed CPU ``cpu_switch`` (const 2 µs by default) after it, and in a
+    regenerative cycle every queued context runs before the system empties (§4.2: it is
+    alive), so ``cpu_queue_ns`` ≥ 2 µs · ``cpu_queued``."""
+    params = {"cpus": cpus} if kernel is None else {"cpus": cpus, "kernel": kernel}
+    c = engine(compile_scenario(validate(params)), seed=cpus).run_trials(150).counters
+    assert c["trials"] == 150
+    assert c["cpu_queue_ns"] >= 2 * US * c["cpu_queued"]
+    if cpus == 1:           # two live contexts at once need two CPUs
+        assert c["cpu_queued"] > 0
+
+
+@pytest.mark.parametrize("cpus", [1, 2, 3])
+@pytest.mark.parametrize("name", ["read-vs-mmap", "mkwrite-vs-mprotect"])
+def test_the_invariants_hold_on_ready_workloads(name, cpus):
+    """Window trials of two workloads of ``sweeps/workloads`` (closed-loop threads, several
+    processes), the §14.5 checks after every event."""
+    wl = load_workload(name)
+    rec = compile_scenario(wl.config(cpus=cpus, warmup="5ms", window="20ms"), wl)
+    c = engine(rec, seed=cpus).run_trials(2).counters
+    assert c["trials"] == 2 and c["steps"] > 0
+    if cpus == 1:
+        assert c["cpu_queued"] > 0
+
+
+def test_the_invariant_checks_catch_broken_states():
+    """Each §14.5 check fires on a state that breaks it (so the runs above can fail)."""
+    eng = engine(compile_scenario(validate(cpus=2)))
+    eng._reset_trial()
+    eng._check()                                    # every CPU idle, nothing queued
+    w, b = Task(0, TK_WRITER), Task(1, TK_BG)
+
+    def broken(message):
+        with pytest.raises(AssertionError, match=message):
+            eng._check()
+        eng._reset_trial()
+
+    eng.cpu_holders.add(w)                          # held without leaving idle
+    broken(CPU_INVARIANTS[0])
+    eng.run_queue.append((w, 0))                    # queued with both CPUs idle
+    broken(CPU_INVARIANTS[1])
+    eng.cpu_idle, eng.cpu_holders = 0, {Task(2, TK_HP), Task(3, TK_HP)}
+    eng.run_queue.append((w, 0))
+    eng._schedule(5, 1, w)                          # queued and an EV_RUN pending
+    broken(CPU_INVARIANTS[2])
+    holder = Task(2, TK_WRITER)
+    eng.cpu_idle, eng.cpu_holders = 0, {holder, Task(3, TK_HP)}
+    eng.run_queue.append((w, 0))
+    eng.locks[0].writer = holder
+    eng.locks[0].queue.append((w, 1))               # queued while asleep in L's queue
+    broken(CPU_INVARIANTS[2])
+    eng.cpu_idle, eng.cpu_holders = 1, {b}          # a background bio holds a CPU
+    broken(CPU_INVARIANTS[3])
+
+
+def test_more_cpus_than_contexts_change_nothing():
+    """With an idle CPU at every moment, §14.2 gives a woken context ``wake + j`` with ``j``
+    drawn at the wake-up (exactly §13.2) and runs a timer's context at once; ``cpu_switch``
+    is drawn only on the busy path (§14.5).  So 1024 CPUs reproduce ``cpus = 0``, draw for
+    draw, with a random jitter, dirty-throttling sleeps and random ``cpu_switch`` too."""
+    params = dict(kernel="6.18", wake_jitter="exp(3us)", p_dirty_throttle=0.3,
+                  cpu_switch="exp(2us)")
+    runs = []
+    for cpus in (0, 1024):
+        eng = engine(compile_scenario(validate(params, cpus=cpus)), seed=7)
+        runs.append(eng.run_trials(200))
+    none, many = runs
+    assert many.counters["cpu_queued"] == 0 and many.counters["cpu_queue_ns"] == 0
+    assert none.counters == many.counters
+    for a, b in zip(none.hists, many.hists):
+        assert a == b
+
+
+# --- hand-derived scripts ------------------------------------------------------------------
+
+def script(tasks, **params):
+    eng = ReferenceEngine(compile_scenario(validate(params)), check_invariants=True)
+    done, _ = eng.run_script(compile_script(tasks))
+    return [(t.waits, t.done) for t in done], eng
+
+
+FAULT_WRITER_READER = [{"at": 0, "kind": "fault", "fault": "hit", "cpu": "100us"},
+                       {"at": "10us", "kind": "writer", "hold": "50us"},
+                       {"at": "20us", "kind": "hp_read", "hold": "5us"}]
+
+
+def test_one_cpu_runs_the_tasks_one_after_another():
+    """The 2018 model, ``wake`` 0, ``cpu_switch`` const 1 µs, one CPU.
+
+    - t = 0: the fault's arrival is a timer (§14.2 (b)); the CPU is idle, so it takes it and
+      runs at once.  Its read request is granted at once (§2.1); it keeps the CPU through
+      its ``fault_cpu`` stretch of 100 µs (§14.1: "a running context keeps its CPU through
+      its CPU stretches").
+    - t = 10 µs: the writer's arrival finds no idle CPU: it "enters the run queue and draws
+      nothing; counter ``cpu_queued`` counts these entries" (§14.2).  "Its lock request …
+      starts when it runs."  t = 20 µs: the HP read queues behind it.
+    - t = 100 µs: the hit fault's pass ends holding ``L`` (no step drops it): it releases
+      ``L`` (nobody queued) and finishes, which frees the CPU (§14.1 item 6).  "The queue's
+      head takes that CPU and runs at ``now + s``" (§14.3): the writer runs at 101 µs,
+      ``cpu_queue_ns`` += 101 − 10 = 91 µs.  Its write request finds ``L`` free: wait 0;
+      it holds ``L`` and the CPU for 50 µs and finishes at 151 µs.
+    - t = 151 µs: the HP read takes the CPU, runs at 152 µs (``cpu_queue_ns`` += 132 µs),
+      is granted ``L`` at once (wait 0) and finishes at 157 µs.
+
+    So the waits are all 0, the ends 100, 151, 157 µs; ``cpu_queued`` 2 and
+    ``cpu_queue_ns`` 223 µs.
+    """
+    got, eng = script(FAULT_WRITER_READER, cpus=1, cpu_switch="1us", wake="0")
+    assert got == [([0], 100 * US), ([0], 151 * US), ([0], 157 * US)]
+    assert (eng.counters["cpu_queued"], eng.counters["cpu_queue_ns"]) == (2, 223 * US)
+
+
+def test_two_cpus_are_enough_for_a_fault_a_writer_and_a_reader():
+    """The same script on two CPUs.
+
+    - t = 0: the fault takes CPU 1 and holds ``L(R)`` through its 100 µs stretch.
+    - t = 10 µs: the writer takes the idle CPU 2 (§14.2 (b)) and write-requests ``L``: held
+      by a reader, so it queues (§2.1) and sleeps, which frees CPU 2 "after the queue entry"
+      (§14.1 item 1, end of §14.1); the run queue is empty, so CPU 2 becomes idle (§14.3).
+    - t = 20 µs: the HP read takes CPU 2, read-requests ``L``: a writer is queued, so 4.x
+      queues it (§2.1); CPU 2 is idle again.
+    - t = 100 µs: the fault releases ``L``; the head writer is woken: CPU 2 is idle, so it
+      takes it and runs after ``wake + j`` = 0 (§14.2 (a)); only then does the fault finish
+      and free CPU 1 (idle: nothing queued).  The writer runs at 100 µs: wait 90 µs, hold
+      to 150 µs.
+    - t = 150 µs: the writer's release grants the HP read, which takes the idle CPU 1 and
+      runs at once: wait 130 µs, end 155 µs.
+
+    Nothing ever waits for a CPU: the result is that of ``cpus = 0`` (checked too).
+    """
+    expected = [([0], 100 * US), ([90 * US], 150 * US), ([130 * US], 155 * US)]
+    for cpus in (2, 0):
+        got, eng = script(FAULT_WRITER_READER, cpus=cpus, cpu_switch="1us", wake="0")
+        assert got == expected
+        assert (eng.counters["cpu_queued"], eng.counters["cpu_queue_ns"]) == (0, 0)
+
+
+def test_a_reader_granted_l_waits_until_the_waker_sleeps():
+    """The small machine's inversion (§14.3): one CPU, policy ``hold`` (a miss keeps ``L``
+    through its IO), ``wake`` 0, ``cpu_switch`` 1 µs; a miss (``fault_cpu`` 10 µs, bio
+    100 µs) at 0, a writer (hold 50 µs) at 5 µs, an HP read (hold 5 µs) at 20 µs.
+
+    - 0: the fault takes the CPU, holds ``L(R)``, runs 10 µs.  5 µs: the writer queues for
+      the CPU (``cpu_queued`` 1).
+    - 10 µs: the fault submits (a gate slot is free), issues its bio (done at 110 µs) and
+      sleeps in ``wait_io`` holding ``L``, freeing the CPU (§14.1 item 3): the writer takes
+      it and runs at 11 µs (``cpu_queue_ns`` += 6 µs).  Its write request finds ``L``
+      held: it queues and frees the CPU (idle).
+    - 20 µs: the HP read takes the idle CPU, queues for ``L`` behind the writer, sleeps.
+    - 110 µs: the completion wakes the fault (§14.2 (a)): the CPU is idle, it takes it and
+      runs at once (``wake`` 0).  It releases ``L``, which wakes the head writer: no CPU is
+      idle, so the writer enters the run queue (``cpu_queued`` 2).  The fault finishes and
+      frees the CPU: the writer runs at 111 µs (``cpu_queue_ns`` += 1 µs) and takes ``L``:
+      ``writer_wait`` = 111 − 11 = 100 µs; it holds to 161 µs.
+    - 161 µs: its release grants the HP read: "A reader granted ``L`` while no CPU is idle
+      holds ``L`` from the grant while it waits in the run queue" (``cpu_queued`` 3); the
+      writer, still on the CPU, finishes and frees it: the read runs at 162 µs
+      (``cpu_queue_ns`` += 1 µs).  Its wait is 162 − 20 = 142 µs; it ends at 167 µs.
+    - The verdict is made at the grant (§14.4): the fault was blocked in ``io`` holding
+      ``L`` from 20 to 110 µs of the read's wait, so one inversion blamed ``io``; its
+      ``inversion_wait`` is recorded when the read runs: 142 µs.
+
+    ``cpu_queued`` 3, ``cpu_queue_ns`` 8 µs.  Without CPUs the writer waits 105 µs and the
+    read 140 µs (§2.1 alone; checked too).
+    """
+    tasks = [{"at": 0, "kind": "fault", "fault": "miss", "cpu": "10us", "bio": "100us"},
+             {"at": "5us", "kind": "writer", "hold": "50us"},
+             {"at": "20us", "kind": "hp_read", "hold": "5us"}]
+    cases = {1: ([([0], 110 * US), ([100 * US], 161 * US), ([142 * US], 167 * US)], 3, 8 * US),
+             0: ([([0], 110 * US), ([105 * US], 160 * US), ([140 * US], 165 * US)], 0, 0)}
+    for cpus, (expected, queued, queue_ns) in cases.items():
+        got, eng = script(tasks, cpus=cpus, cpu_switch="1us", wake="0", policy="hold")
+        assert got == expected
+        c = eng.counters
+        assert (c["cpu_queued"], c["cpu_queue_ns"]) == (queued, queue_ns)
+        assert (c["inversions"], c["blame_io"]) == (1, 1)
+        assert eng.samples[lay.M_INVERSION_WAIT] == [expected[2][0][0]]
+
+
+def test_a_script_refuses_a_random_cpu_switch():
+    """§14.5: "Scripts run without a random stream: ``cpu_switch``, like ``wake_jitter``,
+    must be a ``const`` there" (refused as a random ``wake_jitter`` is)."""
+    with pytest.raises(ParameterError) as err:
+        mcsim.run_script(FAULT_WRITER_READER, cpus=1, cpu_switch="exp(1us)",
+                         engine="reference")
+    assert err.value.param == "cpu_switch" and "\n" not in str(err.value)
+    assert "constant" in str(err.value)
+    # const: accepted, whatever cpus says (a script never draws)
+    mcsim.run_script(FAULT_WRITER_READER, cpus=1, cpu_switch="1us", engine="reference")
+
+
+# --- closed-loop threads -------------------------------------------------------------------
+
+def two_writer_threads(cpus, *, think, start_b, window=3 * MS):
+    """Thread A (process 0) and thread B (process 1), each one ``write`` step holding
+    1 ms; B starts ``start_b`` after A; ``cpu_switch`` 10 µs; no open stream."""
+    rec = compile_scenario(validate(cpus=cpus, cpu_switch="10us", wake="0",
+                                    max_trial_events=2000))
+    r = rec[0]
+    r["trial_kind"], r["warmup_ns"], r["window_ns"] = TRIAL_WINDOW, 0, window
+    r["open_stream"], r["n_processes"], r["n_vmas"] = 0, 2, 1
+    for k, start in enumerate((0, start_b)):
+        th, st = r["threads"][k], r["steps"][k]
+        th["first_step"], th["n_steps"], th["process"] = k, 1, k
+        th["start"] = (0, float(start), 0.0)
+        st["kind"], st["process"], st["vma"] = TASK_KINDS.index("writer"), k, NO_VMA
+        st["hold"], st["think"] = (0, float(MS), 0.0), (0, float(think), 0.0)
+    r["n_threads"], r["n_steps"] = 2, 2
+    return rec
+
+
+def test_thread_steps_after_a_sleep_queue_for_the_cpu():
+    """One CPU, think 1 ms, B starts at 0.5 ms, window [0, 3 ms).
+
+    A thread's step after its start delay or a think time > 0 is a timer (§14.2 (b)); a
+    step's task that finishes with a think > 0 sleeps, freeing the CPU "after the step's
+    think time is drawn and its next step scheduled" (§14.1).
+
+    - 0: A1 takes the CPU, holds ``L_0`` to 1 ms.  0.5 ms: B1 queues (``cpu_queued`` 1).
+    - 1 ms: A1 ends (A2 at 2 ms) and frees the CPU: B1 runs at 1.01 ms (queued 0.51 ms),
+      holds ``L_1`` to 2.01 ms.  2 ms: A2 queues (2).
+    - 2.01 ms: B1 ends (B2 at 3.01 ms); A2 runs at 2.02 ms (queued 0.02 ms), to 3.02 ms.
+    - 3.01 ms: B2 (after the window: not counted) queues (3).
+    - 3.02 ms: A2 ends, the CPU goes to B2 (runs at 3.03 ms, queued 0.02 ms); this event
+      leaves no counted task alive past the window, so the trial ends (§12.3).
+
+    ``cpu_queued`` 3, ``cpu_queue_ns`` 0.55 ms, writer waits all 0 (each request is made
+    when its task runs), iterations A 2, B 1, steps 4.  A second trial starts with every CPU
+    idle and the run queue empty (§14.5) and repeats the first exactly.
+    """
+    eng = engine(two_writer_threads(1, think=MS, start_b=MS // 2))
+    c = eng.run_trials(1).counters
+    assert (c["cpu_queued"], c["cpu_queue_ns"]) == (3, 550 * US)
+    assert (c["thread_iterations_0"], c["thread_iterations_1"], c["steps"]) == (2, 1, 4)
+    assert eng.samples[lay.M_WRITER_WAIT] == [0, 0, 0]
+    first = dict(c)
+    c = eng.run_trials(1).counters
+    for name in CPU_COUNTERS + ("thread_iterations_0", "thread_iterations_1", "steps"):
+        assert c[name] == 2 * first[name]
+
+
+def test_a_thread_that_never_sleeps_keeps_its_cpu():
+    """§14.1 item 6: "A thread's step that finishes with a think time of 0 does not sleep:
+    the thread keeps its CPU", and there is no time slice (§14.1).  Thread A (think 0,
+    starting at 0) therefore holds the only CPU for ever: B, runnable at 0.5 ms and counted,
+    never runs, and the window trial cannot end (§12.3) until ``max_trial_events``
+    (§4.2).  With two CPUs both run and the trial ends."""
+    with pytest.raises(SimulationError, match="max_trial_events"):
+        engine(two_writer_threads(1, think=0, start_b=MS // 2)).run_trials(1)
+    c = engine(two_writer_threads(2, think=0, start_b=MS // 2)).run_trials(1).counters
+    assert c["cpu_queued"] == 0
+    assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (3, 3)
