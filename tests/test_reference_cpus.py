@@ -1,10 +1,12 @@
 """The reference engine's CPUs (docs/model.md §14).
 
 Known answers are derived by hand from the rules of §14 (and §2.1, §12.2), quoted in each
-test; the random runs check the invariants of §14.5 after every event and bounds that
-follow from the rules.  The compiled core is not involved: the differential tests compare
+test, or come from queueing theory (Erlang C for an M/M/2 queue); the random runs check
+the invariants of §14.5 after every event and bounds that follow from the rules.  The compiled core is not involved: the differential tests compare
 the two engines.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -284,3 +286,41 @@ def test_a_thread_that_never_sleeps_keeps_its_cpu():
     c = engine(two_writer_threads(2, think=0, start_b=MS // 2)).run_trials(1).counters
     assert c["cpu_queued"] == 0
     assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (3, 3)
+
+
+# --- a known answer: M/M/c -----------------------------------------------------------------
+
+def erlang_c(c, a):
+    """The probability that an arrival waits in an M/M/c queue of offered load ``a``."""
+    top = a ** c / math.factorial(c) * c / (c - a)
+    return top / (sum(a ** k / math.factorial(k) for k in range(c)) + top)
+
+
+def test_hp_reads_on_two_cpus_are_an_m_m_2_queue():
+    """Only HP reads (Poisson, λ = 1.2/ms), each holding ``L(R)`` — and so its CPU (§14.1:
+    no preemption through a critical section) — for an exp(1 ms) hold, on ``cpus = 2``,
+    ``wake`` 0, ``cpu_switch`` 0.  Readers never wait for ``L`` (no writer, §2.1), so the
+    CPUs are an M/M/2 queue served in FIFO order (§14.2, §14.3): an arrival waits with
+    the Erlang C probability C(2, 1.2) = 0.45, on average C/(2μ − λ) = 0.5625 ms.
+    ``cpu_queued``/``hp_reads`` and ``cpu_queue_ns``/``hp_reads`` estimate them; the trials
+    are i.i.d. regenerative cycles (§4.2), so each ratio's standard error comes from the
+    per-trial values (delta method) and the estimate must lie within 4.5 of them."""
+    lam, mu, c = 1.2, 1.0, 2                        # per ms
+    cfg = validate(hp_rate=1000 * lam, lp_rate=0, bg_io_rate=0, hp_hold="exp(1ms)",
+                   wake="0", cpus=c, cpu_switch="0")
+    eng = ReferenceEngine(compile_scenario(cfg), np.random.PCG64DXSM(11))
+    rows, last = [], np.zeros(3)
+    for _ in range(3000):
+        cnt = eng.run_trials(1).counters
+        now = np.array([cnt["hp_reads"], cnt["cpu_queued"], cnt["cpu_queue_ns"]], float)
+        rows.append(now - last)
+        last = now
+    per_trial = np.array(rows)
+    reads = per_trial[:, 0]
+    p_wait = erlang_c(c, lam / mu)
+    for column, exact in ((1, p_wait), (2, p_wait / (c * mu - lam) * MS)):
+        y = per_trial[:, column]
+        ratio = y.sum() / reads.sum()
+        se = np.sqrt(np.sum((y - ratio * reads) ** 2) / (len(y) - 1) / len(y)) / reads.mean()
+        assert se < 0.1 * exact                     # precise enough to tell a wrong model
+        assert abs(ratio - exact) < 4.5 * se, (column, ratio, exact, se)
