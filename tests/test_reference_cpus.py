@@ -12,7 +12,8 @@ import pytest
 
 import mcsim
 from mcsim import layout as lay
-from mcsim.errors import ParameterError, SimulationError
+from mcsim.errors import ParameterError
+from mcsim.numeric import SATURATED
 from mcsim.params import validate
 from mcsim.reference import ReferenceEngine
 from mcsim.reference.base import Task
@@ -75,16 +76,20 @@ def test_the_invariant_checks_catch_broken_states():
     broken(CPU_INVARIANTS[0])
     eng.run_queue.append((w, 0))                    # queued with both CPUs idle
     broken(CPU_INVARIANTS[1])
+    eng.cpu_idle, eng.cpu_holders = 0, {w, Task(3, TK_HP)}
+    eng.run_queue.append((w, 0))                    # queued while holding a CPU
+    broken(CPU_INVARIANTS[2])
     eng.cpu_idle, eng.cpu_holders = 0, {Task(2, TK_HP), Task(3, TK_HP)}
-    eng.run_queue.append((w, 0))
-    eng._schedule(5, 1, w)                          # queued and an EV_RUN pending
+    eng.run_queue.extend([(w, 0), (w, 1)])          # queued twice
     broken(CPU_INVARIANTS[2])
     holder = Task(2, TK_WRITER)
     eng.cpu_idle, eng.cpu_holders = 0, {holder, Task(3, TK_HP)}
-    eng.run_queue.append((w, 0))
     eng.locks[0].writer = holder
-    eng.locks[0].queue.append((w, 1))               # queued while asleep in L's queue
-    broken(CPU_INVARIANTS[2])
+    w.woken = True
+    eng.locks[0].queue.append((w, 1))               # a woken head writer, in L's queue and
+    eng.run_queue.append((w, 0))                    # the run queue at once: allowed (§14.5)
+    eng._check()
+    eng._reset_trial()
     eng.cpu_idle, eng.cpu_holders = 1, {b}          # a background bio holds a CPU
     broken(CPU_INVARIANTS[3])
 
@@ -275,17 +280,148 @@ def test_thread_steps_after_a_sleep_queue_for_the_cpu():
         assert c[name] == 2 * first[name]
 
 
-def test_a_thread_that_never_sleeps_keeps_its_cpu():
-    """§14.1 item 6: "A thread's step that finishes with a think time of 0 does not sleep:
-    the thread keeps its CPU", and there is no time slice (§14.1).  Thread A (think 0,
-    starting at 0) therefore holds the only CPU for ever: B, runnable at 0.5 ms and counted,
-    never runs, and the window trial cannot end (§12.3) until ``max_trial_events``
-    (§4.2).  With two CPUs both run and the trial ends."""
-    with pytest.raises(SimulationError, match="max_trial_events"):
-        engine(two_writer_threads(1, think=0, start_b=MS // 2)).run_trials(1)
+def test_a_thread_that_never_sleeps_is_preempted_at_its_step_boundary():
+    """Thread A (think 0, starting at 0) and B (think 0, runnable at 0.5 ms) on one CPU,
+    ``cpu_switch`` 10 µs, window [0, 3 ms); each step a write holding 1 ms.
+
+    §14.1 item 6: "A thread's step that finishes with a think time of 0 does not sleep: the
+    thread keeps its CPU, and its next step's task runs on it when its ``EV_STEP`` event (at
+    ``now + 0``, §12.2) comes — unless the run queue is not empty then".  "Preemption at a
+    step boundary": "when a thread holding its CPU reaches its next step … and the run queue
+    is not empty, the new step's task (its draws made, §12.5) enters the run queue's tail,
+    as a timer-path context would (counted in ``cpu_queued``), and the CPU frees to the
+    queue's head (§14.3)", which runs at ``now + s`` (``s`` = 10 µs) and adds ``now + s``
+    minus the moment it became runnable to ``cpu_queue_ns``.  §14.2: a queued step's draws
+    and ``steps`` counter are at the timer; its ``writes`` counter and lock request "when
+    it runs".
+
+    - 0: A1 takes the idle CPU (timer path), takes ``L_0`` at once, holds to 1 ms.
+    - 0.5 ms: B1 finds no idle CPU: run queue (``cpu_queued`` 1).
+    - 1 ms: A1 ends (iteration A 1), think 0: A keeps the CPU; its ``EV_STEP`` at 1 ms finds
+      B1 queued: A2 enters the tail (2) and the CPU goes to B1, which runs at 1.01 ms
+      (``cpu_queue_ns`` += 0.51 ms), takes ``L_1`` at once and holds to 2.01 ms.
+    - 2.01 ms: B1 ends (iteration B 1), B's step finds A2 queued: B2 queues (3), A2 runs at
+      2.02 ms (+= 1.02 ms), holds to 3.02 ms.
+    - 3.02 ms: A2 ends (iteration A 2); A3 (after the window: not counted) queues (4); B2
+      runs at 3.03 ms (+= 1.02 ms), holds to 4.03 ms.
+    - 4.03 ms: B2 ends (iteration B 2): no counted task alive, no counted iteration open
+      (A3 is not counted): the trial ends after this event (§12.3).
+
+    Events: 4 ``EV_STEP`` of A (0, 1, 3.02 ms) and B (0.5, 2.01 ms), and for each of A1,
+    B1, A2, B2 its hold's end, for B1, A2, B2 its run after the switch: 12.  ``steps`` 5,
+    ``writes`` 4 (A3 never ran), writer waits all 0, ``cpu_queued`` 4, ``cpu_queue_ns``
+    2.55 ms.  With two CPUs the run queue stays empty, nobody is preempted, and both threads
+    run a step per ms (iterations 3 and 3).
+    """
+    eng = engine(two_writer_threads(1, think=0, start_b=MS // 2))
+    c = eng.run_trials(1).counters
+    assert (c["cpu_queued"], c["cpu_queue_ns"]) == (4, 2550 * US)
+    assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (2, 2)
+    assert (c["steps"], c["writes"], c["events"]) == (5, 4, 12)
+    assert eng.samples[lay.M_WRITER_WAIT] == [0, 0, 0, 0]
     c = engine(two_writer_threads(2, think=0, start_b=MS // 2)).run_trials(1).counters
     assert c["cpu_queued"] == 0
     assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (3, 3)
+
+
+def test_a_loop_that_never_sleeps_no_longer_starves_the_other_threads():
+    """``mkwrite-vs-mprotect`` with ``kind = mkwrite_fast`` on one CPU: the writer thread's
+    faults are CPU stretches with think 0, so it only sleeps when the mprotect holds the
+    lock it needs.  Without the preemption at a step boundary (§14.1) it would keep the CPU
+    for ever ("Without this rule a loop whose steps never sleep would keep a CPU for ever"):
+    the mprotect and monitor threads, runnable from their start delays, would never run.
+    With it, each of them completes counted iterations and the trial ends normally, the
+    §14.5 checks holding after every event."""
+    wl = load_workload("mkwrite-vs-mprotect", vars={"kind": "mkwrite_fast"})
+    rec = compile_scenario(wl.config(cpus=1, warmup="5ms", window="20ms"), wl)
+    # a trial takes about 3,000 events here; a starving engine fails fast on this bound
+    # (§4.2) instead of running to the default 10⁷
+    rec[0]["max_trial_events"] = 100_000
+    c = engine(rec, seed=3).run_trials(1).counters
+    assert c["trials"] == 1
+    assert c["thread_iterations_0"] > 0
+    assert c["thread_iterations_1"] > 0 and c["thread_iterations_2"] > 0
+    assert c["writes"] > 0 and c["hp_reads"] > 0 and c["cpu_queued"] > 0
+
+
+def bg_then_writer_threads():
+    """Thread A (process 0, start 0): a write holding 100 µs, think 0, then a ``bg_io``
+    step (``device`` const 1 ms), think 0.  Thread B (process 1, start 150 µs): a write
+    holding 1 ms, think 10 ms.  One CPU, ``cpu_switch`` 10 µs, ``wake`` 0, window [0, 1 ms),
+    no open stream."""
+    rec = compile_scenario(validate(cpus=1, cpu_switch="10us", wake="0", device="const(1ms)",
+                                    max_trial_events=2000))
+    r = rec[0]
+    r["trial_kind"], r["warmup_ns"], r["window_ns"] = TRIAL_WINDOW, 0, MS
+    r["open_stream"], r["n_processes"], r["n_vmas"] = 0, 2, 1
+    steps = [(0, "writer", 100 * US, 0), (0, "bg_io", 0, 0), (1, "writer", MS, 10 * MS)]
+    for i, (proc, kind, hold, think) in enumerate(steps):
+        st = r["steps"][i]
+        st["kind"], st["process"], st["vma"] = TASK_KINDS.index(kind), proc, NO_VMA
+        st["hold"], st["think"] = (0, float(hold), 0.0), (0, float(think), 0.0)
+    for k, (first, n, start) in enumerate(((0, 2, 0), (2, 1, 150 * US))):
+        th = r["threads"][k]
+        th["first_step"], th["n_steps"], th["process"] = first, n, k
+        th["start"] = (0, float(start), 0.0)
+    r["n_threads"], r["n_steps"] = 2, 3
+    return rec
+
+
+def test_a_bg_io_step_lets_the_threads_cpu_go():
+    """§14.1 item 7: a thread that "starts a ``bg_io`` step … sleeps; its CPU frees after
+    the step's bio has started (entered the gate, §2.3), and its next step comes through
+    the timer path of §14.2 (b) whatever the think time".
+
+    - 0: A's write takes the idle CPU (timer path) and ``L_0``, holds to 100 µs; it ends
+      with think 0, so A keeps the CPU (item 6) for its next step at 100 µs.
+    - 100 µs: the ``bg_io`` step (the run queue is empty): its bio enters the gate, is issued
+      (done at 1.1 ms), and then A's CPU frees: idle.
+    - 150 µs: B's write finds the CPU idle and runs at once (had A kept its CPU through
+      the bio, B would wait in the run queue until 1.1 ms); it holds ``L_1`` to 1.15 ms.
+    - 1.1 ms: the bio completes: A's iteration ends (counted: it started at 0), think 0; A
+      holds no CPU, so its next step (a write, after the window) is a timer: no CPU is
+      idle, it enters the run queue (``cpu_queued`` 1), its ``writes`` count deferred until
+      it runs (§14.2).
+    - 1.15 ms: B's write ends (iteration B 1, think 10 ms) and frees the CPU to A's step,
+      which runs at 1.16 ms (``cpu_queue_ns`` 60 µs).  No counted task is alive and no
+      counted iteration is open: the trial ends after this event (§12.3).
+
+    Events: steps of A at 0, 100 µs, 1.1 ms and of B at 150 µs, the ends of the two holds
+    and the bio's completion: 7.  ``steps`` 4, ``writes`` 2, ``bg_bios`` 1, writer waits
+    0 and 0."""
+    eng = engine(bg_then_writer_threads())
+    c = eng.run_trials(1).counters
+    assert (c["cpu_queued"], c["cpu_queue_ns"]) == (1, 60 * US)
+    assert (c["steps"], c["writes"], c["bg_bios"], c["events"]) == (4, 2, 1, 7)
+    assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (1, 1)
+    assert eng.samples[lay.M_WRITER_WAIT] == [0, 0]
+
+
+def test_the_run_queue_grows_like_the_gate_queue():
+    """§14.5: "The run queue starts with room for 64 entries like the lock and gate queues;
+    its doublings count in ``buffer_growths``" — entries 1–64 fit, the 65th doubles the room
+    to 128, the 129th to 256; the room persists over the trials of a block, as the gate
+    queue's does.  "``cpu_queue_ns`` is a saturating sum (§4.4)": stuck at 2⁶³ − 1."""
+    eng = engine(compile_scenario(validate(cpus=1, cpu_switch="1us")))
+    eng._reset_trial()
+    growths = []
+    for _ in range(129):
+        eng._cpu_enqueue(Task(len(growths), TK_WRITER))
+        growths.append(eng.counters["buffer_growths"])
+    assert growths[63] == 0 and growths[64] == 1 and growths[127] == 1 and growths[128] == 2
+    assert eng.counters["cpu_queued"] == 129
+    eng._reset_trial()
+    for _ in range(129):
+        eng._cpu_enqueue(Task(1, TK_WRITER))
+    assert eng.counters["buffer_growths"] == 2
+    eng._reset_trial()
+    holder = Task(0, TK_WRITER)
+    eng._cpu_take(holder)
+    eng._cpu_enqueue(Task(1, TK_WRITER))
+    eng.counters["cpu_queue_ns"] = SATURATED - 10
+    eng.now = 5 * US
+    eng._cpu_sleep(holder)                          # adds 5 µs + 1 µs: past the top
+    assert eng.counters["cpu_queue_ns"] == SATURATED
 
 
 # --- a known answer: M/M/c -----------------------------------------------------------------
