@@ -2,8 +2,8 @@
 
 Known answers are derived by hand from the rules of §14 (and §2.1, §12.2), quoted in each
 test, or come from queueing theory (Erlang C for an M/M/2 queue); the random runs check
-the invariants of §14.5 after every event and bounds that follow from the rules.  The compiled core is not involved: the differential tests compare
-the two engines.
+the invariants of §14.5 after every event and bounds that follow from the rules.  The
+compiled core is not involved: the differential tests compare the two engines.
 """
 import math
 
@@ -18,7 +18,7 @@ from mcsim.params import validate
 from mcsim.reference import ReferenceEngine
 from mcsim.reference.base import Task
 from mcsim.reference.cpus import CPU_INVARIANTS
-from mcsim.scenario import (NO_VMA, TASK_KINDS, TK_BG, TK_HP, TK_WRITER,
+from mcsim.scenario import (NO_VMA, SCAN_END, SCAN_START, TASK_KINDS, TK_BG, TK_HP, TK_WRITER,
                             TRIAL_WINDOW, compile_scenario, compile_script)
 from mcsim.workload import load_workload
 
@@ -344,27 +344,35 @@ def test_a_loop_that_never_sleeps_no_longer_starves_the_other_threads():
     assert c["writes"] > 0 and c["hp_reads"] > 0 and c["cpu_queued"] > 0
 
 
-def bg_then_writer_threads():
-    """Thread A (process 0, start 0): a write holding 100 µs, think 0, then a ``bg_io``
-    step (``device`` const 1 ms), think 0.  Thread B (process 1, start 150 µs): a write
-    holding 1 ms, think 10 ms.  One CPU, ``cpu_switch`` 10 µs, ``wake`` 0, window [0, 1 ms),
-    no open stream."""
-    rec = compile_scenario(validate(cpus=1, cpu_switch="10us", wake="0", device="const(1ms)",
+def threads_record(steps, threads, window, **params):
+    """A window trial [0, ``window``) of closed-loop threads on one CPU, ``cpu_switch``
+    10 µs, ``wake`` 0, no open stream: ``steps`` are ``(process, kind, hold, think, scan)``,
+    ``threads`` ``(first step, number of steps, start)``; thread ``k`` is in process ``k``."""
+    rec = compile_scenario(validate(params, cpus=1, cpu_switch="10us", wake="0",
                                     max_trial_events=2000))
     r = rec[0]
-    r["trial_kind"], r["warmup_ns"], r["window_ns"] = TRIAL_WINDOW, 0, MS
-    r["open_stream"], r["n_processes"], r["n_vmas"] = 0, 2, 1
-    steps = [(0, "writer", 100 * US, 0), (0, "bg_io", 0, 0), (1, "writer", MS, 10 * MS)]
-    for i, (proc, kind, hold, think) in enumerate(steps):
+    r["trial_kind"], r["warmup_ns"], r["window_ns"] = TRIAL_WINDOW, 0, window
+    r["open_stream"], r["n_processes"], r["n_vmas"] = 0, len(threads), 1
+    for i, (proc, kind, hold, think, scan) in enumerate(steps):
         st = r["steps"][i]
         st["kind"], st["process"], st["vma"] = TASK_KINDS.index(kind), proc, NO_VMA
         st["hold"], st["think"] = (0, float(hold), 0.0), (0, float(think), 0.0)
-    for k, (first, n, start) in enumerate(((0, 2, 0), (2, 1, 150 * US))):
+        st["scan"] = scan
+    for k, (first, n, start) in enumerate(threads):
         th = r["threads"][k]
         th["first_step"], th["n_steps"], th["process"] = first, n, k
         th["start"] = (0, float(start), 0.0)
-    r["n_threads"], r["n_steps"] = 2, 3
+    r["n_threads"], r["n_steps"] = len(threads), len(steps)
     return rec
+
+
+def bg_then_writer_threads():
+    """Thread A (process 0, start 0): a write holding 100 µs, think 0, then a ``bg_io``
+    step (``device`` const 1 ms), think 0.  Thread B (process 1, start 150 µs): a write
+    holding 1 ms, think 10 ms.  Window [0, 1 ms)."""
+    steps = [(0, "writer", 100 * US, 0, 0), (0, "bg_io", 0, 0, 0),
+             (1, "writer", MS, 10 * MS, 0)]
+    return threads_record(steps, [(0, 2, 0), (2, 1, 150 * US)], MS, device="const(1ms)")
 
 
 def test_a_bg_io_step_lets_the_threads_cpu_go():
@@ -395,6 +403,56 @@ def test_a_bg_io_step_lets_the_threads_cpu_go():
     assert (c["steps"], c["writes"], c["bg_bios"], c["events"]) == (4, 2, 1, 7)
     assert (c["thread_iterations_0"], c["thread_iterations_1"]) == (1, 1)
     assert eng.samples[lay.M_WRITER_WAIT] == [0, 0]
+
+
+def test_a_queued_scan_read_starts_its_scan_time_when_it_runs():
+    """§14.2: a queued step's draws and its ``steps``/``scans`` counters are made at the
+    timer, but "its first lock request (so its ``hp_wait``, and a scan's ``scan_time``,
+    start then)" — when it runs — as do its ``hp_reads`` count.  Thread A (process 0,
+    start 0): a write holding 1 ms, think 0.  Thread B (process 1, start 0.5 ms): one
+    ``cmdline`` read of ``L_1`` that starts and ends a scan, holding 100 µs, think 10 ms.
+    The 2018 model (one acquisition per read), window [0, 1 ms).
+
+    - 0: A1 takes the idle CPU and ``L_0`` to 1 ms.  0.5 ms: the scan's read queues
+      (``cpu_queued`` 1; ``scans`` 1 now).
+    - 1 ms: A1 ends with think 0; at A's step the run queue is not empty: A2 (after the
+      window, not counted) queues (2) and the CPU goes to the read (§14.1, preemption at a
+      step boundary), which runs at 1.01 ms (``cpu_queue_ns`` += 0.51 ms): it requests
+      ``L_1`` then — free: ``hp_wait`` 0 — and holds to 1.11 ms.
+    - 1.11 ms: the read ends the scan: ``scan_time`` = 1.11 − 1.01 = 100 µs (from its
+      request, not 610 µs from its timer), ``scan_wait`` 0.  B sleeps (think 10 ms): A2
+      runs at 1.12 ms (+= 0.12 ms).  No counted task alive, no counted scan or iteration
+      open: the trial ends (§12.3) after 6 events (A's steps at 0 and 1 ms, B's at 0.5 ms,
+      A1's hold end, the read's run and its hold end)."""
+    steps = [(0, "writer", MS, 0, 0), (1, "hp_read", 100 * US, 10 * MS, SCAN_START | SCAN_END)]
+    eng = engine(threads_record(steps, [(0, 1, 0), (1, 1, MS // 2)], MS))
+    c = eng.run_trials(1).counters
+    assert (c["cpu_queued"], c["cpu_queue_ns"]) == (2, 630 * US)
+    assert (c["steps"], c["scans"], c["hp_reads"], c["writes"], c["events"]) == (3, 1, 1, 1, 6)
+    assert eng.samples[lay.M_SCAN_TIME] == [100 * US]
+    assert eng.samples[lay.M_SCAN_WAIT] == [0] and eng.samples[lay.M_HP_WAIT] == [0]
+
+
+def test_a_queued_faults_page_bio_enters_the_gate_when_it_runs():
+    """§14.2: for a queued arrival "a ``locked``/``mkwrite-writeback`` fault's page bio
+    entering the gate" happens when it runs.  One CPU, ``cpu_switch`` 1 µs, ``wake`` 0,
+    policy ``hold``; a writer (hold 100 µs) at 0, a ``locked`` fault (``cpu`` 10 µs, page bio
+    50 µs) at 10 µs.
+
+    - 0: the writer takes the CPU and ``L``, holds to 100 µs.  10 µs: the fault queues.
+    - 100 µs: the writer releases ``L`` and finishes; the fault runs at 101 µs: its page bio
+      enters the gate now (a slot is free: done at 151 µs), its read request is granted at
+      once (wait 0), its ``fault_cpu`` runs to 111 µs, then it waits for the page holding
+      ``L`` and frees the CPU (§14.1 item 3).
+    - 151 µs: the page's bio completes and wakes the fault, which takes the idle CPU and
+      runs at once (``wake`` 0): it releases ``L`` and ends at 151 µs.  Had the bio entered
+      the gate at the fault's arrival, it would have completed at 60 µs and the fault would
+      have ended at 111 µs."""
+    tasks = [{"at": 0, "kind": "writer", "hold": "100us"},
+             {"at": "10us", "kind": "fault", "fault": "locked", "cpu": "10us", "bio": "50us"}]
+    got, eng = script(tasks, cpus=1, cpu_switch="1us", wake="0", policy="hold")
+    assert got == [([0], 100 * US), ([0], 151 * US)]
+    assert (eng.counters["cpu_queued"], eng.counters["cpu_queue_ns"]) == (1, 91 * US)
 
 
 def test_the_run_queue_grows_like_the_gate_queue():
