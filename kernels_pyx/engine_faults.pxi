@@ -14,7 +14,11 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         page = new_task(s, TK_BG_IO)
         task = &s.tasks[t]                    # new_task may have moved the pool
         s.tasks[page].bio = task.bio
-        s.tasks[page].page_waiter = t         # counted as the fault (the same instant)
+        s.tasks[page].page_waiter = t
+        # Counted as the fault: without CPUs it is the fault's instant anyway; with CPUs
+        # a queued fault starts after its admission (§14.2), maybe across the window's
+        # edge, and the trial's count of counted tasks must balance.
+        s.tasks[page].counted = task.counted
         task.page_ready = 0
         s.alive += 1
         s.counted_alive += task.counted
