@@ -320,3 +320,22 @@ def test_a_script_needs_a_constant_cpu_switch(engine):
     with pytest.raises(ParameterError, match="cpu_switch"):
         mcsim.run_script(HOLDER_WRITER_READER, engine=engine, cpus=1,
                          cpu_switch="exp(1us)")
+
+
+def test_a_fault_loop_that_never_sleeps_starves_one_cpu(engine):
+    """Case III with ``hit`` faults instead: on one CPU the writer never runs.  A hit under V
+    is its lookup only and never sleeps; with think 0 the thread keeps its CPU from step to
+    step (R1: "no time slice", item 6).  W's step at 50 finds no idle CPU and enters the run
+    queue (R3), and no CPU ever frees (R4), so W -- a counted task, started inside the
+    window -- never ends; "a trial does not end while it waits" (§14.2), so the trial runs
+    into ``max_trial_events`` and stops with SimulationError (§12.3) instead of being cut."""
+    from mcsim.errors import SimulationError
+
+    threads = [(0, const(0), [fault(0, 0, "hit", const(0))]), ISSUE_THREADS[1]]
+    rec = workload_record(threads, warmup=0, window=ISSUE_WINDOW, fault_cpu="10us",
+                          cpus=1, cpu_switch="1us", max_trial_events=5000)
+    with pytest.raises(SimulationError, match="max_trial_events"):
+        run_trials(rec, engine, trials=1)
+    two = workload_record(threads, warmup=0, window=ISSUE_WINDOW, fault_cpu="10us",
+                          cpus=2, cpu_switch="1us", max_trial_events=5000)
+    assert run_trials(two, engine, trials=1).counter_dict()["writes"] == 1
