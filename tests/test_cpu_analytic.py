@@ -65,6 +65,7 @@ import math
 import numpy as np
 import pytest
 from scipy import optimize, stats
+from scipy.integrate import quad
 from scipy.linalg import expm
 
 from mcsim.engine import RUNNERS, BlockOutput
@@ -153,7 +154,6 @@ def test_the_formulas_agree_with_independent_derivations():
         b = stats.poisson.pmf(c, a) / stats.poisson.cdf(c, a)
         assert erlang_c(c, a) == pytest.approx(b / (1 - a / c * (1 - b)), rel=1e-12)
         assert mmc_sojourn_tail(0.0, c, lam) == pytest.approx(1.0, rel=1e-12)
-        from scipy.integrate import quad
         mean = quad(lambda t: mmc_sojourn_tail(t, c, lam), 0, np.inf)[0]
         assert mean == pytest.approx(erlang_c(c, a) / (c * MU - lam) + 1 / MU, rel=1e-9)
     for n, c, r, *_ in FINITE:

@@ -49,7 +49,6 @@ from mcsim.scenario import compile_scenario, compile_script
 from test_workload_scripts import const, check, fault, run_trials, workload_record, write
 
 US = 1_000
-CPU_COUNTERS = ("cpu_queued", "cpu_queue_ns")
 
 
 def run_script(tasks, engine, **params):
