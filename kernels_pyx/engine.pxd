@@ -56,6 +56,7 @@ cdef struct ThreadRt:
     int32_t step, first, end        # steps[first:end] is the program; step the next one
     int32_t iter_counted            # the current iteration's first step was counted
     int32_t in_scan, scan_counted
+    int32_t keeps_cpu               # a step ended with think 0: the thread kept its CPU (§14.1)
 
 cdef struct Task:
     # what the arrival drew or the script stated
@@ -75,6 +76,10 @@ cdef struct Task:
     int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
     int32_t step                    # its step in Scenario.steps (threads only)
     int32_t counted                 # started inside the window: records metrics (§12.3)
+    int32_t on_cpu                  # holds a CPU (cpus > 0, §14.1)
+    int32_t queued                  # waits in the run queue (§14.2)
+    int32_t inverted                # the acquisition was judged an inversion at its grant
+    int64_t t_runnable              # when it entered the run queue
     Proc* proc                      # the process whose L it takes
     Vma* vm                         # the VMA it faults on or changes (same_vma writers)
     Op prog[MAX_PROG]
@@ -111,6 +116,8 @@ cdef struct Sim:
     int32_t reuse_ids
     int64_t alive, inflight
     Fifo gate
+    int64_t cpus, idle              # CPUs (0: one per task) and the idle ones (§14)
+    Fifo runq                       # the machine's run queue of CPU contexts (§14.2)
     Proc* procs                     # n_procs processes, each with its L (§12.1)
     Vma* vmas                       # n_vmas VMAs (at least one slot), each with its V
     int32_t n_procs, n_vmas, n_threads

@@ -45,6 +45,7 @@ cdef enum:      # where a task resumes when it runs again
     PC_HOLD_DONE = 4
     PC_SLEPT = 5
     PC_VMA = 6
+    PC_START = 7              # an admitted arrival or step that waited for a CPU starts
 cdef enum:
     ERR_NOMEM = 1
     ERR_TRIAL_TOO_LONG = 2
@@ -60,6 +61,7 @@ N_COUNTER_SLOTS = N_COUNTERS
 MAX_SCRIPT_WAITS = MAX_WAITS
 
 include "engine_events.pxi"
+include "engine_cpus.pxi"
 include "engine_rwsem.pxi"
 include "engine_gate.pxi"
 include "engine_vma.pxi"

@@ -88,6 +88,8 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     if not s.jitter:                          # drawn once: a const draws nothing
         s.jitter_const = to_ns(sc.wake_jitter.a)
         s.wake += s.jitter_const
+    s.cpus = sc.cpus
+    s.idle = sc.cpus
     s.counters = counters
     if workload_init(s, sc) != 0:
         return ERR_NOMEM
@@ -100,7 +102,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     s.captimeline = 256
     s.timeline = <int64_t*>malloc(s.captimeline * sizeof(int64_t))
     if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
-            or fifo_init(&s.gate, 64) != 0):
+            or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.runq, 64) != 0):
         return ERR_NOMEM
     for m in range(N_METRICS):
         if hist_init(&s.hists[m], hist_arrays + (N_HIST_ARRAYS * m + HA_COUNTS) * N_BUCKETS,
@@ -124,6 +126,7 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.free_ids)
     free(s.timeline)
     free(s.gate.items)
+    free(s.runq.items)
 
 
 cdef _raise_for(int err, const Scenario* sc):
@@ -272,6 +275,10 @@ def run_script(object scenario_record, object task_rows):
     if sc.wake_jitter.kind != 0:              # the script runs without a random stream
         from mcsim.errors import ParameterError
         raise ParameterError("scenario.wake_jitter.kind", sc.wake_jitter.kind,
+                             "0 (const) in a script, which draws nothing")
+    if sc.cpu_switch.kind != 0:               # likewise (model.md §14.5)
+        from mcsim.errors import ParameterError
+        raise ParameterError("scenario.cpu_switch.kind", sc.cpu_switch.kind,
                              "0 (const) in a script, which draws nothing")
     cdef const TaskRow[::1] rows = task_rows
     cdef Sim s

@@ -189,7 +189,12 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
 
 
 cdef inline void wake(Sim* s, int32_t t, int32_t pc) noexcept nogil:
+    """A wake-up (§4.1, §13.2): the task runs at now + wake + j, or, with cpus > 0, only
+    if it finds an idle CPU (§14.2)."""
     s.tasks[t].pc = pc
+    if s.cpus:
+        cpu_wake(s, t)
+        return
     schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
 
 
@@ -271,6 +276,10 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.page_waiter = -1
     task.thread = -1                          # (step is set, and read, for threads only)
     task.counted = s.now >= s.count_from and s.now < s.count_to
+    task.on_cpu = 0
+    task.queued = 0
+    task.inverted = 0
+    task.t_runnable = 0
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas
     if s.record_timeline:
@@ -288,7 +297,8 @@ cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
         s.free_ids[s.nfree] = t
         s.nfree += 1
     if task.thread >= 0:                      # a closed-loop thread's step ended
-        step_done(s, task)
+        step_done(s, task)                    # (with think 0 its thread keeps the CPU)
+    cpu_free(s, t)                            # after the next step is scheduled (§14.1)
 
 
 cdef inline void lane_on(Sim* s, int32_t t, int lane) noexcept nogil:

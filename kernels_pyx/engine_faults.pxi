@@ -198,12 +198,14 @@ cdef void advance(Sim* s, int32_t t) noexcept nogil:
                 block(s, t, o.blame)
                 task.pc = PC_SLEPT            # its end is a wake-up: + wake_jitter (§13.2)
                 schedule(s, s.now + duration + jitter_ns(s), EV_RUN, t, 0)
+                cpu_free(s, t)                # after its timer is set (§14.1 item 4)
                 return
         else:
             if o.op == OP_WAIT_PAGE:
                 task.waiting_page = 1
                 lane_on(s, t, LANE_IO)
             block(s, t, o.blame)
+            cpu_free(s, t)                    # it waits for its bio or page (§14.1)
             return                            # resumes in run_task at PC_WAITED
     end_pass(s, t)
 

@@ -11,6 +11,7 @@ cdef inline bint gate_enter(Sim* s, int32_t t) noexcept nogil:
         return True
     fifo_push(s, &s.gate, t)
     lane_on(s, t, LANE_GATE)
+    cpu_free(s, t)                            # a submitter sleeps (§14.1 item 2)
     return False
 
 

@@ -36,6 +36,9 @@ cdef inline void hp_runs(Sim* s, int32_t t) noexcept nogil:
     note_wait(s, t, wait)
     task.wait_sum = sat_add(task.wait_sum, wait)
     task.acq += 1
+    if task.inverted:                         # judged at its grant, recorded as it runs:
+        task.inverted = 0                     # the acquisition's wait (§14.4)
+        record(s, M_INVERSION_WAIT, wait)
     if task.counted:                          # outside a window: runs, records nothing
         record(s, M_HP_ACQ_WAIT, wait)
         if task.acq >= s.hp_acquisitions:

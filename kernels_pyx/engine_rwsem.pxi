@@ -46,9 +46,9 @@ cdef inline void snapshot_clock(Sim* s, Task* task) noexcept nogil:
         task.snap[k] = integral_now(s, p, k)
 
 
-cdef inline void judge_inversion(Sim* s, int32_t t, int64_t delay) noexcept nogil:
-    """Only the holders of the reader's own L_p are judged (§12.1); the reader runs
-    ``delay`` (its wake-up) after the grant."""
+cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
+    """Only the holders of the reader's own L_p are judged (§12.1), at the grant; the
+    acquisition's inversion_wait is its wait when it runs (hp_runs, §14.4)."""
     cdef Task* task = &s.tasks[t]
     cdef Proc* p = task.proc
     cdef int k, blame = 0
@@ -64,7 +64,7 @@ cdef inline void judge_inversion(Sim* s, int32_t t, int64_t delay) noexcept nogi
     counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
     if task.counted:
         s.trial[T_INVERSIONS] += 1
-        record(s, M_INVERSION_WAIT, s.now + delay - task.t_req)
+        task.inverted = 1                     # inversion_wait is recorded as it runs (§14.4)
 
 
 # ------------------------------------------------------------------ requests and release
@@ -83,6 +83,7 @@ cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
             return True
     fifo_push(s, &p.lockq, t * 2)
     lane_on(s, t, LANE_WAIT)
+    cpu_free(s, t)                            # it sleeps after its queue entry (§14.1)
     return False
 
 
@@ -98,6 +99,7 @@ cdef inline bint write_request(Sim* s, int32_t t) noexcept nogil:
         return True
     fifo_push(s, &p.lockq, t * 2 + 1)
     lane_on(s, t, LANE_WAIT)
+    cpu_free(s, t)
     return False
 
 
@@ -124,16 +126,17 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
 
 
 cdef inline void grant_read(Sim* s, Proc* p, int32_t t) noexcept nogil:
+    """The reader holds L from the grant, whether it runs after its wake-up or waits for
+    a CPU (§14.3); judging draws nothing, so the wake-up's one jitter draw (§13.2) comes
+    at the same point of the stream as before."""
     cdef Task* task = &s.tasks[t]
-    cdef int64_t delay = wake_delay(s)        # the wake-up's one jitter draw (§13.2)
     p.nreaders += 1
     task.holding = 1
     task.t_grant = s.now
     lane_on(s, t, LANE_HOLD)
     if task.kind == TK_HP_READ:
-        judge_inversion(s, t, delay)
-    task.pc = PC_LOCK
-    schedule(s, s.now + delay, EV_RUN, t, 0)
+        judge_inversion(s, t)
+    wake(s, t, PC_LOCK)
 
 
 cdef void wake_waiters(Sim* s, Proc* p) noexcept nogil:
@@ -192,4 +195,5 @@ cdef inline bint writer_runs(Sim* s, int32_t t) noexcept nogil:
         if not p.handoff:
             s.counters.handoffs += 1
         p.handoff = 1
+    cpu_free(s, t)                            # it sleeps again at the head (§14.1 item 1)
     return False

@@ -18,6 +18,7 @@ cdef void threads_start(Sim* s) noexcept nogil:
         th.scan_counted = 0
         th.scan_t0 = 0
         th.scan_wait = 0
+        th.keeps_cpu = 0
         schedule(s, draw_ns(s, &sc.threads[i].start), EV_STEP, i, 0)
 
 
@@ -83,7 +84,13 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
             th.scan_wait = 0
     else:
         task.bio = draw_ns(s, &sc.device)
-    start_task(s, t)
+    if th.keeps_cpu:                          # after a think time of 0 the thread's CPU
+        th.keeps_cpu = 0                      # runs the next step's task (§14.1 item 6)
+        admit(s, t)
+        s.tasks[t].on_cpu = 1
+        begin_task(s, t)
+    else:
+        start_task(s, t)
 
 
 cdef void step_done(Sim* s, Task* task) noexcept nogil:
@@ -92,6 +99,7 @@ cdef void step_done(Sim* s, Task* task) noexcept nogil:
     cdef const StepSpec* sp = &s.sc.steps[task.step]
     cdef int32_t i = task.thread
     cdef ThreadRt* th = &s.threads[i]
+    cdef int64_t think
     if sp.kind == TK_HP_READ and th.in_scan:
         th.scan_wait = sat_add(th.scan_wait, task.wait_sum)
         if sp.scan & SCAN_END:
@@ -106,4 +114,8 @@ cdef void step_done(Sim* s, Task* task) noexcept nogil:
         if th.iter_counted:
             s.counted_open -= 1
             counter_slot(s, C_THREAD_ITERATIONS_0 + i)[0] += 1
-    schedule(s, s.now + draw_ns(s, &sp.think), EV_STEP, i, 0)
+    think = draw_ns(s, &sp.think)
+    schedule(s, s.now + think, EV_STEP, i, 0)
+    if think == 0 and task.on_cpu and s.sc.steps[th.step].kind != TK_BG_IO:
+        task.on_cpu = 0                       # the thread does not sleep: it keeps the
+        th.keeps_cpu = 1                      # CPU for its next step (§14.1 item 6)

@@ -21,11 +21,27 @@ cdef inline void hold_done(Sim* s, int32_t t) noexcept nogil:
         finish(s, t)
 
 
-cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
+    """A task arrives (or its step starts): it is alive and its latency counts from now,
+    even while it waits for a CPU (§14.2)."""
     cdef Task* task = &s.tasks[t]
     s.alive += 1
     s.counted_alive += task.counted
     task.t_arrive = s.now
+
+
+cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
+    """An arrival, a scripted task at its ``at`` or a step at its timer: admitted, then
+    started at once unless it waits for a CPU (§14.2 case b)."""
+    admit(s, t)
+    if s.cpus and s.tasks[t].kind != TK_BG_IO and not cpu_timer(s, t, PC_START):
+        return                                # starts in run_task at PC_START
+    begin_task(s, t)
+
+
+cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
+    """The task runs for the first time: its request, gate entry or first pass."""
+    cdef Task* task = &s.tasks[t]
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
         hp_request(s, t)
@@ -73,11 +89,15 @@ cdef void run_task(Sim* s, int32_t t) noexcept nogil:
         advance(s, t)
     elif pc == PC_OP:                         # a CPU stretch ended
         advance(s, t)
-    elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended
+    elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
+        if s.cpus and not task.on_cpu and not cpu_timer(s, t, PC_SLEPT):
+            return                            # timer, then (queued) its run (§14.2 b)
         unblock(s, t)
         advance(s, t)
-    else:                                     # PC_VMA: V's last reader left
+    elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
+    else:                                     # PC_START: it got a CPU after queueing
+        begin_task(s, t)
 
 
 cdef inline void arrive_fault(Sim* s, Task* task) noexcept nogil:
@@ -226,6 +246,8 @@ cdef int check_state(Sim* s) noexcept nogil:
         broken = check_vma(s, &s.vmas[i])
         if broken:
             return broken
+    if s.cpus:
+        return check_cpus(s)
     return 0
 
 
@@ -247,6 +269,11 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.inflight = 0
     s.gate.head = 0
     s.gate.len = 0
+    s.idle = s.cpus                           # every CPU idle, nobody queued (§14.5)
+    s.runq.head = 0
+    s.runq.len = 0
+    for i in range(s.n_threads):
+        s.threads[i].keeps_cpu = 0
     for i in range(s.n_procs):
         p = &s.procs[i]
         p.lockq.head = 0

@@ -57,6 +57,7 @@ cdef inline void took_write(Sim* s, int32_t t) noexcept nogil:
             v.waiter = t
             v.woken = 0
             block(s, t, BL_VMA_START_WRITE)
+            cpu_free(s, t)                    # it sleeps in vma_start_write() (§14.1)
             return                            # resumes in run_task at PC_VMA
         if task.counted:
             record(s, M_VMA_WRITER_WAIT, 0)

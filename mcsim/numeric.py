@@ -60,6 +60,10 @@ INVARIANTS = (
     "VMA write-locked by a task not holding L for write",
     "VMA has readers while its write-locker runs",
     "a writer waits in vma_start_write with no reader and no wake-up",
+    "idle CPUs plus CPUs held differ from cpus",
+    "a context waits for a CPU while one is idle",
+    "a queued context is running or sleeping",
+    "a background bio holds a CPU",
 )
 
 
