@@ -1,11 +1,11 @@
 """The pure-Python reference twin of mcsim's engine: slow, plain, written to be read.
 
-It implements ``docs/model.md`` (the 2018 model, §1–§10, kernels as data, §11, and
-workloads, §12) from its text and is the oracle the compiled core is tested against: for
-the same scenario record, seed and block, both must produce the same trials, the same
-histograms and the same counters, bit for bit.  It consumes randomness in exactly the
-order of model.md §4.3, §11.8 and §12.5, draws through numpy's ``Generator`` on the same bit generator, and orders
-events by ``(time, seq)``.
+It implements ``docs/model.md`` (the 2018 model, §1–§10, kernels as data, §11, workloads,
+§12, measured durations, §13, and CPUs, §14) from its text and is the oracle the compiled
+core is tested against: for the same scenario record, seed and block, both must produce the
+same trials, the same histograms and the same counters, bit for bit.  It consumes
+randomness in exactly the order of model.md §4.3, §11.8, §12.5 and §14.5, draws through
+numpy's ``Generator`` on the same bit generator, and orders events by ``(time, seq)``.
 
 The engine is cut along the same seams as the compiled core, one module per part of the
 model, composed here:
@@ -19,6 +19,7 @@ model, composed here:
 :mod:`.hp`                the HP reader's acquisitions and the inversion verdict
 :mod:`.trial`             the event loop, random and scripted modes, invariants
 :mod:`.threads`           closed-loop threads, scans, window trials
+:mod:`.cpus`              the machine's CPUs and its run queue (§14)
 ========================  ==========================================================
 
 >>> import numpy as np
@@ -32,6 +33,7 @@ model, composed here:
 from __future__ import annotations
 
 from .base import EngineBase, RawResult, Task
+from .cpus import CpuMixin
 from .faults import FaultMixin
 from .gate import GateMixin
 from .hp import HpMixin
@@ -44,7 +46,7 @@ __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
 class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
-                      EngineBase):
+                      CpuMixin, EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.
 

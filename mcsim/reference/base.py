@@ -31,6 +31,8 @@ EV_ARRIVAL, EV_RUN, EV_BIO_DONE, EV_STEP = 0, 1, 2, 3
 BIO_NOTIFY_NONE, BIO_WAKE_OWNER, BIO_BG = 0, 1, 2
 # Where a task resumes when it runs again after sleeping.
 PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA = range(6)
+# A queued arrival or thread step (§14.2) starts its task when it runs.
+PC_START = 6
 N_BLAME = len(BLAME_NAMES)
 READ, WRITE = 0, 1
 #: Initial capacities of the compiled core's growable buffers (event heap without the
@@ -80,6 +82,7 @@ class Task:
     woken: bool = False      # a queued writer woken, not yet run
     in_vma: bool = False     # a writer done with vma_start_write(), running in V
     blocked: int = BL_NONE   # blame kind while blocked holding L
+    inverted: bool = False   # an HP acquisition judged an inversion at its grant (§14.4)
     page_ready: bool = True  # page_bio kinds: the other context's bio has completed
     waiting_page: bool = False
     page_waiter: "Task | None" = None   # bg task carrying a page's read or writeback
@@ -122,6 +125,9 @@ class EngineBase:
         self.tables = sc["tables"]
         self.table_points = sc["table_points"]
         self.wake_jitter = sc["wake_jitter"]
+        # the machine's CPUs (§14): 0 = a CPU per task, nothing of §14 applies
+        self.cpus = int(sc["cpus"])
+        self.cpu_switch = sc["cpu_switch"]
         # the rwsem era, as three rules (model.md §11.1)
         self.rw_handoff = bool(sc["rw_handoff"])
         self.rw_wake_all_readers = bool(sc["rw_wake_all_readers"])
@@ -183,6 +189,7 @@ class EngineBase:
         self._reset_rwsem()
         self._reset_gate()
         self._reset_vma()
+        self._reset_cpus()
 
     def _grow(self, buffer, length):
         """A buffer of ``length`` entries takes one more: the compiled core doubles it when
@@ -217,13 +224,15 @@ class EngineBase:
         """``wake + j``, ``j`` drawn from ``wake_jitter`` now, at the wake-up (§13.2)."""
         return self.wake + self._draw(self.wake_jitter)
 
-    def _wake(self, task, pc, delay=None):
+    def _wake(self, task, pc):
         """Every wake-up of a sleeping task costs ``wake`` plus a jitter drawn at that moment
-        (model.md §4.1, §13.2); ``delay`` is one already drawn for this wake-up."""
+        (model.md §4.1, §13.2); with CPUs, a context takes an idle CPU first or waits for
+        one in the run queue (§14.2 (a)).  A background bio needs no CPU."""
+        if self._is_context(task):
+            self._cpu_wake(task, pc)
+            return
         task.pc = pc
-        if delay is None:
-            delay = self._wake_delay()
-        self._schedule(self.now + delay, EV_RUN, task)
+        self._schedule(self.now + self._wake_delay(), EV_RUN, task)
 
     def _record(self, task, metric, value):
         """A sample of ``metric`` for ``task``: kept only if the task is counted (§12.3)."""
@@ -255,6 +264,7 @@ class EngineBase:
             self.free_slots += 1
         if task.thread >= 0:
             self._thread_next(task)       # the thread thinks, then starts its next step
+        self._cpu_sleep(task)             # §14.1 item 6, after the think time is drawn
 
     # ------------------------------------------------------------------ timeline
     def _lane_on(self, task, lane):

@@ -57,6 +57,8 @@ class FaultMixin:
             task.holding, task.t_grant = True, self.now
             self._lane_on(task, lay.LANE_HOLD)
             self._fault_locked(task)
+        else:
+            self._cpu_sleep(task)                  # queued for L (§14.1 item 1)
 
     def _fault_locked(self, task):
         """An L pass runs holding L."""
@@ -172,10 +174,13 @@ class FaultMixin:
                         self._block(task, blame)
                         duration = self._sleep_end(task, duration)
                     self._schedule(self.now + duration, EV_RUN, task)
+                    if op == OP_SLEEP:             # after its timer is set (§14.1 item 4);
+                        self._cpu_sleep(task)      # a CPU stretch keeps the CPU
                     return                         # resumes in _run at PC_OP
             elif op == OP_SUBMIT:
                 if not self._gate_enter(task):
                     self._block(task, blame)
+                    self._cpu_sleep(task)          # in the gate's queue (§14.1 item 2)
                     return                         # resumes in _run at PC_GATE
                 self._submit_issue(task)
             else:
@@ -183,6 +188,7 @@ class FaultMixin:
                     task.waiting_page = True
                     self._lane_on(task, lay.LANE_IO)
                 self._block(task, blame)
+                self._cpu_sleep(task)              # waits for its bio or page (item 3)
                 return                             # resumes in _run at PC_WAITED
         self._end_pass(task)
 

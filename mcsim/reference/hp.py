@@ -27,6 +27,8 @@ class HpMixin:
 
     def _hp_start(self, task):
         self.counters["hp_reads"] += 1
+        if task.thread >= 0 and self.thread_states[task.thread].scan_t0 < 0:
+            self.thread_states[task.thread].scan_t0 = self.now   # a scan's first request
         self._hp_request(task)
 
     def _hp_request(self, task):
@@ -43,6 +45,7 @@ class HpMixin:
             self._hp_runs(task)
         else:
             task.snap = self._integrals_now(self.locks[task.proc])
+            self._cpu_sleep(task)            # queued for L (§14.1 item 1)
 
     def _hp_falls_back(self, task):
         """Does this acquisition under the VMA lock fall back to ``L``?"""
@@ -63,6 +66,9 @@ class HpMixin:
         self._record(task, lay.M_HP_ACQ_WAIT, wait)
         task.waits.append(wait)
         task.wait_sum += wait
+        if task.inverted:                    # judged at the grant, recorded as it runs (§14.4)
+            task.inverted = False
+            self._record(task, lay.M_INVERSION_WAIT, wait)
         task.acquisitions += 1
         if task.acquisitions == self.hp_acquisitions and task.counted:
             self._record(task, lay.M_HP_WAIT, task.wait_sum)
@@ -82,12 +88,12 @@ class HpMixin:
         else:
             self._finish(task)
 
-    def _judge_inversion(self, task, delay):
+    def _judge_inversion(self, task):
         """An HP acquisition is granted ``L_p``: was a holder of ``L_p`` blocked in a blamed
         step during its wait?  The kind with the largest overlap is blamed, ties to the
-        earlier kind.  The counters count every inversion of the trial; the sample and
-        the trial field only a counted read's (§12.3).  ``delay`` is the wake-up's
-        ``wake + j``: the sample is the read's whole wait, to the moment it runs."""
+        earlier kind.  The counters count every inversion of the trial; the trial field only
+        a counted read's (§12.3).  The ``inversion_wait`` sample is the acquisition's whole
+        wait, recorded when it runs (:meth:`_hp_runs`, §14.4)."""
         now = self._integrals_now(self.locks[task.proc])
         overlap = [now[k] - task.snap[k] for k in range(N_BLAME + 1)]
         if overlap[N_BLAME] > 0:
@@ -96,4 +102,4 @@ class HpMixin:
             self.counters["blame_" + BLAME_NAMES[blame]] += 1
             if task.counted:
                 self.trial["inversions"] += 1
-            self._record(task, lay.M_INVERSION_WAIT, self.now + delay - task.t_req)
+            task.inverted = True

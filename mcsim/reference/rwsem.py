@@ -139,15 +139,15 @@ class RwsemMixin:
 
     def _grant_read(self, lk, task):
         """A queued reader is granted: it holds L from now, and runs after ``wake`` and the
-        jitter drawn now (an HP reader's verdict records that whole wait, §5)."""
+        jitter drawn now (with CPUs, once it has one: §14.2); an HP acquisition is judged
+        now, its ``inversion_wait`` recorded when it runs (§14.4)."""
         lk.nreaders += 1
         task.holding = True
         task.t_grant = self.now
         self._lane_on(task, lay.LANE_HOLD)
-        delay = self._wake_delay()
         if task.kind == TK_HP:
-            self._judge_inversion(task, delay)
-        self._wake(task, PC_LOCK, delay)
+            self._judge_inversion(task)
+        self._wake(task, PC_LOCK)
 
     def _writer_runs(self, task):
         """A woken writer runs: it takes L if free, else sleeps again at the head (and
@@ -163,6 +163,7 @@ class RwsemMixin:
             if not lk.handoff:
                 self.counters["handoffs"] += 1
             lk.handoff = True
+        self._cpu_sleep(task)                # it sleeps again at the head (§14.1 item 1)
         return False
 
     def _handoff_due(self, task):

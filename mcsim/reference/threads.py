@@ -46,7 +46,7 @@ class ThreadState:
         self.iter_counted = False    # the current iteration's first step was counted (it
                                      # stays open, holding the trial, until its last step ends)
         self.in_scan = False
-        self.scan_t0 = 0             # the scan's first read's request
+        self.scan_t0 = 0             # the scan's first read's request (-1: not made yet)
         self.scan_wait = 0           # the sum of its reads' hp_wait so far
         self.scan_counted = False    # the scan's first read was counted
 
@@ -97,12 +97,15 @@ class ThreadMixin:
                 self.counters["scans"] += 1
                 if th.in_scan and th.scan_counted:
                     self.open_counted -= 1      # a scan left without its end (an odd record)
-                th.in_scan, th.scan_t0, th.scan_wait = True, self.now, 0
+                # scan_time runs from the first read's request (§12.4), made when it runs
+                th.in_scan, th.scan_t0, th.scan_wait = True, -1, 0
                 th.scan_counted = task.counted
                 self.open_counted += task.counted
         else:
             task.bio = self._draw(self.sc["device"])
+        self._cpu_step(task, th)
         self._start(task)
+        self._cpu_step_started(task, th)
 
     def _draw_hold(self, dist, default):
         return self._draw(self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
@@ -141,6 +144,7 @@ class ThreadMixin:
                     self.samples[lay.M_SCAN_TIME].append(self.now - th.scan_t0)
                     self.samples[lay.M_SCAN_WAIT].append(th.scan_wait)
         think = self._draw(st["think"])
+        self._cpu_thread_keeps(task, th, think)
         th.ip += 1
         if th.ip == th.n:
             th.ip = 0

@@ -26,7 +26,8 @@ from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
 from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+                   PC_START, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+from .cpus import CPU_INVARIANTS
 
 
 class TrialMixin:
@@ -34,10 +35,17 @@ class TrialMixin:
 
     # ------------------------------------------------------------------ dispatch
     def _start(self, task):
-        """A task arrives (or a thread's step starts) at ``self.now``."""
+        """A task arrives (or a thread's step starts) at ``self.now``: it is alive from now
+        and its latency counts from now; it starts now, or, with no idle CPU, when it runs
+        (§14.2 (b))."""
         self.alive += 1
         self.alive_counted += task.counted
         task.t_arrive = self.now
+        if self._started_on_cpu(task):
+            self._begin(task)
+
+    def _begin(self, task):
+        """The task starts as §2.2/§12.2 say."""
         if task.kind == TK_HP:
             self._hp_start(task)
         elif task.kind == TK_WRITER:
@@ -50,9 +58,14 @@ class TrialMixin:
             self._fault_start(task)
 
     def _run(self, task):
-        """A task runs again: after a wake-up, a CPU stretch, a sleep or a hold."""
+        """A task runs again: after a wake-up, a CPU stretch, a sleep or a hold; or a
+        queued arrival or step starts (§14.3)."""
+        if not self._cpu_resumes(task):
+            return                                # a timed sleep ended; no idle CPU
         pc = task.pc
-        if pc == PC_HOLD_DONE:
+        if pc == PC_START:
+            self._begin(task)
+        elif pc == PC_HOLD_DONE:
             self._hold_done(task)
         elif pc == PC_LOCK:
             if task.kind == TK_WRITER:
@@ -191,6 +204,7 @@ class TrialMixin:
         events = self._run_events(lambda: self.alive == 0 and self.inflight == 0)
         next_arrival = self._pop()[0]
         assert not self.heap, "events pending in an empty system"
+        assert self.cpu_idle == self.cpus, "a CPU held in an empty system"   # §14.5
         self._end_trial(events, self.now, next_arrival - self.now)
         self.base += next_arrival
 
@@ -222,6 +236,9 @@ class TrialMixin:
         broken = self._broken_invariant()
         if broken is not None:
             raise AssertionError(f"mcsim engine: invariant broken: {INVARIANTS[broken]}")
+        broken = self._broken_cpu()
+        if broken is not None:
+            raise AssertionError(f"mcsim engine: invariant broken: {CPU_INVARIANTS[broken]}")
 
     def _broken_invariant(self):
         for lk in self.locks:
@@ -271,9 +288,11 @@ class TrialMixin:
         acquisition's wait in order, ``done`` the end time) and a list of
         ``(task, lane, start, end)`` intervals."""
         check_script_rows(rows)
-        if int(self.wake_jitter["kind"]) != 0:
-            raise ParameterError("wake_jitter", f"kind {int(self.wake_jitter['kind'])}",
-                                 "a constant in scripted runs (a script draws nothing)")
+        for name in ("wake_jitter", "cpu_switch"):     # §13.2, §14.5
+            kind = int(self.sc[name]["kind"])
+            if kind != 0:
+                raise ParameterError(name, f"kind {kind}",
+                                     "a constant in scripted runs (a script draws nothing)")
         self._reset_trial()
         self.base = 0
         self.reuse_ids = False

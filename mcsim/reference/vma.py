@@ -78,6 +78,8 @@ class VmaMixin:
         self.counters["writes"] += 1
         if self._write_request(task):
             self._took_write(task)
+        else:
+            self._cpu_sleep(task)                   # queued for L (§14.1 item 1)
 
     def _took_write(self, task):
         """The writer runs holding L (a writer is never granted while asleep); a same-VMA
@@ -101,6 +103,7 @@ class VmaMixin:
             vl.waiter, vl.waiter_woken = task, False
             task.pc = PC_VMA
             self._block(task, BL_VMA_START_WRITE)
+            self._cpu_sleep(task)                   # §14.1 item 5
             return                                  # the last reader wakes it
         self._writer_in_vma(task)
 
