@@ -189,7 +189,7 @@ def build_threads(pick, overrides):
     r["vma_process"][:n_v] = owner
     if pick.one([False, False, False, False, True]):
         r["trial_kind"], r["open_stream"] = TRIAL_CYCLE, 1
-        return rec, 20
+        return rec, 200          # short cycles: enough of them to queue for CPUs
     vmas_of = [[v for v in range(n_v) if owner[v] == p] for p in range(n_p)]
     r["trial_kind"] = TRIAL_WINDOW
     r["warmup_ns"] = pick.one([0, 500 * US, 2_000 * US])
@@ -237,7 +237,7 @@ class ContentionReference(ReferenceEngine):
         super()._check()
         busy = sum(1 for lk in self.locks if lk.queue)
         self.max_contended = max(self.max_contended, busy)
-        self.reached["queued_holding_l"] += any(t.holding for t in run_queue(self))
+        self.reached["queued_holding_l"] += queued_readers_holding_l(self) > 0
 
     def _draw(self, dist):
         self.reached["empirical_draws"] += int(dist["kind"]) == EMPIRICAL
@@ -254,9 +254,10 @@ class ContentionReference(ReferenceEngine):
         return super()._sleep_end(task, duration)
 
 
-def run_queue(engine):
-    """The tasks in the reference's run queue (model.md §14.2), head first."""
-    return list(getattr(engine, "run_queue", ()))
+def queued_readers_holding_l(engine):
+    """How many tasks in the reference's run queue (model.md §14.2) hold an L for read:
+    HP readers and fault passes granted L while no CPU was idle (§14.3)."""
+    return sum(ctx.holding and ctx.kind in (TK_HP, TK_FAULT) for ctx, _ in engine.run_queue)
 
 
 def reference_run(rec, seed, trials):
