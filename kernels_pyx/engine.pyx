@@ -2,7 +2,7 @@
 #
 # A twin of mcsim/reference.py, organised by the same seams (the events and buffers, the
 # rwsem L of each process, the io.latency gate, the per-VMA locks V, the fault passes, the
-# HP reader's program, the closed-loop threads, the trial loop), each following docs/model.md; tests hold the two to identical
+# HP reader's program, the closed-loop threads, the CPUs, the trial loop), each following docs/model.md; tests hold the two to identical
 # results for the same seed.  Everything below the Python entry points is C: structs,
 # arrays and `noexcept nogil` functions, so the event loop creates no Python object,
 # allocates nothing per event (buffers grow by doubling and are reused) and never raises.

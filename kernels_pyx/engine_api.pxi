@@ -266,7 +266,8 @@ def run_script(object scenario_record, object task_rows):
     acquisitions, a writer's wait for L then, for a same-VMA writer, for V's readers; a
     fault pass's wait for its lock, 0 for V), ``nwaits``, ``done`` (end time of each task) and
     ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
-    rows are checked first (``mcsim.numeric``: ParameterError)."""
+    rows are checked first (``mcsim.numeric``: ParameterError); a script draws nothing, so
+    its ``wake_jitter`` and ``cpu_switch`` must be const."""
     from mcsim.numeric import check_scenario, check_script_rows
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)

@@ -41,11 +41,16 @@ cdef bint cpu_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
 
 
 cdef void cpu_handover(Sim* s, int32_t t) noexcept nogil:
-    """Task t sleeps or ends holding a CPU (§14.1): the run queue's head takes the CPU and
-    runs after a cpu_switch draw made now, or the CPU becomes idle (§14.3)."""
+    """Task t sleeps or ends holding a CPU (§14.1)."""
+    s.tasks[t].on_cpu = 0
+    cpu_give(s)
+
+
+cdef void cpu_give(Sim* s) noexcept nogil:
+    """A CPU frees: the run queue's head takes it and runs after a cpu_switch draw made
+    now, or the CPU becomes idle (§14.3)."""
     cdef int32_t head
     cdef int64_t switch
-    s.tasks[t].on_cpu = 0
     if s.runq.len == 0:
         s.idle += 1
         return
@@ -59,9 +64,9 @@ cdef void cpu_handover(Sim* s, int32_t t) noexcept nogil:
 
 
 cdef inline void cpu_free(Sim* s, int32_t t) noexcept nogil:
-    """Called where a context sleeps or finishes, after everything the sleep does; a task
-    without a CPU (cpus = 0, a background bio) costs one branch."""
-    if s.tasks[t].on_cpu:
+    """Called where a context sleeps or finishes, after everything the sleep does; with
+    cpus = 0 it costs one branch on a field of s, not a look-up of the task."""
+    if s.cpus and s.tasks[t].on_cpu:
         cpu_handover(s, t)
 
 
@@ -75,7 +80,7 @@ cdef int check_cpus(Sim* s) noexcept nogil:
             if s.tasks[i].kind == TK_BG_IO:
                 return INV_A_BACKGROUND_BIO_HOLDS_A_CPU
             if s.tasks[i].queued:
-                return INV_A_QUEUED_CONTEXT_IS_RUNNING_OR_SLEEPING
+                return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     for i in range(s.n_threads):
         held += s.threads[i].keeps_cpu
     if s.idle < 0 or s.idle + held != s.cpus:
@@ -85,8 +90,8 @@ cdef int check_cpus(Sim* s) noexcept nogil:
     for i in range(s.runq.len):
         t = s.runq.items[s.runq.head + i]
         if not s.tasks[t].queued or s.tasks[t].kind == TK_BG_IO:
-            return INV_A_QUEUED_CONTEXT_IS_RUNNING_OR_SLEEPING
-    for i in range(s.nheap):                  # a queued context has no run pending
+            return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
+    for i in range(s.nheap):                  # it runs only once it takes a CPU
         if s.heap[i].kind == EV_RUN and s.tasks[s.heap[i].task].queued:
-            return INV_A_QUEUED_CONTEXT_IS_RUNNING_OR_SLEEPING
+            return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     return 0

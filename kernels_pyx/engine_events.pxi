@@ -278,8 +278,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.counted = s.now >= s.count_from and s.now < s.count_to
     task.on_cpu = 0
     task.queued = 0
-    task.inverted = 0
-    task.t_runnable = 0
+    task.inverted = 0                         # (t_runnable is set when it queues)
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas
     if s.record_timeline:

@@ -84,13 +84,28 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
             th.scan_wait = 0
     else:
         task.bio = draw_ns(s, &sc.device)
-    if th.keeps_cpu:                          # after a think time of 0 the thread's CPU
-        th.keeps_cpu = 0                      # runs the next step's task (§14.1 item 6)
-        admit(s, t)
-        s.tasks[t].on_cpu = 1
-        begin_task(s, t)
+    if th.keeps_cpu:
+        step_on_kept_cpu(s, th, t)
     else:
         start_task(s, t)
+
+
+cdef void step_on_kept_cpu(Sim* s, ThreadRt* th, int32_t t) noexcept nogil:
+    """The step after a think time of 0 comes to a thread that kept its CPU (§14.1 item
+    6): its task runs on it, unless the run queue is not empty (preemption at a step
+    boundary: the task queues at the tail and the CPU frees to the head); a bg_io step's
+    bio starts at once and the thread sleeps, freeing its CPU (item 7)."""
+    th.keeps_cpu = 0
+    admit(s, t)
+    if s.tasks[t].kind == TK_BG_IO:
+        begin_task(s, t)
+        cpu_give(s)
+    elif s.runq.len > 0:
+        cpu_enqueue(s, t, PC_START)
+        cpu_give(s)
+    else:
+        s.tasks[t].on_cpu = 1
+        begin_task(s, t)
 
 
 cdef void step_done(Sim* s, Task* task) noexcept nogil:
@@ -116,6 +131,6 @@ cdef void step_done(Sim* s, Task* task) noexcept nogil:
             counter_slot(s, C_THREAD_ITERATIONS_0 + i)[0] += 1
     think = draw_ns(s, &sp.think)
     schedule(s, s.now + think, EV_STEP, i, 0)
-    if think == 0 and task.on_cpu and s.sc.steps[th.step].kind != TK_BG_IO:
-        task.on_cpu = 0                       # the thread does not sleep: it keeps the
-        th.keeps_cpu = 1                      # CPU for its next step (§14.1 item 6)
+    if think == 0 and task.on_cpu:            # the thread does not sleep: it keeps the
+        task.on_cpu = 0                       # CPU for its next step (§14.1 item 6); a
+        th.keeps_cpu = 1                      # bg_io step's task never held one (item 7)

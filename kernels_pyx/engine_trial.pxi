@@ -44,6 +44,10 @@ cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
+        if s.cpus and task.thread >= 0 and s.sc.steps[task.step].scan & SCAN_START:
+            # scan_time runs from the first read's request (§12.4), made when it runs
+            # (§14.2); without CPUs that is the step's start, where step_start set it.
+            s.threads[task.thread].scan_t0 = s.now
         hp_request(s, t)
     elif task.kind == TK_WRITER:
         s.counters.writes += 1
@@ -271,9 +275,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.gate.len = 0
     s.idle = s.cpus                           # every CPU idle, nobody queued (§14.5)
     s.runq.head = 0
-    s.runq.len = 0
-    for i in range(s.n_threads):
-        s.threads[i].keeps_cpu = 0
+    s.runq.len = 0                            # (threads_start clears keeps_cpu)
     for i in range(s.n_procs):
         p = &s.procs[i]
         p.lockq.head = 0

@@ -62,7 +62,7 @@ INVARIANTS = (
     "a writer waits in vma_start_write with no reader and no wake-up",
     "idle CPUs plus CPUs held differ from cpus",
     "a context waits for a CPU while one is idle",
-    "a queued context is running or sleeping",
+    "a context in the run queue holds a CPU or has a run pending",
     "a background bio holds a CPU",
 )
 

@@ -193,7 +193,7 @@ COUNTER_DESCRIPTIONS = {
     "max_pending_events": "largest number of pending events in any trial",
     "max_trial_events": "most events in one trial (the engine's max_trial_events counter; "
                         "the parameter of that name is the limit)",
-    "buffer_growths": "doublings of the event heap, task table, lock and gate queues past "
+    "buffer_growths": "doublings of the event heap, task table, lock, gate and run queues past "
                       "their initial 64 entries (model.md §4.4)",
     "steps": "closed-loop thread steps started (model.md §12.2; 0 in the open model)",
     "scans": "ps scans started by the workload's threads",

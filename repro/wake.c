@@ -3,24 +3,45 @@
  * thread stamps the time and writes a byte to a pipe every gap_us; a sleeper blocked in
  * read() on it stamps the time when it runs again.  Each sample is that difference: what
  * a task woken by a lock release (or an IO completion) waits before it runs, measured
- * with nothing else of the reproducer running.
+ * with nothing else of the reproducer running.  That is the idle path of docs/model.md
+ * §14.2: the sleeper wakes onto an idle CPU.
  *
- *   wake n=N gap_us=N out=F
+ * pin=1 measures the busy path (§14.3) instead: both threads pinned to one CPU, the waker
+ * blocks in read() on a second pipe right after its write, so the sleeper runs only once
+ * its waker sleeps; a sample is the write's syscall, the waker's way into schedule() and
+ * the context switch.  The sleeper's answer lets the waker go on.
+ *
+ *   wake n=N gap_us=N out=F [pin=1]
  */
 #define _GNU_SOURCE
 #include "common.h"
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
-static int fds[2];
-static long n, gap_us;
+static int fds[2], back[2];
+static long n, gap_us, pinned;
+static cpu_set_t one_cpu;
+
+/* Pin the calling thread to the first CPU this process may run on. */
+static int pin_here(void)
+{
+	return pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
+}
 
 static void *waker(void *unused)
 {
+	char ack;
 	(void)unused;
+	if (pinned && pin_here() != 0) {
+		close(fds[1]);          /* the sleeper's read() returns 0: main stops */
+		return NULL;
+	}
 	for (long i = 0; i < n; i++) {
 		long long t = now_ns();
 		if (write(fds[1], &t, sizeof(t)) != sizeof(t))
+			break;
+		if (pinned && read(back[0], &ack, 1) != 1)
 			break;
 		sleep_us(gap_us);
 	}
@@ -36,13 +57,31 @@ int main(int argc, char **argv)
 
 	n = atol(arg(argc, argv, "n", "1000"));
 	gap_us = atol(arg(argc, argv, "gap_us", "1000"));
-	if (!out || n <= 0 || pipe(fds) != 0) {
-		fprintf(stderr, "usage: wake n=N gap_us=N out=F\n");
+	pinned = atol(arg(argc, argv, "pin", "0"));
+	if (!out || n <= 0 || pipe(fds) != 0 || pipe(back) != 0) {
+		fprintf(stderr, "usage: wake n=N gap_us=N out=F [pin=1]\n");
 		return 2;
 	}
+	if (pinned) {
+		cpu_set_t allowed;
+		int cpu = 0;
+		if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+			return 1;
+		while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed))
+			cpu++;
+		CPU_ZERO(&one_cpu);
+		CPU_SET(cpu, &one_cpu);
+		if (pin_here() != 0) {
+			perror("pthread_setaffinity_np");
+			return 1;
+		}
+	}
 	pthread_create(&t, NULL, waker, NULL);
-	for (long i = 0; i < n && read(fds[0], &sent, sizeof(sent)) == sizeof(sent); i++)
+	for (long i = 0; i < n && read(fds[0], &sent, sizeof(sent)) == sizeof(sent); i++) {
 		vec_push(&wake_ns, now_ns() - sent);
+		if (pinned && write(back[1], "", 1) != 1)
+			break;
+	}
 	pthread_join(t, NULL);
 	FILE *f = fopen(out, "w");
 	if (!f) {

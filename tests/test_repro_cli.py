@@ -171,6 +171,17 @@ def test_at_d_0_the_device_is_the_d_0_controls_io():
         ["10000000ns"] * 33) + ")"
 
 
+def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
+    # docs/model.md §14: cpus = 0 is a CPU per task, so no cpu_switch either
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t")
+    assert "cpus" not in cal.params(0) and "cpu_switch" not in cal.params(0)
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t",
+                       switch_ns=[4000] * 10, cpus=2)
+    params = cal.params(0)
+    assert params["cpus"] == 2
+    assert params["cpu_switch"] == "empirical(" + ", ".join(["4000ns"] * 33) + ")"
+
+
 def test_a_quantile_table_is_equally_spaced_from_the_minimum_to_p99_9():
     v = np.arange(100_001)                      # the p-th percentile of 0..100000 is 1000·p
     assert quantile_table(v, intervals=4, top=100) == [0, 25_000, 50_000, 75_000, 100_000]

@@ -165,6 +165,15 @@ def test_the_wakeup_probe_gives_one_positive_sample_per_wakeup(binaries):
 
 
 @live
+def test_the_pinned_probe_measures_the_busy_path(binaries):
+    # Both threads on one CPU and the waker blocking after each write (repro/wake.c,
+    # pin=1): one sample per wake-up, each the waker's way to sleep plus a context switch.
+    w = measure_wakeup(200, gap="2ms", binaries=binaries, pinned=True)
+    assert w.size == 200 and (w > 0).all()
+    assert sorted(w)[100] < 1_000_000
+
+
+@live
 def test_a_failing_target_still_unmounts_and_stops_the_server(binaries, tmp_path):
     broken = Binaries(binaries.fusedelay, Path("/bin/false"), binaries.reader)
     with pytest.raises(ReproError, match="the target exited"):

@@ -68,6 +68,9 @@ def repro(
     trials: Annotated[int, typer.Option(
         metavar="N", min=1, max=1000, help="Simulated windows of the run's duration.")] = 4,
     seed: Annotated[int, typer.Option(metavar="S", min=0, help="The model's seed.")] = 1,
+    cpus: Annotated[Optional[int], typer.Option(
+        metavar="N", min=0, max=1024, help="CPUs of the calibrated model (docs/model.md "
+        "§14; default: the CPUs this process may run on; 0: a CPU per task).")] = None,
     engine: Annotated[str, typer.Option(
         metavar="compiled|reference", help="The model's engine.")] = "compiled",
 ) -> None:
@@ -92,7 +95,8 @@ def repro(
     say = lambda text: typer.echo(text, err=True)  # noqa: E731
     compared, calibration = compare(spec, controls=controls, hz=hz, kernel=kernel,
                                           trials=trials,
-                                          seed=seed, engine=engine, keep_trace=trace, say=say)
+                                          seed=seed, engine=engine, keep_trace=trace, say=say,
+                                          cpus=cpus)
     _print(compared, calibration)
     if out is not None:
         write_rows(compared, out, command_line(), calibration)
@@ -110,4 +114,4 @@ def _print(compared, calibration) -> None:
         typer.echo(format_table([(role, s) for role, s, _ in c.rows]))
     if calibration is not None:
         typer.echo(f"\ncalibrated from {calibration.source}: measured distributions "
-                   "(empirical, wake_jitter)")
+                   "(empirical, wake_jitter, cpu_switch) and the machine's CPUs")

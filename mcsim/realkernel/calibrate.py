@@ -17,6 +17,11 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
 - at D = 0, ``device`` is the D = 0 control's fault time per IO (the server does not
   sleep, so the overhead measured at D > 0 does not apply).
 
+- the machine's **CPUs** (``cpus``, docs/model.md §14: the CPUs this process may run on)
+  and the **context switch** onto a freed CPU: the wake-up probe with both threads pinned
+  to one CPU (``pin=1``), into ``cpu_switch`` as ``empirical(q₀, …, q_m)``. The unpinned
+  probe above is the idle path of §14.2, this one the busy path of §14.3.
+
 - the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
   (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
   Not from a writer of the faulting VMA: its hold includes its wait in
@@ -102,16 +107,29 @@ class Calibration:
     #: D = 0, where the server does not sleep and the overhead beyond D measured at
     #: D > 0 (its timer overshoot, its wake-up) does not arise.
     fast_io_ns: list | None = None
+    #: The busy path's latency (the pinned wake-up probe) and the machine's CPU count:
+    #: ``cpu_switch`` and ``cpus`` (docs/model.md §14); 0 CPUs = not set.
+    switch_ns: list | None = None
+    cpus: int = 0
 
     def params(self, delay_ns: int) -> dict:
         """The model parameters for a run at D = ``delay_ns``: the measured distributions
-        as ``empirical`` tables and ``wake_jitter`` (docs/model.md §13)."""
+        as ``empirical`` tables, ``wake_jitter`` (docs/model.md §13) and, when measured,
+        ``cpus`` and ``cpu_switch`` (§14).
+
+        >>> Calibration([100], [5, 10], "x", switch_ns=[3, 4], cpus=2).params(0)["cpus"]
+        2
+        """
         holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
         if delay_ns == 0 and self.fast_io_ns:
             io = list(self.fast_io_ns)
         out = {"device": empirical(io),
                "wake_jitter": empirical(self.wake_ns)}
+        if self.cpus > 0:
+            out["cpus"] = int(self.cpus)
+            if self.switch_ns:
+                out["cpu_switch"] = empirical(self.switch_ns)
         return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
 
 
@@ -130,11 +148,13 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS,
 
 
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
-                 hp_hold=None, fast_fault_ns=None, writer_hold=None) -> Calibration:
+                 hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
+                 cpus: int = 0) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
-    ``writer_hold`` the writer-elsewhere control's measured hold histogram (optional).
+    ``writer_hold`` the writer-elsewhere control's measured hold histogram, ``switch_ns``
+    the pinned probe's latencies and ``cpus`` the machine's CPUs (all optional).
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -146,4 +166,6 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        hist_table(hp_hold) if hp_hold is not None else None,
                        hist_table(writer_hold) if writer_hold is not None else None,
                        quantile_table(np.asarray(fast_fault_ns) / n)
-                       if fast_fault_ns is not None and len(fast_fault_ns) else None)
+                       if fast_fault_ns is not None and len(fast_fault_ns) else None,
+                       quantile_table(switch_ns) if switch_ns is not None and len(switch_ns)
+                       else None, int(cpus))

@@ -86,11 +86,24 @@ def measure(spec: RunSpec, keep_trace=None):
     return summary(row, traced.run.rates()), row, traced
 
 
+def machine_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask), what the reproducer's
+    threads share.
+
+    >>> machine_cpus() >= 1
+    True
+    """
+    return len(os.sched_getaffinity(0))
+
+
 def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
             kernel: str | None = None, trials: int = 4, seed: int = 1,
-            engine: str = "compiled", keep_trace=None, say=lambda text: None):
+            engine: str = "compiled", keep_trace=None, say=lambda text: None,
+            cpus: int | None = None):
     """Run, record and predict ``spec`` (and its controls): a list of :class:`Compared`
-    and the calibration (None without controls).  ``say`` gets progress lines."""
+    and the calibration (None without controls).  ``say`` gets progress lines.  The
+    calibrated model runs on ``cpus`` CPUs (docs/model.md §14; None: this machine's,
+    0: a CPU per task)."""
     from ..errors import ParameterError
     from .calibrate import from_control
     from .runner import measure_wakeup
@@ -111,17 +124,21 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         quiet = next(s for s in specs if s.writer == "none")
         fast = next((s for s in specs if s.delay_ns == 0), None)
         other = next((s for s in specs if s.writer == "other"), None)
-        say("measuring the wake-up latency ...")
+        say("measuring the wake-up latency (idle CPU, then busy CPU) ...")
         wake = measure_wakeup(2000)
+        switch = measure_wakeup(2000, pinned=True)
+        ncpu = machine_cpus() if cpus is None else int(cpus)
         holds = measured[quiet][2].imported.hists
         calibration = from_control(
             measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
             f"the controls {label(quiet)} (IO overhead, reader hold)"
             + (f", {label(fast)} (IO at D = 0)" if fast else "")
-            + (f", {label(other)} (writer hold)" if other else "") + " and the wake-up probe",
+            + (f", {label(other)} (writer hold)" if other else "")
+            + f" and the wake-up probes; {ncpu} CPUs",
             hp_hold=holds["hold_hp"],
             writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
-            fast_fault_ns=measured[fast][2].run.fault_ns if fast else None)
+            fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
+            switch_ns=switch if ncpu > 0 else None, cpus=ncpu)
     out = []
     for s in specs:
         summ, row, traced = measured[s]

@@ -137,11 +137,15 @@ def _popen(args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None
-                   ) -> np.ndarray:
+def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None,
+                   pinned: bool = False) -> np.ndarray:
     """The scheduler's wake-up latency on this machine (ns, one per wake-up): a thread
     blocked in read() on a pipe, woken every `gap` by another thread's write, measured
     from the write to the sleeper running.  Needs the compiler, not root.
+
+    That is the idle path of docs/model.md §14.2.  ``pinned`` measures the busy path
+    (§14.3) instead: both threads on one CPU, the waker blocking right after its write, so
+    a sample is the waker's way to sleep plus the context switch to the sleeper.
 
     >>> w = measure_wakeup(200)                 # doctest: +SKIP
     >>> 0 < np.median(w) < 1e6                   # doctest: +SKIP
@@ -155,7 +159,8 @@ def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = 
     with tempfile.TemporaryDirectory(prefix="mcsim-wake-") as tmp:
         out = os.path.join(tmp, "wake.json")
         gap_us = parse_duration(gap, "gap") // 1000
-        res = subprocess.run([str(binaries.wake), f"n={n}", f"gap_us={gap_us}", f"out={out}"],
+        res = subprocess.run([str(binaries.wake), f"n={n}", f"gap_us={gap_us}", f"out={out}",
+                              f"pin={int(pinned)}"],
                              capture_output=True, text=True,
                              timeout=30 + n * (gap_us / 1e6) * 2)
         if res.returncode != 0:
