@@ -36,7 +36,7 @@ PC_START = 6
 N_BLAME = len(BLAME_NAMES)
 READ, WRITE = 0, 1
 #: Initial capacities of the compiled core's growable buffers (event heap without the
-#: arrival slot, task table, lock queue, gate queue): the ``buffer_growths`` counter counts
+#: arrival slot, task table, lock queues, gate queue, run queue): ``buffer_growths`` counts
 #: their doublings, which this engine reproduces without having such buffers.
 INITIAL_CAPACITY = 64
 
@@ -167,7 +167,7 @@ class EngineBase:
         self.counters = {name: 0 for name in lay.COUNTERS}
         self.trial_rows = []
         # one wait queue per process's L (§12.1), hence one buffer each
-        self.capacity = dict.fromkeys(("heap", "tasks", "gate"), INITIAL_CAPACITY)
+        self.capacity = dict.fromkeys(("heap", "tasks", "gate", "cpu"), INITIAL_CAPACITY)
         self.capacity.update({("lock", p): INITIAL_CAPACITY for p in range(self.n_processes)})
         self.reuse_ids = True    # the compiled core reuses a finished task's slot (not in scripts)
         self.base = 0            # simulated time before this trial in the block (jiffies)

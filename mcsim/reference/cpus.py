@@ -1,12 +1,15 @@
 """The machine's CPUs (docs/model.md §14): ``cpus`` CPUs shared by every task except a
-background bio, one FIFO run queue, and no preemption.
+background bio, one FIFO run queue, and no preemption of kernel code.
 
 With ``cpus = 0`` every task has a CPU of its own and nothing here runs: no state changes,
 no draw.  With ``cpus = N > 0``:
 
 - a *context* holds a CPU from the moment it takes one until it sleeps (§14.1); a closed-loop
   thread is one context across its steps, so a step that ends with a think time of 0 hands
-  the CPU to the thread, and the thread's next step runs on it;
+  the CPU to the thread, and the thread's next step runs on it — unless the run queue is not
+  empty at that step: then the step's task queues and the CPU goes to the queue's head
+  (preemption at a step boundary, §14.1); a ``bg_io`` step lets the thread's CPU go once its
+  bio has started (§14.1 item 7);
 - a context that becomes runnable takes an idle CPU if there is one (after ``wake + j`` for
   a wake-up, at once for a timer), else it enters the run queue and draws nothing (§14.2);
 - a CPU that frees goes to the run queue's head, which runs ``cpu_switch`` later (§14.3).
@@ -22,14 +25,15 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..numeric import sat_add
 from ..scenario import TK_BG
-from .base import EV_RUN, PC_START, WRITE, Task
+from .base import EV_RUN, PC_START, Task
 
 #: The invariants of §14.5, checked after every event when invariant checking is on.
 CPU_INVARIANTS = (
     "idle CPUs and CPU holders do not add up to cpus",
     "a CPU is idle while the run queue is not empty",
-    "a context in the run queue is running or sleeping",
+    "a context in the run queue holds a CPU",
     "a background bio holds or waits for a CPU",
 )
 
@@ -78,13 +82,15 @@ class CpuMixin:
         self.cpu_holders.add(ctx)
 
     def _cpu_enqueue(self, task):
-        """No idle CPU: the run queue's tail, counted in ``cpu_queued`` (§14.2)."""
+        """No idle CPU: the run queue's tail, counted in ``cpu_queued`` (§14.2).  The compiled
+        core's run queue starts with room for 64 and doubles when full (§14.5)."""
         self.counters["cpu_queued"] += 1
+        self._grow("cpu", len(self.run_queue))
         self.run_queue.append((task, self.now))
 
     # ------------------------------------------------------------------ letting go
     def _cpu_sleep(self, ctx):
-        """``ctx`` sleeps (§14.1 items 1–6) and frees its CPU, if it holds one: the caller has
+        """``ctx`` sleeps (§14.1 items 1–7) and frees its CPU, if it holds one: the caller has
         done everything the sleep itself does (queue entry, timer, think time).  The run
         queue's head takes the CPU and runs ``s`` later, ``s`` a ``cpu_switch`` draw made now;
         ``cpu_queue_ns`` adds ``now + s`` minus the moment it became runnable (§14.3).  With
@@ -98,7 +104,8 @@ class CpuMixin:
         nxt, runnable_at = self.run_queue.popleft()
         self.cpu_holders.add(nxt)
         run_at = self.now + self._draw(self.cpu_switch)
-        self.counters["cpu_queue_ns"] += run_at - runnable_at
+        self.counters["cpu_queue_ns"] = sat_add(self.counters["cpu_queue_ns"],
+                                                run_at - runnable_at)   # §4.4
         self._schedule(run_at, EV_RUN, nxt)
 
     # ------------------------------------------------------------------ threads
@@ -110,16 +117,20 @@ class CpuMixin:
             self.cpu_holders.add(th)
 
     def _cpu_step(self, task, th):
-        """A thread's step starts (§12.2): the thread's kept CPU passes to the step's task."""
-        if th in self.cpu_holders and task.kind != TK_BG:
+        """A thread's step starts (§12.2): the thread's kept CPU passes to the step's task,
+        unless the task is a ``bg_io`` bio (no context: the thread keeps the CPU until the
+        bio has started, §14.1 item 7) or the run queue is not empty (preemption at a step
+        boundary, §14.1: the thread keeps the CPU until the task has entered the run queue's
+        tail; no CPU is idle then, §14.5, so :meth:`_cpu_timer` queues it)."""
+        if th in self.cpu_holders and task.kind != TK_BG and not self.run_queue:
             self.cpu_holders.discard(th)
             self.cpu_holders.add(task)
 
-    def _cpu_step_started(self, task, th):
-        """A ``bg_io`` step is no context (§14.1): a thread that kept its CPU for it lets
-        the CPU go once the bio has started."""
-        if task.kind == TK_BG:
-            self._cpu_sleep(th)
+    def _cpu_step_started(self, th):
+        """The step's task has started, or queued: a thread still holding its CPU lets it go
+        to the run queue's head, or to idle (§14.1 item 7 and preemption at a step boundary:
+        "the CPU frees to the queue's head")."""
+        self._cpu_sleep(th)
 
     def _started_on_cpu(self, task):
         """An arrival or step was admitted (§14.2: it is alive, its latency counts from now).
@@ -146,19 +157,10 @@ class CpuMixin:
         if self.cpu_idle and self.run_queue:
             return 1
         queued = [ctx for ctx, _ in self.run_queue]
-        pending = {id(entry[3]) for entry in self.heap if entry[2] == EV_RUN}
-        if any(ctx in self.cpu_holders or id(ctx) in pending or self._asleep(ctx)
-               for ctx in queued) or len(set(queued)) != len(queued):
+        if (any(ctx in self.cpu_holders for ctx in queued)
+                or len(set(queued)) != len(queued)):
             return 2
         holders = [ctx for ctx in self.cpu_holders if isinstance(ctx, Task)]
         if any(ctx.kind == TK_BG for ctx in queued + holders):
             return 3
         return None
-
-    def _asleep(self, task):
-        """Is ``task`` still where a sleep left it (L's queue, not a woken head writer; the
-        gate's queue; a page or a VMA's readers)?"""
-        return (any(t is task and not (mode == WRITE and t.woken)
-                    for lk in self.locks for t, mode in lk.queue)
-                or task in self.gate_queue or task.waiting_page
-                or any(vl.waiter is task and not vl.waiter_woken for vl in self.vmas))

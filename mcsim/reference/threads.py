@@ -105,7 +105,7 @@ class ThreadMixin:
             task.bio = self._draw(self.sc["device"])
         self._cpu_step(task, th)
         self._start(task)
-        self._cpu_step_started(task, th)
+        self._cpu_step_started(th)
 
     def _draw_hold(self, dist, default):
         return self._draw(self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
