@@ -224,14 +224,17 @@ class ContentionReference(ReferenceEngine):
     """The reference, also recording the most processes whose L had waiters at once, and
     how often it drew from an empirical table, drew a random wake-up jitter, woke a task
     at the end of a dirty-throttling sleep with one and added a const non-zero one, and
-    how often a task holding an L waited in the run queue (§14.3)."""
+    how often a task holding an L waited in the run queue (§14.3), a thread holding its CPU
+    reached a step with the run queue not empty (preemption at a step boundary, §14.1) and
+    a thread holding its CPU started a ``bg_io`` step (§14.1 item 7)."""
 
     max_contended = 0
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.reached = dict.fromkeys(("empirical_draws", "jitter_draws", "dirty_jitters",
-                                     "const_jitter_wakes", "queued_holding_l"), 0)
+                                     "const_jitter_wakes", "queued_holding_l",
+                                     "step_preemptions", "bg_steps_on_cpu"), 0)
 
     def _check(self):
         super()._check()
@@ -248,6 +251,12 @@ class ContentionReference(ReferenceEngine):
         self.reached["jitter_draws"] += not const
         self.reached["const_jitter_wakes"] += const and self.wake_jitter["a"] > 0
         return super()._wake_delay()
+
+    def _cpu_step(self, task, th):
+        if th in self.cpu_holders:
+            self.reached["bg_steps_on_cpu"] += task.kind == TK_BG
+            self.reached["step_preemptions"] += task.kind != TK_BG and bool(self.run_queue)
+        return super()._cpu_step(task, th)
 
     def _sleep_end(self, task, duration):
         self.reached["dirty_jitters"] += int(self.wake_jitter["kind"]) != 0
@@ -394,8 +403,9 @@ def test_fixed_set_reaches_the_hard_paths(fixed_set):
 def test_fixed_set_reaches_the_run_queue(fixed_set):
     """On 1–3 CPUs (§14) the fixed set makes tasks wait in the run queue, in window trials
     and in cycles, under a context switch of every kind (const, exp, uniform, empirical),
-    with random wake-up jitter drawn on the idle path, and with a task holding its
-    process's L while it waits there."""
+    with random wake-up jitter drawn on the idle path, with a task holding its process's
+    L while it waits there, with threads preempted at a step boundary, and with threads
+    whose CPU passes through a ``bg_io`` step."""
     queued = [(c[0][0], c[3]) for c in fixed_set
               if c[3] is not None and c[3]["cpu_queued"] > 0]
     assert all(int(r["cpus"]) > 0 and c["cpu_queue_ns"] > 0 for r, c in queued)
@@ -403,7 +413,8 @@ def test_fixed_set_reaches_the_run_queue(fixed_set):
     assert {int(r["cpu_switch"]["kind"]) for r, _ in queued} == {0, 1, UNIFORM, EMPIRICAL}
     assert {int(r["cpus"]) for r, _ in queued} == {1, 2, 3}
     assert any(c["jitter_draws"] > 0 for _, c in queued)
-    assert sum(c["queued_holding_l"] for _, c in queued) > 0
+    for name in ("queued_holding_l", "step_preemptions", "bg_steps_on_cpu"):
+        assert sum(c[name] for _, c in queued) > 0, name
 
 
 def test_fixed_set_compiled_equals_reference(fixed_set):
@@ -437,6 +448,27 @@ def scripted_records():
     for jitter in ((0, 2e3, 0.0), (1, 5e3, 0.0)):
         yield measured.wake_ups(jitter)
         yield measured.bio_and_dirty_sleep(jitter)
+
+
+def scripted_cpu_records():
+    """The hand-derived records of tests/test_reference_cpus.py (model.md §14), on one or
+    two CPUs: steps queued after a sleep, a thread preempted at its step boundary, a
+    ``bg_io`` step letting the thread's CPU go, a queued scan read."""
+    import test_reference_cpus as cpus
+
+    ms = 1_000 * US
+    yield cpus.two_writer_threads(1, think=ms, start_b=ms // 2)
+    yield cpus.two_writer_threads(1, think=0, start_b=ms // 2)
+    yield cpus.two_writer_threads(2, think=0, start_b=ms // 2)
+    yield cpus.bg_then_writer_threads()
+    yield cpus.threads_record([(0, "writer", ms, 0, 0),
+                               (1, "hp_read", 100 * US, 10 * ms, SCAN_START | SCAN_END)],
+                              [(0, 1, 0), (1, 1, ms // 2)], ms)
+
+
+def test_hand_derived_cpu_workloads_agree():
+    for rec in scripted_cpu_records():
+        assert_same(rec, 3, 2)
 
 
 def test_hand_derived_workloads_agree():
