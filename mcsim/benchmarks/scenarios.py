@@ -74,7 +74,7 @@ SCENARIOS = {
         "about": "workload-mkwrite-vs-mprotect on a machine of 2 CPUs (cpus = 2, "
                  "cpu_switch 2 us, the ready workload mkwrite-vs-mprotect-2cpus): the three "
                  "threads share two CPUs, a task woken with both busy waits in the run "
-                 "queue; ~12,400 events per window trial",
+                 "queue; ~12,500 events per window trial",
         "simpy": False,
         "first_trials": 2,
         "instruction_trials": (2, 8),
