@@ -8,9 +8,11 @@ generators, push the engines onto their hard paths: millisecond devices, long wr
 holds, wake-ups of tens of microseconds, short handoff timeouts (and handoffs timed in
 jiffies), eviction and re-validation, every rwsem era, bursts that queue more tasks than
 the initial buffers hold, overloads, VMA-lock fallbacks, writers waiting for the VMA's
-readers, three-pass faults, dirty throttling and HP fallbacks.  A comparison only means
-something on a path it reaches, so each stress set also asserts, by counters and
-histograms, that across its configurations every one of those paths was taken.
+readers, three-pass faults, dirty throttling and HP fallbacks; and, on 1–3 CPUs (model.md
+§14), tasks waiting in the run queue, readers holding L there, random context switches and
+random wake-up jitter on the idle path.  A comparison only means something on a path it
+reaches, so each stress set also asserts, by counters and histograms, that across its
+configurations every one of those paths was taken.
 """
 from collections import Counter
 
@@ -25,10 +27,17 @@ from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
 from mcsim.kernels import KERNEL_LIST, KERNELS
 from mcsim.params import validate
 from mcsim.reference import ReferenceEngine
-from mcsim.scenario import compile_scenario
+from mcsim.scenario import TK_FAULT, TK_HP, compile_scenario
 
 durations = st.sampled_from(["0", "1us", "exp(20us)", "lognormal(50us, 1.0)", "const(3us)"])
 devices = st.sampled_from(["ssd", "exp(200us)", "lognormal(500us, 0.8)", "const(150us)"])
+#: CPUs (model.md §14): 0, every task on a CPU of its own (the model of §1–§13), most often.
+CPUS = [0, 0, 0, 1, 2, 3]
+#: The context switch onto a freed CPU (§14.3) and the wake-up jitter (§13.2, drawn on the
+#: idle path of §14.2): const (no draw), exp and empirical.  No two of them are equal, so a
+#: draw from one is never mistaken for a draw from the other.
+CPU_SWITCHES = ["2us", "exp(3us)", "empirical(0, 1us, 4us, 30us)"]
+JITTERS = ["0", "exp(5us)", "empirical(1us, 3us, 8us, 60us)"]
 
 # Initial capacities of the compiled core's growable buffers (sim_init in
 # kernels_pyx/engine_api.pxi): the event heap, the task table and the two FIFOs (io.latency
@@ -57,7 +66,9 @@ def compiled_block(scenario, seed, trials, counters=None):
 
 class PeakReference(ReferenceEngine):
     """The reference engine, also recording the peak number of live tasks and the peak
-    lengths of the gate and lock queues (what the core's task table and FIFOs must hold).
+    lengths of the gate, lock and run queues (what the core's task table and FIFOs must
+    hold), how many random wake-up jitters it drew (§13.2, §14.2) and the most readers of
+    L waiting at once in the run queue (a reader granted L with no idle CPU, §14.3).
     ``_check`` runs after every event when ``check_invariants`` is on."""
 
     def __init__(self, *args, **kwargs):
@@ -67,8 +78,20 @@ class PeakReference(ReferenceEngine):
     def _check(self):
         super()._check()
         for name, value in (("tasks", self.alive), ("gate_queue", len(self.gate_queue)),
-                            ("lock_queue", len(self.queue))):
+                            ("lock_queue", len(self.queue)),
+                            ("run_queue", len(self.run_queue)),
+                            ("queued_holding_l", queued_readers_holding_l(self))):
             self.peaks[name] = max(self.peaks[name], value)
+
+    def _wake_delay(self):
+        self.peaks["jitter_draws"] += int(self.wake_jitter["kind"]) != 0
+        return super()._wake_delay()
+
+
+def queued_readers_holding_l(engine):
+    """How many tasks in the reference's run queue (model.md §14.2) hold an L for read:
+    HP readers and fault passes granted L while no CPU was idle (§14.3)."""
+    return sum(ctx.holding and ctx.kind in (TK_HP, TK_FAULT) for ctx, _ in engine.run_queue)
 
 
 def assert_same_run(params, seed, trials):
@@ -149,6 +172,9 @@ def configs(draw):
         "revalidate_fail": draw(st.sampled_from([0.0, 0.3])),
         "handoff_timeout": draw(st.sampled_from(["4ms", "100us"])),
         "max_readers_wakeup": draw(st.sampled_from([1, 256])),
+        "wake_jitter": draw(st.sampled_from(JITTERS)),
+        "cpus": draw(st.sampled_from(CPUS)),
+        "cpu_switch": draw(st.sampled_from(CPU_SWITCHES)),
     }
 
 
@@ -434,6 +460,80 @@ def test_kernel_stress_reaches_every_new_path(kernel_stress_runs):
         assert n > 0, f"no {name} samples in the completed preset runs"
     assert passes_max == 3, passes_max
     assert sum(not ov for _, (_, _, ov, _) in kernel_stress_runs) >= len(KERNEL_LIST)
+
+
+# ------------------------------------------------------------------ the CPU stress set
+CPU_STRESS_SEED = 20_261_203
+
+
+def cpu_stress_configs(seed=CPU_STRESS_SEED):
+    """``(params, trials)`` on 1–3 CPUs (model.md §14), drawn once from a seeded generator:
+    contended 2018 models and kernel presets whose wake-ups, arrivals and CPU stretches
+    often find every CPU taken, with every kind of ``cpu_switch`` and random wake-up jitter
+    on some, and a lock burst on 2 CPUs, where readers granted ``L`` together wait in the
+    run queue holding it (the small machine's inversion, §14.3), more of them than the
+    core's run queue first holds."""
+    rng = np.random.default_rng(seed)
+    policies = sorted(mcsim.POLICIES)
+    out = []
+    for i in range(3):
+        p = stress_config(rng, "contended", ("4.x", "5.11+")[i % 2], policies[i])
+        while not 0.2 < max(loads(p)) < 0.6:
+            p = stress_config(rng, "contended", ("4.x", "5.11+")[i % 2], policies[i])
+        out.append((p, 300))
+    out += [(kernel_stress_config(rng, k), 300) for k in ("6.18", "6.18+vma-retry", "4.19")]
+    # HP reads at 5,000/s queue behind 20 ms writers (20/s) and, granted together, wait
+    # for the 2 CPUs holding L: the run queue outgrows its initial buffer.  Most trials
+    # are a lone read; one in a few hundred holds a burst of ~100 reads.
+    out.append(({"era": "5.11+", "policy": "hold", "hp_rate": 5000.0, "hp_hold": "exp(50us)",
+                 "lp_rate": 20.0, "writer_ratio": 1.0, "writer_hold": "const(20ms)",
+                 "throttle_depth": 0, "bg_io_rate": 0.0, "wake": "20us",
+                 "max_readers_wakeup": 256, "max_trial_events": 20_000}, 1000))
+    for i, (p, _) in enumerate(out):
+        p.update(cpus=(1, 2, 3, 2, 1, 3, 2)[i], cpu_switch=CPU_SWITCHES[i % 3],
+                 wake_jitter=JITTERS[(i + 1) % 3])
+    return out
+
+
+@pytest.fixture(scope="module")
+def cpu_stress_runs():
+    """Every CPU stress configuration run on both engines (asserting agreement)."""
+    return [(params, assert_same_run(params, seed=k, trials=trials))
+            for k, (params, trials) in enumerate(cpu_stress_configs())]
+
+
+def test_cpu_stress_reaches_the_run_queue(cpu_stress_runs):
+    """Across the completed CPU stress runs (trials, histograms and counters all compared),
+    tasks waited in the run queue (``cpu_queued``, ``cpu_queue_ns``) under a const, an exp
+    and an empirical ``cpu_switch``; runs with a random ``wake_jitter`` drew it (the idle
+    path of §14.2) while others queued; a reader granted ``L`` waited in the run queue
+    holding it, more contexts than the core's run queue first holds waited at once; and
+    the 2018 rows and a preset ran on one CPU."""
+    done = [(p, c, pk) for p, (c, pk, ov, _) in cpu_stress_runs if not ov]
+    assert len(done) >= len(cpu_stress_runs) - 1
+    switches = {p["cpu_switch"] for p, c, _ in done if c["cpu_queued"] > 0}
+    assert switches == set(CPU_SWITCHES), switches
+    assert all(c["cpu_queue_ns"] > 0 for p, c, _ in done if c["cpu_queued"] > 0)
+    assert any(pk["jitter_draws"] > 0 and c["cpu_queued"] > 0 for _, c, pk in done)
+    assert max(pk["queued_holding_l"] for _, _, pk in done) > 0
+    assert max(pk["run_queue"] for _, _, pk in done) > INITIAL_FIFO
+    ones = {p.get("kernel", "none") for p, c, _ in done if p["cpus"] == 1 and c["cpu_queued"]}
+    assert "none" in ones and len(ones) == 2, ones
+
+
+def test_cpus_beyond_the_live_tasks_change_nothing():
+    """With more CPUs than tasks ever alive, every task that becomes runnable finds an idle
+    CPU: the idle path's latency is ``wake + j`` for a wake-up and none at a timer, with the
+    one jitter draw of §13.2 (§14.2), and nothing queues, so no ``cpu_switch`` is drawn
+    (§14.5).  Each engine must then give exactly its results without CPUs."""
+    params = dict(kernel="6.18", wake="20us", wake_jitter="exp(5us)", hp_rate=3000.0,
+                  lp_rate=2000.0, writer_ratio=0.1, writer_hold="exp(2ms)",
+                  device="exp(300us)", p_same_vma=0.5, cpu_switch="exp(3us)")
+    without, peaks, _, hists = assert_same_run({**params, "cpus": 0}, seed=4, trials=300)
+    assert 20 < peaks["tasks"] < 1024 and peaks["jitter_draws"] > 0
+    with_cpus, _, _, same = assert_same_run({**params, "cpus": 1024}, seed=4, trials=300)
+    assert with_cpus == without and with_cpus["cpu_queued"] == 0
+    assert all(same[m] == hists[m] for m in lay.METRICS)
 
 
 # ------------------------------------------------------------------ fixed cases

@@ -7,9 +7,10 @@ generator (a fixed set).  They cover 1–4 processes with 1–4 VMAs, 1–5 clos
 of 1–4 steps of every kind (faults of a fixed kind or mixed, writes on a VMA or elsewhere,
 cmdline reads, scans over several processes, background bios), every duration kind
 (uniform and empirical included, §13.1: in scenario durations, holds, think times and
-start delays), a wake-up jitter (const or random, §13.2), the kernel presets and the 2018
-rows, the open stream on and off, in short window trials; and open workloads on several
-processes in regenerative cycles.
+start delays), a wake-up jitter (const or random, §13.2), a machine of 1–3 CPUs or a CPU
+per task (§14) with a context switch of every duration kind, the kernel presets and the
+2018 rows, the open stream on and off, in short window trials; and open workloads on
+several processes in regenerative cycles.
 A comparison only means something on a path it reaches, so the fixed set also asserts,
 by counters, that it reaches the hard ones.
 """
@@ -53,6 +54,9 @@ EMPIRICAL_FIELDS = [("device", 2), ("writer_hold", 1), ("hp_hold", 0), ("fault_c
 #: wake_jitter: none, const, exp, uniform, empirical (§13.2).
 JITTERS = [(0, 0.0, 0.0), (0, 2e3, 0.0), (1, 5e3, 0.0), (UNIFORM, 0.0, 10e3),
            (EMPIRICAL, 3.0, 0.0), (EMPIRICAL, 4.0, 0.0)]
+#: cpus (§14): 0 (a CPU per task) most often; cpu_switch: const, exp, uniform, empirical.
+CPUS = [0, 0, 0, 1, 2, 3]
+CPU_SWITCHES = [(0, 2e3, 0.0), (1, 3e3, 0.0), (UNIFORM, 1e3, 9e3), (EMPIRICAL, 1.0, 0.0)]
 KERNELS = ["none"] + [k.name for k in KERNEL_LIST]
 POLICIES = [p.name for p in POLICY_LIST]
 #: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
@@ -154,7 +158,16 @@ def build_steps(pick, proc, vmas_of, n_processes):
 def build_workload(pick, overrides=None):
     """A valid workload record: window trials with threads, or (one case in five) an
     open workload on several processes in regenerative cycles.  ``overrides`` replaces
-    scenario parameters."""
+    scenario parameters.  The CPUs are drawn last, so a record of the fixed set is the
+    one it was before CPUs existed, on 1–3 CPUs in half of the cases."""
+    rec, trials = build_threads(pick, overrides)
+    rec[0]["cpus"] = pick.one(CPUS)
+    rec[0]["cpu_switch"] = pick.one(CPU_SWITCHES)
+    return rec, trials
+
+
+def build_threads(pick, overrides):
+    """The record of :func:`build_workload` without its CPUs."""
     params = {**build_params(pick), **(overrides or {})}
     if params["kernel"] != "none":
         params.pop("policy", None), params.pop("era", None)
@@ -176,7 +189,7 @@ def build_workload(pick, overrides=None):
     r["vma_process"][:n_v] = owner
     if pick.one([False, False, False, False, True]):
         r["trial_kind"], r["open_stream"] = TRIAL_CYCLE, 1
-        return rec, 20
+        return rec, 200          # short cycles: enough of them to queue for CPUs
     vmas_of = [[v for v in range(n_v) if owner[v] == p] for p in range(n_p)]
     r["trial_kind"] = TRIAL_WINDOW
     r["warmup_ns"] = pick.one([0, 500 * US, 2_000 * US])
@@ -210,19 +223,24 @@ def workloads(draw):
 class ContentionReference(ReferenceEngine):
     """The reference, also recording the most processes whose L had waiters at once, and
     how often it drew from an empirical table, drew a random wake-up jitter, woke a task
-    at the end of a dirty-throttling sleep with one and added a const non-zero one."""
+    at the end of a dirty-throttling sleep with one and added a const non-zero one, and
+    how often a task holding an L waited in the run queue (§14.3), a thread holding its CPU
+    reached a step with the run queue not empty (preemption at a step boundary, §14.1) and
+    a thread holding its CPU started a ``bg_io`` step (§14.1 item 7)."""
 
     max_contended = 0
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.reached = dict.fromkeys(("empirical_draws", "jitter_draws", "dirty_jitters",
-                                     "const_jitter_wakes"), 0)
+                                     "const_jitter_wakes", "queued_holding_l",
+                                     "step_preemptions", "bg_steps_on_cpu"), 0)
 
     def _check(self):
         super()._check()
         busy = sum(1 for lk in self.locks if lk.queue)
         self.max_contended = max(self.max_contended, busy)
+        self.reached["queued_holding_l"] += queued_readers_holding_l(self) > 0
 
     def _draw(self, dist):
         self.reached["empirical_draws"] += int(dist["kind"]) == EMPIRICAL
@@ -234,9 +252,21 @@ class ContentionReference(ReferenceEngine):
         self.reached["const_jitter_wakes"] += const and self.wake_jitter["a"] > 0
         return super()._wake_delay()
 
+    def _cpu_step(self, task, th):
+        if th in self.cpu_holders:
+            self.reached["bg_steps_on_cpu"] += task.kind == TK_BG
+            self.reached["step_preemptions"] += task.kind != TK_BG and bool(self.run_queue)
+        return super()._cpu_step(task, th)
+
     def _sleep_end(self, task, duration):
         self.reached["dirty_jitters"] += int(self.wake_jitter["kind"]) != 0
         return super()._sleep_end(task, duration)
+
+
+def queued_readers_holding_l(engine):
+    """How many tasks in the reference's run queue (model.md §14.2) hold an L for read:
+    HP readers and fault passes granted L while no CPU was idle (§14.3)."""
+    return sum(ctx.holding and ctx.kind in (TK_HP, TK_FAULT) for ctx, _ in engine.run_queue)
 
 
 def reference_run(rec, seed, trials):
@@ -370,6 +400,23 @@ def test_fixed_set_reaches_the_hard_paths(fixed_set):
     assert {(0, 2e3), (1, 5e3), (UNIFORM, 0.0), (EMPIRICAL, 3.0), (EMPIRICAL, 4.0)} <= jitters
 
 
+def test_fixed_set_reaches_the_run_queue(fixed_set):
+    """On 1–3 CPUs (§14) the fixed set makes tasks wait in the run queue, in window trials
+    and in cycles, under a context switch of every kind (const, exp, uniform, empirical),
+    with random wake-up jitter drawn on the idle path, with a task holding its process's
+    L while it waits there, with threads preempted at a step boundary, and with threads
+    whose CPU passes through a ``bg_io`` step."""
+    queued = [(c[0][0], c[3]) for c in fixed_set
+              if c[3] is not None and c[3]["cpu_queued"] > 0]
+    assert all(int(r["cpus"]) > 0 and c["cpu_queue_ns"] > 0 for r, c in queued)
+    assert {int(r["trial_kind"]) for r, _ in queued} == {TRIAL_CYCLE, TRIAL_WINDOW}
+    assert {int(r["cpu_switch"]["kind"]) for r, _ in queued} == {0, 1, UNIFORM, EMPIRICAL}
+    assert {int(r["cpus"]) for r, _ in queued} == {1, 2, 3}
+    assert any(c["jitter_draws"] > 0 for _, c in queued)
+    for name in ("queued_holding_l", "step_preemptions", "bg_steps_on_cpu"):
+        assert sum(c[name] for _, c in queued) > 0, name
+
+
 def test_fixed_set_compiled_equals_reference(fixed_set):
     for rec, seed, trials, _, _ in fixed_set:
         assert_same(rec, seed, trials)
@@ -401,6 +448,27 @@ def scripted_records():
     for jitter in ((0, 2e3, 0.0), (1, 5e3, 0.0)):
         yield measured.wake_ups(jitter)
         yield measured.bio_and_dirty_sleep(jitter)
+
+
+def scripted_cpu_records():
+    """The hand-derived records of tests/test_reference_cpus.py (model.md §14), on one or
+    two CPUs: steps queued after a sleep, a thread preempted at its step boundary, a
+    ``bg_io`` step letting the thread's CPU go, a queued scan read."""
+    import test_reference_cpus as cpus
+
+    ms = 1_000 * US
+    yield cpus.two_writer_threads(1, think=ms, start_b=ms // 2)
+    yield cpus.two_writer_threads(1, think=0, start_b=ms // 2)
+    yield cpus.two_writer_threads(2, think=0, start_b=ms // 2)
+    yield cpus.bg_then_writer_threads()
+    yield cpus.threads_record([(0, "writer", ms, 0, 0),
+                               (1, "hp_read", 100 * US, 10 * ms, SCAN_START | SCAN_END)],
+                              [(0, 1, 0), (1, 1, ms // 2)], ms)
+
+
+def test_hand_derived_cpu_workloads_agree():
+    for rec in scripted_cpu_records():
+        assert_same(rec, 3, 2)
 
 
 def test_hand_derived_workloads_agree():

@@ -7,9 +7,9 @@ workload).
 >>> from mcsim.params import validate
 >>> list(SCENARIOS)  # doctest: +NORMALIZE_WHITESPACE
 ['reference', 'throttled', 'writer-heavy', 'kernel-6.18', 'kernel-6.18-patched',
- 'workload-mkwrite-vs-mprotect']
+ 'workload-mkwrite-vs-mprotect', 'workload-mkwrite-vs-mprotect-2cpus']
 >>> [validate(s["params"])["lp_depth"] for s in SCENARIOS.values()]
-[1, 1, 1, 1, 1, 1]
+[1, 1, 1, 1, 1, 1, 1]
 >>> [name for name, s in SCENARIOS.items() if s.get("simpy", True)]
 ['reference', 'throttled', 'writer-heavy']
 """
@@ -65,6 +65,19 @@ SCENARIOS = {
         "simpy": False,
         "first_trials": 2,                  # a trial is ~12,500 events, not ~5
         "instruction_trials": (2, 8),       # callgrind's short and long runs
+    },
+    # The same workload on 2 CPUs (model.md §14): every wake-up and step start also takes
+    # a CPU or queues for one, and every sleep frees one, so this prices the run queue.
+    "workload-mkwrite-vs-mprotect-2cpus": {
+        "params": {},
+        "workload": "mkwrite-vs-mprotect-2cpus",
+        "about": "workload-mkwrite-vs-mprotect on a machine of 2 CPUs (cpus = 2, "
+                 "cpu_switch 2 us, the ready workload mkwrite-vs-mprotect-2cpus): the three "
+                 "threads share two CPUs, a task woken with both busy waits in the run "
+                 "queue; ~12,500 events per window trial",
+        "simpy": False,
+        "first_trials": 2,
+        "instruction_trials": (2, 8),
     },
 }
 
