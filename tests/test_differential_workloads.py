@@ -491,3 +491,21 @@ def test_handoffs_in_jiffies_over_the_window_trials_of_a_block():
                         warmup=1_000 * US, window=10_000 * US)
     counters = [assert_same(rec, seed, 4) for seed in (2, 3)]
     assert all(c["handoffs"] > 0 for c in counters)
+
+
+def test_a_page_bio_counts_with_its_fault_queued_across_the_window_edge():
+    """Regression check (a bug the engines disagreed on): on 1 CPU a `mkwrite_writeback`
+    fault admitted before the window opened waited for the CPU and started inside it; its
+    page bio must be counted as the fault (§14.2: the start is deferred, the admission is
+    not), or the trial's count of counted tasks never returns to 0 and the window trial
+    runs on to max_trial_events.  Seed 7 with a 1012 µs window reaches exactly that."""
+    from mcsim.scenario import compile_scenario
+    from mcsim.workload import load_workload
+
+    wl = load_workload("mkwrite-vs-mprotect")
+    rec = compile_scenario(wl.config({"cpus": 1, "wake_jitter": "exp(5us)",
+                                      "cpu_switch": "exp(2us)", "warmup": "50ms",
+                                      "window": "1012us", "max_trial_events": 200_000}))
+    wl.apply(rec)
+    counters = assert_same(rec, 7, 1)
+    assert counters is not None and counters["cpu_queued"] > 0

@@ -55,15 +55,17 @@ def dist(rec_dist) -> tuple:
 
 def test_ready_workloads_load_and_describe_themselves():
     ready = {w.name: w for w in list_workloads()}
-    assert set(ready) == {"open", "ps-scan", "mkwrite-vs-mprotect", "read-vs-mmap"}
+    assert set(ready) == {"open", "ps-scan", "mkwrite-vs-mprotect", "read-vs-mmap",
+                          "mkwrite-vs-mprotect-2cpus"}
     for w in ready.values():
         assert w.description.endswith(".") and "\n" not in w.description
         assert w.source.endswith(f"{w.name}.toml")
     assert ready["open"].trial_kind == "cycle" and ready["open"].n_threads == 0
-    for name in ("ps-scan", "mkwrite-vs-mprotect", "read-vs-mmap"):
+    for name in ("ps-scan", "mkwrite-vs-mprotect", "read-vs-mmap", "mkwrite-vs-mprotect-2cpus"):
         assert ready[name].trial_kind == "window"
-    for name in ("mkwrite-vs-mprotect", "read-vs-mmap"):
+    for name in ("mkwrite-vs-mprotect", "read-vs-mmap", "mkwrite-vs-mprotect-2cpus"):
         assert ready[name].params["kernel"] == "6.18"
+    assert ready["mkwrite-vs-mprotect-2cpus"].params["cpus"] == 2
 
 
 def test_open_workload_compiles_to_the_open_model_byte_for_byte():

@@ -24,7 +24,8 @@ def bench(
     scenario: Annotated[Optional[list[str]], typer.Option(
         "--scenario", help="Only these scenarios of mcsim/benchmarks/scenarios.py: "
         "reference, throttled, writer-heavy, kernel-6.18, kernel-6.18-patched, "
-        "workload-mkwrite-vs-mprotect; with --instructions also mm1-writers "
+        "workload-mkwrite-vs-mprotect, workload-mkwrite-vs-mprotect-2cpus; with "
+        "--instructions also mm1-writers "
         "(repeatable).")] = None,
     instructions: Annotated[bool, typer.Option(
         "--instructions", help="Count the compiled core's instructions per event with "
