@@ -10,8 +10,13 @@ The rules the derivations use, quoted from §14 (and §2.1, §4.1, §11.2, §12.
   "1. queues for ``L`` (a read or write request not granted at once)", "3. waits for its
   bio", "5. sleeps in ``vma_start_write()``" or "6. finishes. A thread's step that finishes
   with a think time of 0 does not sleep: the thread keeps its CPU and its next step's task
-  runs on it".  "The CPU frees at that point of the call, after everything the sleep itself
+  runs on it when its ``EV_STEP`` event [...] comes -- unless the run queue is not empty
+  then".  "The CPU frees at that point of the call, after everything the sleep itself
   does: after the queue entry of items 1-2 [...]".
+* R1p (§14.1, preemption at a step boundary) "when a thread holding its CPU reaches its
+  next step (its ``EV_STEP``, after a think time of 0) and the run queue is not empty, the
+  new step's task (its draws made, §12.5) enters the run queue's tail [...] (counted in
+  ``cpu_queued``), and the CPU frees to the queue's head (§14.3)."
 * R2 (§14.2) A context becomes runnable "(a) when another context or a completion wakes
   it" (a reader granted ``L`` from the queue, a head writer woken by a release, a task whose
   bio completed, a writer woken in ``vma_start_write()``) or "(b) at a timer" (a scripted
@@ -240,8 +245,9 @@ def test_granted_reader_waits_for_a_cpu_with_a_writer_behind_it(engine, cpus, wa
 #        thread 1 (W): write (mprotect) of VMA 0, hold 0, think 1 s, start 50
 #      Warm-up 0, window [0, 300): F's faults from 0 on are counted, W's write at 50 too;
 #      W's next step (after 1 s) never comes.
-#      F's bio wait is what lets W onto the machine: while F runs it holds its CPU (R1),
-#      and a loop of hits with think 0 never sleeps, so on one CPU W would never run.
+#      F's bio wait is what lets W onto the machine at 50: while F runs it holds its CPU
+#      (R1); a loop that never sleeps lets others run only at its step boundaries (R1p,
+#      the last test below).
 #
 #      Every cpus:
 #      0    F's fault takes a CPU (R2 b), V at once (§11.2: no wait, no event); lookup to 10;
@@ -262,24 +268,42 @@ def test_granted_reader_waits_for_a_cpu_with_a_writer_behind_it(engine, cpus, wa
 #      (each 110 under V); the one at 220 ends at 330, the first event past the window with
 #      nothing counted alive: the trial ends.  cpu_queued 0.
 #
-#      cpus = 1: no CPU is idle at 110 (F holds it): W enters the run queue (cpu_queued 1)
-#      and has not left vma_start_write when F's next fault runs at 110 on F's kept CPU:
-#      V is write-locked, so the fault falls back (fallbacks 1) to a read request for L_0,
-#      which W holds for write: F queues and sleeps (R1 item 1), freeing the CPU
-#      111  W runs (R4, cpu_queue_ns += 1): vma_writer_wait 111 - 50 = 61; the 0 ns hold
-#           releases L_0 (hold_writer 61) and grants F, the head reader; W holds the CPU,
-#           so F enters the run queue (cpu_queued 2); W finishes (think 1 s: it sleeps)
-#      112  F runs holding L_0 (R4, cpu_queue_ns += 1): fault_lock_wait 112 - 110 = 2;
-#           lookup to 122, bio to 222 under L_0 (a fallback pass is an L pass in every
-#           respect, §11.2; the ``mkwrite`` column keeps its lock)
-#      222  F runs again and drops L_0 at the dirty step (hold_fault 222 - 111 = 111, from
-#           the grant); the fault ends: lp_fault_latency 222 - 110 = 112
-#      222  the next fault finds V free: 110 under V, ends at 332, where the trial ends.
-#      Faults at 0, 110, 222: latencies 110, 112, 110; hold_vma twice 110; cpu_queued 2,
-#      cpu_queue_ns 2.
-#      With a hold h > 0 the 2-CPU fault at 110 would fall back too: V stays write-locked
-#      until W releases L_0 (§11.2), so what the CPU count decides here is whether W has
-#      left vma_start_write() *and released* L_0 before F's next fault runs.
+#      cpus = 1: no CPU is idle at 110 (F holds it): W enters the run queue (cpu_queued 1).
+#      At F's step event (110) the run queue is not empty: preemption at the step boundary
+#      (R1p): F's next fault (admitted at 110) enters the queue's tail (cpu_queued 2) and
+#      the CPU goes to W
+#      111  W runs (R4, cpu_queue_ns += 111 - 110 = 1): vma_writer_wait 111 - 50 = 61; the
+#           0 ns hold releases L_0 (hold_writer 61) and the VMA's write lock; W finishes
+#           (think 1 s: it sleeps) and its CPU goes to F's fault
+#      112  F's fault runs (R4, cpu_queue_ns += 112 - 110 = 2): V is free, no fallback;
+#           lookup to 122, bio to 222 under V
+#      222  F runs again and drops V (hold_vma 222 - 112 = 110); the fault ends:
+#           lp_fault_latency 222 - 110 = 112 (its latency counts from the timer, §14.2)
+#      222  the next fault runs on the kept CPU (the queue is empty): 110 under V, ends at
+#           332, where the trial ends.
+#      Faults at 0, 110, 222: latencies 110, 112, 110; hold_vma three times 110; one L
+#      request (W's); cpu_queued 2, cpu_queue_ns 3.
+#
+#      cpus = 2 with wake 5 (the writer leaves vma_start_write() too late):
+#      0    as above; 50: W at once (a timer: no wake), sleeps in vma_start_write
+#      110  F's bio completes: F wakes onto an idle CPU and runs at 115 (R2 a: wake + 0)
+#      115  F drops V (hold_vma 115): W is woken onto the other idle CPU, to run at 120.
+#           The fault ends (latency 115); think 0, the run queue is empty: F's next fault
+#           runs at 115 on its kept CPU and finds V write-locked: it falls back
+#           (fallbacks 1) to a read request for L_0, which W holds: F queues and sleeps
+#      120  W runs: vma_writer_wait 120 - 50 = 70; its 0 ns hold releases L_0 (hold_writer
+#           70) and grants F, which wakes onto the CPU F freed and runs at 125; W finishes
+#      125  F holds L_0: fault_lock_wait 125 - 115 = 10; lookup to 135, bio to 235 under
+#           L_0 (a fallback pass is an L pass in every respect, §11.2)
+#      235  F wakes (idle CPU), runs at 240, drops L_0 (hold_fault 240 - 120 = 120): the
+#           fault ends, latency 240 - 115 = 125
+#      240  the next fault: V free, lookup to 250, bio to 350, runs at 355 (hold_vma 115),
+#           latency 115; the trial ends at 355.
+#      So on 2 CPUs with a 5 µs wake-up the fault at 115 falls back, and on 1 CPU the
+#      preempted thread lets the writer out of vma_start_write() first: the machine's size
+#      decides it, in the direction the step-boundary preemption gives.
+#      With a hold h > 0 every case's second fault would fall back while W holds L_0: V
+#      stays write-locked until W releases L_0 (§11.2).
 ISSUE_THREADS = [(0, const(0), [fault(0, 0, "mkwrite_slow", const(0))]),
                  (0, const(50 * US), [write(0, const(0), const(1_000_000_000), vma=0)])]
 ISSUE_WINDOW = 300 * US
@@ -291,24 +315,28 @@ ISSUE_EXPECTED = {
     2: ({"lp_fault_latency": (3, 330, 110, 110), "hold_vma": (3, 330, 110, 110),
          "vma_writer_wait": (1, 60, 60, 60), "hold_writer": (1, 60, 60, 60)},
         {"lock_acquisitions": 1}),
-    1: ({"lp_fault_latency": (3, 332, 110, 112), "hold_vma": (2, 220, 110, 110),
-         "vma_writer_wait": (1, 61, 61, 61), "hold_writer": (1, 61, 61, 61),
-         "fault_lock_wait": (1, 2, 2, 2), "hold_fault": (1, 111, 111, 111)},
-        {"lock_acquisitions": 2, "fallbacks": 1, "cpu_queued": 2, "cpu_queue_ns": 2 * US}),
+    1: ({"lp_fault_latency": (3, 332, 110, 112), "hold_vma": (3, 330, 110, 110),
+         "vma_writer_wait": (1, 61, 61, 61), "hold_writer": (1, 61, 61, 61)},
+        {"lock_acquisitions": 1, "cpu_queued": 2, "cpu_queue_ns": 3 * US}),
+    "2, wake 5": ({"lp_fault_latency": (3, 355, 115, 125), "hold_vma": (2, 230, 115, 115),
+                   "vma_writer_wait": (1, 70, 70, 70), "hold_writer": (1, 70, 70, 70),
+                   "fault_lock_wait": (1, 10, 10, 10), "hold_fault": (1, 120, 120, 120)},
+                  {"lock_acquisitions": 2, "fallbacks": 1}),
 }
 ISSUE_EXPECTED[0] = ISSUE_EXPECTED[2]
 
 
-@pytest.mark.parametrize("cpus", [0, 1, 2])
-def test_mprotect_leaves_vma_start_write_before_the_next_fault(engine, cpus):
-    us_metrics, extra = ISSUE_EXPECTED[cpus]
+@pytest.mark.parametrize("case", [0, 1, 2, "2, wake 5"])
+def test_mprotect_leaves_vma_start_write_before_the_next_fault(engine, case):
+    us_metrics, extra = ISSUE_EXPECTED[case]
+    cpus, wake = (2, "5us") if case == "2, wake 5" else (case, "0")
     metrics = {name: (n, total * US, lo * US, hi * US)
                for name, (n, total, lo, hi) in us_metrics.items()}
     metrics["fault_passes"] = (3, 3, 1, 1)
     metrics["gate_wait"] = (3, 0, 0, 0)
     metrics["writer_wait"] = (1, 0, 0, 0)
     rec = workload_record(ISSUE_THREADS, warmup=0, window=ISSUE_WINDOW, fault_cpu="10us",
-                          device="100us", cpus=cpus, cpu_switch="1us")
+                          device="100us", cpus=cpus, cpu_switch="1us", wake=wake)
     check(run_trials(rec, engine), ISSUE_WINDOW, metrics, {**ISSUE_COMMON, **extra})
 
 
@@ -321,20 +349,26 @@ def test_a_script_needs_a_constant_cpu_switch(engine):
                          cpu_switch="exp(1us)")
 
 
-def test_a_fault_loop_that_never_sleeps_starves_one_cpu(engine):
-    """Case III with ``hit`` faults instead: on one CPU the writer never runs.  A hit under V
-    is its lookup only and never sleeps; with think 0 the thread keeps its CPU from step to
-    step (R1: "no time slice", item 6).  W's step at 50 finds no idle CPU and enters the run
-    queue (R3), and no CPU ever frees (R4), so W -- a counted task, started inside the
-    window -- never ends; "a trial does not end while it waits" (§14.2), so the trial runs
-    into ``max_trial_events`` and stops with SimulationError (§12.3) instead of being cut."""
-    from mcsim.errors import SimulationError
-
+def test_a_fault_loop_that_never_sleeps_is_preempted_between_faults(engine):
+    """Case III with ``hit`` faults (a lookup of 10 under V, never a sleep) and think 0 on
+    one CPU: F keeps its CPU from fault to fault (R1 item 6), and only the preemption at a
+    step boundary (R1p) lets W run.  Faults at 0, 10, 20, 30, 40 (latency 10 each).  At 50
+    two events: W's step, scheduled at the trial's start, comes first (§4.1: (time, seq))
+    and finds no idle CPU: run queue (cpu_queued 1); then F's fault ends (latency 10) and
+    its step event at 50 finds the queue not empty: the new fault queues behind W
+    (cpu_queued 2) and W takes the CPU, running at 51 (R4: cpu_queue_ns 1).  W takes L_0 for
+    write, write-locks V (no reader: vma_writer_wait 0), its 0 ns hold releases at once
+    (hold_writer 0); W sleeps 1 s and the fault runs at 52 (cpu_queue_ns + 2): it ends at
+    62 (latency 62 - 50 = 12).  Then faults every 10 µs from 62 to 292, the last ending at
+    302, where the trial ends: 30 counted faults, total latency 29 * 10 + 12 = 302."""
     threads = [(0, const(0), [fault(0, 0, "hit", const(0))]), ISSUE_THREADS[1]]
     rec = workload_record(threads, warmup=0, window=ISSUE_WINDOW, fault_cpu="10us",
                           cpus=1, cpu_switch="1us", max_trial_events=5000)
-    with pytest.raises(SimulationError, match="max_trial_events"):
-        run_trials(rec, engine, trials=1)
-    two = workload_record(threads, warmup=0, window=ISSUE_WINDOW, fault_cpu="10us",
-                          cpus=2, cpu_switch="1us", max_trial_events=5000)
-    assert run_trials(two, engine, trials=1).counter_dict()["writes"] == 1
+    metrics = {"lp_fault_latency": (30, 302 * US, 10 * US, 12 * US),
+               "hold_vma": (30, 300 * US, 10 * US, 10 * US),
+               "vma_writer_wait": (1, 0, 0, 0), "hold_writer": (1, 0, 0, 0),
+               "writer_wait": (1, 0, 0, 0), "fault_passes": (30, 30, 1, 1)}
+    counters = {"faults": 30, "faults_hit": 30, "writes": 1, "lock_acquisitions": 1,
+                "cpu_queued": 2, "cpu_queue_ns": 3 * US, "steps": 31,
+                "thread_iterations_0": 30, "thread_iterations_1": 1}
+    check(run_trials(rec, engine), ISSUE_WINDOW, metrics, counters)
