@@ -182,7 +182,7 @@ def list_workloads() -> list[Workload]:
     """The ready workloads of ``sweeps/workloads/``, by name.
 
     >>> [w.name for w in list_workloads()]
-    ['mkwrite-vs-mprotect', 'open', 'ps-scan', 'read-vs-mmap']
+    ['mkwrite-vs-mprotect', 'mkwrite-vs-mprotect-2cpus', 'open', 'ps-scan', 'read-vs-mmap']
     """
     return [load_workload(name) for name in _ready_names()]
 
