@@ -11,7 +11,10 @@
  * its waker sleeps; a sample is the write's syscall, the waker's way into schedule() and
  * the context switch.  The sleeper's answer lets the waker go on.
  *
- *   wake n=N gap_us=N out=F [pin=1]
+ * sleep=1 measures instead how long a think time of gap_us really sleeps (nanosleep()
+ * and the timer's slack and wake-up): the reproducer's loops sleep so between iterations.
+ *
+ *   wake n=N gap_us=N out=F [pin=1 | sleep=1]
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -58,8 +61,16 @@ int main(int argc, char **argv)
 	n = atol(arg(argc, argv, "n", "1000"));
 	gap_us = atol(arg(argc, argv, "gap_us", "1000"));
 	pinned = atol(arg(argc, argv, "pin", "0"));
+	if (atol(arg(argc, argv, "sleep", "0"))) {
+		for (long i = 0; i < n; i++) {
+			long long t0 = now_ns();
+			sleep_us(gap_us);
+			vec_push(&wake_ns, now_ns() - t0);
+		}
+		goto dump;
+	}
 	if (!out || n <= 0 || pipe(fds) != 0 || pipe(back) != 0) {
-		fprintf(stderr, "usage: wake n=N gap_us=N out=F [pin=1]\n");
+		fprintf(stderr, "usage: wake n=N gap_us=N out=F [pin=1 | sleep=1]\n");
 		return 2;
 	}
 	if (pinned) {
@@ -83,6 +94,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	pthread_join(t, NULL);
+dump:;
 	FILE *f = fopen(out, "w");
 	if (!f) {
 		perror(out);

@@ -22,6 +22,11 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   to one CPU (``pin=1``), into ``cpu_switch`` as ``empirical(q₀, …, q_m)``. The unpinned
   probe above is the idle path of §14.2, this one the busy path of §14.3.
 
+- the **think times** as the loops really sleep them: the probe sleeping each of the run's
+  think times 2,000 times (``sleep=1``), each into the threads' ``think`` as
+  ``empirical(q₀, …, q_m)``. A ``nanosleep()`` of 1 ms takes 1.05–1.15 ms here (timer
+  slack, wake-up); exact think times keep the model's loops in step.
+
 - the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
   (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
   Not from a writer of the faulting VMA: its hold includes its wait in
@@ -111,6 +116,17 @@ class Calibration:
     #: ``cpu_switch`` and ``cpus`` (docs/model.md §14); 0 CPUs = not set.
     switch_ns: list | None = None
     cpus: int = 0
+    #: A think time (ns, as the run states it) → the quantile table of how long it
+    #: really sleeps (the probe's ``sleep=1``): the threads' ``think`` (§12.2).
+    think_ns: dict | None = None
+
+    def thinks(self) -> dict:
+        """The stated think times (ns) → their measured distribution (``empirical``).
+
+        >>> Calibration([1], [1], "x", think_ns={1000000: [1050000, 1090000]}).thinks()
+        {1000000: 'empirical(1050000ns, 1090000ns)'}
+        """
+        return {int(k): empirical(v) for k, v in (self.think_ns or {}).items()}
 
     def params(self, delay_ns: int) -> dict:
         """The model parameters for a run at D = ``delay_ns``: the measured distributions
@@ -149,12 +165,13 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS,
 
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                  hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
-                 cpus: int = 0) -> Calibration:
+                 cpus: int = 0, sleeps: dict | None = None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
     ``writer_hold`` the writer-elsewhere control's measured hold histogram, ``switch_ns``
-    the pinned probe's latencies and ``cpus`` the machine's CPUs (all optional).
+    the pinned probe's latencies, ``cpus`` the machine's CPUs and ``sleeps`` each think
+    time's (ns) measured sleeps (all optional).
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -168,4 +185,6 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        quantile_table(np.asarray(fast_fault_ns) / n)
                        if fast_fault_ns is not None and len(fast_fault_ns) else None,
                        quantile_table(switch_ns) if switch_ns is not None and len(switch_ns)
-                       else None, int(cpus))
+                       else None, int(cpus),
+                       {int(k): quantile_table(v) for k, v in sleeps.items()} if sleeps
+                       else None)

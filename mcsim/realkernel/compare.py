@@ -86,6 +86,17 @@ def measure(spec: RunSpec, keep_trace=None):
     return summary(row, traced.run.rates()), row, traced
 
 
+def think_times(specs) -> list[int]:
+    """The distinct think times (ns, > 0) of the runs' loops.
+
+    >>> think_times([RunSpec(fault_think="1ms", reader_think="2ms")])
+    [1000000, 2000000]
+    """
+    from ..units import parse_duration
+    return sorted({parse_duration(getattr(s, name)) for s in specs
+                   for name in ("fault_think", "writer_think", "reader_think")} - {0})
+
+
 def machine_cpus() -> int:
     """The CPUs this process may run on (its affinity mask), what the reproducer's
     threads share.
@@ -127,6 +138,9 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         say("measuring the wake-up latency (idle CPU, then busy CPU) ...")
         wake = measure_wakeup(2000)
         switch = measure_wakeup(2000, pinned=True)
+        say("measuring how long the think times sleep ...")
+        sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True)
+                  for ns in think_times(specs)}
         ncpu = machine_cpus() if cpus is None else int(cpus)
         holds = measured[quiet][2].imported.hists
         calibration = from_control(
@@ -134,11 +148,11 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
             f"the controls {label(quiet)} (IO overhead, reader hold)"
             + (f", {label(fast)} (IO at D = 0)" if fast else "")
             + (f", {label(other)} (writer hold)" if other else "")
-            + f" and the wake-up probes; {ncpu} CPUs",
+            + f", the wake-up and sleep probes; {ncpu} CPUs",
             hp_hold=holds["hold_hp"],
             writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
             fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
-            switch_ns=switch if ncpu > 0 else None, cpus=ncpu)
+            switch_ns=switch if ncpu > 0 else None, cpus=ncpu, sleeps=sleeps)
     out = []
     for s in specs:
         summ, row, traced = measured[s]
@@ -147,7 +161,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         c.rows.append(("model", summary(res.row(), simulated_rates(res.row())), res.row()))
         if calibration is not None:
             extra = {"kernel": preset, **calibration.params(s.delay_ns)}
-            res = predict(s, hz, extra, trials, seed, engine)
+            res = predict(s, hz, extra, trials, seed, engine, thinks=calibration.thinks())
             c.rows.append(("model, calibrated", summary(res.row(), simulated_rates(res.row())), res.row()))
         out.append(c)
     return out, calibration

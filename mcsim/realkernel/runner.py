@@ -138,7 +138,7 @@ def _popen(args) -> subprocess.Popen:
 
 
 def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None,
-                   pinned: bool = False) -> np.ndarray:
+                   pinned: bool = False, sleep: bool = False) -> np.ndarray:
     """The scheduler's wake-up latency on this machine (ns, one per wake-up): a thread
     blocked in read() on a pipe, woken every `gap` by another thread's write, measured
     from the write to the sleeper running.  Needs the compiler, not root.
@@ -146,6 +146,9 @@ def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = 
     That is the idle path of docs/model.md §14.2.  ``pinned`` measures the busy path
     (§14.3) instead: both threads on one CPU, the waker blocking right after its write, so
     a sample is the waker's way to sleep plus the context switch to the sleeper.
+    ``sleep`` measures how long a think time of ``gap`` really sleeps instead (one thread,
+    nanosleep(): the timer's slack and the wake-up included), what the reproducer's loops
+    sleep between iterations.
 
     >>> w = measure_wakeup(200)                 # doctest: +SKIP
     >>> 0 < np.median(w) < 1e6                   # doctest: +SKIP
@@ -160,7 +163,7 @@ def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = 
         out = os.path.join(tmp, "wake.json")
         gap_us = parse_duration(gap, "gap") // 1000
         res = subprocess.run([str(binaries.wake), f"n={n}", f"gap_us={gap_us}", f"out={out}",
-                              f"pin={int(pinned)}"],
+                              f"pin={int(pinned)}", f"sleep={int(sleep)}"],
                              capture_output=True, text=True,
                              timeout=30 + n * (gap_us / 1e6) * 2)
         if res.returncode != 0:

@@ -33,20 +33,21 @@ def kernel_preset(release: str) -> str | None:
     return None
 
 
-def workload_for(spec: RunSpec, hz: int, extra: dict | None = None) -> dict:
+def workload_for(spec: RunSpec, hz: int, extra: dict | None = None,
+                 thinks: dict | None = None) -> dict:
     """The run as a workload for the model, at the kernel's HZ and with the calibrated
     parameters ``extra`` (e.g. ``device``, ``wake_jitter``) over the description's.
 
     >>> workload_for(RunSpec(delay="5ms"), 1000, {"device": "6ms"})["params"]["device"]
     '6ms'
     """
-    w = spec.workload()
+    w = spec.workload(thinks)
     w["params"] = {**w["params"], "hz": int(hz), **(extra or {})}
     return w
 
 
 def predict(spec: RunSpec, hz: int, extra: dict | None = None, trials: int = 4,
-            seed: int = 1, engine: str = "compiled"):
+            seed: int = 1, engine: str = "compiled", thinks: dict | None = None):
     """Simulate the run ``trials`` windows of its duration; an mcsim Result.
 
     >>> res = predict(RunSpec(path="mkwrite", delay="5ms", duration="500ms"), 250,
@@ -57,7 +58,7 @@ def predict(spec: RunSpec, hz: int, extra: dict | None = None, trials: int = 4,
     from ..api import simulate
     from ..workload import load_workload
 
-    wl = load_workload(workload_for(spec, hz, extra))
+    wl = load_workload(workload_for(spec, hz, extra, thinks))
     return simulate(workload=wl, trials=trials, seed=seed, engine=engine)
 
 

@@ -89,12 +89,13 @@ class RunSpec:
             "reader": [f"duration_ms={ms}", f"think_us={self._us('reader_think')}"],
         }
 
-    def workload(self) -> dict:
+    def workload(self, thinks: dict | None = None) -> dict:
         """The same run as a workload (the structure of `mcsim.workload`, docs/model.md
         §12): process "target" with VMA "data", a fault thread and a writer thread;
         process "ps" whose reader thread reads target's cmdline; kernel 6.18 at HZ 250 and
         a device taking exactly D.  The FUSE round-trip overhead and the wake-up latency
-        are not in it: they are measured constants the calibration adds.
+        are not in it: they are measured constants the calibration adds; ``thinks`` maps a
+        think time (ns) to the distribution it really sleeps (the calibration's).
 
         >>> w = RunSpec(path="retry", delay="5ms", writer="same").workload()
         >>> w["params"]["device"], w["params"]["p_retry_miss"]
@@ -105,18 +106,26 @@ class RunSpec:
         'data'
         """
         kind, fault_params = _FAULT[self.path]
-        fmt = format_duration_exact
+        thinks = thinks or {}
+
+        def fmt(ns):
+            return format_duration_exact(ns)
+
+        def think(name):
+            ns = parse_duration(getattr(self, name))
+            return thinks.get(ns, format_duration_exact(ns))
+
         threads = [{"name": "faulter", "program": [
             {"step": "fault", "vma": "data", "kind": kind,
-             "think": fmt(parse_duration(self.fault_think))}]}]
+             "think": think("fault_think")}]}]
         if self.writer != "none":
-            write = {"step": "write", "think": fmt(parse_duration(self.writer_think))}
+            write = {"step": "write", "think": think("writer_think")}
             if self.writer == "same":
                 write["vma"] = "data"       # madvise() of the faulting VMA
             threads.append({"name": "writer", "program": [write]})
         reader = {"name": "reader", "program": [
             {"step": "cmdline", "process": "target",
-             "think": fmt(parse_duration(self.reader_think))}]}
+             "think": think("reader_think")}]}
         return {
             "workload": {
                 "name": f"repro-{self.path}-{self.writer}",
