@@ -182,6 +182,19 @@ def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
     assert params["cpu_switch"] == "empirical(" + ", ".join(["4000ns"] * 33) + ")"
 
 
+def test_the_measured_think_times_replace_the_stated_ones_in_the_workload():
+    from mcsim.realkernel.spec import RunSpec
+
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t",
+                       sleeps={1_000_000: [1_080_000] * 10})
+    thinks = cal.thinks()
+    assert thinks == {1_000_000: "empirical(" + ", ".join(["1080000ns"] * 33) + ")"}
+    w = RunSpec(path="retry", writer="same", reader_think="2ms").workload(thinks)
+    got = [t["program"][0]["think"] for p in w["process"] for t in p["thread"]]
+    # faulter and writer think the stated 1 ms: measured; the reader's 2 ms was not probed
+    assert got == [thinks[1_000_000], thinks[1_000_000], "2ms"]
+
+
 def test_a_quantile_table_is_equally_spaced_from_the_minimum_to_p99_9():
     v = np.arange(100_001)                      # the p-th percentile of 0..100000 is 1000·p
     assert quantile_table(v, intervals=4, top=100) == [0, 25_000, 50_000, 75_000, 100_000]

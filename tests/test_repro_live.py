@@ -174,6 +174,14 @@ def test_the_pinned_probe_measures_the_busy_path(binaries):
 
 
 @live
+def test_the_sleep_probe_never_sleeps_less_than_asked(binaries):
+    # POSIX: nanosleep() suspends for at least the requested time (the timer's slack and
+    # the wake-up only add), so every sample of a 1 ms think time is >= 1 ms.
+    w = measure_wakeup(200, gap="1ms", binaries=binaries, sleep=True)
+    assert w.size == 200 and (w >= 1_000_000).all()
+
+
+@live
 def test_a_failing_target_still_unmounts_and_stops_the_server(binaries, tmp_path):
     broken = Binaries(binaries.fusedelay, Path("/bin/false"), binaries.reader)
     with pytest.raises(ReproError, match="the target exited"):
