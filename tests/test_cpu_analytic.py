@@ -71,7 +71,7 @@ from scipy.linalg import expm
 from mcsim.engine import RUNNERS, BlockOutput
 from mcsim.params import validate
 from mcsim.scenario import compile_scenario
-from test_workload_analytic import per_trial, ratio_interval, t_interval
+from test_workload_analytic import generator as chain_generator, per_trial, ratio_interval, t_interval
 from test_workload_scripts import expo, fault, workload_record
 
 MS = 1_000_000
@@ -132,19 +132,6 @@ def finite_source(n, c, r):
     return p, x, busy / x
 
 
-def generator(n, c, r):
-    """The chain's generator: state = threads at the CPUs (queued or running)."""
-    lam = r * MU
-    q = np.zeros((n + 1, n + 1))
-    for k in range(n + 1):
-        if k < n:
-            q[k, k + 1] = (n - k) * lam
-        if k > 0:
-            q[k, k - 1] = min(k, c) * MU
-        q[k, k] = -q[k].sum()
-    return q
-
-
 def test_the_formulas_agree_with_independent_derivations():
     """Erlang C from Erlang B (scipy's Poisson law: B = pmf(c)/cdf(c), C = B/(1 - rho (1 - B)),
     the B-C relation), the sojourn tail at 0 and its mean by integration, and the finite-source
@@ -158,7 +145,7 @@ def test_the_formulas_agree_with_independent_derivations():
         assert mean == pytest.approx(erlang_c(c, a) / (c * MU - lam) + 1 / MU, rel=1e-9)
     for n, c, r, *_ in FINITE:
         p, x, w = finite_source(n, c, r)
-        q = generator(n, c, r)
+        q = chain_generator(n, r, servers=c)
         assert np.abs(p @ q).max() < 1e-9 * MU
         assert x == pytest.approx(MU * p @ np.minimum(np.arange(n + 1), c), rel=1e-12)
         assert w == pytest.approx(n / x - 1 / (r * MU), rel=1e-12)
@@ -240,7 +227,7 @@ def test_warmup_makes_the_start_negligible(n, c, r):
     """Design check of the test above, from the chain alone: started in state 0, the
     expected number of threads at the CPUs averaged over [warm-up, warm-up + 100 ms] is
     within 1e-6 of its stationary value (throughput and response are driven by it)."""
-    q = generator(n, c, r)
+    q = chain_generator(n, r, servers=c)
     p, _, _ = finite_source(n, c, r)
     start = np.zeros(n + 1)
     start[0] = 1.0

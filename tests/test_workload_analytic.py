@@ -72,15 +72,16 @@ def repairman(n, r):
     return p0, x, n / x - 1 / lam - 1 / MU
 
 
-def generator(n, r):
-    """The chain's generator: state = threads at the lock (waiting or holding)."""
+def generator(n, r, servers=1):
+    """The chain's generator: state = threads at the lock (waiting or holding); with
+    ``servers`` > 1, the M/M/c//N chain of threads at c servers."""
     lam = r * MU
     q = np.zeros((n + 1, n + 1))
     for k in range(n + 1):
         if k < n:
             q[k, k + 1] = (n - k) * lam
         if k > 0:
-            q[k, k - 1] = MU
+            q[k, k - 1] = min(k, servers) * MU
         q[k, k] = -q[k].sum()
     return q
 
