@@ -509,3 +509,24 @@ def test_a_page_bio_counts_with_its_fault_queued_across_the_window_edge():
     wl.apply(rec)
     counters = assert_same(rec, 7, 1)
     assert counters is not None and counters["cpu_queued"] > 0
+
+
+def test_a_thread_keeps_its_cpu_after_a_step_that_ends_where_it_starts():
+    """Regression check (a bug the engines disagreed on, found by a random campaign): on 1
+    CPU (cpu_switch 10 µs, wake 0) thread A's first step is a write holding 0 with think 0,
+    so its task takes the idle CPU at 0, takes and releases L_0 and finishes in the same
+    call; the step "finishes with a think time of 0 [and] does not sleep: the thread keeps
+    its CPU" (§14.1 item 6).  Thread B's first step (a 100 µs write, start 0) then finds no
+    idle CPU and queues; A's next step (a 100 µs write) comes at 0 with the run queue not
+    empty, so it is preempted at its step boundary and queues too: ``cpu_queued`` 2,
+    ``cpu_queue_ns`` 10 µs (B) + 120 µs (A, behind B's write and two switches) = 130 µs.
+    The reference once freed A's CPU at the end of the step that started it, so B ran at
+    once and only A's second step queued (``cpu_queued`` 1, ``cpu_queue_ns`` 110 µs)."""
+    import test_reference_cpus as cpus
+
+    ms = 1_000 * US
+    rec = cpus.threads_record([(0, "writer", 0, 0, 0), (0, "writer", 100 * US, ms, 0),
+                               (1, "writer", 100 * US, 10 * ms, 0)],
+                              [(0, 2, 0), (2, 1, 0)], ms)
+    counters = assert_same(rec, 3, 1)
+    assert counters["cpu_queued"] == 2 and counters["cpu_queue_ns"] == 130 * US

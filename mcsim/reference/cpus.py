@@ -119,15 +119,23 @@ class CpuMixin:
         unless the task is a ``bg_io`` bio (no context: the thread keeps the CPU until the
         bio has started, §14.1 item 7) or the run queue is not empty (preemption at a step
         boundary, §14.1: the thread keeps the CPU until the task has entered the run queue's
-        tail; no CPU is idle then, §14.5, so :meth:`_cpu_timer` queues it)."""
-        if th in self.cpu_holders and task.kind != TK_BG and not self.run_queue:
-            self.cpu_holders.discard(th)
-            self.cpu_holders.add(task)
+        tail; no CPU is idle then, §14.5, so :meth:`_cpu_timer` queues it).  True in those
+        two cases: the thread lets its CPU go once the task has started or queued
+        (:meth:`_cpu_step_started`).  Decided here, before the task runs: a task that ends
+        in the call that starts it, with a think time of 0, hands the CPU back to the
+        thread for its next step (item 6), which the thread keeps."""
+        if th not in self.cpu_holders:
+            return False
+        if task.kind == TK_BG or self.run_queue:
+            return True
+        self.cpu_holders.discard(th)
+        self.cpu_holders.add(task)
+        return False
 
     def _cpu_step_started(self, th):
-        """The step's task has started, or queued: a thread still holding its CPU lets it go
-        to the run queue's head, or to idle (§14.1 item 7 and preemption at a step boundary:
-        "the CPU frees to the queue's head")."""
+        """The step's task has started, or queued: the thread still holding its CPU lets it
+        go to the run queue's head, or to idle (§14.1 item 7 and preemption at a step
+        boundary: "the CPU frees to the queue's head")."""
         self._cpu_sleep(th)
 
     def _started_on_cpu(self, task):

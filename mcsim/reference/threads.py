@@ -103,9 +103,10 @@ class ThreadMixin:
                 self.open_counted += task.counted
         else:
             task.bio = self._draw(self.sc["device"])
-        self._cpu_step(task, th)
+        lets_go = self._cpu_step(task, th)
         self._start(task)
-        self._cpu_step_started(th)
+        if lets_go:
+            self._cpu_step_started(th)
 
     def _draw_hold(self, dist, default):
         return self._draw(self.sc[default] if int(dist["kind"]) == HOLD_DEFAULT else dist)
