@@ -137,11 +137,11 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         other = next((s for s in specs if s.writer == "other"), None)
         say("measuring the wake-up latency (idle CPU, then busy CPU) ...")
         wake = measure_wakeup(2000)
-        switch = measure_wakeup(2000, pinned=True)
+        ncpu = machine_cpus() if cpus is None else int(cpus)
+        switch = measure_wakeup(2000, pinned=True) if ncpu > 0 else None
         say("measuring how long the think times sleep ...")
         sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True)
                   for ns in think_times(specs)}
-        ncpu = machine_cpus() if cpus is None else int(cpus)
         holds = measured[quiet][2].imported.hists
         calibration = from_control(
             measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
@@ -152,7 +152,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
             hp_hold=holds["hold_hp"],
             writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
             fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
-            switch_ns=switch if ncpu > 0 else None, cpus=ncpu, sleeps=sleeps)
+            switch_ns=switch, cpus=ncpu, sleeps=sleeps)
     out = []
     for s in specs:
         summ, row, traced = measured[s]
