@@ -29,7 +29,8 @@ COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing", "-Wno-unreac
 # limits then stop inlining the hot small functions (draws, scheduling, dispatch), which
 # costs ~10% more instructions per event.  Inlining changes no arithmetic.
 if "clang" not in (sysconfig.get_config_var("CC") or ""):
-    COMPILE_ARGS += ["--param=large-function-growth=1000", "--param=inline-unit-growth=500"]
+    COMPILE_ARGS += ["--param=large-function-growth=1000", "--param=inline-unit-growth=500",
+                     "--param=max-inline-insns-single=1000"]
 
 # Set once here for every module, so no .pyx needs its own header comment.
 ANNOTATE = os.environ.get("MCSIM_ANNOTATE") == "1"
