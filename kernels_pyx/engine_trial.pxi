@@ -321,7 +321,7 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
     """The hot loop: regenerative cycles, each ended when the system is empty again.
     With ``check``, the invariants are checked after every event."""
     cdef int64_t i, events, limit = s.sc.max_trial_events
-    cdef Event ev, nxt
+    cdef Event ev
     cdef int broken
     for i in range(n_trials):
         reset_trial(s)
@@ -342,10 +342,11 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
                 break
             if events >= limit:
                 return ERR_TRIAL_TOO_LONG
-        nxt = pop_event(s)                    # the next cycle's first arrival
-        if s.nheap != 0:                      # an empty system has nothing else pending
+        # An empty system has nothing pending but the next arrival, the next cycle's
+        # first event: its time ends this cycle (read from its slot, not popped).
+        if s.nheap != 0 or not s.arr_pending:
             return ERR_PENDING_IN_EMPTY
-        end_trial(s, i, rows, events, s.now, nxt.t)
+        end_trial(s, i, rows, events, s.now, s.arr_t)
     return 0
 
 
