@@ -300,6 +300,7 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
                            int64_t span) noexcept nogil:
     """Book a finished trial: ``busy`` and ``span`` (busy + idle) simulated ns."""
     cdef int m
+    cdef uint64_t touched = s.hist_touched
     s.counters.trials += 1
     s.counters.events = sat_add(s.counters.events, events)
     s.counters.busy_ns = sat_add(s.counters.busy_ns, busy)
@@ -307,8 +308,13 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
     s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
     if events > s.counters.max_trial_events:
         s.counters.max_trial_events = events
-    for m in range(N_METRICS):
-        hist_end_trial(&s.hists[m])
+    # Only the metrics that got a sample: an empty trial folds nothing into a histogram
+    # (hists_settle counts every trial in each at the block's end).
+    while touched:
+        hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+        touched &= touched - 1
+    s.hist_touched = 0
+    s.hist_trials += 1
     if rows != NULL:
         s.trial[T_EVENTS] = events
         s.trial[T_BUSY_NS] = busy
@@ -382,7 +388,22 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
     return 0
 
 
+cdef void hists_settle(Sim* s) noexcept nogil:
+    """The block is over: every metric's histogram counts its trials, empty ones included
+    (end_trial closes only the metrics that got samples); a trial an error cut short keeps
+    its samples counted, in no trial."""
+    cdef int m
+    for m in range(N_METRICS):
+        s.hists[m].trials += s.hist_trials
+        hist_abandon_trial(&s.hists[m])
+    s.hist_trials = 0
+
+
 cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    cdef int err
     if s.sc.trial_kind == TRIAL_WINDOW:
-        return run_windows(s, n_trials, rows, check)
-    return run_cycles(s, n_trials, rows, check)
+        err = run_windows(s, n_trials, rows, check)
+    else:
+        err = run_cycles(s, n_trials, rows, check)
+    hists_settle(s)
+    return err

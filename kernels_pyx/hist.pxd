@@ -14,6 +14,8 @@
 #         for each sample v: err |= hist_record(&h, v)
 #         hist_end_trial(&h)
 #     ... read h.n, h.total, ...;  hist_free(&h)
+# A caller juggling many histograms may instead close only those that got samples
+# (hist_close_trial, which leaves h.trials alone) and count every trial in h.trials itself.
 
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
@@ -21,8 +23,9 @@ from libc.stdlib cimport free, malloc, realloc
 from numeric cimport sat_add, sat_mul
 
 cdef extern from *:
-    # Count of leading zero bits; undefined for 0, which never reaches it.
+    # Count of leading (trailing) zero bits; undefined for 0, which never reaches them.
     int __builtin_clzll(unsigned long long x) nogil
+    int __builtin_ctzll(unsigned long long x) nogil
 
 cdef extern from *:
     """
@@ -92,8 +95,9 @@ cdef struct Hist:
     int64_t* counts   # samples per bucket
     int64_t* yy       # cumsum(yy)[b] = sum over trials of Y_t(b)**2
     int64_t* yn       # cumsum(yn)[b] = sum over trials of Y_t(b) * N_t
-    # Totals over all closed and open trials (n, vmin, vmax, overflow)
-    # or over closed trials (total, nn, trials, ss, sn).
+    # Totals over all closed and abandoned trials (n, counts), over those and the open one
+    # (vmin, vmax, overflow) or over closed trials (total, nn, trials, ss, sn).  A sample's
+    # bucket is counted when its trial closes, which walks the trial's buckets anyway.
     # Sums of values (total, tsum) and of squares (nn, yy, yn) saturate at INT64_MAX
     # (numeric.pxd): a saturated one reads "at least this", and its statistics are NaN.
     # Plain counts (n, counts, trials, overflow) grow by one per sample or trial, so the
@@ -156,8 +160,8 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
 
 
 cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
-    """Record one sample of the open trial."""
-    cdef int32_t idx
+    """Record one sample of the open trial: its bucket joins the trial's list, its value
+    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
     cdef int32_t* grown
     if v < 0:
         return HIST_ERR_NEGATIVE
@@ -168,16 +172,13 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
             return HIST_ERR_NOMEM
         h.tbuf = grown
         h.tcap *= 2
-    idx = bucket_index(v)
-    h.counts[idx] += 1
-    h.n += 1
     if v < h.vmin:
         h.vmin = v
     if v > h.vmax:
         h.vmax = v
     if v >= (<int64_t>1 << MAX_EXP):
         h.overflow += 1
-    h.tbuf[h.tlen] = idx
+    h.tbuf[h.tlen] = bucket_index(v)
     h.tlen += 1
     h.tsum = sat_add(h.tsum, v)
     return HIST_OK
@@ -202,29 +203,76 @@ cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
         gap //= 3
 
 
-cdef inline void hist_end_trial(Hist* h) noexcept nogil:
-    """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
-    cdef int64_t m, N = h.tlen
-    if N == 0:                  # most metrics get no sample in a short trial: adding
-        h.trials += 1           # zeros to nn, ss and sn would change nothing
-        return
+cdef inline void _sort_trial(Hist* h, int64_t N) noexcept nogil:
+    """Sort the open trial's bucket indices."""
     if N < COUNTING_SORT_MIN or hist_counting_sort(&h.cbuf, h.tbuf, N, N_BUCKETS) != 0:
         _sort_int32(h.tbuf, N)
+
+
+cdef inline void hist_close_trial(Hist* h) noexcept nogil:
+    """Fold the open trial into counts, yy, yn and the trial sums, and open the next; an
+    empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
+    cdef int64_t m, N = h.tlen
+    cdef int32_t* a = h.tbuf
+    cdef int32_t lo, hi
+    if N == 0:
+        return
+    h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
-        hist_add_saturating(h.yy, h.yn, h.tbuf, N)
+        _sort_trial(h, N)
+        for m in range(N):
+            h.counts[a[m]] += 1
+        hist_add_saturating(h.yy, h.yn, a, N)
+    elif N <= 2:
+        # Most trials: the ranks without a sort.  The sample of rank m adds 2m+1 to yy
+        # (below); for two samples in one bucket the order does not matter.
+        lo = a[0]
+        hi = a[N - 1]
+        if hi < lo:
+            lo, hi = hi, lo
+        h.counts[lo] += 1
+        h.yy[lo] += 1
+        h.yn[lo] += N
+        if N == 2:
+            h.counts[hi] += 1
+            h.yy[hi] += 3
+            h.yn[hi] += 2
     else:
+        _sort_trial(h, N)
         for m in range(N):
             # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
             # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
-            h.yy[h.tbuf[m]] += 2 * m + 1
-            h.yn[h.tbuf[m]] += N
+            h.counts[a[m]] += 1
+            h.yy[a[m]] += 2 * m + 1
+            h.yn[a[m]] += N
     h.total = sat_add(h.total, h.tsum)
-    h.trials += 1
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
     h.tlen = 0
     h.tsum = 0
+
+
+cdef inline void _count_open(Hist* h) noexcept nogil:
+    """counts and n take the open trial's samples."""
+    cdef int64_t m
+    for m in range(h.tlen):
+        h.counts[h.tbuf[m]] += 1
+    h.n += h.tlen
+
+
+cdef inline void hist_abandon_trial(Hist* h) noexcept nogil:
+    """Drop the open trial unclosed (its run was cut short): its samples stay counted as
+    recorded (counts, n, overflow, vmin, vmax) but enter no trial statistic."""
+    _count_open(h)
+    h.tlen = 0
+    h.tsum = 0
+
+
+cdef inline void hist_end_trial(Hist* h) noexcept nogil:
+    """Close the open trial (possibly empty) and count it."""
+    hist_close_trial(h)
+    h.trials += 1
 
 
 cdef inline void hist_free(Hist* h) noexcept nogil:
