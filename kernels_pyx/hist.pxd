@@ -29,8 +29,7 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* hist_end_trial's loop with every entry saturating: out of line and cold, so the
-       usual path stays small enough to inline. */
+    /* mcsim_hist_fold_ranked's loop with every entry saturating: out of line and cold. */
     static __attribute__((noinline, cold)) void mcsim_hist_add_saturating(
             int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) {
         for (int64_t m = 0; m < n; m++) {
@@ -71,6 +70,91 @@ cdef extern from *:
     int hist_counting_sort "mcsim_hist_counting_sort"(
         int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) noexcept nogil
 
+cdef extern from *:
+    """
+    enum {
+        MCSIM_HIST_INSERTION_SORT_MAX = 32,  /* longer trials get Shell-sort passes first */
+        MCSIM_HIST_COUNTING_SORT_MIN = 1024  /* still longer ones (window trials) a
+                                                counting sort by bucket */
+    };
+
+    /* Sort a trial's bucket indices (0 <= a[i] < nb): insertion sort, after Shell-sort
+       passes with Knuth's gaps (..., 40, 13, 4) for a longer trial, or by counting for a
+       still longer one.  All inline: no comparison callback as qsort would need. */
+    static void mcsim_hist_sort(int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
+        int64_t gap = 1;
+        if (n >= MCSIM_HIST_COUNTING_SORT_MIN && mcsim_hist_counting_sort(cbuf, a, n, nb) == 0)
+            return;
+        if (n > MCSIM_HIST_INSERTION_SORT_MAX) {
+            while (gap < n / 3)
+                gap = 3 * gap + 1;
+            for (; gap > 1; gap /= 3)
+                for (int64_t i = gap; i < n; i++) {
+                    int32_t key = a[i];
+                    int64_t j = i;
+                    while (j >= gap && a[j - gap] > key) {
+                        a[j] = a[j - gap];
+                        j -= gap;
+                    }
+                    a[j] = key;
+                }
+        }
+        /* the insertion pass: a trial's samples often come in order, so a sample not
+           below its predecessor costs one comparison */
+        int32_t prev = a[0];
+        for (int64_t i = 1; i < n; i++) {
+            int32_t key = a[i];
+            if (key >= prev) {
+                prev = key;
+                continue;
+            }
+            int64_t j = i;
+            do {
+                a[j] = a[j - 1];
+                j--;
+            } while (j > 0 && a[j - 1] > key);
+            a[j] = key;
+        }
+    }
+
+    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
+       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
+       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
+       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
+       own.  Out of line, so the close of a one-sample trial (most) stays small. */
+    static __attribute__((noinline)) void mcsim_hist_fold_ranked(
+            int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
+            int32_t** cbuf, int32_t nb, int saturating) {
+        if (n == 2 && !saturating) {
+            /* ranks 0 and 1 without a sort: in one bucket, the order does not matter */
+            int32_t lo = a[0] < a[1] ? a[0] : a[1], hi = a[0] < a[1] ? a[1] : a[0];
+            counts[lo] += 1;
+            counts[hi] += 1;
+            yy[lo] += 1;
+            yy[hi] += 3;
+            yn[lo] += 2;
+            yn[hi] += 2;
+            return;
+        }
+        mcsim_hist_sort(cbuf, a, n, nb);
+        if (saturating) {
+            for (int64_t m = 0; m < n; m++)
+                counts[a[m]] += 1;
+            mcsim_hist_add_saturating(yy, yn, a, n);
+            return;
+        }
+        for (int64_t m = 0; m < n; m++) {
+            int32_t b = a[m];       /* (read once: the int64 stores could alias it) */
+            counts[b] += 1;
+            yy[b] += 2 * m + 1;
+            yn[b] += n;
+        }
+    }
+    """
+    void hist_fold_ranked "mcsim_hist_fold_ranked"(
+        int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
+        int32_t** cbuf, int32_t nb, int saturating) noexcept nogil
+
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
@@ -86,8 +170,6 @@ cdef enum:
 
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
-    INSERTION_SORT_MAX = 32  # longer trials get Shell-sort passes first
-    COUNTING_SORT_MIN = 1024 # still longer ones (window trials) a counting sort by bucket
 
 
 cdef struct Hist:
@@ -184,71 +266,36 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     return HIST_OK
 
 
-cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
-    """Insertion sort; longer trials first get Shell-sort passes with Knuth's gaps
-    (..., 40, 13, 4).  All inline: no comparison callback as qsort would need."""
-    cdef int64_t i, j, gap = 1
-    cdef int32_t key
-    if length > INSERTION_SORT_MAX:
-        while gap < length // 3:
-            gap = 3 * gap + 1
-    while gap > 0:
-        for i in range(gap, length):
-            key = a[i]
-            j = i
-            while j >= gap and a[j - gap] > key:
-                a[j] = a[j - gap]
-                j -= gap
-            a[j] = key
-        gap //= 3
-
-
-cdef inline void _sort_trial(Hist* h, int64_t N) noexcept nogil:
-    """Sort the open trial's bucket indices."""
-    if N < COUNTING_SORT_MIN or hist_counting_sort(&h.cbuf, h.tbuf, N, N_BUCKETS) != 0:
-        _sort_int32(h.tbuf, N)
+cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
+    """hist_close_trial's general case: N >= 1 samples, or one near the int64 limit."""
+    h.n += N
+    h.nn = sat_add(h.nn, sat_mul(N, N))
+    # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
+    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe)
+    h.total = sat_add(h.total, h.tsum)
+    h.ss += <double>h.tsum * <double>h.tsum
+    h.sn += <double>h.tsum * <double>N
 
 
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     """Fold the open trial into counts, yy, yn and the trial sums, and open the next; an
     empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
-    cdef int64_t m, N = h.tlen
-    cdef int32_t* a = h.tbuf
-    cdef int32_t lo, hi
-    if N == 0:
-        return
-    h.n += N
-    h.nn = sat_add(h.nn, sat_mul(N, N))
-    if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
-        _sort_trial(h, N)
-        for m in range(N):
-            h.counts[a[m]] += 1
-        hist_add_saturating(h.yy, h.yn, a, N)
-    elif N <= 2:
-        # Most trials: the ranks without a sort.  The sample of rank m adds 2m+1 to yy
-        # (below); for two samples in one bucket the order does not matter.
-        lo = a[0]
-        hi = a[N - 1]
-        if hi < lo:
-            lo, hi = hi, lo
-        h.counts[lo] += 1
-        h.yy[lo] += 1
-        h.yn[lo] += N
-        if N == 2:
-            h.counts[hi] += 1
-            h.yy[hi] += 3
-            h.yn[hi] += 2
-    else:
-        _sort_trial(h, N)
-        for m in range(N):
-            # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
-            # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
-            h.counts[a[m]] += 1
-            h.yy[a[m]] += 2 * m + 1
-            h.yn[a[m]] += N
-    h.total = sat_add(h.total, h.tsum)
-    h.ss += <double>h.tsum * <double>h.tsum
-    h.sn += <double>h.tsum * <double>N
+    cdef int64_t t = h.tsum
+    cdef int32_t b
+    if h.tlen == 1 and h.nn < h.nn_safe - 1:
+        # The commonest trial, one sample, far from the int64 limit: rank 0 adds 1 to
+        # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
+        b = h.tbuf[0]
+        h.counts[b] += 1
+        h.yy[b] += 1
+        h.yn[b] += 1
+        h.n += 1
+        h.nn += 1
+        h.total = sat_add(h.total, t)
+        h.ss += <double>t * <double>t
+        h.sn += <double>t
+    elif h.tlen > 0:
+        _fold_trial(h, h.tlen)
     h.tlen = 0
     h.tsum = 0
 
