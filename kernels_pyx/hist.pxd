@@ -17,7 +17,7 @@
 # A caller juggling many histograms may instead close only those that got samples
 # (hist_close_trial, which leaves h.trials alone) and count every trial in h.trials itself.
 
-from libc.stdint cimport int32_t, int64_t, INT64_MAX
+from libc.stdint cimport int32_t, int64_t, uint64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
 
 from numeric cimport sat_add, sat_mul
@@ -205,15 +205,20 @@ cdef struct Hist:
     int64_t nn_safe
 
 
-cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
-    """Bucket of a value v >= 0 (the caller guarantees the sign)."""
+cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
+    """bucket_index of 0 <= v < 2**MAX_EXP."""
     cdef int e
     if v < N_EXACT:
         return <int32_t>v
-    if v >= (<int64_t>1 << MAX_EXP):
-        return N_BUCKETS - 1
     e = 63 - __builtin_clzll(<unsigned long long>v)   # 8 <= e <= 42
     return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
+
+
+cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
+    """Bucket of a value v >= 0 (the caller guarantees the sign)."""
+    if v >= (<int64_t>1 << MAX_EXP):
+        return N_BUCKETS - 1
+    return _bucket_below_overflow(v)
 
 
 cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
@@ -245,22 +250,28 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     """Record one sample of the open trial: its bucket joins the trial's list, its value
     the extremes, overflow and the trial's sum; the close counts it in n and counts."""
     cdef int32_t* grown
-    if v < 0:
-        return HIST_ERR_NEGATIVE
+    cdef int32_t idx
     if h.tlen == h.tcap:
+        if v < 0:
+            return HIST_ERR_NEGATIVE
         # Grow before touching any counter, so a failure leaves h consistent.
         grown = <int32_t*>realloc(h.tbuf, 2 * h.tcap * sizeof(int32_t))
         if grown == NULL:
             return HIST_ERR_NOMEM
         h.tbuf = grown
         h.tcap *= 2
+    if <uint64_t>v >= (<uint64_t>1 << MAX_EXP):  # negative or overflowing: one test for both
+        if v < 0:
+            return HIST_ERR_NEGATIVE
+        h.overflow += 1
+        idx = N_BUCKETS - 1
+    else:
+        idx = _bucket_below_overflow(v)
     if v < h.vmin:
         h.vmin = v
     if v > h.vmax:
         h.vmax = v
-    if v >= (<int64_t>1 << MAX_EXP):
-        h.overflow += 1
-    h.tbuf[h.tlen] = bucket_index(v)
+    h.tbuf[h.tlen] = idx
     h.tlen += 1
     h.tsum = sat_add(h.tsum, v)
     return HIST_OK
