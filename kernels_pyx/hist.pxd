@@ -102,18 +102,18 @@ cdef extern from *:
         /* the insertion pass: a trial's samples often come in order, so a sample not
            below its predecessor costs one comparison */
         int32_t prev = a[0];
-        for (int64_t i = 1; i < n; i++) {
-            int32_t key = a[i];
+        for (int32_t *p = a + 1, *end = a + n; p < end; p++) {
+            int32_t key = *p;
             if (key >= prev) {
                 prev = key;
                 continue;
             }
-            int64_t j = i;
+            int32_t* q = p;
             do {
-                a[j] = a[j - 1];
-                j--;
-            } while (j > 0 && a[j - 1] > key);
-            a[j] = key;
+                *q = q[-1];
+                q--;
+            } while (q > a && q[-1] > key);
+            *q = key;
         }
     }
 
