@@ -2,7 +2,7 @@
 # TaskRow, Counters) and every enum of names and positions come from layout.pxd, which
 # `python -m mcsim.layout` generates from mcsim/layout.py, mcsim/scenario.py and
 # mcsim/policies.py; Cython checks the buffer format of each record on entry.
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 from numpy.random cimport bitgen_t
 
 from hist cimport Hist
@@ -131,3 +131,7 @@ cdef struct Sim:
     int64_t ntimeline, captimeline
     int32_t record_timeline
     int32_t error
+    # The histograms' trial bookkeeping: only the metrics that got a sample are closed at
+    # a trial's end, and every Hist counts the block's trials at its end (hists_settle).
+    uint64_t hist_touched           # bit m: metric m got a sample in the open trial
+    int64_t hist_trials             # trials ended in this block

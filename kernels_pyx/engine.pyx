@@ -15,7 +15,7 @@ import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport exp
-from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t
+from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 from numpy.random cimport bitgen_t
@@ -23,7 +23,8 @@ from numpy.random.c_distributions cimport (random_standard_exponential,
                                            random_standard_normal, random_standard_uniform)
 
 from engine cimport MAX_PROG, MAX_WAITS, Event, Fifo, Op, Proc, Sim, Task, ThreadRt, Vma
-from hist cimport HIST_OK, N_BUCKETS, Hist, hist_end_trial, hist_free, hist_init, hist_record
+from hist cimport (HIST_OK, N_BUCKETS, Hist, __builtin_ctzll, hist_abandon_trial,
+                   hist_close_trial, hist_free, hist_init, hist_record)
 from layout cimport *
 from numeric cimport MAX_DRAW_NS, MAX_TIME_NS, sat_add
 

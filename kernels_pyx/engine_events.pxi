@@ -205,6 +205,7 @@ cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:
 
 
 cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
+    s.hist_touched |= (<uint64_t>1) << metric  # end_trial closes only these metrics
     if hist_record(&s.hists[metric], value) != HIST_OK:
         s.error = ERR_HIST
 

@@ -257,7 +257,8 @@ cdef int check_state(Sim* s) noexcept nogil:
 
 # ------------------------------------------------------------------ trials
 cdef void reset_trial(Sim* s) noexcept nogil:
-    """A trial starts with every lock free, nothing queued and no bio in flight."""
+    """A trial starts with every lock free, nothing queued and no bio in flight.  (Its
+    row, s.trial, starts zeroed: by sim_init, then by end_trial, which alone reads it.)"""
     cdef int i, k
     cdef Proc* p
     cdef Vma* v
@@ -292,29 +293,35 @@ cdef void reset_trial(Sim* s) noexcept nogil:
         v.writer = -1
         v.waiter = -1
         v.woken = 0
-    for k in range(N_TRIAL_FIELDS):
-        s.trial[k] = 0
 
 
 cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
                            int64_t span) noexcept nogil:
     """Book a finished trial: ``busy`` and ``span`` (busy + idle) simulated ns."""
     cdef int m
-    s.counters.trials += 1
-    s.counters.events = sat_add(s.counters.events, events)
-    s.counters.busy_ns = sat_add(s.counters.busy_ns, busy)
-    s.counters.sim_ns = sat_add(s.counters.sim_ns, span)
+    cdef uint64_t touched = s.hist_touched
+    cdef Counters* c = s.counters             # (read once: the stores could alias s)
+    c.trials += 1
+    c.events = sat_add(c.events, events)
+    c.busy_ns = sat_add(c.busy_ns, busy)
+    c.sim_ns = sat_add(c.sim_ns, span)
     s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
-    if events > s.counters.max_trial_events:
-        s.counters.max_trial_events = events
-    for m in range(N_METRICS):
-        hist_end_trial(&s.hists[m])
+    if events > c.max_trial_events:
+        c.max_trial_events = events
+    # Only the metrics that got a sample: an empty trial folds nothing into a histogram
+    # (hists_settle counts every trial in each at the block's end).
+    while touched:
+        hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+        touched &= touched - 1
+    s.hist_touched = 0
+    s.hist_trials += 1
     if rows != NULL:
         s.trial[T_EVENTS] = events
         s.trial[T_BUSY_NS] = busy
         s.trial[T_IDLE_NS] = span - busy
         for m in range(N_TRIAL_FIELDS):
             rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
+        memset(s.trial, 0, sizeof(s.trial))  # unread without rows: left to add up
 
 
 cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
@@ -391,7 +398,22 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
     return 0
 
 
+cdef void hists_settle(Sim* s) noexcept nogil:
+    """The block is over: every metric's histogram counts its trials, empty ones included
+    (end_trial closes only the metrics that got samples); a trial an error cut short keeps
+    its samples counted, in no trial."""
+    cdef int m
+    for m in range(N_METRICS):
+        s.hists[m].trials += s.hist_trials
+        hist_abandon_trial(&s.hists[m])
+    s.hist_trials = 0
+
+
 cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+    cdef int err
     if s.sc.trial_kind == TRIAL_WINDOW:
-        return run_windows(s, n_trials, rows, check)
-    return run_cycles(s, n_trials, rows, check)
+        err = run_windows(s, n_trials, rows, check)
+    else:
+        err = run_cycles(s, n_trials, rows, check)
+    hists_settle(s)
+    return err

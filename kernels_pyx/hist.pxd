@@ -14,20 +14,22 @@
 #         for each sample v: err |= hist_record(&h, v)
 #         hist_end_trial(&h)
 #     ... read h.n, h.total, ...;  hist_free(&h)
+# A caller juggling many histograms may instead close only those that got samples
+# (hist_close_trial, which leaves h.trials alone) and count every trial in h.trials itself.
 
-from libc.stdint cimport int32_t, int64_t, INT64_MAX
+from libc.stdint cimport int32_t, int64_t, uint64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
 
 from numeric cimport sat_add, sat_mul
 
 cdef extern from *:
-    # Count of leading zero bits; undefined for 0, which never reaches it.
+    # Count of leading (trailing) zero bits; undefined for 0, which never reaches them.
     int __builtin_clzll(unsigned long long x) nogil
+    int __builtin_ctzll(unsigned long long x) nogil
 
 cdef extern from *:
     """
-    /* hist_end_trial's loop with every entry saturating: out of line and cold, so the
-       usual path stays small enough to inline. */
+    /* mcsim_hist_fold_ranked's loop with every entry saturating: out of line and cold. */
     static __attribute__((noinline, cold)) void mcsim_hist_add_saturating(
             int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) {
         for (int64_t m = 0; m < n; m++) {
@@ -68,6 +70,91 @@ cdef extern from *:
     int hist_counting_sort "mcsim_hist_counting_sort"(
         int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) noexcept nogil
 
+cdef extern from *:
+    """
+    enum {
+        MCSIM_HIST_INSERTION_SORT_MAX = 32,  /* longer trials get Shell-sort passes first */
+        MCSIM_HIST_COUNTING_SORT_MIN = 1024  /* still longer ones (window trials) a
+                                                counting sort by bucket */
+    };
+
+    /* Sort a trial's bucket indices (0 <= a[i] < nb): insertion sort, after Shell-sort
+       passes with Knuth's gaps (..., 40, 13, 4) for a longer trial, or by counting for a
+       still longer one.  All inline: no comparison callback as qsort would need. */
+    static void mcsim_hist_sort(int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
+        int64_t gap = 1;
+        if (n >= MCSIM_HIST_COUNTING_SORT_MIN && mcsim_hist_counting_sort(cbuf, a, n, nb) == 0)
+            return;
+        if (n > MCSIM_HIST_INSERTION_SORT_MAX) {
+            while (gap < n / 3)
+                gap = 3 * gap + 1;
+            for (; gap > 1; gap /= 3)
+                for (int64_t i = gap; i < n; i++) {
+                    int32_t key = a[i];
+                    int64_t j = i;
+                    while (j >= gap && a[j - gap] > key) {
+                        a[j] = a[j - gap];
+                        j -= gap;
+                    }
+                    a[j] = key;
+                }
+        }
+        /* the insertion pass: a trial's samples often come in order, so a sample not
+           below its predecessor costs one comparison */
+        int32_t prev = a[0];
+        for (int32_t *p = a + 1, *end = a + n; p < end; p++) {
+            int32_t key = *p;
+            if (key >= prev) {
+                prev = key;
+                continue;
+            }
+            int32_t* q = p;
+            do {
+                *q = q[-1];
+                q--;
+            } while (q > a && q[-1] > key);
+            *q = key;
+        }
+    }
+
+    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
+       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
+       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
+       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
+       own.  Out of line, so the close of a one-sample trial (most) stays small. */
+    static __attribute__((noinline)) void mcsim_hist_fold_ranked(
+            int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
+            int32_t** cbuf, int32_t nb, int saturating) {
+        if (n == 2 && !saturating) {
+            /* ranks 0 and 1 without a sort: in one bucket, the order does not matter */
+            int32_t lo = a[0] < a[1] ? a[0] : a[1], hi = a[0] < a[1] ? a[1] : a[0];
+            counts[lo] += 1;
+            counts[hi] += 1;
+            yy[lo] += 1;
+            yy[hi] += 3;
+            yn[lo] += 2;
+            yn[hi] += 2;
+            return;
+        }
+        mcsim_hist_sort(cbuf, a, n, nb);
+        if (saturating) {
+            for (int64_t m = 0; m < n; m++)
+                counts[a[m]] += 1;
+            mcsim_hist_add_saturating(yy, yn, a, n);
+            return;
+        }
+        for (int64_t m = 0; m < n; m++) {
+            int32_t b = a[m];       /* (read once: the int64 stores could alias it) */
+            counts[b] += 1;
+            yy[b] += 2 * m + 1;
+            yn[b] += n;
+        }
+    }
+    """
+    void hist_fold_ranked "mcsim_hist_fold_ranked"(
+        int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
+        int32_t** cbuf, int32_t nb, int saturating) noexcept nogil
+
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
@@ -83,8 +170,6 @@ cdef enum:
 
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
-    INSERTION_SORT_MAX = 32  # longer trials get Shell-sort passes first
-    COUNTING_SORT_MIN = 1024 # still longer ones (window trials) a counting sort by bucket
 
 
 cdef struct Hist:
@@ -92,8 +177,9 @@ cdef struct Hist:
     int64_t* counts   # samples per bucket
     int64_t* yy       # cumsum(yy)[b] = sum over trials of Y_t(b)**2
     int64_t* yn       # cumsum(yn)[b] = sum over trials of Y_t(b) * N_t
-    # Totals over all closed and open trials (n, vmin, vmax, overflow)
-    # or over closed trials (total, nn, trials, ss, sn).
+    # Totals over all closed and abandoned trials (n, counts), over those and the open one
+    # (vmin, vmax, overflow) or over closed trials (total, nn, trials, ss, sn).  A sample's
+    # bucket is counted when its trial closes, which walks the trial's buckets anyway.
     # Sums of values (total, tsum) and of squares (nn, yy, yn) saturate at INT64_MAX
     # (numeric.pxd): a saturated one reads "at least this", and its statistics are NaN.
     # Plain counts (n, counts, trials, overflow) grow by one per sample or trial, so the
@@ -119,15 +205,20 @@ cdef struct Hist:
     int64_t nn_safe
 
 
-cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
-    """Bucket of a value v >= 0 (the caller guarantees the sign)."""
+cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
+    """bucket_index of 0 <= v < 2**MAX_EXP."""
     cdef int e
     if v < N_EXACT:
         return <int32_t>v
-    if v >= (<int64_t>1 << MAX_EXP):
-        return N_BUCKETS - 1
     e = 63 - __builtin_clzll(<unsigned long long>v)   # 8 <= e <= 42
     return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
+
+
+cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
+    """Bucket of a value v >= 0 (the caller guarantees the sign)."""
+    if v >= (<int64_t>1 << MAX_EXP):
+        return N_BUCKETS - 1
+    return _bucket_below_overflow(v)
 
 
 cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
@@ -156,75 +247,90 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
 
 
 cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
-    """Record one sample of the open trial."""
-    cdef int32_t idx
+    """Record one sample of the open trial: its bucket joins the trial's list, its value
+    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
     cdef int32_t* grown
-    if v < 0:
-        return HIST_ERR_NEGATIVE
+    cdef int32_t idx
     if h.tlen == h.tcap:
+        if v < 0:
+            return HIST_ERR_NEGATIVE
         # Grow before touching any counter, so a failure leaves h consistent.
         grown = <int32_t*>realloc(h.tbuf, 2 * h.tcap * sizeof(int32_t))
         if grown == NULL:
             return HIST_ERR_NOMEM
         h.tbuf = grown
         h.tcap *= 2
-    idx = bucket_index(v)
-    h.counts[idx] += 1
-    h.n += 1
+    if <uint64_t>v >= (<uint64_t>1 << MAX_EXP):  # negative or overflowing: one test for both
+        if v < 0:
+            return HIST_ERR_NEGATIVE
+        h.overflow += 1
+        idx = N_BUCKETS - 1
+    else:
+        idx = _bucket_below_overflow(v)
     if v < h.vmin:
         h.vmin = v
     if v > h.vmax:
         h.vmax = v
-    if v >= (<int64_t>1 << MAX_EXP):
-        h.overflow += 1
     h.tbuf[h.tlen] = idx
     h.tlen += 1
     h.tsum = sat_add(h.tsum, v)
     return HIST_OK
 
 
-cdef inline void _sort_int32(int32_t* a, int64_t length) noexcept nogil:
-    """Insertion sort; longer trials first get Shell-sort passes with Knuth's gaps
-    (..., 40, 13, 4).  All inline: no comparison callback as qsort would need."""
-    cdef int64_t i, j, gap = 1
-    cdef int32_t key
-    if length > INSERTION_SORT_MAX:
-        while gap < length // 3:
-            gap = 3 * gap + 1
-    while gap > 0:
-        for i in range(gap, length):
-            key = a[i]
-            j = i
-            while j >= gap and a[j - gap] > key:
-                a[j] = a[j - gap]
-                j -= gap
-            a[j] = key
-        gap //= 3
+cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
+    """hist_close_trial's general case: N >= 1 samples, or one near the int64 limit."""
+    h.n += N
+    h.nn = sat_add(h.nn, sat_mul(N, N))
+    # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
+    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe)
+    h.total = sat_add(h.total, h.tsum)
+    h.ss += <double>h.tsum * <double>h.tsum
+    h.sn += <double>h.tsum * <double>N
+
+
+cdef inline void hist_close_trial(Hist* h) noexcept nogil:
+    """Fold the open trial into counts, yy, yn and the trial sums, and open the next; an
+    empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
+    cdef int64_t t = h.tsum
+    cdef int32_t b
+    if h.tlen == 1 and h.nn < h.nn_safe - 1:
+        # The commonest trial, one sample, far from the int64 limit: rank 0 adds 1 to
+        # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
+        b = h.tbuf[0]
+        h.counts[b] += 1
+        h.yy[b] += 1
+        h.yn[b] += 1
+        h.n += 1
+        h.nn += 1
+        h.total = sat_add(h.total, t)
+        h.ss += <double>t * <double>t
+        h.sn += <double>t
+    elif h.tlen > 0:
+        _fold_trial(h, h.tlen)
+    h.tlen = 0
+    h.tsum = 0
+
+
+cdef inline void _count_open(Hist* h) noexcept nogil:
+    """counts and n take the open trial's samples."""
+    cdef int64_t m
+    for m in range(h.tlen):
+        h.counts[h.tbuf[m]] += 1
+    h.n += h.tlen
+
+
+cdef inline void hist_abandon_trial(Hist* h) noexcept nogil:
+    """Drop the open trial unclosed (its run was cut short): its samples stay counted as
+    recorded (counts, n, overflow, vmin, vmax) but enter no trial statistic."""
+    _count_open(h)
+    h.tlen = 0
+    h.tsum = 0
 
 
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
-    """Close the open trial (possibly empty): fold it into yy, yn and the trial sums."""
-    cdef int64_t m, N = h.tlen
-    if N == 0:                  # most metrics get no sample in a short trial: adding
-        h.trials += 1           # zeros to nn, ss and sn would change nothing
-        return
-    if N < COUNTING_SORT_MIN or hist_counting_sort(&h.cbuf, h.tbuf, N, N_BUCKETS) != 0:
-        _sort_int32(h.tbuf, N)
-    h.nn = sat_add(h.nn, sat_mul(N, N))
-    if h.nn >= h.nn_safe:       # near the int64 limit: every entry saturates on its own
-        hist_add_saturating(h.yy, h.yn, h.tbuf, N)
-    else:
-        for m in range(N):
-            # The sample of rank m adds 2m+1, so the cumulative sum up to bucket b
-            # is 1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b.
-            h.yy[h.tbuf[m]] += 2 * m + 1
-            h.yn[h.tbuf[m]] += N
-    h.total = sat_add(h.total, h.tsum)
+    """Close the open trial (possibly empty) and count it."""
+    hist_close_trial(h)
     h.trials += 1
-    h.ss += <double>h.tsum * <double>h.tsum
-    h.sn += <double>h.tsum * <double>N
-    h.tlen = 0
-    h.tsum = 0
 
 
 cdef inline void hist_free(Hist* h) noexcept nogil:
