@@ -2,12 +2,26 @@
 # TaskRow, Counters) and every enum of names and positions come from layout.pxd, which
 # `python -m mcsim.layout` generates from mcsim/layout.py, mcsim/scenario.py and
 # mcsim/policies.py; Cython checks the buffer format of each record on entry.
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t, uint64_t
 from numpy.random cimport bitgen_t
 
 from hist cimport Hist
 from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, MAX_THREADS, N_BLAME, N_COLUMNS,
                      N_KINDS, N_LANES, N_METRICS, N_TRIAL_FIELDS, Counters, Scenario)
+
+cdef extern from *:
+    # The core's own copy of a numpy PCG64DXSM state (numpy's pcg64_state, flattened);
+    # engine_events.pxi steps it (see the comment there for why).
+    """
+    typedef struct {
+        unsigned __int128 state, inc;
+        int has_uint32;
+        uint32_t uinteger;
+    } mcsim_pcg64;
+    """
+    ctypedef struct mcsim_pcg64:
+        int has_uint32
+        uint32_t uinteger
 
 cdef enum:
     MAX_PROG = 1 + MAX_PROGRAM      # a pass's lookup CPU step, then its program
@@ -86,7 +100,10 @@ cdef struct Task:
 
 cdef struct Sim:
     const Scenario* sc
-    bitgen_t* rng
+    bitgen_t* rng                   # own_rng on the PCG64DXSM fast path, else numpy's
+    int32_t fast_rng                # draws step pcg inline (the block's generator is PCG64DXSM)
+    mcsim_pcg64 pcg                 # the fast path's stream: numpy's state, written back
+    bitgen_t own_rng                # pcg behind numpy's interface, for its ziggurat draws
     Counters* counters
     # the kernel row, unpacked once per block
     int32_t policy[N_COLUMNS]

@@ -14,8 +14,82 @@ cdef inline int64_t to_ns(double x) noexcept nogil:
     return 0
 
 
+# The PCG64DXSM fast path.  Every block's generator is a numpy PCG64DXSM
+# (mcsim.engine.block_bitgen), and a draw through its bitgen_t costs an indirect call into
+# numpy's module (~25 instructions, ~100 per event).  So run_block copies the generator's
+# state (numpy's public `state` dict) into s.pcg, the core steps that copy with numpy's
+# own algorithm (pcg64.h: the DXSM output of the pre-iterated state, then the "cheap
+# multiplier" LCG step), and run_block writes the state back, so the stream, its order
+# and where the caller's generator ends are exactly numpy's.  numpy's ziggurat draws
+# (random_standard_exponential/normal) still take a bitgen_t: s.own_rng, whose state is
+# s.pcg and whose functions are these, so every draw comes from the one stream.  Any
+# other bit generator keeps numpy's bitgen_t (s.fast_rng == 0).
+from libc.stdint cimport uint32_t, uint64_t
+from engine cimport mcsim_pcg64
+
+cdef extern from *:
+    """
+    static inline uint64_t mcsim_pcg64_next64(mcsim_pcg64 *p) {
+        uint64_t hi = (uint64_t)(p->state >> 64);
+        uint64_t lo = (uint64_t)p->state | 1;
+        hi ^= hi >> 32;
+        hi *= 0xda942042e4dd58b5ULL;
+        hi ^= hi >> 48;
+        hi *= lo;
+        p->state = p->state * (unsigned __int128)0xda942042e4dd58b5ULL + p->inc;
+        return hi;
+    }
+    static inline double mcsim_pcg64_double(mcsim_pcg64 *p) {
+        return (double)(mcsim_pcg64_next64(p) >> 11) * (1.0 / 9007199254740992.0);
+    }
+    static uint64_t mcsim_pcg64_next64_cb(void *st) { return mcsim_pcg64_next64((mcsim_pcg64 *)st); }
+    static double mcsim_pcg64_double_cb(void *st) { return mcsim_pcg64_double((mcsim_pcg64 *)st); }
+    static uint32_t mcsim_pcg64_next32_cb(void *st) {   /* numpy's pcg64_cm_next32 */
+        mcsim_pcg64 *p = (mcsim_pcg64 *)st;
+        uint64_t next;
+        if (p->has_uint32) {
+            p->has_uint32 = 0;
+            return p->uinteger;
+        }
+        next = mcsim_pcg64_next64(p);
+        p->has_uint32 = 1;
+        p->uinteger = (uint32_t)(next >> 32);
+        return (uint32_t)(next & 0xffffffffULL);
+    }
+    static void mcsim_pcg64_set(mcsim_pcg64 *p, uint64_t state_hi, uint64_t state_lo,
+                                uint64_t inc_hi, uint64_t inc_lo) {
+        p->state = ((unsigned __int128)state_hi << 64) | state_lo;
+        p->inc = ((unsigned __int128)inc_hi << 64) | inc_lo;
+    }
+    static uint64_t mcsim_pcg64_state_hi(const mcsim_pcg64 *p) { return (uint64_t)(p->state >> 64); }
+    static uint64_t mcsim_pcg64_state_lo(const mcsim_pcg64 *p) { return (uint64_t)p->state; }
+    """
+    uint64_t mcsim_pcg64_next64(mcsim_pcg64* p) noexcept nogil
+    double mcsim_pcg64_double(mcsim_pcg64* p) noexcept nogil
+    uint64_t mcsim_pcg64_next64_cb(void* st) noexcept nogil
+    double mcsim_pcg64_double_cb(void* st) noexcept nogil
+    uint32_t mcsim_pcg64_next32_cb(void* st) noexcept nogil
+    void mcsim_pcg64_set(mcsim_pcg64* p, uint64_t state_hi, uint64_t state_lo,
+                         uint64_t inc_hi, uint64_t inc_lo) noexcept nogil
+    uint64_t mcsim_pcg64_state_hi(const mcsim_pcg64* p) noexcept nogil
+    uint64_t mcsim_pcg64_state_lo(const mcsim_pcg64* p) noexcept nogil
+
+
+cdef inline void use_fast_rng(Sim* s) noexcept nogil:
+    """Draw from s.pcg (set by the caller) instead of numpy's bitgen_t."""
+    s.own_rng.state = &s.pcg
+    s.own_rng.next_uint64 = mcsim_pcg64_next64_cb
+    s.own_rng.next_uint32 = mcsim_pcg64_next32_cb
+    s.own_rng.next_double = mcsim_pcg64_double_cb
+    s.own_rng.next_raw = mcsim_pcg64_next64_cb
+    s.rng = &s.own_rng
+    s.fast_rng = 1
+
+
 cdef inline double uniform(Sim* s) noexcept nogil:
-    # What numpy's random_standard_uniform(s.rng) does, minus one call level.
+    # What numpy's random_standard_uniform(s.rng) does, inline on the fast path.
+    if s.fast_rng:
+        return mcsim_pcg64_double(&s.pcg)
     return s.rng.next_double(s.rng.state)
 
 
