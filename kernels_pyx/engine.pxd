@@ -124,7 +124,7 @@ cdef struct Sim:
     int64_t now, seq
     Event* heap
     int64_t nheap, capheap
-    int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap
+    int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
     int32_t arr_pending
     Task* tasks
     int32_t ntasks, captasks

@@ -109,6 +109,9 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
             or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.runq, 64) != 0):
         return ERR_NOMEM
+    s.arr_t = INT64_MAX                       # no arrival pending (see pop_event), and
+    s.heap[0].t = INT64_MAX                   # pop_event reads slot 0 of an empty heap:
+    s.heap[0].seq = 0                         # something defined
     for m in range(N_METRICS):
         if hist_init(&s.hists[m], hist_arrays + (N_HIST_ARRAYS * m + HA_COUNTS) * N_BUCKETS,
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YY) * N_BUCKETS,

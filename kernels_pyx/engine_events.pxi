@@ -231,13 +231,20 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
 
 
 cdef inline Event pop_event(Sim* s) noexcept nogil:
+    """The earliest pending event by (t, seq); something must be pending.
+
+    The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
+    it, taking the arrival here resets it, and every trial that has arrivals schedules
+    one right after reset_trial clears arr_pending), so one comparison against the
+    heap's top decides, and an empty heap (its slot 0 stale) leaves only the arrival."""
     cdef Event top
     cdef Event last
     cdef int64_t i = 0, child, n
-    if s.arr_pending and (s.nheap == 0 or s.arr_t < s.heap[0].t or
-                          (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)):
+    if (s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)
+            or s.nheap == 0):
         s.arr_pending = 0
         top.t = s.arr_t
+        s.arr_t = INT64_MAX
         top.seq = s.arr_seq
         top.kind = EV_ARRIVAL
         top.task = -1
