@@ -2,12 +2,26 @@
 # TaskRow, Counters) and every enum of names and positions come from layout.pxd, which
 # `python -m mcsim.layout` generates from mcsim/layout.py, mcsim/scenario.py and
 # mcsim/policies.py; Cython checks the buffer format of each record on entry.
-from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint32_t, uint64_t
 from numpy.random cimport bitgen_t
 
 from hist cimport Hist
 from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, MAX_THREADS, N_BLAME, N_COLUMNS,
                      N_KINDS, N_LANES, N_METRICS, N_TRIAL_FIELDS, Counters, Scenario)
+
+cdef extern from *:
+    # The core's own copy of a numpy PCG64DXSM state (numpy's pcg64_state, flattened);
+    # engine_events.pxi steps it (see the comment there for why).
+    """
+    typedef struct {
+        unsigned __int128 state, inc;
+        int has_uint32;
+        uint32_t uinteger;
+    } mcsim_pcg64;
+    """
+    ctypedef struct mcsim_pcg64:
+        int has_uint32
+        uint32_t uinteger
 
 cdef enum:
     MAX_PROG = 1 + MAX_PROGRAM      # a pass's lookup CPU step, then its program
@@ -59,34 +73,41 @@ cdef struct ThreadRt:
     int32_t keeps_cpu               # a step ended with think 0: the thread kept its CPU (§14.1)
 
 cdef struct Task:
-    # what the arrival drew or the script stated
-    int64_t hold, cpu, minor, bio, mkwrite, evicted, evict_bio, revalidate_fail, dirty
-    int64_t t_arrive, t_req, t_grant, t_pass_end, done
+    # The fields a new task starts with at 0 come first, together (new_task's stores to
+    # them merge), from hold to inverted.  hold..dirty: what the arrival drew or the
+    # script stated
+    int64_t hold, cpu, minor, bio, mkwrite, evict_bio, dirty
+    int64_t t_arrive, t_req, t_grant, t_pass_end
     int64_t wait_sum                # HP: the read's acquisition waits so far
-    int64_t snap[N_BLAME + 1]
-    int64_t lane_start[N_LANES]
-    int64_t waits[MAX_WAITS]
-    int32_t kind, fault, pc, passes, ip, nprog, nwaits
-    int32_t same_vma, fallback, acq
-    int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
+    int32_t fault, pc, ip, nprog, nwaits, same_vma, acq
     int32_t holding                 # holds L (the only lock the inversion clock counts)
     int32_t vma_held                # holds V for read (a fault pass)
     int32_t dropped, completed, tried, major, dirty_retry
-    int32_t woken, blocked, page_ready, waiting_page, page_waiter
-    int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
-    int32_t step                    # its step in Scenario.steps (threads only)
-    int32_t counted                 # started inside the window: records metrics (§12.3)
+    int32_t woken, waiting_page
     int32_t on_cpu                  # holds a CPU (cpus > 0, §14.1)
     int32_t queued                  # waits in the run queue (§14.2)
     int32_t inverted                # the acquisition was judged an inversion at its grant
+    # the end of the zeroed fields; these start at other values
+    int64_t evicted, revalidate_fail, done
+    int32_t kind, passes, fallback, blocked, page_ready, page_waiter
+    int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
+    int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
+    int32_t counted                 # started inside the window: records metrics (§12.3)
+    int32_t step                    # its step in Scenario.steps (threads only)
     int64_t t_runnable              # when it entered the run queue
     Proc* proc                      # the process whose L it takes
     Vma* vm                         # the VMA it faults on or changes (same_vma writers)
+    int64_t snap[N_BLAME + 1]
+    int64_t lane_start[N_LANES]
+    int64_t waits[MAX_WAITS]
     Op prog[MAX_PROG]
 
 cdef struct Sim:
     const Scenario* sc
-    bitgen_t* rng
+    bitgen_t* rng                   # own_rng on the PCG64DXSM fast path, else numpy's
+    int32_t fast_rng                # draws step pcg inline (the block's generator is PCG64DXSM)
+    mcsim_pcg64 pcg                 # the fast path's stream: numpy's state, written back
+    bitgen_t own_rng                # pcg behind numpy's interface, for its ziggurat draws
     Counters* counters
     # the kernel row, unpacked once per block
     int32_t policy[N_COLUMNS]
@@ -107,7 +128,7 @@ cdef struct Sim:
     int64_t now, seq
     Event* heap
     int64_t nheap, capheap
-    int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap
+    int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
     int32_t arr_pending
     Task* tasks
     int32_t ntasks, captasks

@@ -75,12 +75,17 @@ cdef int workload_init(Sim* s, const Scenario* sc) noexcept nogil:
     return 0
 
 
-cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_arrays,
-                  int64_t largest, Counters* counters) noexcept nogil:
+cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* fast,
+                  int64_t* hist_arrays, int64_t largest, Counters* counters) noexcept nogil:
+    """``fast``: the block's PCG64DXSM state to draw from inline (then ``rng`` is unused;
+    run_block writes ``s.pcg`` back), or NULL to draw through ``rng``."""
     cdef int m
     memset(s, 0, sizeof(Sim))
     s.sc = sc
     s.rng = rng
+    if fast != NULL:                          # before anything that can fail: s.pcg is
+        s.pcg = fast[0]                       # written back whatever happens
+        use_fast_rng(s)
     unpack_kernel(s, sc)
     s.depth = sc.lp_depth
     s.wake = sc.wake_ns
@@ -104,6 +109,9 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, int64_t* hist_array
     if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
             or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.runq, 64) != 0):
         return ERR_NOMEM
+    s.arr_t = INT64_MAX                       # no arrival pending (see pop_event), and
+    s.heap[0].t = INT64_MAX                   # pop_event reads slot 0 of an empty heap:
+    s.heap[0].seq = 0                         # something defined
     for m in range(N_METRICS):
         if hist_init(&s.hists[m], hist_arrays + (N_HIST_ARRAYS * m + HA_COUNTS) * N_BUCKETS,
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YY) * N_BUCKETS,
@@ -177,6 +185,30 @@ cdef bitgen_t* _bitgen_of(object bit_generator) except NULL:
     return <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
 
 
+cdef object _pcg64_state_of(object bit_generator, mcsim_pcg64* out):
+    """The core's copy of a numpy PCG64DXSM's state (numpy's public ``state``), or None
+    (and ``out`` untouched) for any other bit generator, which the core draws from through
+    its bitgen_t.  Returns the state dict for _pcg64_write_back."""
+    if type(bit_generator) is not np.random.PCG64DXSM:
+        return None
+    cdef uint64_t mask = 0xFFFFFFFFFFFFFFFF
+    st = bit_generator.state
+    state, inc = st["state"]["state"], st["state"]["inc"]
+    mcsim_pcg64_set(out, <uint64_t>(state >> 64), <uint64_t>(state & mask),
+                    <uint64_t>(inc >> 64), <uint64_t>(inc & mask))
+    out.has_uint32 = st["has_uint32"]
+    out.uinteger = st["uinteger"]
+    return st
+
+
+cdef _pcg64_write_back(object bit_generator, object st, const mcsim_pcg64* p):
+    """Leave the caller's generator where numpy's own draws would have left it."""
+    st["state"]["state"] = (int(mcsim_pcg64_state_hi(p)) << 64) | int(mcsim_pcg64_state_lo(p))
+    st["has_uint32"] = p.has_uint32
+    st["uinteger"] = p.uinteger
+    bit_generator.state = st
+
+
 cdef Counters* _counters_of(object counters) except NULL:
     """The C view of the caller's counters: a typed record (its buffer format is checked
     against the Counters struct) or an int64 array of N_COUNTERS, the same bytes."""
@@ -231,13 +263,20 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
         if n_trials > 0:
             rows = &rows_view[0, 0]
     cdef bitgen_t* rng = _bitgen_of(bit_generator)
+    cdef mcsim_pcg64 pcg
+    cdef const mcsim_pcg64* fast = NULL
     # bounds the yy/yn entries the arrays already hold (they accumulate)
     cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     with bit_generator.lock:
+        pcg_state = _pcg64_state_of(bit_generator, &pcg)
+        if pcg_state is not None:
+            fast = &pcg
         with nogil:
-            err = sim_init(&s, sc, rng, &hist_arrays[0, 0, 0], largest, cptr)
+            err = sim_init(&s, sc, rng, fast, &hist_arrays[0, 0, 0], largest, cptr)
             if err == 0:
                 err = run_trials(&s, n_trials, rows, check_invariants)
+        if pcg_state is not None:
+            _pcg64_write_back(bit_generator, pcg_state, &s.pcg)
     for m in range(N_METRICS):
         _store_hist(&s.hists[m], hist_scalars, hist_floats, m)
     sim_free(&s)
@@ -291,7 +330,7 @@ def run_script(object scenario_record, object task_rows):
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     cdef int64_t[:, :, ::1] hv = hist_arrays
     cdef int64_t[::1] cv = counters
-    err = sim_init(&s, sc, NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
+    err = sim_init(&s, sc, NULL, NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
     if err:
         sim_free(&s)
         _raise_for(err, sc)
@@ -336,3 +375,35 @@ def run_script(object scenario_record, object task_rows):
         _raise_for(err, sc)
     return {"waits": waits, "nwaits": nwaits, "done": done, "timeline": timeline,
             "counters": counters}
+
+
+def _pcg64_draws(object bit_generator, int64_t n, str what="raw"):
+    """Test hook: ``n`` values drawn the way the core draws them from a PCG64DXSM
+    (``what``: "raw" uint64, "uint32", "double", "exponential", "normal" or "mixed",
+    which cycles through double, exponential, normal and raw), writing the state back."""
+    cdef Sim s
+    cdef int64_t i, k
+    cdef mcsim_pcg64 p
+    st = _pcg64_state_of(bit_generator, &p)
+    if st is None:
+        raise TypeError("a numpy PCG64DXSM is required")
+    s.pcg = p
+    use_fast_rng(&s)
+    out = np.empty(n, dtype=np.float64 if what in ("double", "exponential", "normal", "mixed")
+                   else np.uint64)
+    for i in range(n):
+        k = {"raw": 3, "uint32": 4, "double": 0, "exponential": 1, "normal": 2}.get(what, i % 4)
+        if k == 0:
+            out[i] = uniform(&s)
+        elif k == 1:
+            out[i] = standard_exponential(&s)
+        elif k == 2:
+            out[i] = standard_normal(&s)
+        elif k == 3:
+            out[i] = s.rng.next_uint64(s.rng.state) if what == "raw" else <double>(
+                s.rng.next_uint64(s.rng.state) >> 11)
+        else:
+            out[i] = s.rng.next_uint32(s.rng.state)
+    _pcg64_write_back(bit_generator, st, &s.pcg)
+    return out
+

@@ -14,9 +14,213 @@ cdef inline int64_t to_ns(double x) noexcept nogil:
     return 0
 
 
+# The PCG64DXSM fast path.  Every block's generator is a numpy PCG64DXSM
+# (mcsim.engine.block_bitgen), and a draw through its bitgen_t costs an indirect call into
+# numpy's module (~25 instructions, ~100 per event).  So run_block copies the generator's
+# state (numpy's public `state` dict) into s.pcg, the core steps that copy with numpy's
+# own algorithm (pcg64.h: the DXSM output of the pre-iterated state, then the "cheap
+# multiplier" LCG step), and run_block writes the state back, so the stream, its order
+# and where the caller's generator ends are exactly numpy's.  numpy's ziggurat draws
+# (random_standard_exponential/normal) still take a bitgen_t: s.own_rng, whose state is
+# s.pcg and whose functions are these, so every draw comes from the one stream.  Any
+# other bit generator keeps numpy's bitgen_t (s.fast_rng == 0).
+from libc.stdint cimport uint32_t, uint64_t
+from engine cimport mcsim_pcg64
+
+cdef extern from *:
+    """
+    static inline uint64_t mcsim_pcg64_next64(mcsim_pcg64 *p) {
+        uint64_t hi = (uint64_t)(p->state >> 64);
+        uint64_t lo = (uint64_t)p->state | 1;
+        hi ^= hi >> 32;
+        hi *= 0xda942042e4dd58b5ULL;
+        hi ^= hi >> 48;
+        hi *= lo;
+        p->state = p->state * (unsigned __int128)0xda942042e4dd58b5ULL + p->inc;
+        return hi;
+    }
+    static inline double mcsim_pcg64_double(mcsim_pcg64 *p) {
+        return (double)(mcsim_pcg64_next64(p) >> 11) * (1.0 / 9007199254740992.0);
+    }
+    static uint64_t mcsim_pcg64_next64_cb(void *st) { return mcsim_pcg64_next64((mcsim_pcg64 *)st); }
+    static double mcsim_pcg64_double_cb(void *st) { return mcsim_pcg64_double((mcsim_pcg64 *)st); }
+    static uint32_t mcsim_pcg64_next32_cb(void *st) {   /* numpy's pcg64_cm_next32 */
+        mcsim_pcg64 *p = (mcsim_pcg64 *)st;
+        uint64_t next;
+        if (p->has_uint32) {
+            p->has_uint32 = 0;
+            return p->uinteger;
+        }
+        next = mcsim_pcg64_next64(p);
+        p->has_uint32 = 1;
+        p->uinteger = (uint32_t)(next >> 32);
+        return (uint32_t)(next & 0xffffffffULL);
+    }
+    static void mcsim_pcg64_set(mcsim_pcg64 *p, uint64_t state_hi, uint64_t state_lo,
+                                uint64_t inc_hi, uint64_t inc_lo) {
+        p->state = ((unsigned __int128)state_hi << 64) | state_lo;
+        p->inc = ((unsigned __int128)inc_hi << 64) | inc_lo;
+    }
+    static uint64_t mcsim_pcg64_state_hi(const mcsim_pcg64 *p) { return (uint64_t)(p->state >> 64); }
+    static uint64_t mcsim_pcg64_state_lo(const mcsim_pcg64 *p) { return (uint64_t)p->state; }
+    """
+    uint64_t mcsim_pcg64_next64(mcsim_pcg64* p) noexcept nogil
+    double mcsim_pcg64_double(mcsim_pcg64* p) noexcept nogil
+    uint64_t mcsim_pcg64_next64_cb(void* st) noexcept nogil
+    double mcsim_pcg64_double_cb(void* st) noexcept nogil
+    uint32_t mcsim_pcg64_next32_cb(void* st) noexcept nogil
+    void mcsim_pcg64_set(mcsim_pcg64* p, uint64_t state_hi, uint64_t state_lo,
+                         uint64_t inc_hi, uint64_t inc_lo) noexcept nogil
+    uint64_t mcsim_pcg64_state_hi(const mcsim_pcg64* p) noexcept nogil
+    uint64_t mcsim_pcg64_state_lo(const mcsim_pcg64* p) noexcept nogil
+
+
+cdef inline void use_fast_rng(Sim* s) noexcept nogil:
+    """Draw from s.pcg (set by the caller) instead of numpy's bitgen_t."""
+    s.own_rng.state = &s.pcg
+    s.own_rng.next_uint64 = mcsim_pcg64_next64_cb
+    s.own_rng.next_uint32 = mcsim_pcg64_next32_cb
+    s.own_rng.next_double = mcsim_pcg64_double_cb
+    s.own_rng.next_raw = mcsim_pcg64_next64_cb
+    s.rng = &s.own_rng
+    s.fast_rng = 1
+
+
 cdef inline double uniform(Sim* s) noexcept nogil:
-    # What numpy's random_standard_uniform(s.rng) does, minus one call level.
+    # What numpy's random_standard_uniform(s.rng) does, inline on the fast path.
+    if s.fast_rng:
+        return mcsim_pcg64_double(&s.pcg)
     return s.rng.next_double(s.rng.state)
+
+
+# numpy's ziggurat draws, inline on the fast path.  random_standard_exponential/normal
+# (numpy's distributions.c) take one uint64 and, ~99% of the time, return it scaled by a
+# table entry when it is below a threshold from a second table.  Those tables are private
+# to numpy's library, so mcsim_zig_init reads them out of the linked functions once, at
+# import, by feeding them chosen uint64s through a bitgen_t of its own (the accepted
+# value at 1 gives the scale; a binary search for the first value that makes the
+# function draw again gives the threshold), then checks the inline draws against
+# numpy's (a mismatch zeroes the thresholds: every draw then goes to numpy).  A draw
+# the inline test rejects rewinds the state and calls numpy's function, which redraws
+# the same uint64 and takes its own slow path, so every value is numpy's.
+cdef extern from *:
+    """
+    static uint64_t mcsim_ke[256], mcsim_ki[256];   /* thresholds: exponential, normal */
+    static double mcsim_we[256], mcsim_wi[256];     /* scales */
+
+    static inline double mcsim_pcg64_exponential(mcsim_pcg64 *p, bitgen_t *numpy_path) {
+        unsigned __int128 saved = p->state;
+        uint64_t ri = mcsim_pcg64_next64(p) >> 3;
+        int idx = (int)(ri & 0xFF);
+        ri >>= 8;
+        if (ri < mcsim_ke[idx])
+            return (double)ri * mcsim_we[idx];
+        p->state = saved;
+        return random_standard_exponential(numpy_path);
+    }
+    static inline double mcsim_pcg64_normal(mcsim_pcg64 *p, bitgen_t *numpy_path) {
+        unsigned __int128 saved = p->state;
+        uint64_t r = mcsim_pcg64_next64(p);
+        int idx = (int)(r & 0xFF);
+        uint64_t rabs;
+        double x;
+        r >>= 8;
+        rabs = (r >> 1) & 0x000fffffffffffffULL;
+        if (rabs < mcsim_ki[idx]) {
+            x = (double)rabs * mcsim_wi[idx];
+            return (r & 1) ? -x : x;
+        }
+        p->state = saved;
+        return random_standard_normal(numpy_path);
+    }
+
+    /* A bitgen_t whose first uint64 is chosen, then 0s (and 0.5 as a double): every
+       slow path of the two functions ends on those. */
+    typedef struct { uint64_t first; int calls; } mcsim_probe_t;
+    static uint64_t mcsim_probe64(void *st) {
+        mcsim_probe_t *p = (mcsim_probe_t *)st;
+        return p->calls++ == 0 ? p->first : 0;
+    }
+    static uint32_t mcsim_probe32(void *st) { ((mcsim_probe_t *)st)->calls++; return 0; }
+    static double mcsim_probe_double(void *st) { ((mcsim_probe_t *)st)->calls++; return 0.5; }
+    static double mcsim_probe(int normal, uint64_t raw, int *accepted) {
+        mcsim_probe_t p = {raw, 0};
+        bitgen_t b;
+        double x;
+        b.state = &p;
+        b.next_uint64 = mcsim_probe64;
+        b.next_uint32 = mcsim_probe32;
+        b.next_double = mcsim_probe_double;
+        b.next_raw = mcsim_probe64;
+        x = normal ? random_standard_normal(&b) : random_standard_exponential(&b);
+        *accepted = p.calls == 1;
+        return x;
+    }
+    /* The uint64 numpy's function reads as (value v, table index idx). */
+    static uint64_t mcsim_zig_raw(int normal, uint64_t v, int idx) {
+        return normal ? (v << 9) | (uint64_t)idx : ((v << 8) | (uint64_t)idx) << 3;
+    }
+    static void mcsim_zig_probe_tables(int normal, uint64_t *k, double *w) {
+        uint64_t top = normal ? ((uint64_t)1 << 52) : ((uint64_t)1 << 53);
+        int idx, ok;
+        for (idx = 0; idx < 256; idx++) {
+            uint64_t lo = 0, hi = top;         /* the first rejected value is in [lo, hi] */
+            while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                mcsim_probe(normal, mcsim_zig_raw(normal, mid, idx), &ok);
+                if (ok) lo = mid + 1; else hi = mid;
+            }
+            k[idx] = lo;
+            w[idx] = lo > 1 ? mcsim_probe(normal, mcsim_zig_raw(normal, 1, idx), &ok) : 0.0;
+        }
+    }
+    static int mcsim_zig_init(void) {
+        mcsim_pcg64 a, b;
+        bitgen_t na, nb;
+        int i;
+        mcsim_zig_probe_tables(0, mcsim_ke, mcsim_we);
+        mcsim_zig_probe_tables(1, mcsim_ki, mcsim_wi);
+        a.state = b.state = ((unsigned __int128)0x9e3779b97f4a7c15ULL << 64) | 12345;
+        a.inc = b.inc = ((unsigned __int128)0x5851f42d4c957f2dULL << 64) | 0x14057b7ef767814fULL;
+        a.has_uint32 = b.has_uint32 = 0;
+        a.uinteger = b.uinteger = 0;
+        nb.next_uint64 = mcsim_pcg64_next64_cb;
+        nb.next_uint32 = mcsim_pcg64_next32_cb;
+        nb.next_double = mcsim_pcg64_double_cb;
+        nb.next_raw = mcsim_pcg64_next64_cb;
+        na = nb;
+        na.state = &a;                        /* the inline draws' own way to numpy */
+        nb.state = &b;
+        for (i = 0; i < 20000; i++) {
+            double x = (i & 1) ? mcsim_pcg64_normal(&a, &na) : mcsim_pcg64_exponential(&a, &na);
+            double y = (i & 1) ? random_standard_normal(&nb) : random_standard_exponential(&nb);
+            if (x != y || a.state != b.state) {
+                for (i = 0; i < 256; i++)
+                    mcsim_ke[i] = mcsim_ki[i] = 0;
+                return 0;
+            }
+        }
+        return 1;
+    }
+    """
+    double mcsim_pcg64_exponential(mcsim_pcg64* p, bitgen_t* numpy_path) noexcept nogil
+    double mcsim_pcg64_normal(mcsim_pcg64* p, bitgen_t* numpy_path) noexcept nogil
+    int mcsim_zig_init() noexcept nogil
+
+# 1 when the inline ziggurat draws matched numpy's at import (else they all go to numpy)
+ZIGGURAT_INLINE = mcsim_zig_init()
+
+
+cdef inline double standard_exponential(Sim* s) noexcept nogil:
+    if s.fast_rng:
+        return mcsim_pcg64_exponential(&s.pcg, s.rng)
+    return random_standard_exponential(s.rng)
+
+
+cdef inline double standard_normal(Sim* s) noexcept nogil:
+    if s.fast_rng:
+        return mcsim_pcg64_normal(&s.pcg, s.rng)
+    return random_standard_normal(s.rng)
 
 
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
@@ -24,9 +228,9 @@ cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     if d.kind == 0:
         x = d.a
     elif d.kind == 1:
-        x = d.a * random_standard_exponential(s.rng)
+        x = d.a * standard_exponential(s)
     elif d.kind == 2:
-        x = d.a * exp(d.b * random_standard_normal(s.rng))
+        x = d.a * exp(d.b * standard_normal(s))
     elif d.kind == 3:                         # uniform(a, b): one uniform (model.md §12.5)
         x = d.a + (d.b - d.a) * uniform(s)
     else:
@@ -157,13 +361,20 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
 
 
 cdef inline Event pop_event(Sim* s) noexcept nogil:
+    """The earliest pending event by (t, seq); something must be pending.
+
+    The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
+    it, taking the arrival here resets it, and every trial that has arrivals schedules
+    one right after reset_trial clears arr_pending), so one comparison against the
+    heap's top decides, and an empty heap (its slot 0 stale) leaves only the arrival."""
     cdef Event top
     cdef Event last
     cdef int64_t i = 0, child, n
-    if s.arr_pending and (s.nheap == 0 or s.arr_t < s.heap[0].t or
-                          (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)):
+    if (s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)
+            or s.nheap == 0):
         s.arr_pending = 0
         top.t = s.arr_t
+        s.arr_t = INT64_MAX
         top.seq = s.arr_seq
         top.kind = EV_ARRIVAL
         top.task = -1
@@ -233,8 +444,10 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
         t = s.ntasks
         s.ntasks += 1
     # Every scalar field, explicitly (a memset of the whole Task costs ~50 instructions
-    # per task); the arrays are written before they are read: snap by hp_request, prog by
-    # fault_runs, waits via nwaits, lane_start only in scripts.
+    # per task; a memset of the zeroed block, hold to inverted, stops GCC inlining
+    # schedule): the zeroed ones first, in the order engine.pxd keeps them together, so
+    # the compiler merges their stores.  The arrays are written before they are read:
+    # snap by hp_request, prog by fault_runs, waits via nwaits, lane_start only in scripts.
     cdef Task* task = &s.tasks[t]
     cdef int lane
     task.hold = 0
@@ -242,46 +455,46 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.minor = 0
     task.bio = 0
     task.mkwrite = 0
-    task.evicted = -1
     task.evict_bio = 0
-    task.revalidate_fail = -1
     task.dirty = 0
     task.t_arrive = 0
     task.t_req = 0
     task.t_grant = 0
     task.t_pass_end = 0
-    task.done = -1
     task.wait_sum = 0
-    task.kind = kind
     task.fault = 0
     task.pc = 0
-    task.passes = 1
     task.ip = 0
     task.nprog = 0
     task.nwaits = 0
     task.same_vma = 0
-    task.fallback = -1
     task.acq = 0
-    task.lock = LOCK_MMAP
     task.holding = 0
     task.vma_held = 0
     task.dropped = 0
     task.completed = 0
-    task.dirty_retry = 0
     task.tried = 0
     task.major = 0
+    task.dirty_retry = 0
     task.woken = 0
-    task.blocked = BL_NONE
-    task.page_ready = 1
     task.waiting_page = 0
-    task.page_waiter = -1
-    task.thread = -1                          # (step is set, and read, for threads only)
-    task.counted = s.now >= s.count_from and s.now < s.count_to
     task.on_cpu = 0
     task.queued = 0
-    task.inverted = 0                         # (t_runnable is set when it queues)
+    task.inverted = 0
+    task.evicted = -1
+    task.revalidate_fail = -1
+    task.done = -1
+    task.kind = kind
+    task.passes = 1
+    task.fallback = -1
+    task.blocked = BL_NONE
+    task.page_ready = 1
+    task.page_waiter = -1
+    task.lock = LOCK_MMAP
+    task.thread = -1                          # (step is set, and read, for threads only)
+    task.counted = s.now >= s.count_from and s.now < s.count_to
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
-    task.vm = s.vmas
+    task.vm = s.vmas                          # (t_runnable is set when it queues)
     if s.record_timeline:
         for lane in range(N_LANES):
             task.lane_start[lane] = -1

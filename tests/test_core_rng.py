@@ -1,0 +1,133 @@
+"""The compiled core's PCG64DXSM fast path (kernels_pyx/engine_events.pxi): it steps its
+own copy of the block generator's state, so it must give numpy's stream bit for bit, in
+the same order through numpy's ziggurat draws, and leave the caller's generator exactly
+where numpy's own draws would.  Any other bit generator is drawn from through its
+bitgen_t; a PCG64DXSM subclass takes that generic path too, which is how these tests
+compare the two paths on the same stream."""
+
+import numpy as np
+import pytest
+
+from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
+from mcsim.params import validate
+from mcsim.scenario import compile_scenario
+
+
+class GenericPCG64DXSM(np.random.PCG64DXSM):
+    """The same generator, but not exactly the type the fast path recognises."""
+
+
+def _state(bg):
+    """A generator's state, comparable with == (whatever its type's name and arrays)."""
+    st = dict(bg.state)
+    st.pop("bit_generator")
+    return repr(st)
+
+
+def _draws(bg, n, what):
+    return compiled_engine()._pcg64_draws(bg, n, what)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**63 + 7])
+def test_raw_and_double_draws_match_numpy(seed):
+    ours, theirs = np.random.PCG64DXSM(seed), np.random.PCG64DXSM(seed)
+    assert np.array_equal(_draws(ours, 5000, "raw"), theirs.random_raw(5000))
+    assert ours.state == theirs.state
+    u = _draws(ours, 5000, "double")
+    assert np.array_equal(u, np.random.Generator(theirs).random(5000))
+    assert ours.state == theirs.state
+
+
+def test_ziggurat_tables_were_read_from_numpy():
+    """At import the core reads numpy's ziggurat tables out of its linked functions and
+    checks its inline draws against them; 0 would mean every draw goes to numpy (right,
+    but slower)."""
+    assert compiled_engine().ZIGGURAT_INLINE == 1
+
+
+def test_ziggurat_draws_match_numpy():
+    """20,000 draws of each take the inline path and ~1% numpy's slow path (rewound)."""
+    ours, theirs = block_bitgen(3, 1), block_bitgen(3, 1)
+    gen = np.random.Generator(theirs)
+    assert np.array_equal(_draws(ours, 20000, "exponential"), gen.standard_exponential(20000))
+    assert np.array_equal(_draws(ours, 20000, "normal"), gen.standard_normal(20000))
+    assert ours.state == theirs.state
+
+
+def test_mixed_draws_keep_one_stream_in_order():
+    ours, theirs = block_bitgen(8, 0), block_bitgen(8, 0)
+    gen = np.random.Generator(theirs)
+    want = []
+    for i in range(4000):
+        k = i % 4
+        if k == 0:
+            want.append(gen.random())
+        elif k == 1:
+            want.append(gen.standard_exponential())
+        elif k == 2:
+            want.append(gen.standard_normal())
+        else:
+            want.append(float(int(theirs.random_raw()) >> 11))
+    assert np.array_equal(_draws(ours, 4000, "mixed"), np.array(want))
+    assert ours.state == theirs.state
+
+
+def test_uint32_draws_keep_numpys_buffered_half():
+    ours, theirs = np.random.PCG64DXSM(4), np.random.PCG64DXSM(4)
+    np.random.Generator(ours).integers(0, 2**32, size=3, dtype=np.uint32)   # odd: a half left
+    want = np.random.Generator(theirs)
+    want.integers(0, 2**32, size=3, dtype=np.uint32)
+    assert ours.state == theirs.state and ours.state["has_uint32"] == 1
+    assert np.array_equal(_draws(ours, 7, "uint32"),
+                          want.integers(0, 2**32, size=7, dtype=np.uint32))
+    assert ours.state == theirs.state
+
+
+def _run(params, bg, trials):
+    rec = compile_scenario(validate(params))
+    out = BlockOutput.zeros()
+    rows = np.zeros((trials, len(compiled_engine().TRIAL_FIELD_NAMES)), dtype=np.int64)
+    compiled_engine().run_block(rec, bg, trials, out.hist_arrays, out.hist_scalars,
+                                out.hist_floats, out.counters, rows)
+    return [out.hist_arrays, out.hist_scalars, out.hist_floats, out.counters, rows]
+
+
+CONFIGS = [
+    ({}, 1500),
+    (dict(writer_ratio=1.0, bg_io_rate=0.0, hp_rate=0.0, writer_hold="exp(1ms)"), 1500),
+    (dict(cpus=2, cpu_switch="exp(2us)", wake_jitter="lognormal(3us, 0.5)"), 500),
+]
+
+
+@pytest.mark.parametrize("params,trials", CONFIGS)
+def test_fast_and_generic_paths_agree(params, trials):
+    fast, generic = block_bitgen(21, 2), GenericPCG64DXSM(np.random.SeedSequence(21, spawn_key=(2,)))
+    a, b = _run(params, fast, trials), _run(params, generic, trials)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    assert _state(fast) == _state(generic)        # the fast path wrote its state back
+    assert _state(fast) != _state(block_bitgen(21, 2))
+
+
+@pytest.mark.parametrize("cls", [np.random.PCG64, np.random.SFC64, np.random.MT19937,
+                                 np.random.Philox])
+def test_other_bit_generators_run_through_their_bitgen(cls):
+    a, b = cls(17), cls(17)
+    x, y = _run({}, a, 300), _run({}, b, 300)
+    for u, v in zip(x, y):
+        assert np.array_equal(u, v)
+    assert _state(a) == _state(b) != _state(cls(17))
+
+
+@pytest.mark.parametrize("cls", [np.random.PCG64, np.random.SFC64])
+def test_generic_path_matches_the_reference_engine(cls):
+    """The generic path draws what the Python reference draws from the same generator."""
+    from mcsim.engine import output_of_reference
+    from mcsim.reference import ReferenceEngine
+
+    params = dict(cpus=2, cpu_switch="exp(2us)", wake_jitter="lognormal(3us, 0.5)")
+    rec = compile_scenario(validate(params))
+    x = _run(params, cls(5), 40)
+    ref = output_of_reference(ReferenceEngine(rec, cls(5)).run_trials(40))
+    for u, v in zip(x[:4], [ref.hist_arrays, ref.hist_scalars, ref.hist_floats, ref.counters]):
+        assert np.array_equal(u, v)
