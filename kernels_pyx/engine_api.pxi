@@ -396,9 +396,9 @@ def _pcg64_draws(object bit_generator, int64_t n, str what="raw"):
         if k == 0:
             out[i] = uniform(&s)
         elif k == 1:
-            out[i] = standard_exponential(&s)
+            out[i] = random_standard_exponential(s.rng)
         elif k == 2:
-            out[i] = standard_normal(&s)
+            out[i] = random_standard_normal(s.rng)
         elif k == 3:
             out[i] = s.rng.next_uint64(s.rng.state) if what == "raw" else <double>(
                 s.rng.next_uint64(s.rng.state) >> 11)

@@ -93,144 +93,14 @@ cdef inline double uniform(Sim* s) noexcept nogil:
     return s.rng.next_double(s.rng.state)
 
 
-# numpy's ziggurat draws, inline on the fast path.  random_standard_exponential/normal
-# (numpy's distributions.c) take one uint64 and, ~99% of the time, return it scaled by a
-# table entry when it is below a threshold from a second table.  Those tables are private
-# to numpy's library, so mcsim_zig_init reads them out of the linked functions once, at
-# import, by feeding them chosen uint64s through a bitgen_t of its own (the accepted
-# value at 1 gives the scale; a binary search for the first value that makes the
-# function draw again gives the threshold), then checks the inline draws against
-# numpy's (a mismatch zeroes the thresholds: every draw then goes to numpy).  A draw
-# the inline test rejects rewinds the state and calls numpy's function, which redraws
-# the same uint64 and takes its own slow path, so every value is numpy's.
-cdef extern from *:
-    """
-    static uint64_t mcsim_ke[256], mcsim_ki[256];   /* thresholds: exponential, normal */
-    static double mcsim_we[256], mcsim_wi[256];     /* scales */
-
-    static inline double mcsim_pcg64_exponential(mcsim_pcg64 *p, bitgen_t *numpy_path) {
-        unsigned __int128 saved = p->state;
-        uint64_t ri = mcsim_pcg64_next64(p) >> 3;
-        int idx = (int)(ri & 0xFF);
-        ri >>= 8;
-        if (ri < mcsim_ke[idx])
-            return (double)ri * mcsim_we[idx];
-        p->state = saved;
-        return random_standard_exponential(numpy_path);
-    }
-    static inline double mcsim_pcg64_normal(mcsim_pcg64 *p, bitgen_t *numpy_path) {
-        unsigned __int128 saved = p->state;
-        uint64_t r = mcsim_pcg64_next64(p);
-        int idx = (int)(r & 0xFF);
-        uint64_t rabs;
-        double x;
-        r >>= 8;
-        rabs = (r >> 1) & 0x000fffffffffffffULL;
-        if (rabs < mcsim_ki[idx]) {
-            x = (double)rabs * mcsim_wi[idx];
-            return (r & 1) ? -x : x;
-        }
-        p->state = saved;
-        return random_standard_normal(numpy_path);
-    }
-
-    /* A bitgen_t whose first uint64 is chosen, then 0s (and 0.5 as a double): every
-       slow path of the two functions ends on those. */
-    typedef struct { uint64_t first; int calls; } mcsim_probe_t;
-    static uint64_t mcsim_probe64(void *st) {
-        mcsim_probe_t *p = (mcsim_probe_t *)st;
-        return p->calls++ == 0 ? p->first : 0;
-    }
-    static uint32_t mcsim_probe32(void *st) { ((mcsim_probe_t *)st)->calls++; return 0; }
-    static double mcsim_probe_double(void *st) { ((mcsim_probe_t *)st)->calls++; return 0.5; }
-    static double mcsim_probe(int normal, uint64_t raw, int *accepted) {
-        mcsim_probe_t p = {raw, 0};
-        bitgen_t b;
-        double x;
-        b.state = &p;
-        b.next_uint64 = mcsim_probe64;
-        b.next_uint32 = mcsim_probe32;
-        b.next_double = mcsim_probe_double;
-        b.next_raw = mcsim_probe64;
-        x = normal ? random_standard_normal(&b) : random_standard_exponential(&b);
-        *accepted = p.calls == 1;
-        return x;
-    }
-    /* The uint64 numpy's function reads as (value v, table index idx). */
-    static uint64_t mcsim_zig_raw(int normal, uint64_t v, int idx) {
-        return normal ? (v << 9) | (uint64_t)idx : ((v << 8) | (uint64_t)idx) << 3;
-    }
-    static void mcsim_zig_probe_tables(int normal, uint64_t *k, double *w) {
-        uint64_t top = normal ? ((uint64_t)1 << 52) : ((uint64_t)1 << 53);
-        int idx, ok;
-        for (idx = 0; idx < 256; idx++) {
-            uint64_t lo = 0, hi = top;         /* the first rejected value is in [lo, hi] */
-            while (lo < hi) {
-                uint64_t mid = lo + (hi - lo) / 2;
-                mcsim_probe(normal, mcsim_zig_raw(normal, mid, idx), &ok);
-                if (ok) lo = mid + 1; else hi = mid;
-            }
-            k[idx] = lo;
-            w[idx] = lo > 1 ? mcsim_probe(normal, mcsim_zig_raw(normal, 1, idx), &ok) : 0.0;
-        }
-    }
-    static int mcsim_zig_init(void) {
-        mcsim_pcg64 a, b;
-        bitgen_t na, nb;
-        int i;
-        mcsim_zig_probe_tables(0, mcsim_ke, mcsim_we);
-        mcsim_zig_probe_tables(1, mcsim_ki, mcsim_wi);
-        a.state = b.state = ((unsigned __int128)0x9e3779b97f4a7c15ULL << 64) | 12345;
-        a.inc = b.inc = ((unsigned __int128)0x5851f42d4c957f2dULL << 64) | 0x14057b7ef767814fULL;
-        a.has_uint32 = b.has_uint32 = 0;
-        a.uinteger = b.uinteger = 0;
-        nb.next_uint64 = mcsim_pcg64_next64_cb;
-        nb.next_uint32 = mcsim_pcg64_next32_cb;
-        nb.next_double = mcsim_pcg64_double_cb;
-        nb.next_raw = mcsim_pcg64_next64_cb;
-        na = nb;
-        na.state = &a;                        /* the inline draws' own way to numpy */
-        nb.state = &b;
-        for (i = 0; i < 20000; i++) {
-            double x = (i & 1) ? mcsim_pcg64_normal(&a, &na) : mcsim_pcg64_exponential(&a, &na);
-            double y = (i & 1) ? random_standard_normal(&nb) : random_standard_exponential(&nb);
-            if (x != y || a.state != b.state) {
-                for (i = 0; i < 256; i++)
-                    mcsim_ke[i] = mcsim_ki[i] = 0;
-                return 0;
-            }
-        }
-        return 1;
-    }
-    """
-    double mcsim_pcg64_exponential(mcsim_pcg64* p, bitgen_t* numpy_path) noexcept nogil
-    double mcsim_pcg64_normal(mcsim_pcg64* p, bitgen_t* numpy_path) noexcept nogil
-    int mcsim_zig_init() noexcept nogil
-
-# 1 when the inline ziggurat draws matched numpy's at import (else they all go to numpy)
-ZIGGURAT_INLINE = mcsim_zig_init()
-
-
-cdef inline double standard_exponential(Sim* s) noexcept nogil:
-    if s.fast_rng:
-        return mcsim_pcg64_exponential(&s.pcg, s.rng)
-    return random_standard_exponential(s.rng)
-
-
-cdef inline double standard_normal(Sim* s) noexcept nogil:
-    if s.fast_rng:
-        return mcsim_pcg64_normal(&s.pcg, s.rng)
-    return random_standard_normal(s.rng)
-
-
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     cdef double x
     if d.kind == 0:
         x = d.a
     elif d.kind == 1:
-        x = d.a * standard_exponential(s)
+        x = d.a * random_standard_exponential(s.rng)
     elif d.kind == 2:
-        x = d.a * exp(d.b * standard_normal(s))
+        x = d.a * exp(d.b * random_standard_normal(s.rng))
     elif d.kind == 3:                         # uniform(a, b): one uniform (model.md §12.5)
         x = d.a + (d.b - d.a) * uniform(s)
     else:

@@ -38,15 +38,7 @@ def test_raw_and_double_draws_match_numpy(seed):
     assert ours.state == theirs.state
 
 
-def test_ziggurat_tables_were_read_from_numpy():
-    """At import the core reads numpy's ziggurat tables out of its linked functions and
-    checks its inline draws against them; 0 would mean every draw goes to numpy (right,
-    but slower)."""
-    assert compiled_engine().ZIGGURAT_INLINE == 1
-
-
 def test_ziggurat_draws_match_numpy():
-    """20,000 draws of each take the inline path and ~1% numpy's slow path (rewound)."""
     ours, theirs = block_bitgen(3, 1), block_bitgen(3, 1)
     gen = np.random.Generator(theirs)
     assert np.array_equal(_draws(ours, 20000, "exponential"), gen.standard_exponential(20000))
