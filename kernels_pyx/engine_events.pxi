@@ -101,11 +101,17 @@ cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
         x = d.a * random_standard_exponential(s.rng)
     elif d.kind == 2:
         x = d.a * exp(d.b * random_standard_normal(s.rng))
-    elif d.kind == 3:                         # uniform(a, b): one uniform (model.md §12.5)
-        x = d.a + (d.b - d.a) * uniform(s)
     else:
-        x = empirical(s, <int>d.a)
+        x = draw_table_or_uniform(s, d)
     return to_ns(x)
+
+
+cdef double draw_table_or_uniform(Sim* s, const DistSpec* d) noexcept nogil:
+    """The uniform and empirical kinds, out of line: each inlines a generator step, and
+    draw_ns, inlined at every draw, stays small."""
+    if d.kind == 3:                           # uniform(a, b): one uniform (model.md §12.5)
+        return d.a + (d.b - d.a) * uniform(s)
+    return empirical(s, <int>d.a)
 
 
 cdef inline double empirical(Sim* s, int k) noexcept nogil:
