@@ -196,11 +196,14 @@ cdef struct Hist:
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
     """bucket_index of 0 <= v < 2**MAX_EXP."""
-    cdef int e
+    cdef int k
     if v < N_EXACT:
         return <int32_t>v
-    e = 63 - __builtin_clzll(<unsigned long long>v)   # 8 <= e <= 42
-    return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
+    # v = 2**e * (1.f), 8 <= e <= 42: bucket N_EXACT + (e - 8) * SUB + (v >> (e - SUB_BITS))
+    # - SUB, which is (k << SUB_BITS) + (v >> k) with k = e - SUB_BITS, as N_EXACT = 2 * SUB
+    # = 2**8 (fewer instructions).
+    k = 63 - SUB_BITS - __builtin_clzll(<unsigned long long>v)
+    return <int32_t>((k << SUB_BITS) + (v >> k))
 
 
 cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
