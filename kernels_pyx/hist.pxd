@@ -297,6 +297,8 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.total = sat_add(h.total, t)
         h.ss += <double>t * <double>t
         h.sn += <double>t
+        h.tlen = 0              # (in each branch, where h is at hand)
+        h.tsum = 0
     elif h.tlen == 2 and h.nn < h.nn_safe - 4:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
         # matter); N = 2.
@@ -315,10 +317,12 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.total = sat_add(h.total, t)
         h.ss += <double>t * <double>t
         h.sn += <double>t * <double>2
+        h.tlen = 0
+        h.tsum = 0
     elif h.tlen > 0:
         _fold_trial(h, h.tlen)
-    h.tlen = 0
-    h.tsum = 0
+        h.tlen = 0
+        h.tsum = 0
 
 
 cdef inline void _count_open(Hist* h) noexcept nogil:
