@@ -155,4 +155,5 @@ cdef struct Sim:
     # The histograms' trial bookkeeping: only the metrics that got a sample are closed at
     # a trial's end, and every Hist counts the block's trials at its end (hists_settle).
     uint64_t hist_touched           # bit m: metric m got a sample in the open trial
+                                    # (so N_METRICS <= 64)
     int64_t hist_trials             # trials ended in this block

@@ -121,21 +121,10 @@ cdef extern from *:
        yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
        1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
        With `saturating` (near the int64 limit) every yy and yn entry saturates on its
-       own.  Out of line, so the close of a one-sample trial (most) stays small. */
+       own.  Out of line, so the close of a short trial (most) stays small. */
     static __attribute__((noinline)) void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
             int32_t** cbuf, int32_t nb, int saturating) {
-        if (n == 2 && !saturating) {
-            /* ranks 0 and 1 without a sort: in one bucket, the order does not matter */
-            int32_t lo = a[0] < a[1] ? a[0] : a[1], hi = a[0] < a[1] ? a[1] : a[0];
-            counts[lo] += 1;
-            counts[hi] += 1;
-            yy[lo] += 1;
-            yy[hi] += 3;
-            yn[lo] += 2;
-            yn[hi] += 2;
-            return;
-        }
         mcsim_hist_sort(cbuf, a, n, nb);
         if (saturating) {
             for (int64_t m = 0; m < n; m++)
@@ -207,11 +196,14 @@ cdef struct Hist:
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
     """bucket_index of 0 <= v < 2**MAX_EXP."""
-    cdef int e
+    cdef int k
     if v < N_EXACT:
         return <int32_t>v
-    e = 63 - __builtin_clzll(<unsigned long long>v)   # 8 <= e <= 42
-    return <int32_t>(N_EXACT + (e - 8) * SUB + ((v >> (e - SUB_BITS)) - SUB))
+    # v = 2**e * (1.f), 8 <= e <= 42: bucket N_EXACT + (e - 8) * SUB + (v >> (e - SUB_BITS))
+    # - SUB, which is (k << SUB_BITS) + (v >> k) with k = e - SUB_BITS, as N_EXACT = 2 * SUB
+    # = 2**8 (fewer instructions).
+    k = 63 - SUB_BITS - __builtin_clzll(<unsigned long long>v)
+    return <int32_t>((k << SUB_BITS) + (v >> k))
 
 
 cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
@@ -278,7 +270,7 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
-    """hist_close_trial's general case: N >= 1 samples, or one near the int64 limit."""
+    """hist_close_trial's general case: N >= 3 samples, or fewer near the int64 limit."""
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
@@ -292,7 +284,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     """Fold the open trial into counts, yy, yn and the trial sums, and open the next; an
     empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
     cdef int64_t t = h.tsum
-    cdef int32_t b
+    cdef int32_t b, hi
     if h.tlen == 1 and h.nn < h.nn_safe - 1:
         # The commonest trial, one sample, far from the int64 limit: rank 0 adds 1 to
         # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
@@ -305,10 +297,32 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.total = sat_add(h.total, t)
         h.ss += <double>t * <double>t
         h.sn += <double>t
+        h.tlen = 0              # (in each branch, where h is at hand)
+        h.tsum = 0
+    elif h.tlen == 2 and h.nn < h.nn_safe - 4:
+        # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
+        # matter); N = 2.
+        b = h.tbuf[0]
+        hi = h.tbuf[1]
+        if hi < b:
+            b, hi = hi, b
+        h.counts[b] += 1
+        h.counts[hi] += 1
+        h.yy[b] += 1
+        h.yy[hi] += 3
+        h.yn[b] += 2
+        h.yn[hi] += 2
+        h.n += 2
+        h.nn += 4
+        h.total = sat_add(h.total, t)
+        h.ss += <double>t * <double>t
+        h.sn += <double>t * <double>2
+        h.tlen = 0
+        h.tsum = 0
     elif h.tlen > 0:
         _fold_trial(h, h.tlen)
-    h.tlen = 0
-    h.tsum = 0
+        h.tlen = 0
+        h.tsum = 0
 
 
 cdef inline void _count_open(Hist* h) noexcept nogil:
