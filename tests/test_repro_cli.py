@@ -255,9 +255,12 @@ def test_a_short_live_run_writes_both_rows_and_leaves_nothing_behind(tmp_path):
     table = pq.read_table(out)
     assert table.column("source").to_pylist() == ["measured", "simulated"]
     assert table.column("hp_wait_n").to_pylist()[0] > 0
-    # mkwrite at D = 5 ms with the same-VMA writer: reads wait about D behind the writer
-    # (docs/realkernel.md); the measured p50 lies between 1 ms and 2·D.
-    assert 1e6 < table.column("hp_wait_p50_ns").to_pylist()[0] < 10e6
+    # mkwrite at D = 5 ms with the same-VMA writer: reads that come while the writer waits
+    # in vma_start_write() wait about D (docs/realkernel.md), so the measured p99 lies
+    # between 1 ms and 2·D.  Not the p50: how many reads come in that window depends on
+    # how the loops fall in step, which other work on the CPUs changes (on a busy machine
+    # the p50 of such a run was 1 µs in 2 runs of 3, the p99 4-5 ms in all three).
+    assert 1e6 < table.column("hp_wait_p99_ns").to_pylist()[0] < 10e6
     after = (_reproducer_processes(binaries), set(_repro_mounts()), _instances())
     assert after[0] <= before[0], "a reproducer process is left running"
     assert after[1] <= before[1], "a FUSE mount is left"
