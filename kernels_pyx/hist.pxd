@@ -26,6 +26,8 @@ cdef extern from *:
     # Count of leading (trailing) zero bits; undefined for 0, which never reaches them.
     int __builtin_clzll(unsigned long long x) nogil
     int __builtin_ctzll(unsigned long long x) nogil
+    # x, telling GCC it is almost always false (the code it guards is laid out cold)
+    bint unlikely "__builtin_expect"(bint x, long expected) nogil
 
 cdef extern from *:
     """
@@ -159,6 +161,9 @@ cdef enum:
 
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
+    # tcheck stays at or below this, so that a close (tlen and tsum back to 0) keeps
+    # tcheck * 2**MAX_EXP < 2**63; a trial's samples past it all take the careful path.
+    TCHECK_MAX = 1 << (62 - MAX_EXP)
 
 
 cdef struct Hist:
@@ -187,6 +192,11 @@ cdef struct Hist:
     int64_t tlen
     int64_t tcap
     int64_t tsum
+    # hist_record's fast path, a plain add to tsum, runs while tlen < tcheck; the sample
+    # at tlen == tcheck takes the careful one (hist_record_careful), which grows tbuf and
+    # sets tcheck so that tsum + (tcheck - tlen) * 2**MAX_EXP stays below 2**63: the
+    # fast samples (each < 2**MAX_EXP) cannot overflow tsum before the next check.
+    int64_t tcheck
     int32_t* cbuf     # N_BUCKETS counts for the counting sort, allocated on first use
     # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
@@ -235,26 +245,37 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.cbuf = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
+    h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
 
 
-cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
-    """Record one sample of the open trial: its bucket joins the trial's list, its value
-    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
+cdef inline void _set_tcheck(Hist* h) noexcept nogil:
+    """The next careful sample: the fast ones before it (each < 2**MAX_EXP) keep tsum
+    below 2**63, tbuf has room for them, and tcheck stays <= TCHECK_MAX (or at tlen)."""
+    cdef int64_t room = (INT64_MAX - h.tsum) >> MAX_EXP
+    if room > TCHECK_MAX - h.tlen:
+        room = TCHECK_MAX - h.tlen
+    if room > h.tcap - h.tlen:
+        room = h.tcap - h.tlen
+    h.tcheck = h.tlen + room if room > 0 else h.tlen
+
+
+cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
+    """hist_record without its fast path: for any sample, and needed for those the fast
+    path refuses (tbuf full, tsum near the int64 limit, a trial past TCHECK_MAX samples,
+    v outside [0, 2**MAX_EXP))."""
     cdef int32_t* grown
     cdef int32_t idx
+    if v < 0:
+        return HIST_ERR_NEGATIVE
     if h.tlen == h.tcap:
-        if v < 0:
-            return HIST_ERR_NEGATIVE
         # Grow before touching any counter, so a failure leaves h consistent.
         grown = <int32_t*>realloc(h.tbuf, 2 * h.tcap * sizeof(int32_t))
         if grown == NULL:
             return HIST_ERR_NOMEM
         h.tbuf = grown
         h.tcap *= 2
-    if <uint64_t>v >= (<uint64_t>1 << MAX_EXP):  # negative or overflowing: one test for both
-        if v < 0:
-            return HIST_ERR_NEGATIVE
+    if v >= (<int64_t>1 << MAX_EXP):
         h.overflow += 1
         idx = N_BUCKETS - 1
     else:
@@ -266,7 +287,35 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     h.tbuf[h.tlen] = idx
     h.tlen += 1
     h.tsum = sat_add(h.tsum, v)
+    _set_tcheck(h)
     return HIST_OK
+
+
+cdef inline bint hist_record_fast(Hist* h, int64_t v) noexcept nogil:
+    """Record v as hist_record does, if it needs neither the careful path nor an error
+    return (tlen < tcheck, 0 <= v < 2**MAX_EXP); false, with h unchanged, if it does.
+    (For a caller that keeps hist_record_careful out of line.)"""
+    cdef int32_t idx
+    # negative or overflowing v: one test for both
+    if unlikely(h.tlen == h.tcheck or <uint64_t>v >= (<uint64_t>1 << MAX_EXP), 0):
+        return False
+    idx = _bucket_below_overflow(v)
+    if v < h.vmin:
+        h.vmin = v
+    if v > h.vmax:
+        h.vmax = v
+    h.tbuf[h.tlen] = idx
+    h.tlen += 1
+    h.tsum += v                 # cannot overflow: see tcheck
+    return True
+
+
+cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
+    """Record one sample of the open trial: its bucket joins the trial's list, its value
+    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
+    if hist_record_fast(h, v):
+        return HIST_OK
+    return hist_record_careful(h, v)
 
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
@@ -353,4 +402,5 @@ cdef inline void hist_free(Hist* h) noexcept nogil:
     free(h.tbuf)
     h.tbuf = NULL
     h.tcap = 0
+    h.tcheck = 0
     h.tlen = 0
