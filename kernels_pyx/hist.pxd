@@ -47,25 +47,36 @@ cdef extern from *:
     """
     #include <stdlib.h>
     #include <string.h>
+    enum {
+        MCSIM_HIST_SEEN_WORDS = 74  /* N_BUCKETS / 64: a bitmap of the buckets a trial uses */
+    };
+
+    /* The count buffer of a long trial's sort or fold, allocated on first use, zeroed: nb
+       int32 counts per bucket, then a bitmap of MCSIM_HIST_SEEN_WORDS words.  Its users
+       leave it all zero again.  NULL if it cannot be allocated (the caller sorts). */
+    static int32_t* mcsim_hist_cbuf(int32_t** cbuf, int32_t nb) {
+        if (*cbuf == NULL && nb <= 64 * MCSIM_HIST_SEEN_WORDS)
+            *cbuf = (int32_t*)calloc((size_t)nb + 2 * MCSIM_HIST_SEEN_WORDS, sizeof(int32_t));
+        return *cbuf;
+    }
+
     /* Sort a long trial's bucket indices (0 <= a[i] < nb) by counting: O(n + nb), for
        window trials with thousands of samples, where Shell sort's passes dominate.  Out
-       of line, so hist_end_trial stays small enough to inline.  The count buffer is
-       allocated on first use; -1 if it cannot be (the caller sorts otherwise). */
+       of line, so hist_end_trial stays small enough to inline.  -1 if the count buffer
+       cannot be allocated (the caller sorts otherwise). */
     static __attribute__((noinline)) int mcsim_hist_counting_sort(
             int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
-        if (*cbuf == NULL) {
-            *cbuf = (int32_t*)malloc((size_t)nb * sizeof(int32_t));
-            if (*cbuf == NULL)
-                return -1;
-        }
-        int32_t* c = *cbuf;
-        memset(c, 0, (size_t)nb * sizeof(int32_t));
+        int32_t* c = mcsim_hist_cbuf(cbuf, nb);
+        if (c == NULL)
+            return -1;
         for (int64_t i = 0; i < n; i++)
             c[a[i]]++;
         int64_t pos = 0;
-        for (int32_t b = 0; b < nb; b++)
+        for (int32_t b = 0; b < nb; b++) {
             for (int32_t k = c[b]; k > 0; k--)
                 a[pos++] = b;
+            c[b] = 0;
+        }
         return 0;
     }
     """
@@ -124,9 +135,50 @@ cdef extern from *:
        1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
        With `saturating` (near the int64 limit) every yy and yn entry saturates on its
        own.  Out of line, so the close of a short trial (most) stays small. */
+    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
+       count the samples per bucket, marking the buckets used in a bitmap, then walk the
+       bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
+       below b), add k * (2P + k) to yy.  The walk zeroes what the count set.  -1 (nothing
+       done) if the count buffer cannot be allocated. */
+    static int mcsim_hist_fold_counted(
+            int64_t* counts, int64_t* yy, int64_t* yn, const int32_t* a, int64_t n,
+            int32_t** cbuf, int32_t nb) {
+        int32_t* c = mcsim_hist_cbuf(cbuf, nb);
+        if (c == NULL)
+            return -1;
+        uint64_t* seen = (uint64_t*)(c + nb);
+        int32_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t b = a[i], w = b >> 6;
+            c[b]++;
+            seen[w] |= (uint64_t)1 << (b & 63);
+            wlo = w < wlo ? w : wlo;
+            whi = w > whi ? w : whi;
+        }
+        int64_t below = 0;
+        for (int32_t w = wlo; w <= whi; w++) {
+            uint64_t bits = seen[w];
+            seen[w] = 0;
+            while (bits) {
+                int32_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t k = c[b];
+                bits &= bits - 1;
+                c[b] = 0;
+                counts[b] += k;
+                yy[b] += k * (2 * below + k);
+                yn[b] += k * n;
+                below += k;
+            }
+        }
+        return 0;
+    }
+
     static __attribute__((noinline)) void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
             int32_t** cbuf, int32_t nb, int saturating) {
+        if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
+                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb) == 0)
+            return;
         mcsim_hist_sort(cbuf, a, n, nb);
         if (saturating) {
             for (int64_t m = 0; m < n; m++)
@@ -197,7 +249,7 @@ cdef struct Hist:
     # sets tcheck so that tsum + (tcheck - tlen) * 2**MAX_EXP stays below 2**63: the
     # fast samples (each < 2**MAX_EXP) cannot overflow tsum before the next check.
     int64_t tcheck
-    int32_t* cbuf     # N_BUCKETS counts for the counting sort, allocated on first use
+    int32_t* cbuf     # a long trial's counts per bucket and bitmap (mcsim_hist_cbuf), or NULL
     # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
