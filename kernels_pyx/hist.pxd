@@ -254,6 +254,11 @@ cdef struct Hist:
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
     int64_t nn_safe
+    # A one-sample trial closes inline while nn < nn_fast, a two-sample one while
+    # nn < nn_fast - 3 (_set_nn_fast): nn stays below nn_safe, and total below 2**63
+    # without saturating, as such a close adds < 2**MAX_EXP to total per unit of nn.
+    # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
+    int64_t nn_fast
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
@@ -273,6 +278,15 @@ cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
     if v >= (<int64_t>1 << MAX_EXP):
         return N_BUCKETS - 1
     return _bucket_below_overflow(v)
+
+
+cdef inline void _set_nn_fast(Hist* h) noexcept nogil:
+    """nn_fast from nn, nn_safe and total (see Hist)."""
+    cdef int64_t room = (INT64_MAX - h.total) >> MAX_EXP
+    cdef int64_t limit = h.nn_safe - 1
+    if room < limit - h.nn:
+        limit = h.nn + room
+    h.nn_fast = limit
 
 
 cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
@@ -298,6 +312,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
+    _set_nn_fast(h)
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
 
 
@@ -329,6 +344,7 @@ cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
         h.tcap *= 2
     if v >= (<int64_t>1 << MAX_EXP):
         h.overflow += 1
+        h.nn_fast = 0           # so this trial closes through _fold_trial (see Hist)
         idx = N_BUCKETS - 1
     else:
         idx = _bucket_below_overflow(v)
@@ -379,6 +395,7 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     h.total = sat_add(h.total, h.tsum)
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
+    _set_nn_fast(h)
 
 
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
@@ -386,8 +403,8 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
     cdef int64_t t = h.tsum
     cdef int32_t b, hi
-    if h.tlen == 1 and h.nn < h.nn_safe - 1:
-        # The commonest trial, one sample, far from the int64 limit: rank 0 adds 1 to
+    if h.tlen == 1 and h.nn < h.nn_fast:
+        # The commonest trial, one sample, far from the int64 limits: rank 0 adds 1 to
         # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
         b = h.tbuf[0]
         h.counts[b] += 1
@@ -395,12 +412,12 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.yn[b] += 1
         h.n += 1
         h.nn += 1
-        h.total = sat_add(h.total, t)
+        h.total += t            # cannot overflow: see nn_fast
         h.ss += <double>t * <double>t
         h.sn += <double>t
         h.tlen = 0              # (in each branch, where h is at hand)
         h.tsum = 0
-    elif h.tlen == 2 and h.nn < h.nn_safe - 4:
+    elif h.tlen == 2 and h.nn < h.nn_fast - 3:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
         # matter); N = 2.
         b = h.tbuf[0]
@@ -415,7 +432,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.yn[hi] += 2
         h.n += 2
         h.nn += 4
-        h.total = sat_add(h.total, t)
+        h.total += t            # cannot overflow: see nn_fast
         h.ss += <double>t * <double>t
         h.sn += <double>t * <double>2
         h.tlen = 0
@@ -440,6 +457,7 @@ cdef inline void hist_abandon_trial(Hist* h) noexcept nogil:
     _count_open(h)
     h.tlen = 0
     h.tsum = 0
+    _set_nn_fast(h)             # (a sample >= 2**MAX_EXP may have zeroed it)
 
 
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
