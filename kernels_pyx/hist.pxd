@@ -239,11 +239,12 @@ cdef struct Hist:
     int64_t overflow  # samples >= 2**MAX_EXP
     double ss         # sum over trials of S_t**2 (S_t = sum of the trial's values)
     double sn         # sum over trials of S_t * N_t
-    # The open trial: its samples' bucket indices and the sum of its values.
+    # The open trial: its samples' bucket indices and the sum of its values (tlen and
+    # tsum side by side: a close zeroes both with one store).
     int32_t* tbuf
     int64_t tlen
-    int64_t tcap
     int64_t tsum
+    int64_t tcap
     # hist_record's fast path, a plain add to tsum, runs while tlen < tcheck; the sample
     # at tlen == tcheck takes the careful one (hist_record_careful), which grows tbuf and
     # sets tcheck so that tsum + (tcheck - tlen) * 2**MAX_EXP stays below 2**63: the
