@@ -256,8 +256,9 @@ cdef struct Hist:
     # nn_safe, hist_end_trial adds without checking each entry.
     int64_t nn_safe
     # A one-sample trial closes inline while nn < nn_fast, a two-sample one while
-    # nn < nn_fast - 3 (_set_nn_fast): nn stays below nn_safe, and total below 2**63
-    # without saturating, as such a close adds < 2**MAX_EXP to total per unit of nn.
+    # nn < nn_fast - 3, a three-sample one while nn < nn_fast - 8 (_set_nn_fast): nn
+    # stays below nn_safe, and total below 2**63 without saturating, as such a close
+    # adds < 2**MAX_EXP to total per unit of nn.
     # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
     int64_t nn_fast
 
@@ -388,7 +389,7 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
-    """hist_close_trial's general case: N >= 3 samples, or fewer near the int64 limit."""
+    """hist_close_trial's general case: N >= 4 samples, or fewer near the int64 limits."""
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
@@ -397,6 +398,34 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
     _set_nn_fast(h)
+
+
+cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
+    """hist_close_trial's three-sample case: a sorting network for the ranks 0, 1, 2 (in
+    one bucket the order does not matter); N = 3."""
+    cdef int32_t lo = h.tbuf[0], mid = h.tbuf[1], hi = h.tbuf[2]
+    if mid < lo:
+        lo, mid = mid, lo
+    if hi < mid:
+        mid, hi = hi, mid
+        if mid < lo:
+            lo, mid = mid, lo
+    h.counts[lo] += 1
+    h.counts[mid] += 1
+    h.counts[hi] += 1
+    h.yy[lo] += 1
+    h.yy[mid] += 3
+    h.yy[hi] += 5
+    h.yn[lo] += 3
+    h.yn[mid] += 3
+    h.yn[hi] += 3
+    h.n += 3
+    h.nn += 9
+    h.total += t                # cannot overflow: see nn_fast
+    h.ss += <double>t * <double>t
+    h.sn += <double>t * <double>3
+    h.tlen = 0
+    h.tsum = 0
 
 
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
@@ -438,6 +467,8 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.sn += <double>t * <double>2
         h.tlen = 0
         h.tsum = 0
+    elif h.tlen == 3 and h.nn < h.nn_fast - 8:
+        _close_three(h, t)
     elif h.tlen > 0:
         _fold_trial(h, h.tlen)
         h.tlen = 0
