@@ -291,10 +291,16 @@ cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:
     return (<int64_t*>s.counters) + index
 
 
+cdef void record_careful(Hist* h, Sim* s, int64_t value) noexcept nogil:
+    # record's rare case, out of line so that each record site stays small
+    if hist_record_careful(h, value) != HIST_OK:
+        s.error = ERR_HIST
+
+
 cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
     s.hist_touched |= (<uint64_t>1) << metric  # end_trial closes only these metrics
-    if hist_record(&s.hists[metric], value) != HIST_OK:
-        s.error = ERR_HIST
+    if not hist_record_fast(&s.hists[metric], value):
+        record_careful(&s.hists[metric], s, value)
 
 
 # ------------------------------------------------------------------ tasks and timeline

@@ -262,6 +262,8 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     cdef int i, k
     cdef Proc* p
     cdef Vma* v
+    cdef Proc* procs = s.procs                # (read once: the stores could alias s)
+    cdef Vma* vmas = s.vmas
     s.now = 0
     s.seq = 0
     s.nheap = 0
@@ -278,7 +280,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.runq.head = 0
     s.runq.len = 0                            # (threads_start clears keeps_cpu)
     for i in range(s.n_procs):
-        p = &s.procs[i]
+        p = &procs[i]
         p.lockq.head = 0
         p.lockq.len = 0
         p.writer = -1
@@ -288,7 +290,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
             p.nblocked[k] = 0
             p.integral[k] = 0
     for i in range(s.n_vmas):
-        v = &s.vmas[i]
+        v = &vmas[i]
         v.readers = 0
         v.writer = -1
         v.waiter = -1

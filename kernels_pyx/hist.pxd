@@ -26,6 +26,8 @@ cdef extern from *:
     # Count of leading (trailing) zero bits; undefined for 0, which never reaches them.
     int __builtin_clzll(unsigned long long x) nogil
     int __builtin_ctzll(unsigned long long x) nogil
+    # x, telling GCC it is almost always false (the code it guards is laid out cold)
+    bint unlikely "__builtin_expect"(bint x, long expected) nogil
 
 cdef extern from *:
     """
@@ -45,25 +47,36 @@ cdef extern from *:
     """
     #include <stdlib.h>
     #include <string.h>
+    enum {
+        MCSIM_HIST_SEEN_WORDS = 74  /* N_BUCKETS / 64: a bitmap of the buckets a trial uses */
+    };
+
+    /* The count buffer of a long trial's sort or fold, allocated on first use, zeroed: nb
+       int32 counts per bucket, then a bitmap of MCSIM_HIST_SEEN_WORDS words.  Its users
+       leave it all zero again.  NULL if it cannot be allocated (the caller sorts). */
+    static int32_t* mcsim_hist_cbuf(int32_t** cbuf, int32_t nb) {
+        if (*cbuf == NULL && nb <= 64 * MCSIM_HIST_SEEN_WORDS)
+            *cbuf = (int32_t*)calloc((size_t)nb + 2 * MCSIM_HIST_SEEN_WORDS, sizeof(int32_t));
+        return *cbuf;
+    }
+
     /* Sort a long trial's bucket indices (0 <= a[i] < nb) by counting: O(n + nb), for
        window trials with thousands of samples, where Shell sort's passes dominate.  Out
-       of line, so hist_end_trial stays small enough to inline.  The count buffer is
-       allocated on first use; -1 if it cannot be (the caller sorts otherwise). */
+       of line, so hist_end_trial stays small enough to inline.  -1 if the count buffer
+       cannot be allocated (the caller sorts otherwise). */
     static __attribute__((noinline)) int mcsim_hist_counting_sort(
             int32_t** cbuf, int32_t* a, int64_t n, int32_t nb) {
-        if (*cbuf == NULL) {
-            *cbuf = (int32_t*)malloc((size_t)nb * sizeof(int32_t));
-            if (*cbuf == NULL)
-                return -1;
-        }
-        int32_t* c = *cbuf;
-        memset(c, 0, (size_t)nb * sizeof(int32_t));
+        int32_t* c = mcsim_hist_cbuf(cbuf, nb);
+        if (c == NULL)
+            return -1;
         for (int64_t i = 0; i < n; i++)
             c[a[i]]++;
         int64_t pos = 0;
-        for (int32_t b = 0; b < nb; b++)
+        for (int32_t b = 0; b < nb; b++) {
             for (int32_t k = c[b]; k > 0; k--)
                 a[pos++] = b;
+            c[b] = 0;
+        }
         return 0;
     }
     """
@@ -122,9 +135,50 @@ cdef extern from *:
        1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
        With `saturating` (near the int64 limit) every yy and yn entry saturates on its
        own.  Out of line, so the close of a short trial (most) stays small. */
+    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
+       count the samples per bucket, marking the buckets used in a bitmap, then walk the
+       bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
+       below b), add k * (2P + k) to yy.  The walk zeroes what the count set.  -1 (nothing
+       done) if the count buffer cannot be allocated. */
+    static int mcsim_hist_fold_counted(
+            int64_t* counts, int64_t* yy, int64_t* yn, const int32_t* a, int64_t n,
+            int32_t** cbuf, int32_t nb) {
+        int32_t* c = mcsim_hist_cbuf(cbuf, nb);
+        if (c == NULL)
+            return -1;
+        uint64_t* seen = (uint64_t*)(c + nb);
+        int32_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t b = a[i], w = b >> 6;
+            c[b]++;
+            seen[w] |= (uint64_t)1 << (b & 63);
+            wlo = w < wlo ? w : wlo;
+            whi = w > whi ? w : whi;
+        }
+        int64_t below = 0;
+        for (int32_t w = wlo; w <= whi; w++) {
+            uint64_t bits = seen[w];
+            seen[w] = 0;
+            while (bits) {
+                int32_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t k = c[b];
+                bits &= bits - 1;
+                c[b] = 0;
+                counts[b] += k;
+                yy[b] += k * (2 * below + k);
+                yn[b] += k * n;
+                below += k;
+            }
+        }
+        return 0;
+    }
+
     static __attribute__((noinline)) void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
             int32_t** cbuf, int32_t nb, int saturating) {
+        if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
+                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb) == 0)
+            return;
         mcsim_hist_sort(cbuf, a, n, nb);
         if (saturating) {
             for (int64_t m = 0; m < n; m++)
@@ -159,6 +213,9 @@ cdef enum:
 
 cdef enum:
     TBUF_INITIAL_CAPACITY = 64
+    # tcheck stays at or below this, so that a close (tlen and tsum back to 0) keeps
+    # tcheck * 2**MAX_EXP < 2**63; a trial's samples past it all take the careful path.
+    TCHECK_MAX = 1 << (62 - MAX_EXP)
 
 
 cdef struct Hist:
@@ -182,16 +239,28 @@ cdef struct Hist:
     int64_t overflow  # samples >= 2**MAX_EXP
     double ss         # sum over trials of S_t**2 (S_t = sum of the trial's values)
     double sn         # sum over trials of S_t * N_t
-    # The open trial: its samples' bucket indices and the sum of its values.
+    # The open trial: its samples' bucket indices and the sum of its values (tlen and
+    # tsum side by side: a close zeroes both with one store).
     int32_t* tbuf
     int64_t tlen
-    int64_t tcap
     int64_t tsum
-    int32_t* cbuf     # N_BUCKETS counts for the counting sort, allocated on first use
+    int64_t tcap
+    # hist_record's fast path, a plain add to tsum, runs while tlen < tcheck; the sample
+    # at tlen == tcheck takes the careful one (hist_record_careful), which grows tbuf and
+    # sets tcheck so that tsum + (tcheck - tlen) * 2**MAX_EXP stays below 2**63: the
+    # fast samples (each < 2**MAX_EXP) cannot overflow tsum before the next check.
+    int64_t tcheck
+    int32_t* cbuf     # a long trial's counts per bucket and bitmap (mcsim_hist_cbuf), or NULL
     # INT64_MAX minus the largest yy or yn entry given to hist_init.  Every entry stays
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
     int64_t nn_safe
+    # A one-sample trial closes inline while nn < nn_fast, a two-sample one while
+    # nn < nn_fast - 3, a three-sample one while nn < nn_fast - 8 (_set_nn_fast): nn
+    # stays below nn_safe, and total below 2**63 without saturating, as such a close
+    # adds < 2**MAX_EXP to total per unit of nn.
+    # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
+    int64_t nn_fast
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
@@ -211,6 +280,15 @@ cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
     if v >= (<int64_t>1 << MAX_EXP):
         return N_BUCKETS - 1
     return _bucket_below_overflow(v)
+
+
+cdef inline void _set_nn_fast(Hist* h) noexcept nogil:
+    """nn_fast from nn, nn_safe and total (see Hist)."""
+    cdef int64_t room = (INT64_MAX - h.total) >> MAX_EXP
+    cdef int64_t limit = h.nn_safe - 1
+    if room < limit - h.nn:
+        limit = h.nn + room
+    h.nn_fast = limit
 
 
 cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
@@ -235,27 +313,40 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.cbuf = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
+    h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
+    _set_nn_fast(h)
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
 
 
-cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
-    """Record one sample of the open trial: its bucket joins the trial's list, its value
-    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
+cdef inline void _set_tcheck(Hist* h) noexcept nogil:
+    """The next careful sample: the fast ones before it (each < 2**MAX_EXP) keep tsum
+    below 2**63, tbuf has room for them, and tcheck stays <= TCHECK_MAX (or at tlen)."""
+    cdef int64_t room = (INT64_MAX - h.tsum) >> MAX_EXP
+    if room > TCHECK_MAX - h.tlen:
+        room = TCHECK_MAX - h.tlen
+    if room > h.tcap - h.tlen:
+        room = h.tcap - h.tlen
+    h.tcheck = h.tlen + room if room > 0 else h.tlen
+
+
+cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
+    """hist_record without its fast path: for any sample, and needed for those the fast
+    path refuses (tbuf full, tsum near the int64 limit, a trial past TCHECK_MAX samples,
+    v outside [0, 2**MAX_EXP))."""
     cdef int32_t* grown
     cdef int32_t idx
+    if v < 0:
+        return HIST_ERR_NEGATIVE
     if h.tlen == h.tcap:
-        if v < 0:
-            return HIST_ERR_NEGATIVE
         # Grow before touching any counter, so a failure leaves h consistent.
         grown = <int32_t*>realloc(h.tbuf, 2 * h.tcap * sizeof(int32_t))
         if grown == NULL:
             return HIST_ERR_NOMEM
         h.tbuf = grown
         h.tcap *= 2
-    if <uint64_t>v >= (<uint64_t>1 << MAX_EXP):  # negative or overflowing: one test for both
-        if v < 0:
-            return HIST_ERR_NEGATIVE
+    if v >= (<int64_t>1 << MAX_EXP):
         h.overflow += 1
+        h.nn_fast = 0           # so this trial closes through _fold_trial (see Hist)
         idx = N_BUCKETS - 1
     else:
         idx = _bucket_below_overflow(v)
@@ -266,11 +357,39 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
     h.tbuf[h.tlen] = idx
     h.tlen += 1
     h.tsum = sat_add(h.tsum, v)
+    _set_tcheck(h)
     return HIST_OK
 
 
+cdef inline bint hist_record_fast(Hist* h, int64_t v) noexcept nogil:
+    """Record v as hist_record does, if it needs neither the careful path nor an error
+    return (tlen < tcheck, 0 <= v < 2**MAX_EXP); false, with h unchanged, if it does.
+    (For a caller that keeps hist_record_careful out of line.)"""
+    cdef int32_t idx
+    # negative or overflowing v: one test for both
+    if unlikely(h.tlen == h.tcheck or <uint64_t>v >= (<uint64_t>1 << MAX_EXP), 0):
+        return False
+    idx = _bucket_below_overflow(v)
+    if v < h.vmin:
+        h.vmin = v
+    if v > h.vmax:
+        h.vmax = v
+    h.tbuf[h.tlen] = idx
+    h.tlen += 1
+    h.tsum += v                 # cannot overflow: see tcheck
+    return True
+
+
+cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
+    """Record one sample of the open trial: its bucket joins the trial's list, its value
+    the extremes, overflow and the trial's sum; the close counts it in n and counts."""
+    if hist_record_fast(h, v):
+        return HIST_OK
+    return hist_record_careful(h, v)
+
+
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
-    """hist_close_trial's general case: N >= 3 samples, or fewer near the int64 limit."""
+    """hist_close_trial's general case: N >= 4 samples, or fewer near the int64 limits."""
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
@@ -278,6 +397,35 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     h.total = sat_add(h.total, h.tsum)
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
+    _set_nn_fast(h)
+
+
+cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
+    """hist_close_trial's three-sample case: a sorting network for the ranks 0, 1, 2 (in
+    one bucket the order does not matter); N = 3."""
+    cdef int32_t lo = h.tbuf[0], mid = h.tbuf[1], hi = h.tbuf[2]
+    if mid < lo:
+        lo, mid = mid, lo
+    if hi < mid:
+        mid, hi = hi, mid
+        if mid < lo:
+            lo, mid = mid, lo
+    h.counts[lo] += 1
+    h.counts[mid] += 1
+    h.counts[hi] += 1
+    h.yy[lo] += 1
+    h.yy[mid] += 3
+    h.yy[hi] += 5
+    h.yn[lo] += 3
+    h.yn[mid] += 3
+    h.yn[hi] += 3
+    h.n += 3
+    h.nn += 9
+    h.total += t                # cannot overflow: see nn_fast
+    h.ss += <double>t * <double>t
+    h.sn += <double>t * <double>3
+    h.tlen = 0
+    h.tsum = 0
 
 
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
@@ -285,8 +433,8 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
     cdef int64_t t = h.tsum
     cdef int32_t b, hi
-    if h.tlen == 1 and h.nn < h.nn_safe - 1:
-        # The commonest trial, one sample, far from the int64 limit: rank 0 adds 1 to
+    if h.tlen == 1 and h.nn < h.nn_fast:
+        # The commonest trial, one sample, far from the int64 limits: rank 0 adds 1 to
         # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
         b = h.tbuf[0]
         h.counts[b] += 1
@@ -294,12 +442,12 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.yn[b] += 1
         h.n += 1
         h.nn += 1
-        h.total = sat_add(h.total, t)
+        h.total += t            # cannot overflow: see nn_fast
         h.ss += <double>t * <double>t
         h.sn += <double>t
         h.tlen = 0              # (in each branch, where h is at hand)
         h.tsum = 0
-    elif h.tlen == 2 and h.nn < h.nn_safe - 4:
+    elif h.tlen == 2 and h.nn < h.nn_fast - 3:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
         # matter); N = 2.
         b = h.tbuf[0]
@@ -314,11 +462,13 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.yn[hi] += 2
         h.n += 2
         h.nn += 4
-        h.total = sat_add(h.total, t)
+        h.total += t            # cannot overflow: see nn_fast
         h.ss += <double>t * <double>t
         h.sn += <double>t * <double>2
         h.tlen = 0
         h.tsum = 0
+    elif h.tlen == 3 and h.nn < h.nn_fast - 8:
+        _close_three(h, t)
     elif h.tlen > 0:
         _fold_trial(h, h.tlen)
         h.tlen = 0
@@ -339,6 +489,7 @@ cdef inline void hist_abandon_trial(Hist* h) noexcept nogil:
     _count_open(h)
     h.tlen = 0
     h.tsum = 0
+    _set_nn_fast(h)             # (a sample >= 2**MAX_EXP may have zeroed it)
 
 
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:
@@ -353,4 +504,5 @@ cdef inline void hist_free(Hist* h) noexcept nogil:
     free(h.tbuf)
     h.tbuf = NULL
     h.tcap = 0
+    h.tcheck = 0
     h.tlen = 0
