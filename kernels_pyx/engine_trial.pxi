@@ -324,9 +324,30 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
         memset(s.trial, 0, sizeof(s.trial))  # unread without rows: left to add up
 
 
-cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+# The cycle loop comes in two specializations, one per mode: the default one pays no test
+# for ``check`` per event.  (A fused type, not a bint argument: GCC merges the two calls
+# of an inline function with a constant bint into one call with a variable.)
+cdef struct InvariantsChecked:
+    int32_t unused
+cdef struct InvariantsUnchecked:
+    int32_t unused
+ctypedef fused CheckMode:
+    InvariantsChecked
+    InvariantsUnchecked
+
+cdef extern from *:
+    # The loop's own function, never inlined into its caller: the state machine inlines
+    # into it, within GCC's growth limit for one function (a limit relative to the
+    # function's size, so a small caller would stop inlining early).
+    """
+    #define mcsim_noinline_int __attribute__((noinline)) int
+    """
+    ctypedef int noinline_int "mcsim_noinline_int"
+
+
+cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* check) noexcept nogil:
     """The hot loop: regenerative cycles, each ended when the system is empty again.
-    With ``check``, the invariants are checked after every event."""
+    With InvariantsChecked, the invariants are checked after every event."""
     cdef int64_t i, events, limit = s.sc.max_trial_events
     cdef Event ev
     cdef int broken
@@ -337,11 +358,14 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
         while True:
             ev = pop_event(s)
             s.now = ev.t
-            dispatch(s, &ev)
+            if CheckMode is InvariantsChecked:
+                dispatch_call(s, &ev)         # (the state machine inlines only once)
+            else:
+                dispatch(s, &ev)
             events += 1
             if s.error:
                 return s.error
-            if check:
+            if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
                     return ERR_INVARIANT + broken
@@ -358,11 +382,11 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
 
 
 cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
-    # Two copies of the loop, each with ``check`` a constant: the default one pays no
-    # test for it per event.
+    cdef InvariantsChecked checked
+    cdef InvariantsUnchecked unchecked
     if check:
-        return cycles(s, n_trials, rows, True)
-    return cycles(s, n_trials, rows, False)
+        return cycles(s, n_trials, rows, &checked)
+    return cycles(s, n_trials, rows, &unchecked)
 
 
 cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
