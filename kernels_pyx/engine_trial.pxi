@@ -62,7 +62,7 @@ cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
 
 
 # ------------------------------------------------------------------ dispatch
-cdef void run_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     cdef int32_t pc = task.pc
     if pc == PC_HOLD_DONE:
