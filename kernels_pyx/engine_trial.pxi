@@ -30,16 +30,28 @@ cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
     task.t_arrive = s.now
 
 
-cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
     """An arrival, a scripted task at its ``at`` or a step at its timer: admitted, then
-    started at once unless it waits for a CPU (§14.2 case b)."""
+    started at once unless it waits for a CPU (§14.2 case b).  Only an ``arrival``
+    inlines begin_task: one copy in the loop, at the hot call."""
     admit(s, t)
     if s.cpus and s.tasks[t].kind != TK_BG_IO and not cpu_timer(s, t, PC_START):
         return                                # starts in run_task at PC_START
-    begin_task(s, t)
+    if arrival:
+        begin_task(s, t)
+    else:
+        begin_task_call(s, t)
 
 
-cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
+cdef extern from *:
+    # GCC's growth limits otherwise keep begin_task, called at every arrival, out of line.
+    """
+    #define mcsim_always_inline_void __attribute__((always_inline)) void
+    """
+    ctypedef void always_inline_void "mcsim_always_inline_void"
+
+
+cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
     """The task runs for the first time: its request, gate entry or first pass."""
     cdef Task* task = &s.tasks[t]
     if task.kind == TK_HP_READ:
@@ -59,6 +71,12 @@ cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
             issue(s, t, task.bio, BIO_BG)
     else:
         fault_start(s, t)
+
+
+cdef void begin_task_call(Sim* s, int32_t t) noexcept nogil:
+    """begin_task() as a call, for the rare callers (a scripted task's or a step's start,
+    a queued task's first CPU): only an arrival inlines it."""
+    begin_task(s, t)
 
 
 # ------------------------------------------------------------------ dispatch
@@ -101,7 +119,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
     else:                                     # PC_START: it got a CPU after queueing
-        begin_task(s, t)
+        begin_task_call(s, t)
 
 
 cdef inline void arrive_fault(Sim* s, Task* task) noexcept nogil:
@@ -164,7 +182,7 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     gap.a = sc.arrival_mean_ns
     gap.b = 0.0
     schedule(s, s.now + draw_ns(s, &gap), EV_ARRIVAL, -1, 0)
-    start_task(s, t)
+    start_task(s, t, True)
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
@@ -177,7 +195,7 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
     elif ev.task < 0:                         # random mode: draw the arrival
         arrive(s)
     else:                                     # scripted mode: the task is ready-made
-        start_task(s, ev.task)
+        start_task(s, ev.task, False)
 
 
 cdef void dispatch_call(Sim* s, Event* ev) noexcept nogil:
