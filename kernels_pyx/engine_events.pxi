@@ -2,6 +2,21 @@
 # event heap, wake-ups, the task table and a scripted run's timeline (docs/model.md §4).
 # Mirrors the plumbing of mcsim/reference.py.
 
+# GCC's inlining, where its heuristics choose badly for the event loop: the return types
+# of a few functions carry an attribute (Cython has no syntax for one).
+cdef extern from *:
+    """
+    #define mcsim_always_inline_void __attribute__((always_inline)) void
+    #define mcsim_noinline_int __attribute__((noinline)) int
+    """
+    # inlined even past GCC's growth limit for the loop (called at every arrival)
+    ctypedef void always_inline_void "mcsim_always_inline_void"
+    # kept a function of its own: the state machine inlines into it, within GCC's growth
+    # limit for one function (relative to the function's size, so a small caller would
+    # stop inlining early)
+    ctypedef int noinline_int "mcsim_noinline_int"
+
+
 # ------------------------------------------------------------------ randomness
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything

@@ -43,14 +43,6 @@ cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
         begin_task_call(s, t)
 
 
-cdef extern from *:
-    # GCC's growth limits otherwise keep begin_task, called at every arrival, out of line.
-    """
-    #define mcsim_always_inline_void __attribute__((always_inline)) void
-    """
-    ctypedef void always_inline_void "mcsim_always_inline_void"
-
-
 cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
     """The task runs for the first time: its request, gate entry or first pass."""
     cdef Task* task = &s.tasks[t]
@@ -353,16 +345,8 @@ ctypedef fused CheckMode:
     InvariantsChecked
     InvariantsUnchecked
 
-cdef extern from *:
-    # The loop's own function, never inlined into its caller: the state machine inlines
-    # into it, within GCC's growth limit for one function (a limit relative to the
-    # function's size, so a small caller would stop inlining early).
-    """
-    #define mcsim_noinline_int __attribute__((noinline)) int
-    """
-    ctypedef int noinline_int "mcsim_noinline_int"
 
-
+# (noinline: the state machine inlines into the loop's own function; see engine_events.pxi)
 cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* check) noexcept nogil:
     """The hot loop: regenerative cycles, each ended when the system is empty again.
     With InvariantsChecked, the invariants are checked after every event."""
