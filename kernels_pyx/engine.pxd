@@ -130,6 +130,7 @@ cdef struct Sim:
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
     int32_t arr_pending
+    int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
     Task* tasks
     int32_t ntasks, captasks
     int32_t* free_ids

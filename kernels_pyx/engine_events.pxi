@@ -201,9 +201,13 @@ cdef inline bint ev_before(const Event* a, const Event* b) noexcept nogil:
 
 
 cdef inline void note_pending(Sim* s) noexcept nogil:
+    # s.pending_high (0 from sim_init) never exceeds the counter, so only a new high for
+    # this Sim can raise it: the common case reads no Counters.
     cdef int64_t n = s.nheap + s.arr_pending
-    if n > s.counters.max_pending_events:
-        s.counters.max_pending_events = n
+    if n > s.pending_high:
+        s.pending_high = n
+        if n > s.counters.max_pending_events:
+            s.counters.max_pending_events = n
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
