@@ -214,7 +214,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     # t is now + a delay; now <= MAX_TIME_NS and every delay <= 2 * MAX_DRAW_NS (draws
     # are clamped, wake_ns and script rows checked on entry; a wake-up adds a jitter draw
     # to wake or to a sleep), so t itself cannot overflow.
-    cdef Event ev
+    cdef Event* ev
     cdef Event* grown
     cdef int64_t i, parent
     if t > MAX_TIME_NS:
@@ -237,21 +237,24 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         s.heap = grown
         s.capheap *= 2
         s.counters.buffer_growths += 1
+    i = s.nheap
+    s.nheap += 1
+    # Sift the hole up.  The new event's seq exceeds every pending one's (seq only grows,
+    # and a trial starts with an empty heap), so it goes before a parent iff its t is
+    # smaller: t alone decides.  Its fields are then written in place.
+    while i > 0:
+        parent = (i - 1) >> 1
+        if t >= s.heap[parent].t:
+            break
+        s.heap[i] = s.heap[parent]
+        i = parent
+    ev = &s.heap[i]
     ev.t = t
     ev.seq = s.seq
     ev.kind = kind
     ev.task = task
     ev.arg = arg
     s.seq += 1
-    i = s.nheap
-    s.nheap += 1
-    while i > 0:                              # sift the hole up
-        parent = (i - 1) >> 1
-        if not ev_before(&ev, &s.heap[parent]):
-            break
-        s.heap[i] = s.heap[parent]
-        i = parent
-    s.heap[i] = ev
     note_pending(s)
 
 
