@@ -320,6 +320,18 @@ cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
 
 
 # ------------------------------------------------------------------ tasks and timeline
+cdef extern from *:
+    # A Task (engine.pxd) is padded to a power of two: a change of its fields or of the
+    # layout's sizes must adjust the padding, or the C compiler stops here (an array of
+    # negative size).
+    """
+    #define MCSIM_CHECK_TASK_SIZE(size) ((void)sizeof(char[(size) == 512 ? 1 : -1]))
+    """
+    void MCSIM_CHECK_TASK_SIZE(size_t size)
+
+MCSIM_CHECK_TASK_SIZE(sizeof(Task))
+
+
 cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     cdef int32_t t
     cdef Task* grown
