@@ -101,6 +101,10 @@ cdef struct Task:
     int64_t lane_start[N_LANES]
     int64_t waits[MAX_WAITS]
     Op prog[MAX_PROG]
+    # Padding to 512 bytes (448 without it): indexing s.tasks, done at nearly every step
+    # of the state machine, is then one shift, not a multiply by 7 and a shift.
+    # engine_events.pxi checks the size when it compiles.
+    int64_t pad[8]
 
 cdef struct Sim:
     const Scenario* sc
@@ -130,6 +134,7 @@ cdef struct Sim:
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
     int32_t arr_pending
+    int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
     Task* tasks
     int32_t ntasks, captasks
     int32_t* free_ids

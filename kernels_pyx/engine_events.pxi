@@ -2,6 +2,21 @@
 # event heap, wake-ups, the task table and a scripted run's timeline (docs/model.md §4).
 # Mirrors the plumbing of mcsim/reference.py.
 
+# GCC's inlining, where its heuristics choose badly for the event loop: the return types
+# of a few functions carry an attribute (Cython has no syntax for one).
+cdef extern from *:
+    """
+    #define mcsim_always_inline_void __attribute__((always_inline)) void
+    #define mcsim_noinline_int __attribute__((noinline)) int
+    """
+    # inlined even past GCC's growth limit for the loop (called at every arrival)
+    ctypedef void always_inline_void "mcsim_always_inline_void"
+    # kept a function of its own: the state machine inlines into it, within GCC's growth
+    # limit for one function (relative to the function's size, so a small caller would
+    # stop inlining early)
+    ctypedef int noinline_int "mcsim_noinline_int"
+
+
 # ------------------------------------------------------------------ randomness
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
@@ -186,16 +201,20 @@ cdef inline bint ev_before(const Event* a, const Event* b) noexcept nogil:
 
 
 cdef inline void note_pending(Sim* s) noexcept nogil:
+    # s.pending_high (0 from sim_init) never exceeds the counter, so only a new high for
+    # this Sim can raise it: the common case reads no Counters.
     cdef int64_t n = s.nheap + s.arr_pending
-    if n > s.counters.max_pending_events:
-        s.counters.max_pending_events = n
+    if n > s.pending_high:
+        s.pending_high = n
+        if n > s.counters.max_pending_events:
+            s.counters.max_pending_events = n
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
     # t is now + a delay; now <= MAX_TIME_NS and every delay <= 2 * MAX_DRAW_NS (draws
     # are clamped, wake_ns and script rows checked on entry; a wake-up adds a jitter draw
     # to wake or to a sleep), so t itself cannot overflow.
-    cdef Event ev
+    cdef Event* ev
     cdef Event* grown
     cdef int64_t i, parent
     if t > MAX_TIME_NS:
@@ -218,21 +237,24 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         s.heap = grown
         s.capheap *= 2
         s.counters.buffer_growths += 1
+    i = s.nheap
+    s.nheap += 1
+    # Sift the hole up.  The new event's seq exceeds every pending one's (seq only grows,
+    # and a trial starts with an empty heap), so it goes before a parent iff its t is
+    # smaller: t alone decides.  Its fields are then written in place.
+    while i > 0:
+        parent = (i - 1) >> 1
+        if t >= s.heap[parent].t:
+            break
+        s.heap[i] = s.heap[parent]
+        i = parent
+    ev = &s.heap[i]
     ev.t = t
     ev.seq = s.seq
     ev.kind = kind
     ev.task = task
     ev.arg = arg
     s.seq += 1
-    i = s.nheap
-    s.nheap += 1
-    while i > 0:                              # sift the hole up
-        parent = (i - 1) >> 1
-        if not ev_before(&ev, &s.heap[parent]):
-            break
-        s.heap[i] = s.heap[parent]
-        i = parent
-    s.heap[i] = ev
     note_pending(s)
 
 
@@ -304,6 +326,18 @@ cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
 
 
 # ------------------------------------------------------------------ tasks and timeline
+cdef extern from *:
+    # A Task (engine.pxd) is padded to a power of two: a change of its fields or of the
+    # layout's sizes must adjust the padding, or the C compiler stops here (an array of
+    # negative size).
+    """
+    #define MCSIM_CHECK_TASK_SIZE(size) ((void)sizeof(char[(size) == 512 ? 1 : -1]))
+    """
+    void MCSIM_CHECK_TASK_SIZE(size_t size)
+
+MCSIM_CHECK_TASK_SIZE(sizeof(Task))
+
+
 cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     cdef int32_t t
     cdef Task* grown

@@ -3,7 +3,7 @@
 # VMA lock, at once, unless it falls back to the read process's L) and each holding for the read's one hold.
 # Mirrors the hp seam of mcsim/reference.py.
 
-cdef inline void hp_request(Sim* s, int32_t t) noexcept nogil:
+cdef inline always_inline_void hp_request(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     cdef bint fallback
     if s.hp_lock == LOCK_VMA:
@@ -58,6 +58,13 @@ cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:
     elif task.counted:
         record(s, M_HOLD_HP, s.now - task.t_grant)
     if task.acq < s.hp_acquisitions:
-        hp_request(s, t)
+        hp_next_request(s, t)
     else:
         finish(s, t)
+
+
+cdef void hp_next_request(Sim* s, int32_t t) noexcept nogil:
+    """hp_request() as a call, for the read's next acquisition: it closes the cycle
+    request -> runs -> release -> request, so hp_request itself can inline at the read's
+    start."""
+    hp_request(s, t)

@@ -121,8 +121,9 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
         p.nreaders -= 1
         if task.counted:
             record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
-    if p.writer < 0 and p.nreaders == 0 and p.lockq.len > 0:
-        wake_waiters(s, p)                    # (tested here: most releases queue nobody)
+    if p.lockq.len > 0 and p.writer < 0 and p.nreaders == 0:
+        wake_waiters(s, p)                    # (tested here, queue first: most releases
+                                              # queue nobody)
 
 
 cdef inline void grant_read(Sim* s, Proc* p, int32_t t) noexcept nogil:

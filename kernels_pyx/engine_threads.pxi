@@ -87,7 +87,7 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
     if th.keeps_cpu:
         step_on_kept_cpu(s, th, t)
     else:
-        start_task(s, t)
+        start_task(s, t, False)
 
 
 cdef void step_on_kept_cpu(Sim* s, ThreadRt* th, int32_t t) noexcept nogil:

@@ -30,16 +30,20 @@ cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
     task.t_arrive = s.now
 
 
-cdef inline void start_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
     """An arrival, a scripted task at its ``at`` or a step at its timer: admitted, then
-    started at once unless it waits for a CPU (§14.2 case b)."""
+    started at once unless it waits for a CPU (§14.2 case b).  Only an ``arrival``
+    inlines begin_task: one copy in the loop, at the hot call."""
     admit(s, t)
     if s.cpus and s.tasks[t].kind != TK_BG_IO and not cpu_timer(s, t, PC_START):
         return                                # starts in run_task at PC_START
-    begin_task(s, t)
+    if arrival:
+        begin_task(s, t)
+    else:
+        begin_task_call(s, t)
 
 
-cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
     """The task runs for the first time: its request, gate entry or first pass."""
     cdef Task* task = &s.tasks[t]
     if task.kind == TK_HP_READ:
@@ -61,8 +65,14 @@ cdef inline void begin_task(Sim* s, int32_t t) noexcept nogil:
         fault_start(s, t)
 
 
+cdef void begin_task_call(Sim* s, int32_t t) noexcept nogil:
+    """begin_task() as a call, for the rare callers (a scripted task's or a step's start,
+    a queued task's first CPU): only an arrival inlines it."""
+    begin_task(s, t)
+
+
 # ------------------------------------------------------------------ dispatch
-cdef void run_task(Sim* s, int32_t t) noexcept nogil:
+cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     cdef int32_t pc = task.pc
     if pc == PC_HOLD_DONE:
@@ -101,7 +111,7 @@ cdef void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
     else:                                     # PC_START: it got a CPU after queueing
-        begin_task(s, t)
+        begin_task_call(s, t)
 
 
 cdef inline void arrive_fault(Sim* s, Task* task) noexcept nogil:
@@ -164,7 +174,7 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     gap.a = sc.arrival_mean_ns
     gap.b = 0.0
     schedule(s, s.now + draw_ns(s, &gap), EV_ARRIVAL, -1, 0)
-    start_task(s, t)
+    start_task(s, t, True)
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
@@ -177,7 +187,7 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
     elif ev.task < 0:                         # random mode: draw the arrival
         arrive(s)
     else:                                     # scripted mode: the task is ready-made
-        start_task(s, ev.task)
+        start_task(s, ev.task, False)
 
 
 cdef void dispatch_call(Sim* s, Event* ev) noexcept nogil:
@@ -326,9 +336,22 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
         memset(s.trial, 0, sizeof(s.trial))  # unread without rows: left to add up
 
 
-cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
+# The cycle loop comes in two specializations, one per mode: the default one pays no test
+# for ``check`` per event.  (A fused type, not a bint argument: GCC merges the two calls
+# of an inline function with a constant bint into one call with a variable.)
+cdef struct InvariantsChecked:
+    int32_t unused
+cdef struct InvariantsUnchecked:
+    int32_t unused
+ctypedef fused CheckMode:
+    InvariantsChecked
+    InvariantsUnchecked
+
+
+# (noinline: the state machine inlines into the loop's own function; see engine_events.pxi)
+cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* check) noexcept nogil:
     """The hot loop: regenerative cycles, each ended when the system is empty again.
-    With ``check``, the invariants are checked after every event."""
+    With InvariantsChecked, the invariants are checked after every event."""
     cdef int64_t i, events, limit = s.sc.max_trial_events
     cdef Event ev
     cdef int broken
@@ -339,11 +362,14 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
         while True:
             ev = pop_event(s)
             s.now = ev.t
-            dispatch(s, &ev)
+            if CheckMode is InvariantsChecked:
+                dispatch_call(s, &ev)         # (the state machine inlines only once)
+            else:
+                dispatch(s, &ev)
             events += 1
             if s.error:
                 return s.error
-            if check:
+            if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
                     return ERR_INVARIANT + broken
@@ -360,11 +386,11 @@ cdef inline int cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noex
 
 
 cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
-    # Two copies of the loop, each with ``check`` a constant: the default one pays no
-    # test for it per event.
+    cdef InvariantsChecked checked
+    cdef InvariantsUnchecked unchecked
     if check:
-        return cycles(s, n_trials, rows, True)
-    return cycles(s, n_trials, rows, False)
+        return cycles(s, n_trials, rows, &checked)
+    return cycles(s, n_trials, rows, &unchecked)
 
 
 cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
