@@ -400,6 +400,18 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     _set_nn_fast(h)
 
 
+cdef inline void _close_small(Hist* h, int64_t t, int64_t N) noexcept nogil:
+    """The trial sums of an inline close of N <= 3 samples whose sum is t, then the next
+    trial opens.  (t * 1.0 is t, so N = 1 adds the same sn.)"""
+    h.n += N
+    h.nn += N * N
+    h.total += t                # cannot overflow: see nn_fast
+    h.ss += <double>t * <double>t
+    h.sn += <double>t * <double>N
+    h.tlen = 0
+    h.tsum = 0
+
+
 cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
     """hist_close_trial's three-sample case: a sorting network for the ranks 0, 1, 2 (in
     one bucket the order does not matter); N = 3."""
@@ -419,13 +431,7 @@ cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
     h.yn[lo] += 3
     h.yn[mid] += 3
     h.yn[hi] += 3
-    h.n += 3
-    h.nn += 9
-    h.total += t                # cannot overflow: see nn_fast
-    h.ss += <double>t * <double>t
-    h.sn += <double>t * <double>3
-    h.tlen = 0
-    h.tsum = 0
+    _close_small(h, t, 3)
 
 
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
@@ -440,13 +446,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.counts[b] += 1
         h.yy[b] += 1
         h.yn[b] += 1
-        h.n += 1
-        h.nn += 1
-        h.total += t            # cannot overflow: see nn_fast
-        h.ss += <double>t * <double>t
-        h.sn += <double>t
-        h.tlen = 0              # (in each branch, where h is at hand)
-        h.tsum = 0
+        _close_small(h, t, 1)    # (in each branch, where h is at hand)
     elif h.tlen == 2 and h.nn < h.nn_fast - 3:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
         # matter); N = 2.
@@ -460,13 +460,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         h.yy[hi] += 3
         h.yn[b] += 2
         h.yn[hi] += 2
-        h.n += 2
-        h.nn += 4
-        h.total += t            # cannot overflow: see nn_fast
-        h.ss += <double>t * <double>t
-        h.sn += <double>t * <double>2
-        h.tlen = 0
-        h.tsum = 0
+        _close_small(h, t, 2)
     elif h.tlen == 3 and h.nn < h.nn_fast - 8:
         _close_three(h, t)
     elif h.tlen > 0:
