@@ -111,7 +111,9 @@ def _runner(impl: Impl, params: dict, workload: str | None = None):
                        engine=impl.engine, **extra)
         c = res.counters
         return {"events": c["events"], "trials": c["trials"], "sim_ns": c["sim_ns"],
-                "kernel_events": None, "max_pending_events": c["max_pending_events"]}
+                "kernel_events": None, "max_pending_events": c["max_pending_events"],
+                # a window trial is a block of its own (docs/model.md §12.3)
+                "block_trials": 1 if res.trial_kind == "window" else BLOCK_TRIALS}
     return run_mcsim
 
 
@@ -125,14 +127,24 @@ def _size(impl: Impl, run, target_s: float, seed: int, first: int | None = None)
     """Trials for a run of about ``target_s`` seconds, from calibration runs (a second,
     longer one when the first was too short to time well; both also warm up).  ``first``:
     the scenario's calibration size where its trials are long (at most the
-    implementation's)."""
+    implementation's).  Rounded up to whole blocks for every worker, where a block is
+    what the run reports (one trial for window trials: rounding those to 65,536 would
+    make a run of a 0.6 s target last minutes).
+
+    >>> def run(trials, seed):
+    ...     time.sleep(0.001 * trials)
+    ...     return {"block_trials": 1}
+    >>> _size(IMPLEMENTATIONS["compiled-parallel"], run, 0.02, 1, first=2) < 100
+    True
+    """
     n = min(impl.first_trials, first or impl.first_trials)
-    wall, _, _ = _timed(run, n, seed)
+    wall, _, work = _timed(run, n, seed)
     if wall < target_s / 4:
         n = max(1, int(n * target_s / 4 / max(wall, 1e-6)))
-        wall, _, _ = _timed(run, n, seed)
+        wall, _, work = _timed(run, n, seed)
     n = max(1, int(n * target_s / max(wall, 1e-6)))
-    return -(-n // impl.granule) * impl.granule
+    granule = impl.workers * min(impl.round_to, work.get("block_trials", impl.round_to))
+    return -(-n // granule) * granule
 
 
 def _max_rss_mib() -> float:
