@@ -329,6 +329,16 @@ cdef inline void _set_tcheck(Hist* h) noexcept nogil:
     h.tcheck = h.tlen + room if room > 0 else h.tlen
 
 
+cdef inline void _append(Hist* h, int64_t v, int32_t idx) noexcept nogil:
+    """A sample joins the extremes and the open trial's list (tbuf has room)."""
+    if v < h.vmin:
+        h.vmin = v
+    if v > h.vmax:
+        h.vmax = v
+    h.tbuf[h.tlen] = idx
+    h.tlen += 1
+
+
 cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
     """hist_record without its fast path: for any sample, and needed for those the fast
     path refuses (tbuf full, tsum near the int64 limit, a trial past TCHECK_MAX samples,
@@ -350,12 +360,7 @@ cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
         idx = N_BUCKETS - 1
     else:
         idx = _bucket_below_overflow(v)
-    if v < h.vmin:
-        h.vmin = v
-    if v > h.vmax:
-        h.vmax = v
-    h.tbuf[h.tlen] = idx
-    h.tlen += 1
+    _append(h, v, idx)
     h.tsum = sat_add(h.tsum, v)
     _set_tcheck(h)
     return HIST_OK
@@ -365,17 +370,10 @@ cdef inline bint hist_record_fast(Hist* h, int64_t v) noexcept nogil:
     """Record v as hist_record does, if it needs neither the careful path nor an error
     return (tlen < tcheck, 0 <= v < 2**MAX_EXP); false, with h unchanged, if it does.
     (For a caller that keeps hist_record_careful out of line.)"""
-    cdef int32_t idx
     # negative or overflowing v: one test for both
     if unlikely(h.tlen == h.tcheck or <uint64_t>v >= (<uint64_t>1 << MAX_EXP), 0):
         return False
-    idx = _bucket_below_overflow(v)
-    if v < h.vmin:
-        h.vmin = v
-    if v > h.vmax:
-        h.vmax = v
-    h.tbuf[h.tlen] = idx
-    h.tlen += 1
+    _append(h, v, _bucket_below_overflow(v))
     h.tsum += v                 # cannot overflow: see tcheck
     return True
 
@@ -400,6 +398,15 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     _set_nn_fast(h)
 
 
+cdef inline void _add_ranked(Hist* h, int32_t b, int64_t rank, int64_t N) noexcept nogil:
+    """A closing trial's sample of the given rank, in bucket b, of N: what
+    mcsim_hist_fold_ranked adds for it (2 rank + 1 to yy, N to yn), for the inline closes
+    of N <= 3 samples far from the int64 limits."""
+    h.counts[b] += 1
+    h.yy[b] += 2 * rank + 1
+    h.yn[b] += N
+
+
 cdef inline void _close_small(Hist* h, int64_t t, int64_t N) noexcept nogil:
     """The trial sums of an inline close of N <= 3 samples whose sum is t, then the next
     trial opens.  (t * 1.0 is t, so N = 1 adds the same sn.)"""
@@ -422,15 +429,9 @@ cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
         mid, hi = hi, mid
         if mid < lo:
             lo, mid = mid, lo
-    h.counts[lo] += 1
-    h.counts[mid] += 1
-    h.counts[hi] += 1
-    h.yy[lo] += 1
-    h.yy[mid] += 3
-    h.yy[hi] += 5
-    h.yn[lo] += 3
-    h.yn[mid] += 3
-    h.yn[hi] += 3
+    _add_ranked(h, lo, 0, 3)
+    _add_ranked(h, mid, 1, 3)
+    _add_ranked(h, hi, 2, 3)
     _close_small(h, t, 3)
 
 
@@ -442,10 +443,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     if h.tlen == 1 and h.nn < h.nn_fast:
         # The commonest trial, one sample, far from the int64 limits: rank 0 adds 1 to
         # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
-        b = h.tbuf[0]
-        h.counts[b] += 1
-        h.yy[b] += 1
-        h.yn[b] += 1
+        _add_ranked(h, h.tbuf[0], 0, 1)
         _close_small(h, t, 1)    # (in each branch, where h is at hand)
     elif h.tlen == 2 and h.nn < h.nn_fast - 3:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
@@ -454,12 +452,8 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         hi = h.tbuf[1]
         if hi < b:
             b, hi = hi, b
-        h.counts[b] += 1
-        h.counts[hi] += 1
-        h.yy[b] += 1
-        h.yy[hi] += 3
-        h.yn[b] += 2
-        h.yn[hi] += 2
+        _add_ranked(h, b, 0, 2)
+        _add_ranked(h, hi, 1, 2)
         _close_small(h, t, 2)
     elif h.tlen == 3 and h.nn < h.nn_fast - 8:
         _close_three(h, t)
