@@ -40,7 +40,7 @@ DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
 LOCK_MMAP, LOCK_VMA = 0, 1      # which lock a fault pass or an HP acquisition takes
 
 # Empirical distributions (docs/model.md §13.1): kind 4, a = the index of its quantile table.
-MAX_TABLES, MAX_TABLE_POINTS = 8, 33
+MAX_TABLES, MAX_TABLE_POINTS = 8, 257
 DIST_EMPIRICAL = 4
 
 # Workloads (docs/model.md §12): the most processes, VMAs, threads and steps one record holds.

@@ -42,10 +42,10 @@ MAX_RATE = 1e9
 RATE_ALLOWED = ("a non-negative number per second up to 1e9, such as 200, 200/s or 5/ms")
 DIST_ALLOWED = ("a duration (constant), const(5us), exp(20us) (mean), lognormal(100us, 0.6) "
                 "(median, sigma), uniform(1ms, 2ms) (low, high), empirical(1ms, 2ms, 5ms) "
-                "(2 to 33 ascending quantiles), ssd or hdd")
+                "(2 to 257 ascending quantiles), ssd or hdd")
 #: Quantiles of an ``empirical`` distribution (docs/model.md §13.1: the record's
 #: MAX_TABLE_POINTS, kept equal by a test).
-MIN_QUANTILES, MAX_QUANTILES = 2, 33
+MIN_QUANTILES, MAX_QUANTILES = 2, 257
 EMPIRICAL_ALLOWED = (f"empirical(q0, ..., qm): {MIN_QUANTILES} to {MAX_QUANTILES} durations "
                      "in ascending order (equal neighbours allowed), each from 0 to 10000s, "
                      "such as empirical(1ms, 1.2ms, 3ms)")
@@ -358,7 +358,7 @@ def parse_dist(x, name: str = "distribution") -> Dist:
     >>> parse_dist("empirical(2ms, 1ms)", "wake_jitter")
     Traceback (most recent call last):
     ...
-    mcsim.errors.ParameterError: wake_jitter: 'empirical(2ms, 1ms)' is not ascending (q1 = 1ms after 2ms); allowed: empirical(q0, ..., qm): 2 to 33 durations in ascending order (equal neighbours allowed), each from 0 to 10000s, such as empirical(1ms, 1.2ms, 3ms)
+    mcsim.errors.ParameterError: wake_jitter: 'empirical(2ms, 1ms)' is not ascending (q1 = 1ms after 2ms); allowed: empirical(q0, ..., qm): 2 to 257 durations in ascending order (equal neighbours allowed), each from 0 to 10000s, such as empirical(1ms, 1.2ms, 3ms)
     """
     if isinstance(x, Dist):
         x.check(name)

@@ -16,10 +16,13 @@ import pytest
 from clitools import REPO, cli
 from mcsim.cli import repro as repro_cli
 from mcsim.realkernel import check_prerequisites
-from mcsim.realkernel.calibrate import from_control, quantile_table
+from mcsim.realkernel.calibrate import TABLE_INTERVALS, from_control, quantile_table
 from mcsim.realkernel.compare import control_specs
 from mcsim.realkernel.sidebyside import COLUMNS, format_table, predict, simulated_rates, summary
 from mcsim.realkernel.spec import RunSpec
+
+#: Points of a calibration's quantile table.
+POINTS = TABLE_INTERVALS + 1
 
 FIXTURE = REPO / "tests" / "data" / "mmap_lock_6.18.trace"
 
@@ -139,7 +142,7 @@ def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
     d = 20_000_000
     # retry: two READs of D each; faults of 2D + 2·5 µs are 5 µs of overhead per IO
     cal = from_control([2 * d + 2 * 5000] * 10, "retry", d, [7000] * 5, "test")
-    assert cal.io_overhead_ns == [5000] * 33 and cal.wake_ns == [7000] * 33
+    assert cal.io_overhead_ns == [5000] * POINTS and cal.wake_ns == [7000] * POINTS
     # mkwrite: one WRITE of D; the table is that of the per-IO sample
     x = np.arange(0, 200) * 1000
     cal = from_control(d + x, "mkwrite", d, [1], "test")
@@ -147,7 +150,7 @@ def test_the_per_io_overhead_divides_what_a_fault_takes_beyond_its_delays():
     params = cal.params(d)
     assert params["device"] == "empirical(" + ", ".join(
         f"{d + v}ns" for v in quantile_table(x)) + ")"
-    assert params["wake_jitter"] == "empirical(" + ", ".join(["1ns"] * 33) + ")"
+    assert params["wake_jitter"] == "empirical(" + ", ".join(["1ns"] * POINTS) + ")"
 
 
 def test_the_holds_come_from_the_controls_histograms():
@@ -155,20 +158,36 @@ def test_the_holds_come_from_the_controls_histograms():
 
     hold = Histogram.from_trials([3000] * 50, [50])
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", hp_hold=hold)
-    assert cal.hp_hold_ns == [3000] * 33
-    assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
+    assert cal.hp_hold_ns == [3000] * POINTS
+    assert cal.params(0)["hp_hold"] == "empirical(" + ", ".join(["3000ns"] * POINTS) + ")"
     assert "writer_hold" not in cal.params(0)       # none measured: the preset's stays
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", writer_hold=hold)
-    assert cal.params(0)["writer_hold"] == "empirical(" + ", ".join(["3000ns"] * 33) + ")"
+    assert cal.params(0)["writer_hold"] == "empirical(" + ", ".join(["3000ns"] * POINTS) + ")"
 
 
 def test_at_d_0_the_device_is_the_d_0_controls_io():
     # retry at D = 0: faults of 2·y, so y per READ; the overhead measured at D > 0 is unused
     cal = from_control([20_000_000], "retry", 10_000_000, [1], "t",
                        fast_fault_ns=[2 * 90_000] * 3)
-    assert cal.params(0)["device"] == "empirical(" + ", ".join(["90000ns"] * 33) + ")"
+    assert cal.params(0)["device"] == "empirical(" + ", ".join(["90000ns"] * POINTS) + ")"
     assert cal.params(10_000_000)["device"] == "empirical(" + ", ".join(
-        ["10000000ns"] * 33) + ")"
+        ["10000000ns"] * POINTS) + ")"
+
+
+def test_on_retry_the_device_is_the_tried_pass_hold_of_mmap_lock():
+    d = 20_000_000
+    # holds of D + 30 µs at D, of 40 µs at D = 0: the overhead per READ is 30 µs and the
+    # device at D = 0 is 40 µs, whatever the faults took (here 2D + 2 ms: a first pass
+    # that waited 2 ms for a CPU, under no lock the model draws)
+    cal = from_control([2 * d + 2_000_000] * 5, "retry", d, [1], "t",
+                       fast_fault_ns=[3_000_000] * 5,
+                       lock_hold=[d + 30_000] * 8, fast_lock_hold=[40_000] * 8)
+    assert cal.io_from == "lock hold"
+    assert cal.params(d)["device"] == "empirical(" + ", ".join([f"{d + 30_000}ns"] * POINTS) + ")"
+    assert cal.params(0)["device"] == "empirical(" + ", ".join(["40000ns"] * POINTS) + ")"
+    # no hold at all (no fault took mmap_lock): the fault times, as on mkwrite
+    cal = from_control([2 * d + 2_000_000] * 5, "retry", d, [1], "t", lock_hold=[])
+    assert cal.io_from == "fault time" and cal.io_overhead_ns == [1_000_000] * POINTS
 
 
 def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
@@ -179,7 +198,7 @@ def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
                        switch_ns=[4000] * 10, cpus=2)
     params = cal.params(0)
     assert params["cpus"] == 2
-    assert params["cpu_switch"] == "empirical(" + ", ".join(["4000ns"] * 33) + ")"
+    assert params["cpu_switch"] == "empirical(" + ", ".join(["4000ns"] * POINTS) + ")"
 
 
 def test_the_measured_think_times_replace_the_stated_ones_in_the_workload():
@@ -188,7 +207,7 @@ def test_the_measured_think_times_replace_the_stated_ones_in_the_workload():
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t",
                        sleeps={1_000_000: [1_080_000] * 10})
     thinks = cal.thinks()
-    assert thinks == {1_000_000: "empirical(" + ", ".join(["1080000ns"] * 33) + ")"}
+    assert thinks == {1_000_000: "empirical(" + ", ".join(["1080000ns"] * POINTS) + ")"}
     w = RunSpec(path="retry", writer="same", reader_think="2ms").workload(thinks)
     got = [t["program"][0]["think"] for p in w["process"] for t in p["thread"]]
     # faulter and writer think the stated 1 ms: measured; the reader's 2 ms was not probed
@@ -199,14 +218,23 @@ def test_a_quantile_table_is_equally_spaced_from_the_minimum_to_p99_9():
     v = np.arange(100_001)                      # the p-th percentile of 0..100000 is 1000·p
     assert quantile_table(v, intervals=4, top=100) == [0, 25_000, 50_000, 75_000, 100_000]
     table = quantile_table(v)
-    assert len(table) == 33 and table[0] == 0 and table[-1] == 99_900
-    assert table[16] == round(99_900 / 2)
+    assert len(table) == POINTS and table[0] == 0 and table[-1] == 99_900
+    assert table[POINTS // 2] == round(99_900 / 2)
 
 
 def test_the_controls_never_include_the_run_predicted():
     spec = RunSpec(delay="20ms", writer="none")
     assert [(s.writer, s.delay) for s in control_specs(spec)] == [("other", "20ms"),
                                                                   ("none", "0")]
+    spec = RunSpec(delay="0", writer="other")
+    assert [(s.writer, s.delay) for s in control_specs(spec)] == [("none", "0")]
+
+
+def test_the_d_0_device_is_calibrated_on_a_control_without_a_writer():
+    # the run's writer at D = 0 is a control predicted like the others, so it must not
+    # calibrate: the no-writer run at D = 0 does
+    got = [(s.writer, s.delay) for s in control_specs(RunSpec(delay="5ms", writer="same"))]
+    assert ("none", "0") in got and ("same", "0") in got
 
 
 # -- one short live run -------------------------------------------------------------------

@@ -85,6 +85,19 @@ def test_tracefs_fixture_contended_read_by_hand():
     assert imp.counters["grants_seen"] == 1
 
 
+def test_the_samples_are_the_histograms_values_exactly():
+    # the raw values behind each histogram (what a calibration's quantile tables take):
+    # the same count, the same extremes, and the contended read's 11 µs among them
+    imp = import_lines(TRACEFS_FIXTURE.read_text().splitlines(), readers=["hp-reader"])
+    for metric, h in imp.hists.items():
+        values = imp.samples[metric]
+        assert len(values) == h.n
+        if values:
+            assert (min(values), max(values)) == (h.min(), h.max())
+    assert 11_000 in imp.samples["hp_acq_wait"]
+    assert len(imp.samples["hold_fault"]) > 0
+
+
 def test_tracefs_fixture_downgrades_and_edges():
     """munmap() downgrades its write lock: a read acquire_returned right after the
     writer's own write acquire_returned, with no start_locking (include/linux/mmap_lock.h

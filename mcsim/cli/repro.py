@@ -53,7 +53,8 @@ def repro(
         metavar="same|other|none", help="madvise() of the faulting VMA, mmap()/munmap() "
         "elsewhere, or no writer.")] = "same",
     controls: Annotated[bool, typer.Option(
-        "--controls", help="Also run the controls (no writer, writer elsewhere, D = 0) and "
+        "--controls", help="Also run the controls (no writer, writer elsewhere, the run's "
+        "writer at D = 0, no writer at D = 0) and "
         "predict with the constants measured on them.")] = False,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", metavar="FILE", dir_okay=False,

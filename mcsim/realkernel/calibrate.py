@@ -2,11 +2,16 @@
 
 Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
 
-- the **per-IO overhead beyond D**: what a fault takes beyond its FUSE delays, per
-  device IO, in a control run at the same D without a writer (nothing then contends
-  for the locks): ``(fault − n·D) / n`` with n = 2 READs per fault on ``retry`` and 1
-  WRITE on ``mkwrite``.  It holds the FUSE round trip, the server's ``nanosleep()``
-  overshoot and the faulting thread's wake-up.  It goes into the model's ``device`` as
+- the **per-IO overhead beyond D**, from a control run at the same D without a writer
+  (nothing then contends for the locks).  On ``mkwrite`` the fault waits for its one
+  WRITE holding its VMA lock, which no tracepoint shows: the overhead is what a fault
+  takes beyond D, ``fault − D``.  On ``retry`` the trace shows the lock that matters:
+  the TRIED pass's hold of ``mmap_lock(R)`` (``hold_fault``) is its READ as the lock
+  sees it, and the overhead is ``hold − D``; the rest of a fault (the first pass, its
+  READ without a lock, and the faulting thread waiting for a CPU on the way) is not under
+  a lock the model draws (a fault's own latency put 2–10× too long a tail under the lock
+  at D = 0).  It holds the FUSE round trip, the server's ``nanosleep()`` overshoot and
+  the faulting thread's wake-up, and goes into the model's ``device`` as
   ``empirical(D + q₀, …, D + q_m)`` (docs/model.md §13.1);
 - the **wake-up latency**: the wake-up probe (``repro/wake.c``), a thread blocked on a
   pipe woken by another's write; it goes into ``wake_jitter`` (§13.2) as
@@ -14,8 +19,8 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
 
 - the reader's **hold** of ``mmap_lock(R)`` per acquisition, from the no-writer
   control's trace (``hold_hp``: nothing contends there), into ``hp_hold``;
-- at D = 0, ``device`` is the D = 0 control's fault time per IO (the server does not
-  sleep, so the overhead measured at D > 0 does not apply).
+- at D = 0, ``device`` is the same measure on the control without a writer and without
+  slow IO (the server does not sleep, so the overhead measured at D > 0 does not apply).
 
 - the machine's **CPUs** (``cpus``, docs/model.md §14: the CPUs this process may run on)
   and the **context switch** onto a freed CPU: the wake-up probe with both threads pinned
@@ -44,8 +49,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Equally spaced quantiles of a table: m = 32 intervals, 33 values (the most §13.1 allows).
-TABLE_INTERVALS = 32
+#: Equally spaced quantiles of a table: m = 256 intervals, 257 values (the most §13.1
+#: allows), so that each segment holds 0.39% of the draws and a p99 falls between
+#: neighbouring measured quantiles (with 33 points the last segment spread 3.1% of the
+#: draws evenly up to the p99.9: a D = 0 fault time with a p99 of 0.3 ms and a p99.9 of
+#: 1.5 ms became a p99 of 1.1 ms).
+TABLE_INTERVALS = 256
 #: The table's top point: the sample's p99.9, not its maximum.  The quantile function
 #: of §13.1 interpolates linearly between equally spaced points, so its last segment
 #: spreads 1/m of the draws (3.1%) evenly up to the top point; with the maximum there,
@@ -108,9 +117,9 @@ class Calibration:
     source: str
     hp_hold_ns: list | None = None
     writer_hold_ns: list | None = None
-    #: Per device IO of a fault at D = 0 (the D = 0 control): what ``device`` is at
-    #: D = 0, where the server does not sleep and the overhead beyond D measured at
-    #: D > 0 (its timer overshoot, its wake-up) does not arise.
+    #: Per device IO of a fault at D = 0 (the D = 0 control without a writer): what
+    #: ``device`` is at D = 0, where the server does not sleep and the overhead beyond D
+    #: measured at D > 0 (its timer overshoot, its wake-up) does not arise.
     fast_io_ns: list | None = None
     #: The busy path's latency (the pinned wake-up probe) and the machine's CPU count:
     #: ``cpu_switch`` and ``cpus`` (docs/model.md §14); 0 CPUs = not set.
@@ -119,6 +128,9 @@ class Calibration:
     #: A think time (ns, as the run states it) → the quantile table of how long it
     #: really sleeps (the probe's ``sleep=1``): the threads' ``think`` (§12.2).
     think_ns: dict | None = None
+    #: What the IO tables were measured as: "lock hold" (the TRIED pass's hold of
+    #: mmap_lock(R) in the trace, ``retry``) or "fault time" (``mkwrite``).
+    io_from: str = "fault time"
 
     def thinks(self) -> dict:
         """The stated think times (ns) → their measured distribution (``empirical``).
@@ -165,26 +177,43 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS,
 
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                  hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
-                 cpus: int = 0, sleeps: dict | None = None) -> Calibration:
+                 cpus: int = 0, sleeps: dict | None = None, lock_hold=None,
+                 fast_lock_hold=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
     ``writer_hold`` the writer-elsewhere control's measured hold histogram, ``switch_ns``
     the pinned probe's latencies, ``cpus`` the machine's CPUs and ``sleeps`` each think
-    time's (ns) measured sleeps (all optional).
+    time's (ns) measured sleeps (all optional).  ``lock_hold`` and ``fast_lock_hold``
+    (``retry``: the faults' holds of ``mmap_lock(R)``, ns, in the traces of the no-writer
+    controls at D and at D = 0) replace the fault times where given: one READ per hold.
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
     (500000, 9000)
+    >>> c = from_control([41_000_000], "retry", 20_000_000, [9000], "x",
+    ...                  lock_hold=[20_300_000] * 4)
+    >>> c.io_overhead_ns[0], c.io_from
+    (300000, 'lock hold')
     """
     n = ios_per_fault(path)
-    per_io = (np.asarray(fault_ns, dtype=float) - n * delay_ns) / n
-    return Calibration(quantile_table(per_io), quantile_table(wake_ns), source,
+    io_from = "fault time"
+    if lock_hold is not None and len(lock_hold):
+        io = quantile_table(np.asarray(lock_hold, dtype=float) - delay_ns)
+        io_from = "lock hold"
+    else:
+        io = quantile_table((np.asarray(fault_ns, dtype=float) - n * delay_ns) / n)
+    if fast_lock_hold is not None and len(fast_lock_hold):
+        fast = quantile_table(fast_lock_hold)
+    elif fast_fault_ns is not None and len(fast_fault_ns):
+        fast = quantile_table(np.asarray(fast_fault_ns) / n)
+    else:
+        fast = None
+    return Calibration(io, quantile_table(wake_ns), source,
                        hist_table(hp_hold) if hp_hold is not None else None,
                        hist_table(writer_hold) if writer_hold is not None else None,
-                       quantile_table(np.asarray(fast_fault_ns) / n)
-                       if fast_fault_ns is not None and len(fast_fault_ns) else None,
+                       fast,
                        quantile_table(switch_ns) if switch_ns is not None and len(switch_ns)
                        else None, int(cpus),
                        {int(k): quantile_table(v) for k, v in sleeps.items()} if sleeps
-                       else None)
+                       else None, io_from)

@@ -42,15 +42,23 @@ def running_kernel_hz(read_config=None) -> int:
 
 
 def control_specs(spec: RunSpec) -> list[RunSpec]:
-    """The controls of a run: no writer and a writer on another VMA at the same D, and
-    the run's writer without slow IO (D = 0); the run itself is left out.
+    """The controls of a run: no writer and a writer on another VMA at the same D, the
+    run's writer without slow IO (D = 0), and neither (no writer at D = 0, which
+    calibrates the device at D = 0); the run itself is left out, each control once.
 
     >>> [(s.writer, s.delay) for s in control_specs(RunSpec(delay="20ms", writer="same"))]
-    [('none', '20ms'), ('other', '20ms'), ('same', '0')]
+    [('none', '20ms'), ('other', '20ms'), ('same', '0'), ('none', '0')]
+    >>> [(s.writer, s.delay) for s in control_specs(RunSpec(delay="0", writer="same"))]
+    [('none', '0'), ('other', '0')]
     """
     out = [RunSpec(**{**_fields(spec), "writer": w}) for w in ("none", "other")]
-    out.append(RunSpec(**{**_fields(spec), "delay": "0"}))
-    return [s for s in out if s != spec]
+    out += [RunSpec(**{**_fields(spec), "delay": "0", "writer": w})
+            for w in (spec.writer, "none")]
+    unique = []
+    for s in out:
+        if s != spec and s not in unique:
+            unique.append(s)
+    return unique
 
 
 def _fields(spec: RunSpec) -> dict:
@@ -116,8 +124,6 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     calibrated model runs on ``cpus`` CPUs (docs/model.md §14; None: this machine's,
     0: a CPU per task)."""
     from ..errors import ParameterError
-    from .calibrate import from_control
-    from .runner import measure_wakeup
 
     release = platform.release()
     preset = kernel or kernel_preset(release)
@@ -130,29 +136,7 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
     for s in specs:
         say(f"running {label(s)} for {s.duration} ...")
         measured[s] = measure(s, keep_trace if s is spec else None)
-    calibration = None
-    if controls:
-        quiet = next(s for s in specs if s.writer == "none")
-        fast = next((s for s in specs if s.delay_ns == 0), None)
-        other = next((s for s in specs if s.writer == "other"), None)
-        say("measuring the wake-up latency (idle CPU, then busy CPU) ...")
-        wake = measure_wakeup(2000)
-        ncpu = machine_cpus() if cpus is None else int(cpus)
-        switch = measure_wakeup(2000, pinned=True) if ncpu > 0 else None
-        say("measuring how long the think times sleep ...")
-        sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True)
-                  for ns in think_times(specs)}
-        holds = measured[quiet][2].imported.hists
-        calibration = from_control(
-            measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
-            f"the controls {label(quiet)} (IO overhead, reader hold)"
-            + (f", {label(fast)} (IO at D = 0)" if fast else "")
-            + (f", {label(other)} (writer hold)" if other else "")
-            + f", the wake-up and sleep probes; {ncpu} CPUs",
-            hp_hold=holds["hold_hp"],
-            writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
-            fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
-            switch_ns=switch, cpus=ncpu, sleeps=sleeps)
+    calibration = calibrate(spec, specs, measured, cpus, say) if controls else None
     out = []
     for s in specs:
         summ, row, traced = measured[s]
@@ -165,6 +149,44 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
             c.rows.append(("model, calibrated", summary(res.row(), simulated_rates(res.row())), res.row()))
         out.append(c)
     return out, calibration
+
+
+def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
+    """The calibration of ``spec`` from its controls' measurements (``measured``: spec →
+    what :func:`measure` returned) and the probes, run now (docs/realkernel.md,
+    "Calibration"): the no-writer control at the run's D, the no-writer control at D = 0
+    and the writer-elsewhere control; ``cpus`` as in :func:`compare`."""
+    from .calibrate import from_control
+    from .runner import measure_wakeup
+
+    quiet = next(s for s in specs if s.writer == "none" and s.delay_ns == spec.delay_ns)
+    fast = next((s for s in specs if s.writer == "none" and s.delay_ns == 0), None)
+    other = next((s for s in specs if s.writer == "other"), None)
+    say("measuring the wake-up latency (idle CPU, then busy CPU) ...")
+    wake = measure_wakeup(2000)
+    ncpu = machine_cpus() if cpus is None else int(cpus)
+    switch = measure_wakeup(2000, pinned=True) if ncpu > 0 else None
+    say("measuring how long the think times sleep ...")
+    sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True) for ns in think_times(specs)}
+
+    def lock_hold(s):
+        """retry: the TRIED pass's READ as mmap_lock(R) sees it (calibrate.py)."""
+        if spec.path != "retry" or s is None:
+            return None
+        return measured[s][2].imported.samples["hold_fault"]
+
+    io_as = ": the faults' holds of mmap_lock(R)" if spec.path == "retry" else ""
+    return from_control(
+        measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
+        f"the controls {label(quiet)} (IO overhead{io_as}, reader hold)"
+        + (f", {label(fast)} (IO at D = 0{io_as})" if fast else "")
+        + (f", {label(other)} (writer hold)" if other else "")
+        + f", the wake-up and sleep probes; {ncpu} CPUs",
+        hp_hold=measured[quiet][2].imported.hists["hold_hp"],
+        writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
+        fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
+        switch_ns=switch, cpus=ncpu, sleeps=sleeps,
+        lock_hold=lock_hold(quiet), fast_lock_hold=lock_hold(fast))
 
 
 def write_rows(compared, out, command: str, calibration=None) -> None:

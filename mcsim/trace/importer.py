@@ -77,13 +77,16 @@ class _Task:
 class Imported:
     """What a trace gave: the histograms (every metric of :data:`mcsim.layout.METRICS`,
     those a trace cannot show left empty), counters, line counts by category, and the
-    trace's own metadata (``# mcsim-trace: key=value`` header lines)."""
+    trace's own metadata (``# mcsim-trace: key=value`` header lines).  ``samples`` keeps
+    each metric's values (ns, in trace order) exactly, for what needs more than the
+    histograms' resolution (a calibration's quantile tables, mcsim.realkernel)."""
 
     hists: dict
     counters: dict
     lines: Counter
     meta: dict
     trials: int
+    samples: dict = field(default_factory=dict)
 
     def report(self) -> str:
         """The line counts, one ``category: n`` per line."""
@@ -307,7 +310,8 @@ class TraceImporter:
         trials = len(self.trial_lengths[lay.METRICS[0]])
         self.counters["trials"] = trials
         self.counters["sim_ns"] = (self.t_last - self.t0) if self.t0 is not None else 0
-        return Imported(hists, dict(self.counters), self.lines, self.meta, trials)
+        return Imported(hists, dict(self.counters), self.lines, self.meta, trials,
+                        self.samples)
 
 
 def import_lines(lines: Iterable[str], **options) -> Imported:
