@@ -5,6 +5,9 @@ trial (:func:`trial_block_size`, docs/model.md §12.3).  Block ``b`` of a run wi
 draws from its own stream, ``PCG64DXSM(SeedSequence(s, spawn_key=(b,)))``, whatever thread,
 process or machine runs it; blocks are merged in index order.  So the result of a run is a
 pure function of (scenario, seed, number of trials): the same bytes for 1 or N workers.
+The compiled core takes consecutive blocks by chunks (a run of one-trial window blocks
+would otherwise spend much of its time in Python, under the GIL); a chunk's integer sums
+merge in any grouping, and its blocks' float sums are still added one block at a time.
 
 Both engines sit behind the same function: ``engine="compiled"`` (``mcsim._engine``, the
 default) and ``engine="reference"`` (the pure-Python twin, for tests).
@@ -25,16 +28,40 @@ from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALA
 from .numeric import SATURATED, sat_add_into
 
 BLOCK_TRIALS = 1 << 16
+#: Most blocks the compiled core runs in one call (:func:`_compiled_chunk`): one-trial
+#: window blocks go by up to this many, so that the Python around a call (the blocks'
+#: seeding, the merge) is a small part of a run and threads scale; a chunk stops earlier
+#: at :data:`CHUNK_TRIALS` trials (a block of regenerative cycles is a chunk of its own).
+CHUNK_BLOCKS = 16
+CHUNK_TRIALS = 256
 ENGINES = ("compiled", "reference")
 #: Columns of ``BlockOutput.hist_scalars`` (mcsim.histogram.INT_SCALARS).
 _VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
 _N = INT_SCALARS.index("n")
 _SUMMED = [i for i, name in enumerate(INT_SCALARS) if name not in ("vmin", "vmax")]
+_MASK64 = (1 << 64) - 1
 
 
 def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
     """The bit generator of one block: a function of (seed, block index) only."""
     return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
+
+
+def block_pcg_states(seed: int, blocks: Sequence[int]) -> np.ndarray:
+    """``[len(blocks), 4]`` uint64: the state and the increment of each block's fresh
+    generator (:func:`block_bitgen`, numpy's own seeding), as ``(state >> 64, state mod
+    2**64, inc >> 64, inc mod 2**64)``, the form ``mcsim._engine.run_blocks_merged`` takes.
+
+    >>> st = block_bitgen(5, 3).state["state"]
+    >>> int(block_pcg_states(5, [3])[0, 1]) == st["state"] % 2**64
+    True
+    """
+    out = np.empty((len(blocks), 4), dtype=np.uint64)
+    for i, block in enumerate(blocks):
+        st = block_bitgen(seed, block).state["state"]
+        state, inc = st["state"], st["inc"]
+        out[i] = (state >> 64, state & _MASK64, inc >> 64, inc & _MASK64)
+    return out
 
 
 def trial_block_size(record) -> int:
@@ -233,44 +260,137 @@ RUNNERS: dict[str, Callable[..., BlockOutput]] = {
     "compiled": _compiled_block, "reference": _reference_block}
 
 
-def run_blocks(scenario: np.ndarray, seed: int, blocks: list[tuple[int, int]],
+@dataclass
+class ChunkOutput:
+    """Consecutive blocks run by one call of the compiled core, awaiting their merge:
+    the integer sums of all of them in ``ints`` (these merge in any grouping; its
+    ``hist_floats`` stay unused) and each block's float sums apart in ``block_floats``
+    ``[block, metric, (ss, sn)]`` (those must add one block at a time, in block order).
+    One buffer takes chunk after chunk."""
+
+    ints: BlockOutput
+    block_floats: np.ndarray
+    blocks: int = 0             # rows of block_floats in use
+    trials: int = 0
+
+    @classmethod
+    def zeros(cls) -> ChunkOutput:
+        ints = BlockOutput.zeros()
+        ints.filled = np.zeros(0, dtype=np.int64)
+        return cls(ints, np.zeros((CHUNK_BLOCKS, len(lay.METRICS), len(FLOAT_SCALARS))))
+
+
+def _compiled_chunk(scenario, seed: int, chunk: list[tuple[int, int]],
+                    out: ChunkOutput) -> ChunkOutput:
+    """The ``(block, trials)`` of ``chunk`` (at most :data:`CHUNK_BLOCKS`) on the compiled
+    core in one call, into ``out`` (cleared first); the same blocks as
+    :func:`_compiled_block` runs one by one."""
+    core, ints = compiled_engine(), out.ints
+    core.clear_output(ints.hist_arrays, ints.hist_scalars, ints.counters, ints.filled)
+    ints.filled = np.zeros(0, dtype=np.int64)     # (nothing written, if the run fails)
+    trials = np.array([n for _, n in chunk], dtype=np.int64)
+    core.run_blocks_merged(scenario, block_pcg_states(seed, [b for b, _ in chunk]), trials,
+                           ints.hist_arrays, ints.hist_scalars, out.block_floats,
+                           ints.counters)
+    ints.filled = np.flatnonzero(ints.hist_scalars[:, _N])   # no samples: zeros
+    out.blocks, out.trials = len(chunk), int(trials.sum())
+    return out
+
+
+def merge_chunk(total: BlockOutput, chunk: ChunkOutput) -> None:
+    """``total.add`` of the chunk's blocks one after the other (the same bytes), in
+    compiled code without the GIL (``mcsim._engine.merge_outputs``)."""
+    ints = chunk.ints
+    compiled_engine().merge_outputs(
+        total.hist_arrays, total.hist_scalars, total.hist_floats, total.counters,
+        ints.hist_arrays, ints.hist_scalars, chunk.block_floats[:chunk.blocks], ints.counters,
+        ints.filled)
+    if total.filled is not None:
+        total.filled = np.union1d(total.filled, ints.filled)
+
+
+def _chunks(blocks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[tuple[int, int]]]:
+    """Consecutive blocks grouped for one call of the core each: up to
+    :data:`CHUNK_BLOCKS` blocks or :data:`CHUNK_TRIALS` trials, and fewer in a short run,
+    so that every worker still gets several chunks.
+
+    >>> [len(c) for c in _chunks(block_sizes(40, block_trials=1), workers=2)]
+    [5, 5, 5, 5, 5, 5, 5, 5]
+    >>> [len(c) for c in _chunks(block_sizes(3 * BLOCK_TRIALS), workers=1)]
+    [1, 1, 1]
+    """
+    size = max(1, min(CHUNK_BLOCKS, len(blocks) // (4 * workers)))
+    chunk, trials = [], 0
+    for block, n in blocks:
+        chunk.append((block, n))
+        trials += n
+        if len(chunk) >= size or trials >= CHUNK_TRIALS:
+            yield chunk
+            chunk, trials = [], 0
+    if chunk:
+        yield chunk
+
+
+def run_blocks(scenario: np.ndarray, seed: int, blocks: Sequence[tuple[int, int]],
                workers: int = 1, engine: str = "compiled",
                progress: Callable[[int], None] | None = None) -> BlockOutput:
     """Run the given ``(block, trials)`` pairs and merge them in block order.
 
     The compiled engine releases the GIL, so ``workers`` threads run blocks in parallel;
-    at most ``2 * workers`` finished blocks wait to be merged, so memory stays flat.
-    ``progress`` is called with the number of trials just merged.
+    at most ``2 * workers`` finished blocks (or chunks of blocks) wait to be merged, so
+    memory stays flat.  ``progress`` is called with the number of trials just merged.
     """
+    if RUNNERS[engine] is _compiled_block:
+        return _run_chunks(scenario, seed, blocks, workers, progress)
     runner = RUNNERS[engine]
     total = BlockOutput.zeros()
     if workers <= 1:
-        # One scratch output for the compiled core: a run of one-trial window blocks
-        # would otherwise allocate and fault in 1.7 MB of histogram arrays per trial.
-        scratch = BlockOutput.zeros() if engine == "compiled" else None
         for block, trials in blocks:
-            if scratch is None:
-                total.add(runner(scenario, block, trials, seed))
-            else:
-                scratch.clear()
-                total.add(_compiled_block(scenario, block, trials, seed, scratch))
+            total.add(runner(scenario, block, trials, seed))
             if progress:
                 progress(trials)
         return total
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (block, trials), out in zip(blocks, _bounded_map(pool, runner, scenario, seed,
-                                                             blocks, 2 * workers)):
+        def submit(item):
+            return pool.submit(runner, scenario, item[0], item[1], seed)
+        for (block, trials), out in zip(blocks, _bounded(submit, blocks, 2 * workers)):
             total.add(out)
             if progress:
                 progress(trials)
     return total
 
 
-def _bounded_map(pool, runner, scenario, seed, blocks, window) -> Iterator[BlockOutput]:
-    """Like ``pool.map`` in order, but with at most ``window`` blocks submitted ahead."""
+def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOutput:
+    """:func:`run_blocks` on the compiled core: chunks of blocks (:func:`_chunks`), each
+    run by one call into a reused buffer and merged into the total in order, both without
+    the GIL, so the Python per one-trial block is its seeding alone."""
+    total = BlockOutput.zeros()
+    if workers <= 1:
+        scratch = ChunkOutput.zeros()
+        for chunk in _chunks(blocks, 1):
+            merge_chunk(total, _compiled_chunk(scenario, seed, chunk, scratch))
+            if progress:
+                progress(scratch.trials)
+        return total
+    free: list[ChunkOutput] = []               # buffers merged already, to reuse
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        def submit(chunk):
+            return pool.submit(_compiled_chunk, scenario, seed, chunk,
+                               free.pop() if free else ChunkOutput.zeros())
+        for out in _bounded(submit, _chunks(blocks, workers), 2 * workers):
+            merge_chunk(total, out)
+            free.append(out)
+            if progress:
+                progress(out.trials)
+    return total
+
+
+def _bounded(submit, items, window) -> Iterator:
+    """Like ``pool.map`` in order, but with at most ``window`` items submitted ahead:
+    ``submit(item)`` returns a future."""
     pending = []
-    for block, trials in blocks:
-        pending.append(pool.submit(runner, scenario, block, trials, seed))
+    for item in items:
+        pending.append(submit(item))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for fut in pending:
