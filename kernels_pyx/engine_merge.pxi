@@ -88,13 +88,14 @@ cdef int64_t nn_bound(Sim* s, int64_t largest) noexcept nogil:
     return sat_add(largest, most)
 
 
-cdef int run_chunk(const Scenario* sc, const uint64_t* states, const int64_t* trials,
-                   Py_ssize_t n_blocks, int64_t* arrays, int64_t* scal, double* flt,
-                   int64_t* counters, int64_t largest) noexcept nogil:
-    """The blocks one after the other, each from its own fresh PCG64DXSM (``states``: 4
-    words per block) and zeroed counters, as run_block runs one; the histograms record
-    straight into ``arrays`` (their sums merge in any grouping).  Stops at the first
-    error, returned."""
+cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
+                   const int64_t* blocks, const int64_t* trials, Py_ssize_t n_blocks,
+                   int64_t* arrays, int64_t* scal, double* flt, int64_t* counters,
+                   int64_t largest) noexcept nogil:
+    """The blocks one after the other, each from its own fresh generator (block_pcg:
+    numpy's seeding of the block's stream) and zeroed counters, as run_block runs one; the
+    histograms record straight into ``arrays`` (their sums merge in any grouping).  Stops
+    at the first error, returned."""
     cdef Sim s
     cdef int64_t own[N_COUNTERS]              # (an int64 array: aligned, unlike Counters)
     cdef mcsim_pcg64 pcg
@@ -102,10 +103,7 @@ cdef int run_chunk(const Scenario* sc, const uint64_t* states, const int64_t* tr
     cdef int err
     for k in range(n_blocks):
         memset(own, 0, sizeof(own))
-        mcsim_pcg64_set(&pcg, states[4 * k], states[4 * k + 1], states[4 * k + 2],
-                        states[4 * k + 3])
-        pcg.has_uint32 = 0                    # a fresh generator: no half-used draw
-        pcg.uinteger = 0
+        block_pcg(&pcg, seed, nseed, <uint64_t>blocks[k])
         err = sim_init(&s, sc, NULL, &pcg, arrays, largest, <Counters*>own)
         if err == 0:
             err = run_trials(&s, trials[k], NULL, False)
@@ -144,18 +142,18 @@ cdef int _check_filled(const int64_t[::1] filled) except -1:
     return 0
 
 
-def run_blocks_merged(object scenario_record, const uint64_t[:, ::1] pcg_states,
-                      const int64_t[::1] block_trials, int64_t[:, :, ::1] hist_arrays,
-                      int64_t[:, ::1] hist_scalars, double[:, :, ::1] block_floats,
-                      int64_t[::1] counters):
-    """Run ``len(block_trials)`` blocks, block ``k`` of ``block_trials[k]`` trials drawing
-    from the fresh PCG64DXSM whose state and increment are ``pcg_states[k]`` (``(state >>
-    64, state mod 2**64, inc >> 64, inc mod 2**64)``, mcsim.engine.block_pcg_states), each
-    as ``run_block`` runs one into zeroed arrays; their outputs merge into the arrays given
-    (``run_block``'s layout) by ``mcsim.engine.BlockOutput.add``'s rules, except the float
-    sums: block ``k``'s ``(ss, sn)`` go to ``block_floats[k, metric]``, to be added in
-    block order (``merge_outputs``).  All of it runs without the GIL.  Errors as
-    ``run_block`` (the first failing block's; the arrays then hold a partial merge)."""
+def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
+                      const int64_t[::1] blocks, const int64_t[::1] block_trials,
+                      int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
+                      double[:, :, ::1] block_floats, int64_t[::1] counters):
+    """Run the blocks ``blocks[k]`` of ``block_trials[k]`` trials of a run whose seed has
+    the words ``seed`` (``seed_words``), each drawing from its own stream
+    (``mcsim.engine.block_bitgen``, seeded here) as ``run_block`` runs one into zeroed
+    arrays; their outputs merge into the arrays given (``run_block``'s layout) by
+    ``mcsim.engine.BlockOutput.add``'s rules, except the float sums: block ``k``'s ``(ss,
+    sn)`` go to ``block_floats[k, metric]``, to be added in block order
+    (``merge_outputs``).  All of it runs without the GIL.  Errors as ``run_block`` (the
+    first failing block's; the arrays then hold a partial merge)."""
     from mcsim.numeric import check_scenario
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
@@ -163,19 +161,19 @@ def run_blocks_merged(object scenario_record, const uint64_t[:, ::1] pcg_states,
     cdef Py_ssize_t k, n = block_trials.shape[0]
     _check_output(hist_arrays.shape, hist_scalars.shape, counters.shape[0])
     _check_floats(block_floats.shape, n)
-    if pcg_states.shape[0] != n or pcg_states.shape[1] != 4:
-        raise ValueError(f"pcg_states must be [{n}, 4] (one generator per block)")
+    if blocks.shape[0] != n or seed.shape[0] < 1:
+        raise ValueError(f"blocks must have {n} entries (one per block), seed at least 1")
     for k in range(n):
-        if block_trials[k] < 0:
-            raise ValueError(f"block_trials[{k}] = {block_trials[k]} is negative")
+        if block_trials[k] < 0 or blocks[k] < 0:
+            raise ValueError(f"block {blocks[k]} of {block_trials[k]} trials: negative")
     if n == 0:
         return
     # bounds the yy/yn entries the arrays already hold (they accumulate), as run_block
     cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     cdef int err
     with nogil:
-        err = run_chunk(sc, &pcg_states[0, 0], &block_trials[0], n, &hist_arrays[0, 0, 0],
-                        &hist_scalars[0, 0], &block_floats[0, 0, 0],
+        err = run_chunk(sc, &seed[0], seed.shape[0], &blocks[0], &block_trials[0], n,
+                        &hist_arrays[0, 0, 0], &hist_scalars[0, 0], &block_floats[0, 0, 0],
                         &counters[0], largest)
     if err:
         _raise_for(err, sc)

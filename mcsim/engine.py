@@ -39,29 +39,11 @@ ENGINES = ("compiled", "reference")
 _VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
 _N = INT_SCALARS.index("n")
 _SUMMED = [i for i, name in enumerate(INT_SCALARS) if name not in ("vmin", "vmax")]
-_MASK64 = (1 << 64) - 1
 
 
 def block_bitgen(seed: int, block: int) -> np.random.PCG64DXSM:
     """The bit generator of one block: a function of (seed, block index) only."""
     return np.random.PCG64DXSM(np.random.SeedSequence(seed, spawn_key=(block,)))
-
-
-def block_pcg_states(seed: int, blocks: Sequence[int]) -> np.ndarray:
-    """``[len(blocks), 4]`` uint64: the state and the increment of each block's fresh
-    generator (:func:`block_bitgen`, numpy's own seeding), as ``(state >> 64, state mod
-    2**64, inc >> 64, inc mod 2**64)``, the form ``mcsim._engine.run_blocks_merged`` takes.
-
-    >>> st = block_bitgen(5, 3).state["state"]
-    >>> int(block_pcg_states(5, [3])[0, 1]) == st["state"] % 2**64
-    True
-    """
-    out = np.empty((len(blocks), 4), dtype=np.uint64)
-    for i, block in enumerate(blocks):
-        st = block_bitgen(seed, block).state["state"]
-        state, inc = st["state"], st["inc"]
-        out[i] = (state >> 64, state & _MASK64, inc >> 64, inc & _MASK64)
-    return out
 
 
 def trial_block_size(record) -> int:
@@ -288,8 +270,8 @@ def _compiled_chunk(scenario, seed: int, chunk: list[tuple[int, int]],
     core, ints = compiled_engine(), out.ints
     core.clear_output(ints.hist_arrays, ints.hist_scalars, ints.counters, ints.filled)
     ints.filled = np.zeros(0, dtype=np.int64)     # (nothing written, if the run fails)
-    trials = np.array([n for _, n in chunk], dtype=np.int64)
-    core.run_blocks_merged(scenario, block_pcg_states(seed, [b for b, _ in chunk]), trials,
+    blocks, trials = np.array(chunk, dtype=np.int64).reshape(-1, 2).T.copy()
+    core.run_blocks_merged(scenario, core.seed_words(seed), blocks, trials,
                            ints.hist_arrays, ints.hist_scalars, out.block_floats,
                            ints.counters)
     ints.filled = np.flatnonzero(ints.hist_scalars[:, _N])   # no samples: zeros

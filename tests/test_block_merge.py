@@ -7,7 +7,7 @@ import pytest
 
 from mcsim import layout as lay
 from mcsim.engine import (BlockOutput, ChunkOutput, _compiled_block, _compiled_chunk,
-                          block_bitgen, block_pcg_states, block_sizes, compiled_engine,
+                          block_bitgen, block_sizes, compiled_engine,
                           merge_chunk, run_blocks)
 from mcsim.errors import SimulationError
 from mcsim.histogram import EMPTY_VMAX, EMPTY_VMIN, INT_SCALARS
@@ -158,13 +158,17 @@ def test_a_chunk_saturates_its_counters():
     assert MAX_DRAW_NS * 600 < SATURATED < MAX_DRAW_NS * 1200
 
 
-def test_block_pcg_states_are_numpys():
-    states = block_pcg_states(2**70 + 3, [0, 1, 2**40])
-    for row, block in zip(states, [0, 1, 2**40]):
-        st = block_bitgen(2**70 + 3, block).state["state"]
-        words = [int(w) for w in row]
-        assert (words[0] << 64 | words[1], words[2] << 64 | words[3]) == (st["state"],
-                                                                          st["inc"])
+@pytest.mark.parametrize("seed", [0, 1, 5, 2**32 - 1, 2**32, 20180101, 2**63 - 1,
+                                  2**70 + 3, 2**200 + 7])
+def test_the_core_seeds_a_block_as_numpy(seed):
+    """A block's generator seeded in C (SeedSequence and PCG64DXSM's seeding) is numpy's,
+    for seeds of 1 to 7 words and block indices of 1 and 2 words."""
+    core = compiled_engine()
+    for block in (0, 1, 3, 2**32 - 1, 2**32, 2**40 + 5, 2**63 - 1):
+        st = block_bitgen(seed, block).state["state"]
+        assert core._block_pcg_state(seed, block) == (st["state"], st["inc"])
+    with pytest.raises(ValueError, match="non-negative"):
+        core.seed_words(-1)
 
 
 def test_a_failing_block_in_a_chunk_raises_as_run_block():
