@@ -13,21 +13,43 @@
 
 cdef extern from *:
     """
-    /* sat_add_into's rule (mcsim/numeric.py) for one entry: the wrapping int64 sum, or
-       INT64_MAX where that is negative; for a, b >= 0, min(a + b, INT64_MAX).  (Unlike
-       mcsim_sat_add it takes numpy's wrap-around as its model, so that the two merges
-       agree on any input, and the loop over a row stays branch-free.) */
+    /* sat_add_into (mcsim/numeric.py) on one row: add with int64 wrap-around, then any
+       negative entry becomes INT64_MAX; for a, b >= 0, min(a + b, INT64_MAX).  numpy's
+       wrap-around is the model, so the two merges agree on any input.  Two passes as
+       numpy's: the add (which GCC vectorizes with the OR of the sums) and, only if a sum
+       wrapped, the fix-up. */
+    static void mcsim_merge_row(int64_t *a, const int64_t *b, Py_ssize_t n) {
+        uint64_t any = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t r = (uint64_t)a[i] + (uint64_t)b[i];
+            a[i] = (int64_t)r;
+            any |= r;
+        }
+        if ((int64_t)any < 0)
+            for (Py_ssize_t i = 0; i < n; i++)
+                if (a[i] < 0)
+                    a[i] = INT64_MAX;
+    }
+    /* the same rule for one entry */
     static inline int64_t mcsim_merge_add(int64_t a, int64_t b) {
         int64_t r = (int64_t)((uint64_t)a + (uint64_t)b);
         return r < 0 ? INT64_MAX : r;
     }
     """
+    void merge_ints "mcsim_merge_row"(int64_t* a, const int64_t* b, Py_ssize_t n) noexcept nogil
     int64_t merge_add "mcsim_merge_add"(int64_t a, int64_t b) noexcept nogil
 
-cdef inline void merge_ints(int64_t* into, const int64_t* part, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        into[i] = merge_add(into[i], part[i])
+
+cdef struct ChunkOut:
+    # Where run_chunk merges its blocks (run_block's layout): the integer sums, and each
+    # block's float sums either added to ``floats`` in block order or, if ``rows`` is not
+    # NULL, kept in its own row ``rows[block, metric, (ss, sn)]`` (added later, in order).
+    int64_t* arrays
+    int64_t* scal
+    double* floats
+    double* rows
+    int64_t* counters
+    int64_t largest          # a bound of the yy and yn entries in arrays
 
 
 cdef void merge_scalars(int64_t* into, const int64_t* part) noexcept nogil:
@@ -57,12 +79,15 @@ cdef void merge_counters(int64_t* into, const int64_t* part) noexcept nogil:
     a.max_trial_events = longest
 
 
-cdef void store_block(Sim* s, int64_t* scal, double* flt) noexcept nogil:
-    """A finished block's histogram scalars into the chunk's (merged) and its float sums
-    into its own row ``flt`` (kept apart: see the top of this file)."""
+cdef void store_block(Sim* s, ChunkOut* out, Py_ssize_t k) noexcept nogil:
+    """A finished block's histogram scalars merged into the output's, its float sums
+    added to the output's (block order: as BlockOutput.add adds them) or kept in row k."""
     cdef int m
     cdef int64_t own[N_HIST_SCALARS]
     cdef Hist* h
+    cdef double* flt = out.floats
+    if out.rows != NULL:
+        flt = out.rows + k * N_METRICS * N_HIST_FLOATS
     for m in range(N_METRICS):
         h = &s.hists[m]
         own[HS_N] = h.n
@@ -72,9 +97,13 @@ cdef void store_block(Sim* s, int64_t* scal, double* flt) noexcept nogil:
         own[HS_NN] = h.nn
         own[HS_TRIALS] = h.trials
         own[HS_OVERFLOW] = h.overflow
-        merge_scalars(scal + m * N_HIST_SCALARS, own)
-        flt[m * N_HIST_FLOATS + HF_SS] = h.ss
-        flt[m * N_HIST_FLOATS + HF_SN] = h.sn
+        merge_scalars(out.scal + m * N_HIST_SCALARS, own)
+        if out.rows != NULL:
+            flt[m * N_HIST_FLOATS + HF_SS] = h.ss
+            flt[m * N_HIST_FLOATS + HF_SN] = h.sn
+        else:
+            flt[m * N_HIST_FLOATS + HF_SS] += h.ss
+            flt[m * N_HIST_FLOATS + HF_SN] += h.sn
 
 
 cdef int64_t nn_bound(Sim* s, int64_t largest) noexcept nogil:
@@ -90,12 +119,11 @@ cdef int64_t nn_bound(Sim* s, int64_t largest) noexcept nogil:
 
 cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
                    const int64_t* blocks, const int64_t* trials, Py_ssize_t n_blocks,
-                   int64_t* arrays, int64_t* scal, double* flt, int64_t* counters,
-                   int64_t largest) noexcept nogil:
+                   ChunkOut* out) noexcept nogil:
     """The blocks one after the other, each from its own fresh generator (block_pcg:
     numpy's seeding of the block's stream) and zeroed counters, as run_block runs one; the
-    histograms record straight into ``arrays`` (their sums merge in any grouping).  Stops
-    at the first error, returned."""
+    histograms record straight into ``out.arrays`` (their sums merge in any grouping).
+    Stops at the first error, returned."""
     cdef Sim s
     cdef int64_t own[N_COUNTERS]              # (an int64 array: aligned, unlike Counters)
     cdef mcsim_pcg64 pcg
@@ -104,12 +132,12 @@ cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
     for k in range(n_blocks):
         memset(own, 0, sizeof(own))
         block_pcg(&pcg, seed, nseed, <uint64_t>blocks[k])
-        err = sim_init(&s, sc, NULL, &pcg, arrays, largest, <Counters*>own)
+        err = sim_init(&s, sc, NULL, &pcg, out.arrays, out.largest, <Counters*>own)
         if err == 0:
             err = run_trials(&s, trials[k], NULL, False)
-        store_block(&s, scal, flt + k * N_METRICS * N_HIST_FLOATS)
-        merge_counters(counters, own)
-        largest = nn_bound(&s, largest)
+        store_block(&s, out, k)
+        merge_counters(out.counters, own)
+        out.largest = nn_bound(&s, out.largest)
         sim_free(&s)
         if err:
             return err
@@ -145,38 +173,56 @@ cdef int _check_filled(const int64_t[::1] filled) except -1:
 def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
                       const int64_t[::1] blocks, const int64_t[::1] block_trials,
                       int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-                      double[:, :, ::1] block_floats, int64_t[::1] counters):
+                      double[:, ::1] hist_floats, int64_t[::1] counters,
+                      block_floats=None, int64_t largest=-1):
     """Run the blocks ``blocks[k]`` of ``block_trials[k]`` trials of a run whose seed has
     the words ``seed`` (``seed_words``), each drawing from its own stream
     (``mcsim.engine.block_bitgen``, seeded here) as ``run_block`` runs one into zeroed
-    arrays; their outputs merge into the arrays given (``run_block``'s layout) by
-    ``mcsim.engine.BlockOutput.add``'s rules, except the float sums: block ``k``'s ``(ss,
-    sn)`` go to ``block_floats[k, metric]``, to be added in block order
-    (``merge_outputs``).  All of it runs without the GIL.  Errors as ``run_block`` (the
-    first failing block's; the arrays then hold a partial merge)."""
+    arrays, and merge them one after the other into the output given (``run_block``'s
+    layout) as ``mcsim.engine.BlockOutput.add`` does: integer sums saturate, vmin/vmax and
+    the counters max_pending_events/max_trial_events by min/max, each block's float sums
+    ``(ss, sn)`` added to ``hist_floats`` in block order, or, with ``block_floats`` (``[>=
+    blocks, metrics, 2]``), kept in row ``k`` (to be added later: ``merge_outputs``).
+    ``largest``: a bound of the yy/yn entries the arrays hold (-1: found here, a scan of
+    the arrays); returns the bound after the blocks.  All of it runs without the GIL.
+    Errors as ``run_block`` (the first failing block's; the output then holds a partial
+    merge)."""
     from mcsim.numeric import check_scenario
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
     check_scenario(scenario_record)
     cdef Py_ssize_t k, n = block_trials.shape[0]
+    cdef double[:, :, ::1] rows
+    cdef ChunkOut out
     _check_output(hist_arrays.shape, hist_scalars.shape, counters.shape[0])
-    _check_floats(block_floats.shape, n)
+    if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
+        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
     if blocks.shape[0] != n or seed.shape[0] < 1:
         raise ValueError(f"blocks must have {n} entries (one per block), seed at least 1")
     for k in range(n):
         if block_trials[k] < 0 or blocks[k] < 0:
             raise ValueError(f"block {blocks[k]} of {block_trials[k]} trials: negative")
+    out.rows = NULL
+    if block_floats is not None:
+        rows = block_floats
+        _check_floats(rows.shape, n)
+        if n > 0:
+            out.rows = &rows[0, 0, 0]
+    if largest < 0:       # (the arrays accumulate; run_block scans them likewise)
+        largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
     if n == 0:
-        return
-    # bounds the yy/yn entries the arrays already hold (they accumulate), as run_block
-    cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
+        return largest
+    out.arrays = &hist_arrays[0, 0, 0]
+    out.scal = &hist_scalars[0, 0]
+    out.floats = &hist_floats[0, 0]
+    out.counters = &counters[0]
+    out.largest = largest
     cdef int err
     with nogil:
-        err = run_chunk(sc, &seed[0], seed.shape[0], &blocks[0], &block_trials[0], n,
-                        &hist_arrays[0, 0, 0], &hist_scalars[0, 0], &block_floats[0, 0, 0],
-                        &counters[0], largest)
+        err = run_chunk(sc, &seed[0], seed.shape[0], &blocks[0], &block_trials[0], n, &out)
     if err:
         _raise_for(err, sc)
+    return out.largest
 
 
 def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,

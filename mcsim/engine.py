@@ -270,13 +270,19 @@ def _compiled_chunk(scenario, seed: int, chunk: list[tuple[int, int]],
     core, ints = compiled_engine(), out.ints
     core.clear_output(ints.hist_arrays, ints.hist_scalars, ints.counters, ints.filled)
     ints.filled = np.zeros(0, dtype=np.int64)     # (nothing written, if the run fails)
-    blocks, trials = np.array(chunk, dtype=np.int64).reshape(-1, 2).T.copy()
-    core.run_blocks_merged(scenario, core.seed_words(seed), blocks, trials,
-                           ints.hist_arrays, ints.hist_scalars, out.block_floats,
-                           ints.counters)
+    blocks, trials = _columns(chunk)
+    core.run_blocks_merged(scenario, core.seed_words(seed), blocks, trials, ints.hist_arrays,
+                           ints.hist_scalars, ints.hist_floats, ints.counters,
+                           block_floats=out.block_floats, largest=0)   # (arrays: zeros)
     ints.filled = np.flatnonzero(ints.hist_scalars[:, _N])   # no samples: zeros
     out.blocks, out.trials = len(chunk), int(trials.sum())
     return out
+
+
+def _columns(chunk: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The block indices and the trials of ``(block, trials)`` pairs, as int64 arrays."""
+    blocks, trials = np.array(chunk, dtype=np.int64).reshape(-1, 2).T
+    return np.ascontiguousarray(blocks), np.ascontiguousarray(trials)
 
 
 def merge_chunk(total: BlockOutput, chunk: ChunkOutput) -> None:
@@ -343,16 +349,20 @@ def run_blocks(scenario: np.ndarray, seed: int, blocks: Sequence[tuple[int, int]
 
 
 def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOutput:
-    """:func:`run_blocks` on the compiled core: chunks of blocks (:func:`_chunks`), each
-    run by one call into a reused buffer and merged into the total in order, both without
-    the GIL, so the Python per one-trial block is its seeding alone."""
+    """:func:`run_blocks` on the compiled core, by chunks of blocks (:func:`_chunks`), so
+    that the Python per one-trial block is small.  One worker: the core merges each chunk
+    straight into the total.  Several: each chunk runs into a reused buffer, keeping its
+    blocks' float sums apart, and merges into the total in order, without the GIL."""
     total = BlockOutput.zeros()
     if workers <= 1:
-        scratch = ChunkOutput.zeros()
+        core, words, largest = compiled_engine(), compiled_engine().seed_words(seed), 0
         for chunk in _chunks(blocks, 1):
-            merge_chunk(total, _compiled_chunk(scenario, seed, chunk, scratch))
+            block_ids, trials = _columns(chunk)
+            largest = core.run_blocks_merged(
+                scenario, words, block_ids, trials, total.hist_arrays, total.hist_scalars,
+                total.hist_floats, total.counters, largest=largest)
             if progress:
-                progress(scratch.trials)
+                progress(int(trials.sum()))
         return total
     free: list[ChunkOutput] = []               # buffers merged already, to reuse
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -138,6 +138,23 @@ def test_a_chunk_of_window_blocks_is_the_blocks_one_by_one(name):
     same(total, want)
 
 
+def test_blocks_merged_straight_into_a_total_are_the_blocks_one_by_one():
+    """run_blocks_merged into an output that already holds blocks, adding the float sums
+    block by block (one worker's path), with the yy/yn bound scanned (-1) or carried."""
+    rec, core = short_workload(), compiled_engine()
+    want = one_by_one(rec, 4, [(b, 1) for b in range(6)])
+    for bound in (-1, None):
+        total, largest = BlockOutput.zeros(), 0
+        for first in (0, 2, 5):
+            last = {0: 2, 2: 5, 5: 6}[first]
+            blocks = np.arange(first, last, dtype=np.int64)
+            largest = core.run_blocks_merged(
+                rec, core.seed_words(4), blocks, np.ones_like(blocks), total.hist_arrays,
+                total.hist_scalars, total.hist_floats, total.counters,
+                largest=largest if bound is None else bound)
+        same(total, want)
+
+
 def test_a_chunk_of_regenerative_blocks_is_the_blocks_one_by_one():
     rec = compile_scenario(validate({"policy": "hold"}))
     blocks = [(0, 500), (1, 300), (2, 1)]
