@@ -144,16 +144,23 @@ cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
     return 0
 
 
-cdef int _check_output(const Py_ssize_t* arrays, const Py_ssize_t* scalars,
-                       Py_ssize_t counters) except -1:
-    """The shapes of an output (``run_block``'s layout), from its memoryviews."""
+cdef int _check_output(const Py_ssize_t* arrays, const Py_ssize_t* scalars) except -1:
+    """The shapes of an output's histograms (``run_block``'s layout; its counters are
+    checked by _counters_of), from their memoryviews."""
     if (arrays[0] != N_METRICS or arrays[1] != N_HIST_ARRAYS or arrays[2] != N_BUCKETS
-            or scalars[0] != N_METRICS or scalars[1] != N_HIST_SCALARS
-            or counters != N_COUNTERS):
-        raise ValueError(f"hist_arrays must be [{N_METRICS}, {N_HIST_ARRAYS}, {N_BUCKETS}], "
-                         f"hist_scalars [{N_METRICS}, {N_HIST_SCALARS}] and counters "
-                         f"[{N_COUNTERS}]")
+            or scalars[0] != N_METRICS or scalars[1] != N_HIST_SCALARS):
+        raise ValueError(f"hist_arrays must be [{N_METRICS}, {N_HIST_ARRAYS}, {N_BUCKETS}] "
+                         f"and hist_scalars [{N_METRICS}, {N_HIST_SCALARS}]")
     return 0
+
+
+cdef int64_t* _counter_words(object counters) except NULL:
+    """The caller's counters (checked by _counters_of: a Counters record or an int64
+    array) as N_COUNTERS int64 words, the same bytes (the Counters fields are packed
+    int64), held alive by the caller's array."""
+    _counters_of(counters)
+    cdef int64_t[::1] words = np.asarray(counters).reshape(-1).view(np.int64)
+    return &words[0]
 
 
 cdef int _check_floats(const Py_ssize_t* floats, Py_ssize_t blocks) except -1:
@@ -173,7 +180,7 @@ cdef int _check_filled(const int64_t[::1] filled) except -1:
 def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
                       const int64_t[::1] blocks, const int64_t[::1] block_trials,
                       int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-                      double[:, ::1] hist_floats, int64_t[::1] counters,
+                      double[:, ::1] hist_floats, object counters,
                       block_floats=None, int64_t largest=-1):
     """Run the blocks ``blocks[k]`` of ``block_trials[k]`` trials of a run whose seed has
     the words ``seed`` (``seed_words``), each drawing from its own stream
@@ -194,7 +201,8 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     cdef Py_ssize_t k, n = block_trials.shape[0]
     cdef double[:, :, ::1] rows
     cdef ChunkOut out
-    _check_output(hist_arrays.shape, hist_scalars.shape, counters.shape[0])
+    _check_output(hist_arrays.shape, hist_scalars.shape)
+    cdef int64_t* words = _counter_words(counters)
     if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
         raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
     if blocks.shape[0] != n or seed.shape[0] < 1:
@@ -215,7 +223,7 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     out.arrays = &hist_arrays[0, 0, 0]
     out.scal = &hist_scalars[0, 0]
     out.floats = &hist_floats[0, 0]
-    out.counters = &counters[0]
+    out.counters = words
     out.largest = largest
     cdef int err
     with nogil:
@@ -226,9 +234,9 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
 
 
 def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-                  double[:, ::1] hist_floats, int64_t[::1] counters,
+                  double[:, ::1] hist_floats, object counters,
                   const int64_t[:, :, ::1] part_arrays, const int64_t[:, ::1] part_scalars,
-                  const double[:, :, ::1] part_floats, const int64_t[::1] part_counters,
+                  const double[:, :, ::1] part_floats, object part_counters,
                   const int64_t[::1] filled):
     """Merge one output (``part_*``, several blocks' integer sums) into another in place,
     without the GIL, as ``mcsim.engine.BlockOutput.add`` does: the arrays of the metrics
@@ -239,8 +247,10 @@ def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
     cdef Py_ssize_t i, k, x, n_blocks = part_floats.shape[0]
     cdef Py_ssize_t nf = filled.shape[0], row = N_HIST_ARRAYS * N_BUCKETS
     cdef Py_ssize_t nfloat = N_METRICS * N_HIST_FLOATS
-    _check_output(hist_arrays.shape, hist_scalars.shape, counters.shape[0])
-    _check_output(part_arrays.shape, part_scalars.shape, part_counters.shape[0])
+    _check_output(hist_arrays.shape, hist_scalars.shape)
+    _check_output(part_arrays.shape, part_scalars.shape)
+    cdef int64_t* into = _counter_words(counters)
+    cdef const int64_t* part = _counter_words(part_counters)
     _check_floats(part_floats.shape, n_blocks)
     if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
         raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
@@ -257,17 +267,18 @@ def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
         for k in range(n_blocks):            # block order: the float sums' only order
             for x in range(nfloat):
                 flt[x] = flt[x] + pf[k * nfloat + x]
-        merge_counters(&counters[0], &part_counters[0])
+        merge_counters(into, part)
 
 
 def clear_output(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-                 int64_t[::1] counters, const int64_t[::1] filled):
+                 object counters, const int64_t[::1] filled):
     """Back to an empty output in place, without the GIL: the arrays of the metrics in
     ``filled`` (the only ones written) zeroed, the scalars empty (vmin INT64_MAX, vmax
     -1), the counters 0."""
     cdef Py_ssize_t i, nf = filled.shape[0], row = N_HIST_ARRAYS * N_BUCKETS
-    _check_output(hist_arrays.shape, hist_scalars.shape, counters.shape[0])
+    _check_output(hist_arrays.shape, hist_scalars.shape)
     _check_filled(filled)
+    cdef int64_t* words = _counter_words(counters)
     cdef int64_t* arrays = &hist_arrays[0, 0, 0]
     with nogil:
         for i in range(nf):
@@ -276,4 +287,4 @@ def clear_output(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
         for i in range(N_METRICS):
             hist_scalars[i, HS_VMIN] = INT64_MAX
             hist_scalars[i, HS_VMAX] = -1
-        memset(&counters[0], 0, N_COUNTERS * sizeof(int64_t))
+        memset(words, 0, N_COUNTERS * sizeof(int64_t))
