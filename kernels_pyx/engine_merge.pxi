@@ -2,14 +2,15 @@
 # (included by engine.pyx).  A window trial is a block of its own (docs/model.md §12.3), so
 # a run of window trials used to cost, per trial, a call of run_block and a merge of its
 # arrays in numpy, all under the GIL: 2 threads ran no faster than 1.  Here the core runs a
-# chunk of blocks, each exactly as run_block would into zeroed arrays, adding their
-# integer sums into one set of arrays, and merge_outputs folds a chunk into a run's total
-# by mcsim.engine.BlockOutput.add's rules, in C.
+# chunk of blocks, each exactly as run_block would into zeroed arrays, merging their
+# integer sums into the output given (mcsim.engine.BlockOutput.add's rules), and
+# merge_outputs merges two outputs by the same rules, in C.
 #
 # Why the bytes cannot change: every integer merge is associative and commutative
-# (saturating sums of non-negative int64, min, max), so grouping blocks into chunks changes
-# nothing; the float sums are not, so each block's (ss, sn) is kept apart and added to the
-# total one block at a time, in block order, as BlockOutput.add adds them.
+# (saturating sums of non-negative int64, min, max), so grouping blocks into chunks, or
+# threads into sums of their own, changes nothing; the float sums are not, so each
+# block's (ss, sn) is added to the total's in block order (here, or from the rows kept
+# for it: add_float_rows), as BlockOutput.add adds them.
 
 cdef extern from *:
     """
@@ -270,21 +271,18 @@ def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
         merge_counters(into, part)
 
 
-def clear_output(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
-                 object counters, const int64_t[::1] filled):
-    """Back to an empty output in place, without the GIL: the arrays of the metrics in
-    ``filled`` (the only ones written) zeroed, the scalars empty (vmin INT64_MAX, vmax
-    -1), the counters 0."""
-    cdef Py_ssize_t i, nf = filled.shape[0], row = N_HIST_ARRAYS * N_BUCKETS
-    _check_output(hist_arrays.shape, hist_scalars.shape)
-    _check_filled(filled)
-    cdef int64_t* words = _counter_words(counters)
-    cdef int64_t* arrays = &hist_arrays[0, 0, 0]
-    with nogil:
-        for i in range(nf):
-            memset(arrays + filled[i] * row, 0, row * sizeof(int64_t))
-        memset(&hist_scalars[0, 0], 0, N_METRICS * N_HIST_SCALARS * sizeof(int64_t))
-        for i in range(N_METRICS):
-            hist_scalars[i, HS_VMIN] = INT64_MAX
-            hist_scalars[i, HS_VMAX] = -1
-        memset(words, 0, N_COUNTERS * sizeof(int64_t))
+def add_float_rows(double[:, ::1] hist_floats, const double[:, :, ::1] rows):
+    """Add ``rows[k]`` (blocks' float sums ``[block, metric, (ss, sn)]``, from
+    ``run_blocks_merged``) to ``hist_floats`` one block after the other, in order, as
+    ``mcsim.engine.BlockOutput.add`` adds each block's."""
+    cdef Py_ssize_t k, x, nfloat = N_METRICS * N_HIST_FLOATS
+    _check_floats(rows.shape, rows.shape[0])
+    if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
+        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
+    if rows.shape[0] == 0:
+        return
+    cdef double* flt = &hist_floats[0, 0]
+    cdef const double* pf = &rows[0, 0, 0]
+    for k in range(rows.shape[0]):
+        for x in range(nfloat):
+            flt[x] = flt[x] + pf[k * nfloat + x]

@@ -14,6 +14,7 @@ default) and ``engine="reference"`` (the pure-Python twin, for tests).
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALA
 from .numeric import SATURATED, sat_add_into
 
 BLOCK_TRIALS = 1 << 16
-#: Most blocks the compiled core runs in one call (:func:`_compiled_chunk`): one-trial
+#: Most blocks the compiled core runs in one call (:func:`_run_chunks`): one-trial
 #: window blocks go by up to this many, so that the Python around a call (the blocks'
 #: seeding, the merge) is a small part of a run and threads scale; a chunk stops earlier
 #: at :data:`CHUNK_TRIALS` trials (a block of regenerative cycles is a chunk of its own).
@@ -242,41 +243,19 @@ RUNNERS: dict[str, Callable[..., BlockOutput]] = {
     "compiled": _compiled_block, "reference": _reference_block}
 
 
-@dataclass
-class ChunkOutput:
-    """Consecutive blocks run by one call of the compiled core, awaiting their merge:
-    the integer sums of all of them in ``ints`` (these merge in any grouping; its
-    ``hist_floats`` stay unused) and each block's float sums apart in ``block_floats``
-    ``[block, metric, (ss, sn)]`` (those must add one block at a time, in block order).
-    One buffer takes chunk after chunk."""
-
-    ints: BlockOutput
-    block_floats: np.ndarray
-    blocks: int = 0             # rows of block_floats in use
-    trials: int = 0
-
-    @classmethod
-    def zeros(cls) -> ChunkOutput:
-        ints = BlockOutput.zeros()
-        ints.filled = np.zeros(0, dtype=np.int64)
-        return cls(ints, np.zeros((CHUNK_BLOCKS, len(lay.METRICS), len(FLOAT_SCALARS))))
-
-
-def _compiled_chunk(scenario, seed: int, chunk: list[tuple[int, int]],
-                    out: ChunkOutput) -> ChunkOutput:
-    """The ``(block, trials)`` of ``chunk`` (at most :data:`CHUNK_BLOCKS`) on the compiled
-    core in one call, into ``out`` (cleared first); the same blocks as
-    :func:`_compiled_block` runs one by one."""
-    core, ints = compiled_engine(), out.ints
-    core.clear_output(ints.hist_arrays, ints.hist_scalars, ints.counters, ints.filled)
-    ints.filled = np.zeros(0, dtype=np.int64)     # (nothing written, if the run fails)
-    blocks, trials = _columns(chunk)
-    core.run_blocks_merged(scenario, core.seed_words(seed), blocks, trials, ints.hist_arrays,
-                           ints.hist_scalars, ints.hist_floats, ints.counters,
-                           block_floats=out.block_floats, largest=0)   # (arrays: zeros)
-    ints.filled = np.flatnonzero(ints.hist_scalars[:, _N])   # no samples: zeros
-    out.blocks, out.trials = len(chunk), int(trials.sum())
-    return out
+def merge_compiled(total: BlockOutput, part: BlockOutput,
+                   block_floats: np.ndarray | None = None) -> None:
+    """``total.add(part)`` in compiled code without the GIL (``mcsim._engine.merge_outputs``:
+    the same bytes).  With ``block_floats`` (``[blocks, metric, (ss, sn)]``), ``part``
+    holds several blocks' integer sums and these rows their float sums, added one block
+    at a time, in order (``part.hist_floats`` is not read)."""
+    floats = part.hist_floats[None] if block_floats is None else block_floats
+    filled = np.asarray(part.filled_metrics(), dtype=np.int64)
+    compiled_engine().merge_outputs(
+        total.hist_arrays, total.hist_scalars, total.hist_floats, total.counters,
+        part.hist_arrays, part.hist_scalars, floats, part.counters, filled)
+    if total.filled is not None:
+        total.filled = np.union1d(total.filled, filled)
 
 
 def _columns(chunk: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -285,16 +264,23 @@ def _columns(chunk: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(blocks), np.ascontiguousarray(trials)
 
 
-def merge_chunk(total: BlockOutput, chunk: ChunkOutput) -> None:
-    """``total.add`` of the chunk's blocks one after the other (the same bytes), in
-    compiled code without the GIL (``mcsim._engine.merge_outputs``)."""
-    ints = chunk.ints
-    compiled_engine().merge_outputs(
-        total.hist_arrays, total.hist_scalars, total.hist_floats, total.counters,
-        ints.hist_arrays, ints.hist_scalars, chunk.block_floats[:chunk.blocks], ints.counters,
-        ints.filled)
-    if total.filled is not None:
-        total.filled = np.union1d(total.filled, ints.filled)
+class _Sums:
+    """One thread's integer sums of the chunks it ran (they merge in any order), and the
+    bound of their yy/yn entries that the core carries from call to call."""
+
+    def __init__(self):
+        self.out, self.largest = BlockOutput.zeros(), 0
+
+    def run(self, scenario, words: np.ndarray, chunk: list[tuple[int, int]]):
+        """The chunk's blocks added to these sums; returns their float sums (one row per
+        block, to be added in block order) and their trials."""
+        blocks, trials = _columns(chunk)
+        rows = np.empty((len(chunk), len(lay.METRICS), len(FLOAT_SCALARS)))
+        out = self.out
+        self.largest = compiled_engine().run_blocks_merged(
+            scenario, words, blocks, trials, out.hist_arrays, out.hist_scalars,
+            out.hist_floats, out.counters, block_floats=rows, largest=self.largest)
+        return rows, int(trials.sum())
 
 
 def _chunks(blocks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[tuple[int, int]]]:
@@ -350,12 +336,14 @@ def run_blocks(scenario: np.ndarray, seed: int, blocks: Sequence[tuple[int, int]
 
 def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOutput:
     """:func:`run_blocks` on the compiled core, by chunks of blocks (:func:`_chunks`), so
-    that the Python per one-trial block is small.  One worker: the core merges each chunk
-    straight into the total.  Several: each chunk runs into a reused buffer, keeping its
-    blocks' float sums apart, and merges into the total in order, without the GIL."""
-    total = BlockOutput.zeros()
+    that the Python per one-trial block is small.  The integer sums merge in any order:
+    one worker's chunks go straight into the total, and each of several workers keeps its
+    own sums, merged into the total at the end, without the GIL.  The float sums come
+    back one row per block and are added to the total in block order."""
+    core = compiled_engine()
+    words, total = core.seed_words(seed), BlockOutput.zeros()
     if workers <= 1:
-        core, words, largest = compiled_engine(), compiled_engine().seed_words(seed), 0
+        largest = 0
         for chunk in _chunks(blocks, 1):
             block_ids, trials = _columns(chunk)
             largest = core.run_blocks_merged(
@@ -364,16 +352,22 @@ def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOut
             if progress:
                 progress(int(trials.sum()))
         return total
-    free: list[ChunkOutput] = []               # buffers merged already, to reuse
+    local, sums = threading.local(), []
+
+    def run(chunk):
+        if not hasattr(local, "sums"):
+            local.sums = _Sums()
+            sums.append(local.sums)               # (list.append is atomic)
+        return local.sums.run(scenario, words, chunk)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        def submit(chunk):
-            return pool.submit(_compiled_chunk, scenario, seed, chunk,
-                               free.pop() if free else ChunkOutput.zeros())
-        for out in _bounded(submit, _chunks(blocks, workers), 2 * workers):
-            merge_chunk(total, out)
-            free.append(out)
+        for rows, trials in _bounded(lambda chunk: pool.submit(run, chunk),
+                                     _chunks(blocks, workers), 2 * workers):
+            core.add_float_rows(total.hist_floats, rows)
             if progress:
-                progress(out.trials)
+                progress(trials)
+    for part in sums:
+        part.out.filled = np.flatnonzero(part.out.hist_scalars[:, _N])  # no samples: zeros
+        merge_compiled(total, part.out, block_floats=np.zeros((0, *total.hist_floats.shape)))
     return total
 
 

@@ -1,14 +1,14 @@
 """The compiled runs of several blocks and their merge (kernels_pyx/engine_merge.pxi,
-mcsim.engine.run_blocks): the same bytes as the Python merge of the blocks one by one,
-``BlockOutput.add`` (saturating sums, vmin/vmax by min/max, the two high-water counters
-by max, float sums block by block in block order), for any grouping and worker count."""
+engine_seed.pxi, mcsim.engine.run_blocks): the same bytes as the Python merge of the
+blocks one by one, ``BlockOutput.add`` (saturating sums, vmin/vmax by min/max, the two
+high-water counters by max, float sums block by block in block order), for any grouping
+and worker count."""
 import numpy as np
 import pytest
 
 from mcsim import layout as lay
-from mcsim.engine import (BlockOutput, ChunkOutput, _compiled_block, _compiled_chunk,
-                          block_bitgen, block_sizes, compiled_engine,
-                          merge_chunk, run_blocks)
+from mcsim.engine import (BlockOutput, _compiled_block, block_bitgen, block_sizes,
+                          compiled_engine, merge_compiled, run_blocks)
 from mcsim.errors import SimulationError
 from mcsim.histogram import EMPTY_VMAX, EMPTY_VMIN, INT_SCALARS
 from mcsim.numeric import MAX_DRAW_NS, SATURATED
@@ -48,66 +48,71 @@ def crafted(rng, filled) -> BlockOutput:
     return out
 
 
-def chunk_of(blocks: list[BlockOutput]) -> ChunkOutput:
-    """The blocks as one chunk: integers merged (by the compiled merge, from zeros), the
-    floats of each block apart."""
-    chunk = ChunkOutput.zeros()
-    for k, b in enumerate(blocks):
-        one = ChunkOutput(b, b.hist_floats[None], blocks=1)
-        merge_chunk(chunk.ints, one)
-        chunk.block_floats[k] = b.hist_floats
-    chunk.ints.hist_floats[:] = 0.0
-    chunk.blocks = len(blocks)
-    return chunk
+def copy(out: BlockOutput) -> BlockOutput:
+    return BlockOutput(*(x.copy() for x in (out.hist_arrays, out.hist_scalars,
+                                            out.hist_floats, out.counters)), out.filled)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_compiled_merge_is_the_python_merge(seed):
-    """Saturation, min/max, counters by max, floats in block order: merge_chunk of a chunk
-    of crafted blocks equals BlockOutput.add of the blocks one after the other."""
+    """Saturation, min/max, counters by max: merge_compiled of each crafted block equals
+    BlockOutput.add of it, and so does merging the blocks' integer sums first (in
+    compiled code, in another order) with their float sums added block by block after."""
     rng = np.random.default_rng(seed)
     nm = len(lay.METRICS)
     base = crafted(rng, [0, 3])
     blocks = [crafted(rng, rng.choice(nm, size=3, replace=False)) for _ in range(5)]
-    want = BlockOutput(*(x.copy() for x in (base.hist_arrays, base.hist_scalars,
-                                            base.hist_floats, base.counters)), base.filled)
+    want, got = copy(base), copy(base)
     for b in blocks:
         want.add(b)
-    got = BlockOutput(*(x.copy() for x in (base.hist_arrays, base.hist_scalars,
-                                           base.hist_floats, base.counters)), base.filled)
-    merge_chunk(got, chunk_of(blocks))
+        merge_compiled(got, b)
     same(got, want)
     assert list(got.filled) == list(want.filled)
     assert (got.hist_arrays == SATURATED).any() and (got.counters == SATURATED).any()
     assert np.all(got.hist_arrays >= 0) and np.all(got.counters >= 0)
 
+    ints = BlockOutput.zeros()
+    for b in reversed(blocks):
+        merge_compiled(ints, b)
+    grouped = copy(base)
+    merge_compiled(grouped, ints, block_floats=np.stack([b.hist_floats for b in blocks]))
+    same(grouped, want)
+
 
 def test_the_compiled_merge_of_empty_metrics_keeps_them_empty():
-    total, chunk = BlockOutput.zeros(), ChunkOutput.zeros()
-    chunk.ints.counters[MAXIMA] = (7, 9)
-    chunk.blocks = 1
-    merge_chunk(total, chunk)
+    total, part = BlockOutput.zeros(), BlockOutput.zeros()
+    part.counters[MAXIMA] = (7, 9)
+    merge_compiled(total, part)
     assert np.all(total.hist_scalars[:, VMIN] == EMPTY_VMIN)
     assert np.all(total.hist_scalars[:, VMAX] == EMPTY_VMAX)
     assert list(total.counters[MAXIMA]) == [7, 9]
 
 
-def test_clear_output_empties_what_was_filled():
-    out = crafted(np.random.default_rng(4), [1, 5])
-    compiled_engine().clear_output(out.hist_arrays, out.hist_scalars, out.counters,
-                                   out.filled)
-    out.hist_floats[:] = 0.0
-    same(out, BlockOutput.zeros())
-
-
 def test_the_merge_checks_its_arguments():
-    total, chunk = BlockOutput.zeros(), ChunkOutput.zeros()
-    chunk.ints.filled = np.array([len(lay.METRICS)], dtype=np.int64)
+    total, part = BlockOutput.zeros(), BlockOutput.zeros()
+    part.filled = np.array([len(lay.METRICS)], dtype=np.int64)
     with pytest.raises(ValueError, match="not a metric"):
-        merge_chunk(total, chunk)
+        merge_compiled(total, part)
     with pytest.raises(ValueError, match="hist_arrays must be"):
-        compiled_engine().clear_output(total.hist_arrays[1:], total.hist_scalars,
-                                       total.counters, np.zeros(0, dtype=np.int64))
+        compiled_engine().merge_outputs(
+            total.hist_arrays[1:], total.hist_scalars, total.hist_floats, total.counters,
+            part.hist_arrays, part.hist_scalars, part.hist_floats[None], part.counters,
+            np.zeros(0, dtype=np.int64))
+
+
+def run_chunk(rec, seed, blocks, rows=True) -> BlockOutput:
+    """run_blocks_merged of the (block, trials) pairs into zeros; with ``rows``, the
+    float sums come back one row per block and are added here, in order."""
+    core, out = compiled_engine(), BlockOutput.zeros()
+    ids, trials = (np.array(c, dtype=np.int64) for c in zip(*blocks))
+    kept = np.full((len(blocks), len(lay.METRICS), 2), np.nan) if rows else None
+    core.run_blocks_merged(rec, core.seed_words(seed), ids, trials, out.hist_arrays,
+                           out.hist_scalars, out.hist_floats, out.counters,
+                           block_floats=kept)
+    if rows:
+        assert not np.isnan(kept).any() and not out.hist_floats.any()
+        core.add_float_rows(out.hist_floats, kept)
+    return out
 
 
 def short_workload(name="mkwrite-vs-mprotect", window_ns=40_000_000):
@@ -133,9 +138,8 @@ def test_a_chunk_of_window_blocks_is_the_blocks_one_by_one(name):
     rec = short_workload(name)
     blocks = [(b, 1) for b in range(3, 3 + 7)]
     want = one_by_one(rec, 11, blocks)
-    total = BlockOutput.zeros()
-    merge_chunk(total, _compiled_chunk(rec, 11, blocks, ChunkOutput.zeros()))
-    same(total, want)
+    same(run_chunk(rec, 11, blocks), want)
+    same(run_chunk(rec, 11, blocks, rows=False), want)
 
 
 def test_blocks_merged_straight_into_a_total_are_the_blocks_one_by_one():
@@ -158,9 +162,7 @@ def test_blocks_merged_straight_into_a_total_are_the_blocks_one_by_one():
 def test_a_chunk_of_regenerative_blocks_is_the_blocks_one_by_one():
     rec = compile_scenario(validate({"policy": "hold"}))
     blocks = [(0, 500), (1, 300), (2, 1)]
-    total = BlockOutput.zeros()
-    merge_chunk(total, _compiled_chunk(rec, 5, blocks, ChunkOutput.zeros()))
-    same(total, one_by_one(rec, 5, blocks))
+    same(run_chunk(rec, 5, blocks), one_by_one(rec, 5, blocks))
 
 
 def test_a_chunk_saturates_its_counters():
@@ -169,8 +171,7 @@ def test_a_chunk_saturates_its_counters():
     rec = compile_scenario(validate())
     rec["cut_hp"], rec["cut_lp"] = 1.0, 1.0
     rec["arrival_mean_ns"] = np.inf
-    chunk = _compiled_chunk(rec, 1, [(0, 600), (1, 600)], ChunkOutput.zeros())
-    c = chunk.ints.counter_dict()
+    c = run_chunk(rec, 1, [(0, 600), (1, 600)]).counter_dict()
     assert c["sim_ns"] == SATURATED and c["trials"] == 1200
     assert MAX_DRAW_NS * 600 < SATURATED < MAX_DRAW_NS * 1200
 
@@ -192,7 +193,7 @@ def test_a_failing_block_in_a_chunk_raises_as_run_block():
     rec = short_workload()
     rec[0]["max_trial_events"] = 50
     with pytest.raises(SimulationError, match="max_trial_events=50"):
-        _compiled_chunk(rec, 1, [(0, 1), (1, 1)], ChunkOutput.zeros())
+        run_chunk(rec, 1, [(0, 1), (1, 1)])
 
 
 @pytest.mark.parametrize("first", [0, 13])
