@@ -285,20 +285,24 @@ class _Sums:
 
 def _chunks(blocks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[tuple[int, int]]]:
     """Consecutive blocks grouped for one call of the core each: up to
-    :data:`CHUNK_BLOCKS` blocks or :data:`CHUNK_TRIALS` trials, and fewer in a short run,
-    so that every worker still gets several chunks.
+    :data:`CHUNK_BLOCKS` blocks or :data:`CHUNK_TRIALS` trials and, with several workers,
+    fewer as the run nears its end (a quarter of the blocks left per worker), so that the
+    workers finish together and a short run still gives each of them several chunks.
 
     >>> [len(c) for c in _chunks(block_sizes(40, block_trials=1), workers=2)]
-    [5, 5, 5, 5, 5, 5, 5, 5]
+    [5, 4, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> [len(c) for c in _chunks(block_sizes(40, block_trials=1), workers=1)]
+    [16, 16, 8]
     >>> [len(c) for c in _chunks(block_sizes(3 * BLOCK_TRIALS), workers=1)]
     [1, 1, 1]
     """
-    size = max(1, min(CHUNK_BLOCKS, len(blocks) // (4 * workers)))
-    chunk, trials = [], 0
+    left, chunk, trials = len(blocks), [], 0
     for block, n in blocks:
         chunk.append((block, n))
         trials += n
+        size = CHUNK_BLOCKS if workers <= 1 else min(CHUNK_BLOCKS, left // (4 * workers))
         if len(chunk) >= size or trials >= CHUNK_TRIALS:
+            left -= len(chunk)
             yield chunk
             chunk, trials = [], 0
     if chunk:
