@@ -190,7 +190,8 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     layout) as ``mcsim.engine.BlockOutput.add`` does: integer sums saturate, vmin/vmax and
     the counters max_pending_events/max_trial_events by min/max, each block's float sums
     ``(ss, sn)`` added to ``hist_floats`` in block order, or, with ``block_floats`` (``[>=
-    blocks, metrics, 2]``), kept in row ``k`` (to be added later: ``merge_outputs``).
+    blocks, metrics, 2]``), kept in row ``k`` (to be added later, in block order:
+    ``add_float_rows``, ``merge_outputs``).
     ``largest``: a bound of the yy/yn entries the arrays hold (-1: found here, a scan of
     the arrays); returns the bound after the blocks.  All of it runs without the GIL.
     Errors as ``run_block`` (the first failing block's; the output then holds a partial
