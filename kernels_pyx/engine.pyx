@@ -7,7 +7,9 @@
 # arrays and `noexcept nogil` functions, so the event loop creates no Python object,
 # allocates nothing per event (buffers grow by doubling and are reused) and never raises.
 # The model data (the kernel row, the fault programs) arrive in the Scenario record; the
-# names and positions shared with Python are generated into layout.pxd.
+# names and positions shared with Python are generated into layout.pxd.  Besides one
+# block (run_block), the core runs a chunk of blocks and merges outputs without the GIL
+# (engine_merge.pxi), so that runs of one-trial window blocks scale over threads.
 
 include "build_info.pxi"
 
@@ -72,3 +74,5 @@ include "engine_hp.pxi"
 include "engine_threads.pxi"
 include "engine_trial.pxi"
 include "engine_api.pxi"
+include "engine_seed.pxi"
+include "engine_merge.pxi"

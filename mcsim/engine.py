@@ -5,12 +5,16 @@ trial (:func:`trial_block_size`, docs/model.md §12.3).  Block ``b`` of a run wi
 draws from its own stream, ``PCG64DXSM(SeedSequence(s, spawn_key=(b,)))``, whatever thread,
 process or machine runs it; blocks are merged in index order.  So the result of a run is a
 pure function of (scenario, seed, number of trials): the same bytes for 1 or N workers.
+The compiled core takes consecutive blocks by chunks (a run of one-trial window blocks
+would otherwise spend much of its time in Python, under the GIL); a chunk's integer sums
+merge in any grouping, and its blocks' float sums are still added one block at a time.
 
 Both engines sit behind the same function: ``engine="compiled"`` (``mcsim._engine``, the
 default) and ``engine="reference"`` (the pure-Python twin, for tests).
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -25,6 +29,12 @@ from .histogram import (ARRAYS, EMPTY_VMAX, EMPTY_VMIN, FLOAT_SCALARS, INT_SCALA
 from .numeric import SATURATED, sat_add_into
 
 BLOCK_TRIALS = 1 << 16
+#: Most blocks the compiled core runs in one call (:func:`_run_chunks`): one-trial
+#: window blocks go by up to this many, so that the Python around a call (the blocks'
+#: seeding, the merge) is a small part of a run and threads scale; a chunk stops earlier
+#: at :data:`CHUNK_TRIALS` trials (a block of regenerative cycles is a chunk of its own).
+CHUNK_BLOCKS = 16
+CHUNK_TRIALS = 256
 ENGINES = ("compiled", "reference")
 #: Columns of ``BlockOutput.hist_scalars`` (mcsim.histogram.INT_SCALARS).
 _VMIN, _VMAX = INT_SCALARS.index("vmin"), INT_SCALARS.index("vmax")
@@ -233,44 +243,144 @@ RUNNERS: dict[str, Callable[..., BlockOutput]] = {
     "compiled": _compiled_block, "reference": _reference_block}
 
 
-def run_blocks(scenario: np.ndarray, seed: int, blocks: list[tuple[int, int]],
+def merge_compiled(total: BlockOutput, part: BlockOutput,
+                   block_floats: np.ndarray | None = None) -> None:
+    """``total.add(part)`` in compiled code without the GIL (``mcsim._engine.merge_outputs``:
+    the same bytes).  With ``block_floats`` (``[blocks, metric, (ss, sn)]``), ``part``
+    holds several blocks' integer sums and these rows their float sums, added one block
+    at a time, in order (``part.hist_floats`` is not read)."""
+    floats = part.hist_floats[None] if block_floats is None else block_floats
+    filled = np.asarray(part.filled_metrics(), dtype=np.int64)
+    compiled_engine().merge_outputs(
+        total.hist_arrays, total.hist_scalars, total.hist_floats, total.counters,
+        part.hist_arrays, part.hist_scalars, floats, part.counters, filled)
+    if total.filled is not None:
+        total.filled = np.union1d(total.filled, filled)
+
+
+def _columns(chunk: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The block indices and the trials of ``(block, trials)`` pairs, as int64 arrays."""
+    blocks, trials = np.array(chunk, dtype=np.int64).reshape(-1, 2).T
+    return np.ascontiguousarray(blocks), np.ascontiguousarray(trials)
+
+
+class _Sums:
+    """One thread's integer sums of the chunks it ran (they merge in any order), and the
+    bound of their yy/yn entries that the core carries from call to call."""
+
+    def __init__(self):
+        self.out, self.largest = BlockOutput.zeros(), 0
+
+    def run(self, scenario, words: np.ndarray, chunk: list[tuple[int, int]]):
+        """The chunk's blocks added to these sums; returns their float sums (one row per
+        block, to be added in block order) and their trials."""
+        blocks, trials = _columns(chunk)
+        rows = np.empty((len(chunk), len(lay.METRICS), len(FLOAT_SCALARS)))
+        out = self.out
+        self.largest = compiled_engine().run_blocks_merged(
+            scenario, words, blocks, trials, out.hist_arrays, out.hist_scalars,
+            out.hist_floats, out.counters, block_floats=rows, largest=self.largest)
+        return rows, int(trials.sum())
+
+
+def _chunks(blocks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[tuple[int, int]]]:
+    """Consecutive blocks grouped for one call of the core each: up to
+    :data:`CHUNK_BLOCKS` blocks or :data:`CHUNK_TRIALS` trials and, with several workers,
+    fewer as the run nears its end (a quarter of the blocks left per worker), so that the
+    workers finish together and a short run still gives each of them several chunks.
+
+    >>> [len(c) for c in _chunks(block_sizes(40, block_trials=1), workers=2)]
+    [5, 4, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> [len(c) for c in _chunks(block_sizes(40, block_trials=1), workers=1)]
+    [16, 16, 8]
+    >>> [len(c) for c in _chunks(block_sizes(3 * BLOCK_TRIALS), workers=1)]
+    [1, 1, 1]
+    """
+    left, chunk, trials = len(blocks), [], 0
+    for block, n in blocks:
+        chunk.append((block, n))
+        trials += n
+        size = CHUNK_BLOCKS if workers <= 1 else min(CHUNK_BLOCKS, left // (4 * workers))
+        if len(chunk) >= size or trials >= CHUNK_TRIALS:
+            left -= len(chunk)
+            yield chunk
+            chunk, trials = [], 0
+    if chunk:
+        yield chunk
+
+
+def run_blocks(scenario: np.ndarray, seed: int, blocks: Sequence[tuple[int, int]],
                workers: int = 1, engine: str = "compiled",
                progress: Callable[[int], None] | None = None) -> BlockOutput:
     """Run the given ``(block, trials)`` pairs and merge them in block order.
 
     The compiled engine releases the GIL, so ``workers`` threads run blocks in parallel;
-    at most ``2 * workers`` finished blocks wait to be merged, so memory stays flat.
-    ``progress`` is called with the number of trials just merged.
+    at most ``2 * workers`` finished blocks (or chunks of blocks) wait to be merged, so
+    memory stays flat.  ``progress`` is called with the number of trials just merged.
     """
+    if RUNNERS[engine] is _compiled_block:
+        return _run_chunks(scenario, seed, blocks, workers, progress)
     runner = RUNNERS[engine]
     total = BlockOutput.zeros()
     if workers <= 1:
-        # One scratch output for the compiled core: a run of one-trial window blocks
-        # would otherwise allocate and fault in 1.7 MB of histogram arrays per trial.
-        scratch = BlockOutput.zeros() if engine == "compiled" else None
         for block, trials in blocks:
-            if scratch is None:
-                total.add(runner(scenario, block, trials, seed))
-            else:
-                scratch.clear()
-                total.add(_compiled_block(scenario, block, trials, seed, scratch))
+            total.add(runner(scenario, block, trials, seed))
             if progress:
                 progress(trials)
         return total
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (block, trials), out in zip(blocks, _bounded_map(pool, runner, scenario, seed,
-                                                             blocks, 2 * workers)):
+        def submit(item):
+            return pool.submit(runner, scenario, item[0], item[1], seed)
+        for (block, trials), out in zip(blocks, _bounded(submit, blocks, 2 * workers)):
             total.add(out)
             if progress:
                 progress(trials)
     return total
 
 
-def _bounded_map(pool, runner, scenario, seed, blocks, window) -> Iterator[BlockOutput]:
-    """Like ``pool.map`` in order, but with at most ``window`` blocks submitted ahead."""
+def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOutput:
+    """:func:`run_blocks` on the compiled core, by chunks of blocks (:func:`_chunks`), so
+    that the Python per one-trial block is small.  The integer sums merge in any order:
+    one worker's chunks go straight into the total, and each of several workers keeps its
+    own sums, merged into the total at the end, without the GIL.  The float sums come
+    back one row per block and are added to the total in block order."""
+    core = compiled_engine()
+    words, total = core.seed_words(seed), BlockOutput.zeros()
+    if workers <= 1:
+        largest = 0
+        for chunk in _chunks(blocks, 1):
+            block_ids, trials = _columns(chunk)
+            largest = core.run_blocks_merged(
+                scenario, words, block_ids, trials, total.hist_arrays, total.hist_scalars,
+                total.hist_floats, total.counters, largest=largest)
+            if progress:
+                progress(int(trials.sum()))
+        return total
+    local, sums = threading.local(), []
+
+    def run(chunk):
+        if not hasattr(local, "sums"):
+            local.sums = _Sums()
+            sums.append(local.sums)               # (list.append is atomic)
+        return local.sums.run(scenario, words, chunk)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for rows, trials in _bounded(lambda chunk: pool.submit(run, chunk),
+                                     _chunks(blocks, workers), 2 * workers):
+            core.add_float_rows(total.hist_floats, rows)
+            if progress:
+                progress(trials)
+    for part in sums:
+        part.out.filled = np.flatnonzero(part.out.hist_scalars[:, _N])  # no samples: zeros
+        merge_compiled(total, part.out, block_floats=np.zeros((0, *total.hist_floats.shape)))
+    return total
+
+
+def _bounded(submit, items, window) -> Iterator:
+    """Like ``pool.map`` in order, but with at most ``window`` items submitted ahead:
+    ``submit(item)`` returns a future."""
     pending = []
-    for block, trials in blocks:
-        pending.append(pool.submit(runner, scenario, block, trials, seed))
+    for item in items:
+        pending.append(submit(item))
         if len(pending) >= window:
             yield pending.pop(0).result()
     for fut in pending:
