@@ -160,22 +160,6 @@ class BlockOutput:
                                   .any(axis=1))
         return self.filled
 
-    def clear(self) -> None:
-        """Back to :meth:`zeros`, in place (only the metrics that hold something are
-        rewritten), so one buffer can take block after block.
-
-        >>> out = BlockOutput.zeros(); out.counters[0] = 5; out.hist_arrays[3, 0, 7] = 1
-        >>> out.clear(); int(out.counters.sum()), int(out.hist_arrays.sum())
-        (0, 0)
-        """
-        self.hist_arrays[self.filled_metrics()] = 0
-        self.filled = np.zeros(0, dtype=np.int64)
-        self.hist_scalars[...] = 0
-        self.hist_scalars[:, _VMIN] = EMPTY_VMIN
-        self.hist_scalars[:, _VMAX] = EMPTY_VMAX
-        self.hist_floats[...] = 0.0
-        self.counters[...] = 0
-
     def histograms(self) -> dict[str, Histogram]:
         out = {}
         for m, name in enumerate(lay.METRICS):
@@ -209,11 +193,9 @@ def compiled_engine():
     return _compiled[0]
 
 
-def _compiled_block(scenario, block: int, trials: int, seed: int,
-                    out: BlockOutput | None = None) -> BlockOutput:
-    """One block on the compiled core, into ``out`` (cleared) or a new output."""
-    if out is None:
-        out = BlockOutput.zeros()
+def _compiled_block(scenario, block: int, trials: int, seed: int) -> BlockOutput:
+    """One block on the compiled core, alone (:func:`run_blocks` runs them by chunks)."""
+    out = BlockOutput.zeros()
     compiled_engine().run_block(scenario, block_bitgen(seed, block), trials, out.hist_arrays,
                       out.hist_scalars, out.hist_floats, out.counters)
     out.filled = np.flatnonzero(out.hist_scalars[:, _N])   # a metric without samples: zeros
