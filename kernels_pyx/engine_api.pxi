@@ -285,16 +285,11 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
 
 
 cdef void _store_hist(Hist* h, int64_t[:, ::1] scal, double[:, ::1] flt, int m):
-    # Accumulate, so one set of arrays can collect several calls; sums saturate.
-    scal[m, HS_N] += h.n
-    scal[m, HS_TOTAL] = sat_add(scal[m, HS_TOTAL], h.total)
-    if h.vmin < scal[m, HS_VMIN]:            # callers start vmin at INT64_MAX, vmax at -1
-        scal[m, HS_VMIN] = h.vmin
-    if h.vmax > scal[m, HS_VMAX]:
-        scal[m, HS_VMAX] = h.vmax
-    scal[m, HS_NN] = sat_add(scal[m, HS_NN], h.nn)
-    scal[m, HS_TRIALS] += h.trials
-    scal[m, HS_OVERFLOW] += h.overflow
+    # Accumulate, so one set of arrays can collect several calls: merge_scalars' rules
+    # (sums saturate, vmin/vmax by min/max; callers start vmin at INT64_MAX, vmax at -1).
+    cdef int64_t own[N_HIST_SCALARS]
+    hist_own(h, own)
+    merge_scalars(&scal[m, 0], own)
     flt[m, HF_SS] += h.ss
     flt[m, HF_SN] += h.sn
 

@@ -80,6 +80,18 @@ cdef void merge_counters(int64_t* into, const int64_t* part) noexcept nogil:
     a.max_trial_events = longest
 
 
+cdef inline void hist_own(const Hist* h, int64_t* own) noexcept nogil:
+    """One block's histogram scalars, in the columns of hist_scalars (run_block's
+    layout), for merge_scalars."""
+    own[HS_N] = h.n
+    own[HS_TOTAL] = h.total
+    own[HS_VMIN] = h.vmin
+    own[HS_VMAX] = h.vmax
+    own[HS_NN] = h.nn
+    own[HS_TRIALS] = h.trials
+    own[HS_OVERFLOW] = h.overflow
+
+
 cdef void store_block(Sim* s, ChunkOut* out, Py_ssize_t k) noexcept nogil:
     """A finished block's histogram scalars merged into the output's, its float sums
     added to the output's (block order: as BlockOutput.add adds them) or kept in row k."""
@@ -91,13 +103,7 @@ cdef void store_block(Sim* s, ChunkOut* out, Py_ssize_t k) noexcept nogil:
         flt = out.rows + k * N_METRICS * N_HIST_FLOATS
     for m in range(N_METRICS):
         h = &s.hists[m]
-        own[HS_N] = h.n
-        own[HS_TOTAL] = h.total
-        own[HS_VMIN] = h.vmin
-        own[HS_VMAX] = h.vmax
-        own[HS_NN] = h.nn
-        own[HS_TRIALS] = h.trials
-        own[HS_OVERFLOW] = h.overflow
+        hist_own(h, own)
         merge_scalars(out.scal + m * N_HIST_SCALARS, own)
         if out.rows != NULL:
             flt[m * N_HIST_FLOATS + HF_SS] = h.ss
@@ -105,6 +111,15 @@ cdef void store_block(Sim* s, ChunkOut* out, Py_ssize_t k) noexcept nogil:
         else:
             flt[m * N_HIST_FLOATS + HF_SS] += h.ss
             flt[m * N_HIST_FLOATS + HF_SN] += h.sn
+
+
+cdef void add_rows(double* flt, const double* rows, Py_ssize_t n_blocks) noexcept nogil:
+    """Blocks' float sums ``rows[block, metric, (ss, sn)]`` added to ``flt`` one block
+    after the other: block order, the float sums' only order."""
+    cdef Py_ssize_t k, x, nfloat = N_METRICS * N_HIST_FLOATS
+    for k in range(n_blocks):
+        for x in range(nfloat):
+            flt[x] = flt[x] + rows[k * nfloat + x]
 
 
 cdef int64_t nn_bound(Sim* s, int64_t largest) noexcept nogil:
@@ -164,6 +179,12 @@ cdef int64_t* _counter_words(object counters) except NULL:
     return &words[0]
 
 
+cdef int _check_hist_floats(const Py_ssize_t* floats) except -1:
+    if floats[0] != N_METRICS or floats[1] != N_HIST_FLOATS:
+        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
+    return 0
+
+
 cdef int _check_floats(const Py_ssize_t* floats, Py_ssize_t blocks) except -1:
     if floats[0] < blocks or floats[1] != N_METRICS or floats[2] != N_HIST_FLOATS:
         raise ValueError(f"block floats must be [>= {blocks}, {N_METRICS}, {N_HIST_FLOATS}]")
@@ -205,8 +226,7 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     cdef ChunkOut out
     _check_output(hist_arrays.shape, hist_scalars.shape)
     cdef int64_t* words = _counter_words(counters)
-    if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
-        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
+    _check_hist_floats(hist_floats.shape)
     if blocks.shape[0] != n or seed.shape[0] < 1:
         raise ValueError(f"blocks must have {n} entries (one per block), seed at least 1")
     for k in range(n):
@@ -246,16 +266,14 @@ def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
     as sums (``mcsim.numeric.sat_add_into``), vmin/vmax and the counters
     max_pending_events/max_trial_events merge by min/max; ``part_floats[k]`` (one row per
     block, ``[blocks, metrics, (ss, sn)]``) are added one block after the other."""
-    cdef Py_ssize_t i, k, x, n_blocks = part_floats.shape[0]
+    cdef Py_ssize_t i, n_blocks = part_floats.shape[0]
     cdef Py_ssize_t nf = filled.shape[0], row = N_HIST_ARRAYS * N_BUCKETS
-    cdef Py_ssize_t nfloat = N_METRICS * N_HIST_FLOATS
     _check_output(hist_arrays.shape, hist_scalars.shape)
     _check_output(part_arrays.shape, part_scalars.shape)
     cdef int64_t* into = _counter_words(counters)
     cdef const int64_t* part = _counter_words(part_counters)
     _check_floats(part_floats.shape, n_blocks)
-    if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
-        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
+    _check_hist_floats(hist_floats.shape)
     _check_filled(filled)
     cdef int64_t* arrays = &hist_arrays[0, 0, 0]
     cdef const int64_t* parts = &part_arrays[0, 0, 0]
@@ -266,9 +284,7 @@ def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
             merge_ints(arrays + filled[i] * row, parts + filled[i] * row, row)
         for i in range(N_METRICS):
             merge_scalars(&hist_scalars[i, 0], &part_scalars[i, 0])
-        for k in range(n_blocks):            # block order: the float sums' only order
-            for x in range(nfloat):
-                flt[x] = flt[x] + pf[k * nfloat + x]
+        add_rows(flt, pf, n_blocks)
         merge_counters(into, part)
 
 
@@ -276,14 +292,8 @@ def add_float_rows(double[:, ::1] hist_floats, const double[:, :, ::1] rows):
     """Add ``rows[k]`` (blocks' float sums ``[block, metric, (ss, sn)]``, from
     ``run_blocks_merged``) to ``hist_floats`` one block after the other, in order, as
     ``mcsim.engine.BlockOutput.add`` adds each block's."""
-    cdef Py_ssize_t k, x, nfloat = N_METRICS * N_HIST_FLOATS
     _check_floats(rows.shape, rows.shape[0])
-    if hist_floats.shape[0] != N_METRICS or hist_floats.shape[1] != N_HIST_FLOATS:
-        raise ValueError(f"hist_floats must be [{N_METRICS}, {N_HIST_FLOATS}]")
+    _check_hist_floats(hist_floats.shape)
     if rows.shape[0] == 0:
         return
-    cdef double* flt = &hist_floats[0, 0]
-    cdef const double* pf = &rows[0, 0, 0]
-    for k in range(rows.shape[0]):
-        for x in range(nfloat):
-            flt[x] = flt[x] + pf[k * nfloat + x]
+    add_rows(&hist_floats[0, 0], &rows[0, 0, 0], rows.shape[0])
