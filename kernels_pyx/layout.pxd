@@ -255,7 +255,7 @@ cdef extern from *:
     /* The buffer format of a scenario record (PEP 3118, as numpy writes it):
        the core compares it, since Cython's own check cannot parse arrays of
        structs inside a struct. */
-    static const char MCSIM_SCENARIO_FORMAT[] = "T{l:lp_depth:l:wake_ns:l:max_trial_events:l:rw_handoff:l:rw_wake_all_readers:l:rw_reader_steal:l:handoff_ns:l:jiffy_ns:l:handoff_jiffies:l:max_readers_wakeup:(6)l:policy:l:keeps_page:l:dirty_completes:l:first_lock:l:retry_lock:l:tried_on_major:l:vma_writers:l:hp_acquisitions:l:hp_lock:(7,3,4)l:programs:(7)l:major:(7)l:page_bio:d:arrival_mean_ns:d:cut_hp:d:cut_lp:d:writer_ratio:d:p_same_vma:d:write_fault_ratio:d:cut_mkwrite_slow:d:cut_mkwrite_writeback:d:cut_miss:d:cut_async_ra:d:cut_locked:d:p_dirty_throttle:d:evict_per_ns:d:p_retry_miss:d:revalidate_fail:d:p_hp_fallback:T{l:kind:d:a:d:b:}:hp_hold:T{l:kind:d:a:d:b:}:writer_hold:T{l:kind:d:a:d:b:}:fault_cpu:T{l:kind:d:a:d:b:}:minor_cpu:T{l:kind:d:a:d:b:}:mkwrite_fast:T{l:kind:d:a:d:b:}:device:T{l:kind:d:a:d:b:}:dirty_throttle:l:trial_kind:l:warmup_ns:l:window_ns:l:open_stream:l:n_processes:l:n_vmas:l:n_threads:l:n_steps:(128)l:vma_process:(32)T{l:first_step:l:n_steps:l:process:T{l:kind:d:a:d:b:}:start:}:threads:(256)T{l:kind:l:process:l:vma:l:fault:l:scan:T{l:kind:d:a:d:b:}:hold:T{l:kind:d:a:d:b:}:think:}:steps:T{l:kind:d:a:d:b:}:wake_jitter:l:cpus:T{l:kind:d:a:d:b:}:cpu_switch:(8)l:table_points:(8,257)d:tables:}";
+    static const char MCSIM_SCENARIO_FORMAT[] = "T{l:lp_depth:l:wake_ns:l:max_trial_events:l:rw_handoff:l:rw_wake_all_readers:l:rw_reader_steal:l:handoff_ns:l:jiffy_ns:l:handoff_jiffies:l:max_readers_wakeup:(6)l:policy:l:keeps_page:l:dirty_completes:l:first_lock:l:retry_lock:l:tried_on_major:l:vma_writers:l:hp_acquisitions:l:hp_lock:(7,3,4)l:programs:(7)l:major:(7)l:page_bio:d:arrival_mean_ns:d:cut_hp:d:cut_lp:d:writer_ratio:d:p_same_vma:d:write_fault_ratio:d:cut_mkwrite_slow:d:cut_mkwrite_writeback:d:cut_miss:d:cut_async_ra:d:cut_locked:d:p_dirty_throttle:d:evict_per_ns:d:p_retry_miss:d:revalidate_fail:d:p_hp_fallback:T{l:kind:d:a:d:b:}:hp_hold:T{l:kind:d:a:d:b:}:writer_hold:T{l:kind:d:a:d:b:}:fault_cpu:T{l:kind:d:a:d:b:}:minor_cpu:T{l:kind:d:a:d:b:}:mkwrite_fast:T{l:kind:d:a:d:b:}:device:T{l:kind:d:a:d:b:}:dirty_throttle:l:trial_kind:l:warmup_ns:l:window_ns:l:open_stream:l:n_processes:l:n_vmas:l:n_threads:l:n_steps:(128)l:vma_process:(32)T{l:first_step:l:n_steps:l:process:T{l:kind:d:a:d:b:}:start:}:threads:(256)T{l:kind:l:process:l:vma:l:fault:l:scan:T{l:kind:d:a:d:b:}:hold:T{l:kind:d:a:d:b:}:think:T{l:kind:d:a:d:b:}:lead:}:steps:T{l:kind:d:a:d:b:}:wake_jitter:l:cpus:T{l:kind:d:a:d:b:}:cpu_switch:T{l:kind:d:a:d:b:}:io_cpu:(8)l:table_points:(8,257)d:tables:}";
     """
     const int64_t REREAD_PROGRAM "MCSIM_REREAD_PROGRAM"[2][4]
     const char* METRIC_NAMES_CSV "MCSIM_METRIC_NAMES"
@@ -282,6 +282,7 @@ cdef packed struct StepSpec:
     int64_t scan
     DistSpec hold
     DistSpec think
+    DistSpec lead
 
 cdef packed struct Scenario:
     int64_t lp_depth
@@ -343,6 +344,7 @@ cdef packed struct Scenario:
     DistSpec wake_jitter
     int64_t cpus
     DistSpec cpu_switch
+    DistSpec io_cpu
     int64_t table_points[8]
     double tables[8][257]
 

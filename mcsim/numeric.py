@@ -215,7 +215,7 @@ def _check_record(rec) -> None:
         value = int(rec[name])
         if not lo <= value <= hi:
             raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
-    for name in DIST_FIELDS + ("wake_jitter", "cpu_switch"):
+    for name in DIST_FIELDS + ("wake_jitter", "cpu_switch", "io_cpu"):
         _check_dist(f"scenario.{name}", rec[name], rec)
     _check_programs(rec["programs"])
     check_workload(rec)
@@ -379,6 +379,10 @@ def _check_step(rec, j: int, proc: int, n_proc: int, owner: list) -> None:
         raise ParameterError(f"{name}.process", process, f"{proc} (its thread's process)")
     _check_dist(f"{name}.think", step["think"], rec)
     _check_dist(f"{name}.hold", step["hold"], rec, hold=True)
+    _check_dist(f"{name}.lead", step["lead"], rec)
+    if kind != TK_FAULT and (int(step["lead"]["kind"]) != 0 or float(step["lead"]["a"]) != 0):
+        raise ParameterError(f"{name}.lead", int(step["lead"]["kind"]), "const 0 (only a "
+                             "fault step has a lead, docs/model.md §14.6)")
     if kind != TK_HP:
         _in_range(f"{name}.scan", step["scan"], 0, 0, "0 (only cmdline steps scan)")
     else:

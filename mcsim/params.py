@@ -129,9 +129,16 @@ PARAMS: tuple[Param, ...] = (
       "own CPU (no CPU waits)", hi=1024),
     P("cpu_switch", "2us", "dist", "ns", "cpus > 0: from a CPU freeing to the first task of "
       "the run queue running on it (the context switch, model.md §14.3)"),
+    P("io_cpu", "0", "dist", "ns", "cpus > 0: CPU work each issued bio costs a server "
+      "context at its submission (a FUSE daemon's thread receiving the request; model.md "
+      "§14.6); 0 = a block device, no server context"),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
+#: Parameters added after points were stored whose default changes nothing (model.md
+#: §14.6): a point's identity leaves them out while they hold their default, so that every
+#: stored point keeps its key (mcsim.points.PointSpec.identity).
+IDENTITY_OMITS_DEFAULT = ("io_cpu",)
 
 
 def _allowed(p: Param) -> str:

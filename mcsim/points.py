@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ParameterError
-from .params import Config, validate
+from .params import DEFAULTS, IDENTITY_OMITS_DEFAULT, Config, check_param, validate
 
 #: Trials per point unless told otherwise (the same default as :func:`mcsim.simulate`).
 DEFAULT_TRIALS = 1_000_000
@@ -185,10 +185,14 @@ class PointSpec:
 
     def identity(self) -> dict:
         """Everything the result depends on (and the mcsim version that computed it); a
-        point running a workload adds its hash (the open model's identity is unchanged)."""
+        point running a workload adds its hash (the open model's identity is unchanged).
+        A parameter of :data:`~mcsim.params.IDENTITY_OMITS_DEFAULT` at its default is left
+        out: added later, it changes nothing there, and stored points keep their keys."""
         from . import __version__
 
-        out = {"mcsim": __version__, "params": self.params, "seed": self.seed,
+        params = {name: value for name, value in self.params.items()
+                  if not (name in IDENTITY_OMITS_DEFAULT and value == _default_text(name))}
+        out = {"mcsim": __version__, "params": params, "seed": self.seed,
                "trials": self.trials, "p99_rel_ci": self.p99_rel_ci,
                "max_trials": self.max_trials}
         if self.workload is not None:
@@ -203,6 +207,12 @@ class PointSpec:
     @property
     def file_name(self) -> str:
         return f"point-{self.key}.parquet"
+
+
+def _default_text(name: str):
+    """A parameter's default as :meth:`~mcsim.params.Config.public` writes it."""
+    value = check_param(name, DEFAULTS[name])
+    return value if isinstance(value, (int, float)) else str(value)
 
 
 def _has_hp_reads(config: Config, wl) -> bool:

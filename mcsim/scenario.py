@@ -62,6 +62,7 @@ STEP_DTYPE = np.dtype([
     ("scan", "<i8"),                # cmdline: SCAN_START | SCAN_END bits, 0 outside a scan
     ("hold", DIST_DTYPE),           # write/cmdline; kind HOLD_DEFAULT = the scenario's hold
     ("think", DIST_DTYPE),          # drawn when the step's task finishes
+    ("lead", DIST_DTYPE),           # fault: CPU work after the page's IO starts (§14.6)
 ])
 
 #: One closed-loop thread: its steps are ``steps[first_step : first_step + n_steps]``.
@@ -136,6 +137,7 @@ SCENARIO_DTYPE = np.dtype([
     # CPUs (§14)
     ("cpus", "<i8"),                # 0: every task has its own CPU (no run queue)
     ("cpu_switch", DIST_DTYPE),     # a queued task runs this long after a CPU frees
+    ("io_cpu", DIST_DTYPE),         # a server context's CPU work per issued bio (§14.6)
     ("table_points", "<i8", (MAX_TABLES,)),   # values used in each quantile table
     ("tables", "<f8", (MAX_TABLES, MAX_TABLE_POINTS)),  # empirical quantiles, ascending, ns
 ])
@@ -143,6 +145,9 @@ SCENARIO_DTYPE = np.dtype([
 # Task kinds (also the ``kind`` of a scripted row).
 TASK_KINDS = ("hp_read", "writer", "fault", "bg_io")
 TK_HP, TK_WRITER, TK_FAULT, TK_BG = range(4)
+#: The engines' own kind for a server context (docs/model.md §14.6): never a script's or a
+#: step's kind, never in a record.
+TK_SERVER = len(TASK_KINDS)
 
 #: One task: what a random arrival draws, or what a script states.  ``evicted``,
 #: ``revalidate_fail`` and ``fallback`` are -1 in random mode (decided by the engine's
@@ -160,7 +165,7 @@ TASK_DTYPE = np.dtype([
 #: The record's distribution fields, in record order: the order in which their quantile
 #: tables are numbered (docs/model.md §13.1), before the workload's.
 DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
-               "dirty_throttle", "wake_jitter", "cpu_switch")
+               "dirty_throttle", "wake_jitter", "cpu_switch", "io_cpu")
 TABLES_ALLOWED = (f"at most {MAX_TABLES} different empirical distributions in one run "
                   "(the parameters' and the workload's together; identical ones count once)")
 

@@ -35,6 +35,7 @@ class Step:
     hold: Dist | None
     think: Dist
     path: str
+    lead: Dist | None = None    # fault steps: CPU work after the page's IO starts (§14.6)
 
 
 @dataclass
@@ -87,7 +88,8 @@ class Plan:
             for s in t.steps:
                 r["steps"][j] = (s.kind, s.process, s.vma, s.fault, s.scan,
                                  record_dist(r, s.hold, s.path + ".hold", _HOLD_DEFAULT),
-                                 record_dist(r, s.think, s.path + ".think"))
+                                 record_dist(r, s.think, s.path + ".think"),
+                                 record_dist(r, s.lead, s.path + ".lead", _ZERO_DIST))
                 j += 1
 
     def check_loops(self, r) -> None:
@@ -107,6 +109,7 @@ def _program_text(t: Thread) -> str:
 
 
 _HOLD_DEFAULT = (HOLD_DEFAULT, 0.0, 0.0)
+_ZERO_DIST = (0, 0.0, 0.0)                  # const 0: no lead (§14.6)
 
 
 def _nonzero(r, name: str) -> bool:
@@ -124,7 +127,7 @@ def _takes_time(s: Step, r) -> bool:
         return _nonzero(r, "writer_hold" if s.kind == TK_WRITER else "hp_hold")
     if s.kind == TK_BG:
         return _nonzero(r, "device")
-    if _nonzero(r, "fault_cpu"):
+    if _nonzero(r, "fault_cpu") or (s.lead is not None and s.lead.mean_ns() > 0):
         return True
     if s.fault >= 0 and FAULT_KINDS[s.fault] in _DEVICE_KINDS:
         return _nonzero(r, "device")
@@ -293,7 +296,8 @@ def _steps(st: dict, path: str, k: int, proc: dict, vmas: dict, names: _Names,
         vma = _vma(st["vma"], path, vmas)
     elif kind == "cmdline":
         process = names.one(st["process"], path + ".process", order)
-    return [Step(STEP_TASK[kind], process, vma, fault, 0, hold, think, path)]
+    lead = parse_dist(st["lead"]) if "lead" in st else None
+    return [Step(STEP_TASK[kind], process, vma, fault, 0, hold, think, path, lead)]
 
 
 def _vma(name: str, path: str, vmas: dict) -> int:

@@ -31,7 +31,7 @@ PROCESS_KEYS = ("name", "count", "vmas", "thread")
 THREAD_KEYS = ("name", "count", "start", "program")
 #: The keys of each step kind (``step`` and ``think`` are common to all).
 STEP_KEYS = {
-    "fault": ("vma", "kind"),
+    "fault": ("vma", "kind", "lead"),
     "write": ("vma", "hold"),
     "cmdline": ("process", "hold"),
     "scan": ("processes", "hold"),
@@ -283,6 +283,10 @@ def _step(table, path: str) -> dict:
         out["processes"] = _scan_list(t.get("processes"), f"{path}.processes")
     if "hold" in t:
         out["hold"] = _dist(t["hold"], f"{path}.hold")
+    if "lead" in t:                       # kept only when not 0, so that a workload
+        lead = _dist(t["lead"], f"{path}.lead")   # without lead keeps its hash
+        if lead != ZERO:
+            out["lead"] = lead
     out["think"] = _dist(t.get("think", 0), f"{path}.think")
     return out
 
