@@ -95,16 +95,18 @@ cdef struct Task:
     int32_t counted                 # started inside the window: records metrics (§12.3)
     int32_t step                    # its step in Scenario.steps (threads only)
     int64_t t_runnable              # when it entered the run queue
+    int64_t lead                    # a thread's fault step: CPU work before its first pass
+                                    # (§14.6); set by step_start, read for thread tasks only
     Proc* proc                      # the process whose L it takes
     Vma* vm                         # the VMA it faults on or changes (same_vma writers)
     int64_t snap[N_BLAME + 1]
     int64_t lane_start[N_LANES]
     int64_t waits[MAX_WAITS]
     Op prog[MAX_PROG]
-    # Padding to 512 bytes (448 without it): indexing s.tasks, done at nearly every step
+    # Padding to 512 bytes (456 without it): indexing s.tasks, done at nearly every step
     # of the state machine, is then one shift, not a multiply by 7 and a shift.
     # engine_events.pxi checks the size when it compiles.
-    int64_t pad[8]
+    int64_t pad[7]
 
 cdef struct Sim:
     const Scenario* sc
@@ -143,6 +145,8 @@ cdef struct Sim:
     int64_t alive, inflight
     Fifo gate
     int64_t cpus, idle              # CPUs (0: one per task) and the idle ones (§14)
+    int32_t serve                   # cpus > 0 and io_cpu not const 0: every issued bio
+                                    # wakes a server context (§14.6)
     Fifo runq                       # the machine's run queue of CPU contexts (§14.2)
     Proc* procs                     # n_procs processes, each with its L (§12.1)
     Vma* vmas                       # n_vmas VMAs (at least one slot), each with its V

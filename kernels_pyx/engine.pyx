@@ -2,7 +2,7 @@
 #
 # A twin of mcsim/reference.py, organised by the same seams (the events and buffers, the
 # rwsem L of each process, the io.latency gate, the per-VMA locks V, the fault passes, the
-# HP reader's program, the closed-loop threads, the CPUs, the trial loop), each following docs/model.md; tests hold the two to identical
+# HP reader's program, the closed-loop threads, the CPUs, the work outside the locks, the trial loop), each following docs/model.md; tests hold the two to identical
 # results for the same seed.  Everything below the Python entry points is C: structs,
 # arrays and `noexcept nogil` functions, so the event loop creates no Python object,
 # allocates nothing per event (buffers grow by doubling and are reused) and never raises.
@@ -50,6 +50,11 @@ cdef enum:      # where a task resumes when it runs again
     PC_SLEPT = 5
     PC_VMA = 6
     PC_START = 7              # an admitted arrival or step that waited for a CPU starts
+    PC_SERVE = 8              # work outside the locks (§14.6, engine_outside.pxi): a
+    PC_SERVE_END = 9          # server context runs / its CPU work ended;
+    PC_LEAD = 10              # a thread's fault step's lead ended: its first pass starts
+cdef enum:
+    TK_SERVER = N_TASK_KINDS  # a server context (§14.6): no script's or step's kind
 cdef enum:
     ERR_NOMEM = 1
     ERR_TRIAL_TOO_LONG = 2
@@ -72,6 +77,7 @@ include "engine_vma.pxi"
 include "engine_faults.pxi"
 include "engine_hp.pxi"
 include "engine_threads.pxi"
+include "engine_outside.pxi"
 include "engine_trial.pxi"
 include "engine_api.pxi"
 include "engine_seed.pxi"

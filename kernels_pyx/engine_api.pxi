@@ -95,6 +95,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
         s.wake += s.jitter_const
     s.cpus = sc.cpus
     s.idle = sc.cpus
+    s.serve = sc.cpus > 0 and not (sc.io_cpu.kind == 0 and sc.io_cpu.a == 0.0)
     s.counters = counters
     if workload_init(s, sc) != 0:
         return ERR_NOMEM
@@ -301,7 +302,7 @@ def run_script(object scenario_record, object task_rows):
     fault pass's wait for its lock, 0 for V), ``nwaits``, ``done`` (end time of each task) and
     ``timeline`` int64 ``[k, 4]`` rows of ``(task, lane, start, end)``.  The record and the
     rows are checked first (``mcsim.numeric``: ParameterError); a script draws nothing, so
-    its ``wake_jitter`` and ``cpu_switch`` must be const."""
+    its ``wake_jitter``, ``cpu_switch`` and ``io_cpu`` must be const."""
     from mcsim.numeric import check_scenario, check_script_rows
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
@@ -314,6 +315,10 @@ def run_script(object scenario_record, object task_rows):
     if sc.cpu_switch.kind != 0:               # likewise (model.md §14.5)
         from mcsim.errors import ParameterError
         raise ParameterError("scenario.cpu_switch.kind", sc.cpu_switch.kind,
+                             "0 (const) in a script, which draws nothing")
+    if sc.io_cpu.kind != 0:                   # likewise (model.md §14.6)
+        from mcsim.errors import ParameterError
+        raise ParameterError("scenario.io_cpu.kind", sc.io_cpu.kind,
                              "0 (const) in a script, which draws nothing")
     cdef const TaskRow[::1] rows = task_rows
     cdef Sim s

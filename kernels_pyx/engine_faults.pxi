@@ -24,6 +24,10 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         s.counted_alive += task.counted
         if gate_enter(s, page):
             issue(s, page, task.bio, BIO_BG)
+        task = &s.tasks[t]                    # issue may have moved the pool (§14.6)
+    if task.thread >= 0 and task.lead > 0:    # the step's lead runs first (§14.6)
+        lead_starts(s, t)
+        return
     fault_pass(s, t)
 
 
@@ -191,6 +195,7 @@ cdef void advance(Sim* s, int32_t t) noexcept nogil:
                 block(s, t, o.blame)
                 return                        # resumes in run_task at PC_GATE
             submit_issue(s, t)
+            task = &s.tasks[t]                # issue may have moved the pool (§14.6)
         elif o.op == OP_SLEEP:                # balance_dirty_pages()
             task.ip += 1
             if dropped_here:                  # after the page is mapped: the fault ends

@@ -19,6 +19,8 @@ cdef inline void issue(Sim* s, int32_t t, int64_t duration, int32_t notify) noex
     s.counters.bios += 1
     lane_on(s, t, LANE_IO)
     schedule(s, s.now + duration, EV_BIO_DONE, t, notify)
+    if s.serve:                               # its server context (§14.6); it may move
+        serve_io(s)                           # the task pool: callers re-read Task*
 
 
 cdef inline void bio_done(Sim* s, int32_t t, int32_t notify) noexcept nogil:

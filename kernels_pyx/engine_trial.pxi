@@ -110,6 +110,8 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
         advance(s, t)
     elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
+    elif pc >= PC_SERVE:                      # work outside the locks (§14.6)
+        outside_runs(s, t)
     else:                                     # PC_START: it got a CPU after queueing
         begin_task_call(s, t)
 
