@@ -20,6 +20,7 @@ model, composed here:
 :mod:`.trial`             the event loop, random and scripted modes, invariants
 :mod:`.threads`           closed-loop threads, scans, window trials
 :mod:`.cpus`              the machine's CPUs and its run queue (§14)
+:mod:`.outside`           work outside the locks: server contexts, a fault's lead (§14.6)
 ========================  ==========================================================
 
 >>> import numpy as np
@@ -37,6 +38,7 @@ from .cpus import CpuMixin
 from .faults import FaultMixin
 from .gate import GateMixin
 from .hp import HpMixin
+from .outside import OutsideMixin
 from .rwsem import RwsemMixin
 from .threads import ThreadMixin
 from .trial import TrialMixin
@@ -46,7 +48,7 @@ __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
 class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
-                      CpuMixin, EngineBase):
+                      CpuMixin, OutsideMixin, EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.
 

@@ -33,6 +33,9 @@ BIO_NOTIFY_NONE, BIO_WAKE_OWNER, BIO_BG = 0, 1, 2
 PC_LOCK, PC_GATE, PC_OP, PC_WAITED, PC_HOLD_DONE, PC_VMA = range(6)
 # A queued arrival or thread step (§14.2) starts its task when it runs.
 PC_START = 6
+# Work outside the locks (§14.6, :mod:`.outside`): a server context runs, its CPU work
+# ended; a thread's fault step's lead ended.
+PC_SERVE, PC_SERVE_END, PC_LEAD = 7, 8, 9
 N_BLAME = len(BLAME_NAMES)
 READ, WRITE = 0, 1
 #: Initial capacities of the compiled core's growable buffers (event heap without the
@@ -99,6 +102,7 @@ class Task:
     vma: int = 0               # a fault's VMA; a writer's changed VMA (-1: elsewhere)
     counted: bool = True       # started inside the window (always, in cycle trials)
     thread: int = -1           # the closed-loop thread whose step this is, or -1
+    lead: int = 0              # a fault step's CPU work before its first pass (§14.6)
 
 
 @dataclass
@@ -128,6 +132,11 @@ class EngineBase:
         # the machine's CPUs (§14): 0 = a CPU per task, nothing of §14 applies
         self.cpus = int(sc["cpus"])
         self.cpu_switch = sc["cpu_switch"]
+        # work outside the locks (§14.6): a server context per issued bio, unless there are
+        # no CPUs or io_cpu is const 0 (then nothing is created and nothing drawn)
+        self.io_cpu = sc["io_cpu"]
+        self.serve = self.cpus > 0 and not (int(self.io_cpu["kind"]) == 0
+                                            and float(self.io_cpu["a"]) == 0.0)
         # the rwsem era, as three rules (model.md §11.1)
         self.rw_handoff = bool(sc["rw_handoff"])
         self.rw_wake_all_readers = bool(sc["rw_wake_all_readers"])

@@ -32,7 +32,8 @@ class FaultMixin:
 
     def _fault_start(self, task):
         """A fault arrives; a kind with ``page_bio`` also starts another context's bio for
-        its page (a read that locked it, or writeback), which enters the gate now."""
+        its page (a read that locked it, or writeback), which enters the gate now.  Then a
+        thread's fault step runs its ``lead`` before its first pass (§14.6)."""
         self.counters["faults"] += 1
         self.counters["faults_" + FAULT_KINDS[task.fault]] += 1
         if self.page_bio[task.fault]:
@@ -43,6 +44,9 @@ class FaultMixin:
             self.alive_counted += page.counted     # it arrives with its fault (§12.3)
             if self._gate_enter(page):
                 self._issue(page, page.bio, BIO_BG)
+        if task.lead > 0:                          # a step's lead runs first (§14.6)
+            self._lead(task)
+            return
         self._fault_pass(task)
 
     def _fault_pass(self, task):

@@ -47,6 +47,8 @@ class GateMixin:
         self.counters["bios"] += 1
         self._lane_on(task, lay.LANE_IO)
         self._schedule(self.now + duration, EV_BIO_DONE, task, notify)
+        if self.serve:                   # the bio's server context (§14.6)
+            self._serve_io()
 
     def _bio_done(self, task, notify):
         """Completion: inflight − 1 and the slot's hand-off first, then the bio's waiter

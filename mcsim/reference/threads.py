@@ -88,6 +88,7 @@ class ThreadMixin:
         if kind == TK_FAULT:
             task.proc = self.vma_process[task.vma]      # a fault takes its VMA's process's L
             self._draw_step_fault(task, int(st["fault"]))
+            task.lead = self._draw(st["lead"])          # after the fault's draws (§14.6)
         elif kind == TK_WRITER:
             task.same_vma = int(task.vma >= 0)
             task.hold = self._draw_hold(st["hold"], "writer_hold")

@@ -25,8 +25,9 @@ from ..numeric import INVARIANTS, SATURATED, check_script_rows, sat_add, to_ns
 from ..policies import (FK_ASYNC_RA, FK_HIT, FK_LOCKED, FK_MISS, FK_MKWRITE_FAST,
                         FK_MKWRITE_SLOW, FK_MKWRITE_WRITEBACK, OP_WAIT_PAGE)
 from ..scenario import TK_BG, TK_FAULT, TK_HP, TK_WRITER
-from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE, PC_LOCK,
-                   PC_START, PC_VMA, PC_WAITED, WRITE, RawResult, Task)
+from .base import (BIO_BG, EV_ARRIVAL, EV_BIO_DONE, EV_RUN, EV_STEP, PC_GATE, PC_HOLD_DONE,
+                   PC_LEAD, PC_LOCK, PC_SERVE, PC_SERVE_END, PC_START, PC_VMA, PC_WAITED,
+                   WRITE, RawResult, Task)
 from .cpus import CPU_INVARIANTS
 
 
@@ -77,6 +78,8 @@ class TrialMixin:
                 self._fault_locked(task)
         elif pc == PC_VMA:                        # V's last reader left
             self._writer_in_vma(task)
+        elif pc in (PC_SERVE, PC_SERVE_END, PC_LEAD):   # outside the locks (§14.6)
+            self._outside_runs(task)
         elif pc == PC_GATE:                       # handed a gate slot: issue the bio
             self._gate_granted(task)
             if task.kind == TK_BG:
@@ -288,7 +291,7 @@ class TrialMixin:
         acquisition's wait in order, ``done`` the end time) and a list of
         ``(task, lane, start, end)`` intervals."""
         check_script_rows(rows)
-        for name in ("wake_jitter", "cpu_switch"):     # §13.2, §14.5
+        for name in ("wake_jitter", "cpu_switch", "io_cpu"):     # §13.2, §14.5, §14.6
             kind = int(self.sc[name]["kind"])
             if kind != 0:
                 raise ParameterError(name, f"kind {kind}",
