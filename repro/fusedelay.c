@@ -16,6 +16,15 @@
  * between, readahead aborted): the retry pass does the same work under the same lock.
  * FAIL = 0: every READ succeeds.
  *
+ * With MCSIM_SERVER_OUT=F in the environment, the server writes to F as it exits
+ * ({"recv_cpu_ns": [...]}) the CPU time (CLOCK_THREAD_CPUTIME_ID) each READ or WRITE
+ * cost its thread before the delay began: from the end of the same thread's previous
+ * request (its reply sent) to the handler's start, which holds reading the request from
+ * /dev/fuse once woken, and libfuse's dispatch.  That is the server's CPU work at a
+ * request's arrival, which occupies a CPU while the thread that sent the request may
+ * still run (mcsim's io_cpu, docs/realkernel.md); a thread's first request has no
+ * sample.
+ *
  * Built by mcsim.realkernel with: cc -O2 fusedelay.c $(pkg-config --cflags --libs fuse3)
  */
 #define FUSE_USE_VERSION 31
@@ -38,6 +47,62 @@ static int fail;
 static atomic_long n_reads;
 static char content[FILE_SIZE];
 static pthread_mutex_t content_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The receive-side CPU time of each request (see the header). */
+static pthread_mutex_t recv_lock = PTHREAD_MUTEX_INITIALIZER;
+static long long *recv_ns;
+static size_t recv_n, recv_cap;
+static __thread long long last_end = -1;	/* this thread's CPU time at its last reply */
+
+static long long thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void request_start(void)
+{
+	long long t = thread_cpu_ns();
+	if (last_end < 0)
+		return;
+	pthread_mutex_lock(&recv_lock);
+	if (recv_n == recv_cap) {
+		long long *grown;
+		recv_cap = recv_cap ? 2 * recv_cap : 4096;
+		grown = realloc(recv_ns, recv_cap * sizeof(*recv_ns));
+		if (!grown) {
+			perror("realloc");
+			exit(1);
+		}
+		recv_ns = grown;
+	}
+	recv_ns[recv_n++] = t - last_end;
+	pthread_mutex_unlock(&recv_lock);
+}
+
+static void request_end(void)
+{
+	last_end = thread_cpu_ns();
+}
+
+static int dump_recv(void)
+{
+	const char *path = getenv("MCSIM_SERVER_OUT");
+	FILE *f;
+	if (!path)
+		return 0;
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "{\"recv_cpu_ns\": [");
+	for (size_t i = 0; i < recv_n; i++)
+		fprintf(f, i ? ",%lld" : "%lld", recv_ns[i]);
+	fprintf(f, "]}\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
 
 static void delay(void)
 {
@@ -122,6 +187,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n = 0;
 	long nth = atomic_fetch_add(&n_reads, 1);
 	(void)ino; (void)fi;
+	request_start();
 	delay();
 	if (off < FILE_SIZE) {
 		n = (size_t)(FILE_SIZE - off) < size ? (size_t)(FILE_SIZE - off) : size;
@@ -133,12 +199,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 	else
 		fuse_reply_buf(req, buf, n);
+	request_end();
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size,
 		     off_t off, struct fuse_file_info *fi)
 {
 	(void)ino; (void)fi;
+	request_start();
 	delay();
 	if (off < FILE_SIZE) {
 		size_t n = (size_t)(FILE_SIZE - off) < size ? (size_t)(FILE_SIZE - off) : size;
@@ -147,6 +215,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		pthread_mutex_unlock(&content_lock);
 	}
 	fuse_reply_write(req, size);
+	request_end();
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -186,6 +255,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	ret = fuse_session_loop_mt(session, 0);
 	fuse_session_unmount(session);
+	if (dump_recv() != 0)
+		ret = 1;
 out_signals:
 	fuse_remove_signal_handlers(session);
 out_destroy:

@@ -201,6 +201,44 @@ def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
     assert params["cpu_switch"] == "empirical(" + ", ".join(["4000ns"] * POINTS) + ")"
 
 
+def test_on_mkwrite_each_io_runs_from_the_lead_on():
+    # docs/realkernel.md "Calibration": sync_file_range() starts the writeback the fault
+    # then waits for, so the IO is lead + fault per iteration (pairs, not quantiles)
+    cal = from_control([5_100_000, 5_300_000], "mkwrite", 5_000_000, [1], "t",
+                       lead_ns=[40_000, 20_000], fast_fault_ns=[60_000, 70_000],
+                       fast_lead_ns=[30_000, 10_000])
+    # (tables run from the minimum to the p99.9: 140 + 0.999 · (320 − 140) µs)
+    assert cal.io_overhead_ns[0] == 140_000 and cal.io_overhead_ns[-1] == 319_820
+    assert cal.fast_io_ns[0] == 80_000 and cal.fast_io_ns[-1] == 89_990
+    assert cal.lead_ns[0] == 20_000 and cal.lead_ns[-1] == 39_980
+    # retry: the lead is CPU before the fault, its IO is the TRIED pass's hold
+    cal = from_control([41_000_000], "retry", 20_000_000, [1], "t", lead_ns=[35_000],
+                       lock_hold=[20_300_000])
+    assert cal.io_overhead_ns[0] == 300_000 and cal.lead_ns[0] == 35_000
+    # leads not one per fault (an older target): the fault times as they are
+    cal = from_control([5_100_000, 5_300_000], "mkwrite", 5_000_000, [1], "t",
+                       lead_ns=[40_000])
+    assert cal.io_overhead_ns[0] == 100_000
+
+
+def test_the_lead_and_the_servers_cpu_go_into_the_model_only_when_measured():
+    from mcsim.realkernel.spec import RunSpec
+
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", cpus=2)
+    assert cal.lead() is None and "io_cpu" not in cal.params(0)
+    fault = RunSpec(path="mkwrite").workload(None, cal.lead())["process"][0]["thread"][0]
+    assert "lead" not in fault["program"][0]
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", cpus=2,
+                       lead_ns=[30_000], server_cpu_ns=[25_000] * 10)
+    assert cal.params(5_000_000)["io_cpu"] == "empirical(" + ", ".join(["25000ns"] * POINTS) + ")"
+    fault = RunSpec(path="mkwrite").workload(None, cal.lead())["process"][0]["thread"][0]
+    assert fault["program"][0]["lead"] == "empirical(" + ", ".join(["30000ns"] * POINTS) + ")"
+    # without the CPU model there is no CPU for the server to take (docs/model.md §14.6)
+    cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t", cpus=0,
+                       server_cpu_ns=[25_000])
+    assert "io_cpu" not in cal.params(0)
+
+
 def test_the_measured_think_times_replace_the_stated_ones_in_the_workload():
     from mcsim.realkernel.spec import RunSpec
 

@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mcsim.errors import ParameterError
@@ -150,6 +151,12 @@ def test_an_mkwrite_run_measures_and_cleans_up(binaries, tmp_path):
               binaries, workdir=str(tmp_path))
     # Each write fault waits for the whole FUSE WRITE started just before it.
     assert res.fault_ns.size > 5 and res.quantiles("fault")["p50"] >= d_ms
+    # One sync_file_range() per fault, timed (µs, not the D it started); the server's
+    # CPU per WRITE at its arrival, one per request but each thread's first.
+    assert res.lead_ns.size == res.fault_ns.size and (res.lead_ns > 0).all()
+    assert np.median(res.lead_ns) < d_ms * 1e6 / 2
+    assert res.fault_ns.size - 4 <= res.server_cpu_ns.size <= res.fault_ns.size + 1
+    assert (res.server_cpu_ns > 0).all() and np.median(res.server_cpu_ns) < 1e6
     assert res.writer_ns.size == 0 and res.read_ns.size > 100
     assert list(tmp_path.iterdir()) == [] and _our_mounts() == []
     assert _our_processes(binaries) == []

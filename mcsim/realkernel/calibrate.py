@@ -32,6 +32,16 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   ``empirical(q₀, …, q_m)``. A ``nanosleep()`` of 1 ms takes 1.05–1.15 ms here (timer
   slack, wake-up); exact think times keep the model's loops in step.
 
+- the fault loop's **work before each fault** (``lead``, docs/model.md §14.6): what its
+  ``sync_file_range()`` (``mkwrite``: it starts the page's writeback, then returns) or its
+  ``madvise()`` and ``posix_fadvise()`` (``retry``) take, timed by the target on the
+  no-writer control, into the fault step's ``lead``; on ``mkwrite`` the page's IO starts
+  with it, so each IO is ``lead + fault`` (the writeback runs from the call's start);
+- the **FUSE server's CPU per request** at its arrival (``repro/fusedelay.c``: its
+  thread's CPU time from its previous reply to the request's handler: reading the request
+  once woken, libfuse's dispatch), on the no-writer control, into ``io_cpu`` (§14.6): the
+  server's thread takes a CPU while the thread that sent the request runs on.
+
 - the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
   (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
   Not from a writer of the faulting VMA: its hold includes its wait in
@@ -131,6 +141,18 @@ class Calibration:
     #: What the IO tables were measured as: "lock hold" (the TRIED pass's hold of
     #: mmap_lock(R) in the trace, ``retry``) or "fault time" (``mkwrite``).
     io_from: str = "fault time"
+    #: The fault loop's work before each fault (the fault step's ``lead``) and the FUSE
+    #: server's CPU per request (``io_cpu``), docs/model.md §14.6; None: not measured.
+    lead_ns: list | None = None
+    server_cpu_ns: list | None = None
+
+    def lead(self):
+        """The fault step's ``lead`` (``empirical``), None when not measured.
+
+        >>> Calibration([1], [1], "x", lead_ns=[20000, 40000]).lead()
+        'empirical(20000ns, 40000ns)'
+        """
+        return empirical(self.lead_ns) if self.lead_ns else None
 
     def thinks(self) -> dict:
         """The stated think times (ns) → their measured distribution (``empirical``).
@@ -143,10 +165,12 @@ class Calibration:
     def params(self, delay_ns: int) -> dict:
         """The model parameters for a run at D = ``delay_ns``: the measured distributions
         as ``empirical`` tables, ``wake_jitter`` (docs/model.md §13) and, when measured,
-        ``cpus`` and ``cpu_switch`` (§14).
+        ``cpus``, ``cpu_switch`` and ``io_cpu`` (§14).
 
         >>> Calibration([100], [5, 10], "x", switch_ns=[3, 4], cpus=2).params(0)["cpus"]
         2
+        >>> Calibration([100], [5], "x", cpus=2, server_cpu_ns=[30000]).params(0)["io_cpu"]
+        'empirical(30000ns)'
         """
         holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
@@ -158,6 +182,8 @@ class Calibration:
             out["cpus"] = int(self.cpus)
             if self.switch_ns:
                 out["cpu_switch"] = empirical(self.switch_ns)
+            if self.server_cpu_ns:
+                out["io_cpu"] = empirical(self.server_cpu_ns)
         return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
 
 
@@ -178,7 +204,8 @@ def hist_table(hist, intervals: int = TABLE_INTERVALS,
 def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                  hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
                  cpus: int = 0, sleeps: dict | None = None, lock_hold=None,
-                 fast_lock_hold=None) -> Calibration:
+                 fast_lock_hold=None, lead_ns=None, fast_lead_ns=None,
+                 server_cpu_ns=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
@@ -187,6 +214,14 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     time's (ns) measured sleeps (all optional).  ``lock_hold`` and ``fast_lock_hold``
     (``retry``: the faults' holds of ``mmap_lock(R)``, ns, in the traces of the no-writer
     controls at D and at D = 0) replace the fault times where given: one READ per hold.
+    ``lead_ns`` and ``fast_lead_ns`` are the fault loop's work before each fault on the
+    same controls (one per fault, in ``fault_ns``'s order), ``server_cpu_ns`` the FUSE
+    server's CPU per request: the ``lead`` and ``io_cpu`` tables; on ``mkwrite`` the page's
+    writeback starts with the lead, so a fault's IO is ``lead + fault``.
+
+    >>> c = from_control([5_100_000], "mkwrite", 5_000_000, [9000], "x", lead_ns=[30_000])
+    >>> c.io_overhead_ns[0], c.lead_ns[0], len(c.lead_ns)
+    (130000, 30000, 257)
 
     >>> c = from_control([41_000_000, 41_000_000], "retry", 20_000_000, [9000], "x")
     >>> c.io_overhead_ns[0], c.wake_ns[-1]
@@ -198,6 +233,9 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     """
     n = ios_per_fault(path)
     io_from = "fault time"
+    if path == "mkwrite":
+        fault_ns = _with_lead(fault_ns, lead_ns)
+        fast_fault_ns = _with_lead(fast_fault_ns, fast_lead_ns)
     if lock_hold is not None and len(lock_hold):
         io = quantile_table(np.asarray(lock_hold, dtype=float) - delay_ns)
         io_from = "lock hold"
@@ -216,4 +254,18 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        quantile_table(switch_ns) if switch_ns is not None and len(switch_ns)
                        else None, int(cpus),
                        {int(k): quantile_table(v) for k, v in sleeps.items()} if sleeps
-                       else None, io_from)
+                       else None, io_from,
+                       quantile_table(lead_ns) if _some(lead_ns) else None,
+                       quantile_table(server_cpu_ns) if _some(server_cpu_ns) else None)
+
+
+def _some(values) -> bool:
+    return values is not None and len(values) > 0
+
+
+def _with_lead(fault_ns, lead_ns):
+    """Each fault's time from its loop's ``sync_file_range()`` on (``lead + fault``),
+    where the leads were measured one per fault; else the fault times as they are."""
+    if not _some(fault_ns) or not _some(lead_ns) or len(lead_ns) != len(fault_ns):
+        return fault_ns
+    return np.asarray(fault_ns, dtype=float) + np.asarray(lead_ns, dtype=float)

@@ -145,7 +145,8 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
         c.rows.append(("model", summary(res.row(), simulated_rates(res.row())), res.row()))
         if calibration is not None:
             extra = {"kernel": preset, **calibration.params(s.delay_ns)}
-            res = predict(s, hz, extra, trials, seed, engine, thinks=calibration.thinks())
+            res = predict(s, hz, extra, trials, seed, engine, thinks=calibration.thinks(),
+                          lead=calibration.lead())
             c.rows.append(("model, calibrated", summary(res.row(), simulated_rates(res.row())), res.row()))
         out.append(c)
     return out, calibration
@@ -154,8 +155,9 @@ def compare(spec: RunSpec, *, controls: bool = False, hz: int | None = None,
 def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     """The calibration of ``spec`` from its controls' measurements (``measured``: spec →
     what :func:`measure` returned) and the probes, run now (docs/realkernel.md,
-    "Calibration"): the no-writer control at the run's D, the no-writer control at D = 0
-    and the writer-elsewhere control; ``cpus`` as in :func:`compare`."""
+    "Calibration"): the no-writer control at the run's D (its IO, the reader's hold, the
+    fault loop's work before each fault, the FUSE server's CPU per request), the no-writer
+    control at D = 0 and the writer-elsewhere control; ``cpus`` as in :func:`compare`."""
     from .calibrate import from_control
     from .runner import measure_wakeup
 
@@ -178,7 +180,7 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     io_as = ": the faults' holds of mmap_lock(R)" if spec.path == "retry" else ""
     return from_control(
         measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
-        f"the controls {label(quiet)} (IO overhead{io_as}, reader hold)"
+        f"the controls {label(quiet)} (IO overhead{io_as}, reader hold, lead, server CPU)"
         + (f", {label(fast)} (IO at D = 0{io_as})" if fast else "")
         + (f", {label(other)} (writer hold)" if other else "")
         + f", the wake-up and sleep probes; {ncpu} CPUs",
@@ -186,7 +188,10 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
         writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
         fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
         switch_ns=switch, cpus=ncpu, sleeps=sleeps,
-        lock_hold=lock_hold(quiet), fast_lock_hold=lock_hold(fast))
+        lock_hold=lock_hold(quiet), fast_lock_hold=lock_hold(fast),
+        lead_ns=measured[quiet][2].run.lead_ns,
+        fast_lead_ns=measured[fast][2].run.lead_ns if fast else None,
+        server_cpu_ns=measured[quiet][2].run.server_cpu_ns)
 
 
 def write_rows(compared, out, command: str, calibration=None) -> None:

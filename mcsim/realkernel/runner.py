@@ -52,6 +52,11 @@ class RunResult:
     #: The pids of the run's processes ("server", "target", "reader"), which pick the
     #: reader's reads and the target's mm out of a trace recorded around the run.
     pids: dict = field(default_factory=dict)
+    #: The fault loop's calls before each fault (ns, one per fault, in fault_ns's order):
+    #: ``sync_file_range()`` on mkwrite, ``madvise()`` and ``posix_fadvise()`` on retry.
+    lead_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: The FUSE server's CPU time per READ or WRITE at its arrival (ns; repro/fusedelay.c).
+    server_cpu_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def quantiles(self, which: str) -> dict[str, float]:
         """p50, p90, p99 and max in ms of "read", "fault" or "writer" latencies (NaN when
@@ -132,9 +137,19 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
-def _popen(args) -> subprocess.Popen:
+def _popen(args, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([str(a) for a in args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **env} if env else None)
+
+
+def _server_samples(path: str) -> np.ndarray:
+    """The FUSE server's per-request CPU times, written as it exits (empty if it wrote
+    none: killed, or an older build)."""
+    try:
+        return np.asarray(json.loads(Path(path).read_text())["recv_cpu_ns"], dtype=np.int64)
+    except (OSError, ValueError, KeyError):
+        return np.zeros(0, np.int64)
 
 
 def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None,
@@ -191,9 +206,12 @@ def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = N
     mnt = os.path.join(tmp, "mnt")
     os.mkdir(mnt)
     server = target = reader = None
+    server_out = os.path.join(tmp, "server.json")
+    server_cpu = np.zeros(0, np.int64)
     try:
         with _sigterm_as_interrupt():
-            server = _popen([binaries.fusedelay, *args["fusedelay"], mnt, "-f"])
+            server = _popen([binaries.fusedelay, *args["fusedelay"], mnt, "-f"],
+                            env={"MCSIM_SERVER_OUT": server_out})
             if _readline(server, 15, "the FUSE server") != "mounted" or not _mounted(mnt):
                 raise ReproError(f"the FUSE server did not mount {mnt}")
             target = _popen([binaries.target, f"file={mnt}/data", f"out={tmp}/target.json",
@@ -217,6 +235,7 @@ def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = N
         _stop(reader)
         _stop(target)
         _stop(server)          # libfuse unmounts on SIGTERM; aborts any request in flight
+        server_cpu = _server_samples(server_out)
         _unmount(mnt)
         _stop(target, signal.SIGKILL)
         for proc in (server, target, reader):
@@ -227,4 +246,6 @@ def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = N
     return RunResult(spec, np.asarray(r["read_ns"], dtype=np.int64),
                      np.asarray(t["fault_ns"], dtype=np.int64),
                      np.asarray(t["writer_ns"], dtype=np.int64),
-                     t["elapsed_ns"] / 1e9, r["elapsed_ns"] / 1e9, pids=pids)
+                     t["elapsed_ns"] / 1e9, r["elapsed_ns"] / 1e9, pids=pids,
+                     lead_ns=np.asarray(t.get("lead_ns", []), dtype=np.int64),
+                     server_cpu_ns=server_cpu)

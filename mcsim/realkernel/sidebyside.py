@@ -34,20 +34,21 @@ def kernel_preset(release: str) -> str | None:
 
 
 def workload_for(spec: RunSpec, hz: int, extra: dict | None = None,
-                 thinks: dict | None = None) -> dict:
+                 thinks: dict | None = None, lead=None) -> dict:
     """The run as a workload for the model, at the kernel's HZ and with the calibrated
-    parameters ``extra`` (e.g. ``device``, ``wake_jitter``) over the description's.
+    parameters ``extra`` (e.g. ``device``, ``wake_jitter``) over the description's;
+    ``thinks`` and ``lead`` as :meth:`RunSpec.workload` takes them.
 
     >>> workload_for(RunSpec(delay="5ms"), 1000, {"device": "6ms"})["params"]["device"]
     '6ms'
     """
-    w = spec.workload(thinks)
+    w = spec.workload(thinks, lead)
     w["params"] = {**w["params"], "hz": int(hz), **(extra or {})}
     return w
 
 
 def predict(spec: RunSpec, hz: int, extra: dict | None = None, trials: int = 4,
-            seed: int = 1, engine: str = "compiled", thinks: dict | None = None):
+            seed: int = 1, engine: str = "compiled", thinks: dict | None = None, lead=None):
     """Simulate the run ``trials`` windows of its duration; an mcsim Result.
 
     >>> res = predict(RunSpec(path="mkwrite", delay="5ms", duration="500ms"), 250,
@@ -58,7 +59,7 @@ def predict(spec: RunSpec, hz: int, extra: dict | None = None, trials: int = 4,
     from ..api import simulate
     from ..workload import load_workload
 
-    wl = load_workload(workload_for(spec, hz, extra, thinks))
+    wl = load_workload(workload_for(spec, hz, extra, thinks, lead))
     return simulate(workload=wl, trials=trials, seed=seed, engine=engine)
 
 

@@ -89,13 +89,16 @@ class RunSpec:
             "reader": [f"duration_ms={ms}", f"think_us={self._us('reader_think')}"],
         }
 
-    def workload(self, thinks: dict | None = None) -> dict:
+    def workload(self, thinks: dict | None = None, lead=None) -> dict:
         """The same run as a workload (the structure of `mcsim.workload`, docs/model.md
         §12): process "target" with VMA "data", a fault thread and a writer thread;
         process "ps" whose reader thread reads target's cmdline; kernel 6.18 at HZ 250 and
         a device taking exactly D.  The FUSE round-trip overhead and the wake-up latency
         are not in it: they are measured constants the calibration adds; ``thinks`` maps a
-        think time (ns) to the distribution it really sleeps (the calibration's).
+        think time (ns) to the distribution it really sleeps (the calibration's), ``lead``
+        is the fault loop's work before each fault (its ``sync_file_range()``, or its
+        ``madvise()`` and ``posix_fadvise()``) as the fault step's ``lead``
+        (docs/model.md §14.6; the calibration's, else none).
 
         >>> w = RunSpec(path="retry", delay="5ms", writer="same").workload()
         >>> w["params"]["device"], w["params"]["p_retry_miss"]
@@ -104,6 +107,8 @@ class RunSpec:
         ['faulter', 'writer', 'reader']
         >>> w["process"][0]["thread"][1]["program"][0]["vma"]
         'data'
+        >>> RunSpec(path="mkwrite").workload(lead="30us")["process"][0]["thread"][0]["program"]
+        [{'step': 'fault', 'vma': 'data', 'kind': 'mkwrite_writeback', 'think': '1ms', 'lead': '30us'}]
         """
         kind, fault_params = _FAULT[self.path]
         thinks = thinks or {}
@@ -115,9 +120,10 @@ class RunSpec:
             ns = parse_duration(getattr(self, name))
             return thinks.get(ns, format_duration_exact(ns))
 
-        threads = [{"name": "faulter", "program": [
-            {"step": "fault", "vma": "data", "kind": kind,
-             "think": think("fault_think")}]}]
+        fault = {"step": "fault", "vma": "data", "kind": kind, "think": think("fault_think")}
+        if lead is not None:
+            fault["lead"] = lead
+        threads = [{"name": "faulter", "program": [fault]}]
         if self.writer != "none":
             write = {"step": "write", "think": think("writer_think")}
             if self.writer == "same":
