@@ -303,6 +303,20 @@ def _instances() -> set[str]:
 @pytest.mark.skipif(os.geteuid() != 0 or bool(check_prerequisites(tracefs=True)),
                     reason="a live `mcsim repro` needs: " + ("; ".join(
                         str(m) for m in check_prerequisites(tracefs=True)) or "root"))
+def test_a_traced_run_carries_the_leads_and_the_servers_cpu_to_the_calibration():
+    # The calibration reads them from the traced child's result (docs/realkernel.md,
+    # "Calibration": lead and io_cpu), one lead per fault
+    from mcsim.realkernel.spec import RunSpec
+    from mcsim.realkernel.traced import run_traced
+
+    res = run_traced(RunSpec(path="mkwrite", delay="2ms", duration="500ms", writer="none")).run
+    assert res.fault_ns.size > 5 and res.lead_ns.size == res.fault_ns.size
+    assert res.server_cpu_ns.size >= res.fault_ns.size - 4 and (res.server_cpu_ns > 0).all()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or bool(check_prerequisites(tracefs=True)),
+                    reason="a live `mcsim repro` needs: " + ("; ".join(
+                        str(m) for m in check_prerequisites(tracefs=True)) or "root"))
 def test_a_short_live_run_writes_both_rows_and_leaves_nothing_behind(tmp_path):
     import pyarrow.parquet as pq
 

@@ -56,6 +56,7 @@ def child_main(argv: list[str]) -> int:
                                               type(exc).__name__)
         return 1
     np.savez(out, read_ns=res.read_ns, fault_ns=res.fault_ns, writer_ns=res.writer_ns,
+             lead_ns=res.lead_ns, server_cpu_ns=res.server_cpu_ns,
              elapsed=np.array([res.target_elapsed_s, res.reader_elapsed_s]),
              pids=json.dumps(res.pids))
     return 0
@@ -129,7 +130,8 @@ def run_traced(spec: RunSpec, keep_trace: str | Path | None = None) -> Traced:
         saved = np.load(out)
         pids = json.loads(str(saved["pids"]))
         res = RunResult(spec, saved["read_ns"], saved["fault_ns"], saved["writer_ns"],
-                        float(saved["elapsed"][0]), float(saved["elapsed"][1]), pids=pids)
+                        float(saved["elapsed"][0]), float(saved["elapsed"][1]), pids=pids,
+                        lead_ns=saved["lead_ns"], server_cpu_ns=saved["server_cpu_ns"])
         with open(trace) as f:
             mm = target_mm(f, pids["reader"])
         with open(trace) as f:
