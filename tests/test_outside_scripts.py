@@ -218,3 +218,25 @@ def test_a_zero_lead_is_the_fault_without_one(engine):
     assert {k: (h.n, h.total) for k, h in outs[0].items()} == \
         {k: (h.n, h.total) for k, h in outs[1].items()}
     assert (outs[0]["hold_vma"].n, outs[0]["hold_vma"].total) == (2, 2 * 100 * US)
+
+
+def test_a_server_context_born_as_the_task_table_fills(engine):
+    """A script holds all its tasks from the start (ids in order, none reused), so with 63
+    writers far in the future and one ``miss`` fault at 0 the compiled core's task table
+    (room for 64 at first) is full when the fault's bio is issued from the middle of its
+    pass: the server context (S1) is the 65th task and the table grows inside ``issue``.
+    One CPU, io_cpu const 10, wake 0, cpu_switch 0, 2018 model (stock-4.19 submits a
+    miss's bio under L and drops L to wait for it, §2.4: ``lock_page_or_retry()``):
+    0    F takes the CPU, read-locks L (wait 0), lookup 0, submits its bio (done at 100):
+         S is woken, no CPU idle -> run queue (cpu_queued 1); F drops L, waits for its
+         bio and sleeps: S runs at 0 (cpu_queue_ns 0) to 10
+    100  the bio completes: F wakes onto the idle CPU and runs at 100; VM_FAULT_RETRY: its
+         second pass read-locks the free L (wait 0), minor_cpu 0, done at 100.
+    bios 1: the fault issued once (a core that lost its place in the pass would not)."""
+    rows = [{"at": 0, "kind": "fault", "fault": "miss", "bio": "100us"}]
+    rows += [{"at": "1s", "kind": "writer", "hold": "0"} for _ in range(63)]
+    tasks, counters = run_script(rows, engine, cpus=1, io_cpu="10us", cpu_switch="0")
+    assert tasks[0] == ("fault", [0, 0], 100 * US)
+    assert all(t == ("writer", [0], 1_000_000 * US) for t in tasks[1:])
+    assert (counters["bios"], counters["faults_miss"], counters["retries"],
+            counters["cpu_queued"]) == (1, 1, 1, 1)
