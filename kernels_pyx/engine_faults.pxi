@@ -25,7 +25,7 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         if gate_enter(s, page):
             issue(s, page, task.bio, BIO_BG)
         task = &s.tasks[t]                    # issue may have moved the pool (§14.6)
-    if task.thread >= 0 and task.lead > 0:    # the step's lead runs first (§14.6)
+    if rare(task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
         lead_starts(s, t)
         return
     fault_pass(s, t)
@@ -224,8 +224,8 @@ cdef inline void submit_issue(Sim* s, int32_t t) noexcept nogil:
     cdef Op* o = &task.prog[task.ip]
     cdef int32_t nxt = task.ip + 1
     cdef bint waited = nxt < task.nprog and task.prog[nxt].op == OP_WAIT_IO
+    task.ip += 1                              # before issue, which may move the pool
     issue(s, t, operand(task, o.arg), BIO_WAKE_OWNER if waited else BIO_NOTIFY_NONE)
-    task.ip += 1
 
 
 cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:

@@ -1,6 +1,11 @@
 # The io.latency gate and the device (included by engine.pyx): docs/model.md §2.3, §7.11,
 # §7.12.  Mirrors the gate seam of mcsim/reference.py.
 
+cdef extern from *:
+    # GCC's branch hint, for the tests of work outside the locks (§14.6), off by default
+    bint rare "__builtin_expect"(bint x, long expected) nogil
+
+
 # ------------------------------------------------------------------ io.latency gate
 cdef inline bint gate_enter(Sim* s, int32_t t) noexcept nogil:
     s.tasks[t].t_req = s.now
@@ -19,7 +24,7 @@ cdef inline void issue(Sim* s, int32_t t, int64_t duration, int32_t notify) noex
     s.counters.bios += 1
     lane_on(s, t, LANE_IO)
     schedule(s, s.now + duration, EV_BIO_DONE, t, notify)
-    if s.serve:                               # its server context (§14.6); it may move
+    if rare(s.serve, 0):                      # its server context (§14.6); it may move
         serve_io(s)                           # the task pool: callers re-read Task*
 
 

@@ -68,7 +68,9 @@ cdef void step_start(Sim* s, int32_t i) noexcept nogil:
             arrive_fault(s, task)
         else:
             fixed_fault(s, task, <int32_t>sp.fault)
-        task.lead = draw_ns(s, &sp.lead)      # after the fault's draws (§14.6)
+        task.lead = 0                         # after the fault's draws (§14.6); the
+        if sp.lead.kind != 0 or sp.lead.a != 0.0:     # default const 0 costs a test
+            task.lead = draw_ns(s, &sp.lead)
     elif sp.kind == TK_WRITER:
         task.hold = step_hold(s, &sp.hold, &sc.writer_hold)
         if sp.vma >= 0:                       # mprotect/madvise of that VMA

@@ -201,7 +201,8 @@ COUNTER_DESCRIPTIONS = {
        "workload (thread_names[" + str(k) + "]) whose first step was counted; 0 past the "
        "workload's threads" for k in range(N_THREAD_COUNTERS)},
     "cpu_queued": "tasks that became runnable with no idle CPU and waited in the run queue "
-                  "(model.md §14.2; 0 when cpus = 0)",
+                  "(model.md §14.2; 0 when cpus = 0), server contexts of io_cpu included "
+                  "(§14.6)",
     "cpu_queue_ns": "those tasks' total time from runnable to running, the context switch "
                     "included (model.md §14.3)",
 }

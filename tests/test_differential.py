@@ -38,6 +38,8 @@ CPUS = [0, 0, 0, 1, 2, 3]
 #: draw from one is never mistaken for a draw from the other.
 CPU_SWITCHES = ["2us", "exp(3us)", "empirical(0, 1us, 4us, 30us)"]
 JITTERS = ["0", "exp(5us)", "empirical(1us, 3us, 8us, 60us)"]
+#: A server context's CPU work per issued bio (§14.6): none most often, const, exp, empirical.
+IO_CPUS = ["0", "0", "20us", "exp(30us)", "empirical(5us, 20us, 90us)"]
 
 # Initial capacities of the compiled core's growable buffers (sim_init in
 # kernels_pyx/engine_api.pxi): the event heap, the task table and the two FIFOs (io.latency
@@ -175,6 +177,7 @@ def configs(draw):
         "wake_jitter": draw(st.sampled_from(JITTERS)),
         "cpus": draw(st.sampled_from(CPUS)),
         "cpu_switch": draw(st.sampled_from(CPU_SWITCHES)),
+        "io_cpu": draw(st.sampled_from(IO_CPUS)),
     }
 
 

@@ -58,6 +58,10 @@ JITTERS = [(0, 0.0, 0.0), (0, 2e3, 0.0), (1, 5e3, 0.0), (UNIFORM, 0.0, 10e3),
 CPUS = [0, 0, 0, 1, 2, 3]
 CPU_SWITCHES = [(0, 2e3, 0.0), (1, 3e3, 0.0), (UNIFORM, 1e3, 9e3), (EMPIRICAL, 1.0, 0.0)]
 KERNELS = ["none"] + [k.name for k in KERNEL_LIST]
+#: io_cpu (§14.6): none (const 0) most often, const, exp, empirical; a fault step's lead:
+#: none most often, const, exp, uniform (one uniform per step, 0 possible).
+IO_CPUS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 20e3, 0.0), (1, 30e3, 0.0), (EMPIRICAL, 1.0, 0.0)]
+LEADS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 15e3, 0.0), (1, 20e3, 0.0), (UNIFORM, 0.0, 40e3)]
 POLICIES = [p.name for p in POLICY_LIST]
 #: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
 UNIFORM_SCENARIO = UNIFORM in numeric.DIST_KINDS
@@ -159,10 +163,15 @@ def build_workload(pick, overrides=None):
     """A valid workload record: window trials with threads, or (one case in five) an
     open workload on several processes in regenerative cycles.  ``overrides`` replaces
     scenario parameters.  The CPUs are drawn last, so a record of the fixed set is the
-    one it was before CPUs existed, on 1–3 CPUs in half of the cases."""
+    one it was before CPUs existed, on 1–3 CPUs in half of the cases; ``io_cpu`` and the
+    fault steps' leads (§14.6) are drawn after them, so neither changes the records before."""
     rec, trials = build_threads(pick, overrides)
     rec[0]["cpus"] = pick.one(CPUS)
     rec[0]["cpu_switch"] = pick.one(CPU_SWITCHES)
+    rec[0]["io_cpu"] = pick.one(IO_CPUS)             # then the work outside the locks
+    for j in range(int(rec[0]["n_steps"])):
+        if int(rec[0]["steps"][j]["kind"]) == TK_FAULT:
+            rec[0]["steps"][j]["lead"] = pick.one(LEADS)
     return rec, trials
 
 
@@ -234,7 +243,8 @@ class ContentionReference(ReferenceEngine):
         super().__init__(*args, **kw)
         self.reached = dict.fromkeys(("empirical_draws", "jitter_draws", "dirty_jitters",
                                      "const_jitter_wakes", "queued_holding_l",
-                                     "step_preemptions", "bg_steps_on_cpu"), 0)
+                                     "step_preemptions", "bg_steps_on_cpu", "served",
+                                     "served_queued", "leads"), 0)
 
     def _check(self):
         super()._check()
@@ -257,6 +267,15 @@ class ContentionReference(ReferenceEngine):
             self.reached["bg_steps_on_cpu"] += task.kind == TK_BG
             self.reached["step_preemptions"] += task.kind != TK_BG and bool(self.run_queue)
         return super()._cpu_step(task, th)
+
+    def _serve_io(self):
+        self.reached["served"] += 1                      # a server context (§14.6) ...
+        self.reached["served_queued"] += self.cpu_idle == 0   # ... that finds no idle CPU
+        return super()._serve_io()
+
+    def _lead(self, task):
+        self.reached["leads"] += 1
+        return super()._lead(task)
 
     def _sleep_end(self, task, duration):
         self.reached["dirty_jitters"] += int(self.wake_jitter["kind"]) != 0
@@ -415,6 +434,22 @@ def test_fixed_set_reaches_the_run_queue(fixed_set):
     assert any(c["jitter_draws"] > 0 for _, c in queued)
     for name in ("queued_holding_l", "step_preemptions", "bg_steps_on_cpu"):
         assert sum(c[name] for _, c in queued) > 0, name
+
+
+def test_fixed_set_reaches_work_outside_the_locks(fixed_set):
+    """§14.6 in the fixed set: server contexts were created, in window trials and in
+    cycles, and some found no idle CPU and queued (so ``cpu_queued`` counts them), under
+    an io_cpu of every kind; fault steps ran a lead, of every kind."""
+    done = [(c[0][0], c[3]) for c in fixed_set if c[3] is not None]
+    served = [(r, c) for r, c in done if c["served"] > 0]
+    assert all(int(r["cpus"]) > 0 for r, _ in served)
+    assert {int(r["trial_kind"]) for r, _ in served} == {TRIAL_CYCLE, TRIAL_WINDOW}
+    assert {int(r["io_cpu"]["kind"]) for r, _ in served} == {0, 1, EMPIRICAL}
+    assert sum(c["served_queued"] for _, c in served) > 0
+    assert all(c["cpu_queued"] >= c["served_queued"] for _, c in served)
+    leads = {int(r["steps"]["lead"]["kind"][j]) for r, c in done if c["leads"] > 0
+             for j in range(int(r["n_steps"])) if float(r["steps"]["lead"]["a"][j]) > 0}
+    assert sum(c["leads"] for _, c in done) > 0 and leads >= {0, 1}, leads
 
 
 def test_fixed_set_compiled_equals_reference(fixed_set):

@@ -64,21 +64,26 @@ def expo(mean_ns):
     return (1, float(mean_ns), 0.0)
 
 
+#: A step's lead when it has none (const 0: nothing drawn, model.md §14.6).
+NO_LEAD = (0, 0.0, 0.0)
+
+
 def write(process, hold, think, vma=NO_VMA):
     """A ``write`` step: ``mprotect``/``madvise`` of ``vma``, or ``mmap``/``munmap``
     elsewhere (NO_VMA)."""
-    return (TK_WRITER, process, vma, 0, 0, hold, think)
+    return (TK_WRITER, process, vma, 0, 0, hold, think, NO_LEAD)
 
 
 def cmdline(process, hold, think, scan=0):
     """A ``cmdline`` read of ``process``."""
-    return (TK_HP, process, NO_VMA, 0, scan, hold, think)
+    return (TK_HP, process, NO_VMA, 0, scan, hold, think, NO_LEAD)
 
 
-def fault(process, vma, kind, think):
-    """A fault of a fixed kind on ``vma``."""
+def fault(process, vma, kind, think, lead=None):
+    """A fault of a fixed kind on ``vma``; ``lead``: its CPU work before the first pass
+    (model.md §14.6), none by default."""
     return (TK_FAULT, process, vma, FAULT_KINDS.index(kind), 0, (HOLD_DEFAULT, 0.0, 0.0),
-            think)
+            think, NO_LEAD if lead is None else lead)
 
 
 def workload_record(threads, *, warmup, window, processes=1, vma_process=(0,), **params):
