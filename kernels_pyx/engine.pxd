@@ -157,6 +157,9 @@ cdef struct Sim:
     int64_t ntimeline, captimeline
     int32_t record_timeline
     int32_t error
+    # The cycle loop's one test per event: events >= stop_events.  The trial's event limit,
+    # or 0 once an error is set (fail()), so the loop needs no separate test of error.
+    int64_t stop_events
     # The histograms' trial bookkeeping: only the metrics that got a sample are closed at
     # a trial's end, and every Hist counts the block's trials at its end (hists_settle).
     uint64_t hist_touched           # bit m: metric m got a sample in the open trial

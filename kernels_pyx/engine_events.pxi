@@ -17,6 +17,12 @@ cdef extern from *:
     ctypedef int noinline_int "mcsim_noinline_int"
 
 
+cdef inline void fail(Sim* s, int err) noexcept nogil:
+    """An error stops the run after the event that met it: the loops test stop_events."""
+    s.error = err
+    s.stop_events = 0
+
+
 # ------------------------------------------------------------------ randomness
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
@@ -169,7 +175,7 @@ cdef inline void fifo_push(Sim* s, Fifo* q, int32_t item) noexcept nogil:
         else:
             grown = <int32_t*>realloc(q.items, 2 * q.cap * sizeof(int32_t))
             if grown == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return
             q.items = grown
             q.cap *= 2
@@ -218,7 +224,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     cdef Event* grown
     cdef int64_t i, parent
     if t > MAX_TIME_NS:
-        s.error = ERR_TIME_LIMIT
+        fail(s, ERR_TIME_LIMIT)
         return
     if kind == EV_ARRIVAL and task < 0:
         # The random-mode arrival: exactly one is pending at any time, so it waits in a
@@ -232,7 +238,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     if s.nheap == s.capheap:
         grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
         if grown == NULL:
-            s.error = ERR_NOMEM
+            fail(s, ERR_NOMEM)
             return
         s.heap = grown
         s.capheap *= 2
@@ -316,7 +322,7 @@ cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:
 cdef void record_careful(Hist* h, Sim* s, int64_t value) noexcept nogil:
     # record's rare case, out of line so that each record site stays small
     if hist_record_careful(h, value) != HIST_OK:
-        s.error = ERR_HIST
+        fail(s, ERR_HIST)
 
 
 cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
@@ -348,13 +354,13 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
         if s.ntasks == s.captasks:
             grown = <Task*>realloc(s.tasks, 2 * s.captasks * sizeof(Task))
             if grown == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return 0
             s.tasks = grown
             s.captasks *= 2
             s.free_ids = <int32_t*>realloc(s.free_ids, s.captasks * sizeof(int32_t))
             if s.free_ids == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return 0
             s.counters.buffer_growths += 1
         t = s.ntasks
@@ -443,7 +449,7 @@ cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
     if s.ntimeline + 4 > s.captimeline:
         grown = <int64_t*>realloc(s.timeline, 2 * s.captimeline * sizeof(int64_t))
         if grown == NULL:
-            s.error = ERR_NOMEM
+            fail(s, ERR_NOMEM)
             return
         s.timeline = grown
         s.captimeline *= 2

@@ -352,9 +352,10 @@ ctypedef fused CheckMode:
 cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* check) noexcept nogil:
     """The hot loop: regenerative cycles, each ended when the system is empty again.
     With InvariantsChecked, the invariants are checked after every event."""
-    cdef int64_t i, events, limit = s.sc.max_trial_events
+    cdef int64_t i, events
     cdef Event ev
     cdef int broken
+    s.stop_events = s.sc.max_trial_events     # (fail() sets it to 0)
     for i in range(n_trials):
         reset_trial(s)
         schedule(s, 0, EV_ARRIVAL, -1, 0)
@@ -367,16 +368,24 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
             else:
                 dispatch(s, &ev)
             events += 1
-            if s.error:
-                return s.error
+            if unlikely(events >= s.stop_events, 0):
+                # An error, or the trial's last allowed event: the same tests, in the
+                # same order, as below.  One test per event for both.
+                if s.error:
+                    return s.error
+                if CheckMode is InvariantsChecked:
+                    broken = check_state(s)
+                    if broken:
+                        return ERR_INVARIANT + broken
+                if s.alive == 0 and s.inflight == 0:
+                    break
+                return ERR_TRIAL_TOO_LONG
             if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
                     return ERR_INVARIANT + broken
             if s.alive == 0 and s.inflight == 0:
                 break
-            if events >= limit:
-                return ERR_TRIAL_TOO_LONG
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
         if s.nheap != 0 or not s.arr_pending:
