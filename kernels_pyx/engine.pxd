@@ -149,6 +149,7 @@ cdef struct Sim:
     int32_t n_procs, n_vmas, n_threads
     ThreadRt threads[MAX_THREADS]
     int64_t count_from, count_to    # tasks starting in [count_from, count_to) are counted
+    uint64_t count_span             # count_to - count_from (>= 0): new_task's one compare
     int64_t counted_alive           # counted tasks not finished (a window trial's end)
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]

@@ -414,7 +414,9 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.page_waiter = -1
     task.lock = LOCK_MMAP
     task.thread = -1                          # (step is set, and read, for threads only)
-    task.counted = s.now >= s.count_from and s.now < s.count_to
+    # count_from <= now < count_to as one unsigned compare (now - count_from cannot
+    # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above span)
+    task.counted = <uint64_t>(s.now - s.count_from) < s.count_span
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas                          # (t_runnable is set when it queues)
     if s.record_timeline:
