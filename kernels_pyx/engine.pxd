@@ -129,6 +129,7 @@ cdef struct Sim:
     int64_t jitter_const             # a const wake_jitter (also inside wake), else 0
     int32_t jitter                   # wake_jitter is drawn at every wake-up (not const)
     int64_t base                    # simulated time of the block before this trial (jiffies)
+    int64_t clock_restart           # reset_cycle zeroes the inversion clocks when base reaches it
     int64_t now, seq
     Event* heap
     int64_t nheap, capheap

@@ -313,22 +313,21 @@ cdef inline void reset_cycle(Sim* s) noexcept nogil:
     and the run queue are empty and every CPU is idle already (the invariants of
     docs/model.md §12.6 and §14.5), so only the clock and the task table restart (about 25
     instructions a trial less).  The inversion clocks' integrals are read only as
-    differences within one trial (judge_inversion), so they carry on; a trial adds at
-    most MAX_TIME_NS (2**62) to one, and integral[N_BLAME] bounds the others, so a
-    process whose integral[N_BLAME] reached 2**61 restarts them at 0 (int64 never
-    overflows)."""
+    differences within one trial (judge_inversion), so they carry on: each grows by at
+    most the simulated time, which s.base sums (saturating), so they restart at 0 once
+    s.base has grown by 2**61 since they last did; a trial adds at most MAX_TIME_NS
+    (2**62), so an integral stays below 2**63."""
     cdef int i, k
-    cdef Proc* p
     s.now = 0
     s.seq = 0
     s.arr_pending = 0
     s.ntasks = 0
     s.nfree = 0
-    for i in range(s.n_procs):
-        p = &s.procs[i]
-        if p.integral[N_BLAME] >= (<int64_t>1 << 61):
+    if s.base >= s.clock_restart:             # (0 from sim_init: at the first call)
+        for i in range(s.n_procs):
             for k in range(N_BLAME + 1):
-                p.integral[k] = 0
+                s.procs[i].integral[k] = 0
+        s.clock_restart = sat_add(s.base, <int64_t>1 << 61)
 
 
 cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
