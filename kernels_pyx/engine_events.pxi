@@ -269,13 +269,13 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
 
     The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
     it, taking the arrival here resets it, and every trial that has arrivals schedules
-    one right after reset_trial clears arr_pending), so one comparison against the
-    heap's top decides, and an empty heap (its slot 0 stale) leaves only the arrival."""
+    one right after reset_trial clears arr_pending), and an empty heap's slot 0 has t
+    INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
+    is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
     cdef Event top
     cdef Event last
     cdef int64_t i = 0, child, n
-    if (s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)
-            or s.nheap == 0):
+    if s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq):
         s.arr_pending = 0
         top.t = s.arr_t
         s.arr_t = INT64_MAX
@@ -300,6 +300,8 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
             s.heap[i] = s.heap[child]
             i = child
         s.heap[i] = last
+    else:
+        s.heap[0].t = INT64_MAX               # empty: slot 0 loses to any arrival
     return top
 
 

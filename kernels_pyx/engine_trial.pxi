@@ -277,6 +277,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.now = 0
     s.seq = 0
     s.nheap = 0
+    s.heap[0].t = INT64_MAX                   # an empty heap's top (pop_event)
     s.arr_pending = 0
     s.ntasks = 0
     s.nfree = 0
