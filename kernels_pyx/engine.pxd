@@ -131,6 +131,7 @@ cdef struct Sim:
     int64_t jitter_const             # a const wake_jitter (also inside wake), else 0
     int32_t jitter                   # wake_jitter is drawn at every wake-up (not const)
     int64_t base                    # simulated time of the block before this trial (jiffies)
+    int64_t clock_restart           # reset_cycle zeroes the inversion clocks when base reaches it
     int64_t now, seq
     Event* heap
     int64_t nheap, capheap
@@ -153,6 +154,7 @@ cdef struct Sim:
     int32_t n_procs, n_vmas, n_threads
     ThreadRt threads[MAX_THREADS]
     int64_t count_from, count_to    # tasks starting in [count_from, count_to) are counted
+    uint64_t count_span             # count_to - count_from (>= 0): new_task's one compare
     int64_t counted_alive           # counted tasks not finished (a window trial's end)
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
@@ -161,6 +163,9 @@ cdef struct Sim:
     int64_t ntimeline, captimeline
     int32_t record_timeline
     int32_t error
+    # The cycle loop's one test per event: events >= stop_events.  The trial's event limit,
+    # or 0 once an error is set (fail()), so the loop needs no separate test of error.
+    int64_t stop_events
     # The histograms' trial bookkeeping: only the metrics that got a sample are closed at
     # a trial's end, and every Hist counts the block's trials at its end (hists_settle).
     uint64_t hist_touched           # bit m: metric m got a sample in the open trial

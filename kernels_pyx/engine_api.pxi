@@ -72,6 +72,7 @@ cdef int workload_init(Sim* s, const Scenario* sc) noexcept nogil:
     if sc.trial_kind == TRIAL_WINDOW:
         s.count_from = sc.warmup_ns
         s.count_to = sc.warmup_ns + sc.window_ns
+    s.count_span = <uint64_t>(s.count_to - s.count_from)
     return 0
 
 
@@ -338,6 +339,7 @@ def run_script(object scenario_record, object task_rows):
     s.record_timeline = 1
     s.count_from = 0                          # a script counts every task it lists
     s.count_to = INT64_MAX
+    s.count_span = <uint64_t>INT64_MAX
     reset_trial(&s)
     for i in range(n):
         t = new_task(&s, <int32_t>rows[i].kind)

@@ -17,6 +17,12 @@ cdef extern from *:
     ctypedef int noinline_int "mcsim_noinline_int"
 
 
+cdef inline void fail(Sim* s, int err) noexcept nogil:
+    """An error stops the run after the event that met it: the loops test stop_events."""
+    s.error = err
+    s.stop_events = 0
+
+
 # ------------------------------------------------------------------ randomness
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
@@ -169,7 +175,7 @@ cdef inline void fifo_push(Sim* s, Fifo* q, int32_t item) noexcept nogil:
         else:
             grown = <int32_t*>realloc(q.items, 2 * q.cap * sizeof(int32_t))
             if grown == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return
             q.items = grown
             q.cap *= 2
@@ -218,7 +224,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     cdef Event* grown
     cdef int64_t i, parent
     if t > MAX_TIME_NS:
-        s.error = ERR_TIME_LIMIT
+        fail(s, ERR_TIME_LIMIT)
         return
     if kind == EV_ARRIVAL and task < 0:
         # The random-mode arrival: exactly one is pending at any time, so it waits in a
@@ -232,7 +238,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     if s.nheap == s.capheap:
         grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
         if grown == NULL:
-            s.error = ERR_NOMEM
+            fail(s, ERR_NOMEM)
             return
         s.heap = grown
         s.capheap *= 2
@@ -263,13 +269,13 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
 
     The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
     it, taking the arrival here resets it, and every trial that has arrivals schedules
-    one right after reset_trial clears arr_pending), so one comparison against the
-    heap's top decides, and an empty heap (its slot 0 stale) leaves only the arrival."""
+    one right after reset_trial clears arr_pending), and an empty heap's slot 0 has t
+    INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
+    is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
     cdef Event top
     cdef Event last
     cdef int64_t i = 0, child, n
-    if (s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq)
-            or s.nheap == 0):
+    if s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq):
         s.arr_pending = 0
         top.t = s.arr_t
         s.arr_t = INT64_MAX
@@ -294,6 +300,8 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
             s.heap[i] = s.heap[child]
             i = child
         s.heap[i] = last
+    else:
+        s.heap[0].t = INT64_MAX               # empty: slot 0 loses to any arrival
     return top
 
 
@@ -316,7 +324,7 @@ cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:
 cdef void record_careful(Hist* h, Sim* s, int64_t value) noexcept nogil:
     # record's rare case, out of line so that each record site stays small
     if hist_record_careful(h, value) != HIST_OK:
-        s.error = ERR_HIST
+        fail(s, ERR_HIST)
 
 
 cdef inline void record(Sim* s, int metric, int64_t value) noexcept nogil:
@@ -348,13 +356,13 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
         if s.ntasks == s.captasks:
             grown = <Task*>realloc(s.tasks, 2 * s.captasks * sizeof(Task))
             if grown == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return 0
             s.tasks = grown
             s.captasks *= 2
             s.free_ids = <int32_t*>realloc(s.free_ids, s.captasks * sizeof(int32_t))
             if s.free_ids == NULL:
-                s.error = ERR_NOMEM
+                fail(s, ERR_NOMEM)
                 return 0
             s.counters.buffer_growths += 1
         t = s.ntasks
@@ -408,7 +416,9 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.page_waiter = -1
     task.lock = LOCK_MMAP
     task.thread = -1                          # (step is set, and read, for threads only)
-    task.counted = s.now >= s.count_from and s.now < s.count_to
+    # count_from <= now < count_to as one unsigned compare (now - count_from cannot
+    # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above span)
+    task.counted = <uint64_t>(s.now - s.count_from) < s.count_span
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas                          # (t_runnable is set when it queues)
     if s.record_timeline:
@@ -443,7 +453,7 @@ cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
     if s.ntimeline + 4 > s.captimeline:
         grown = <int64_t*>realloc(s.timeline, 2 * s.captimeline * sizeof(int64_t))
         if grown == NULL:
-            s.error = ERR_NOMEM
+            fail(s, ERR_NOMEM)
             return
         s.timeline = grown
         s.captimeline *= 2

@@ -28,7 +28,7 @@ cdef inline always_inline_void hp_request(Sim* s, int32_t t) noexcept nogil:
         snapshot_clock(s, task)               # judged at the grant (judge_inversion)
 
 
-cdef inline void hp_runs(Sim* s, int32_t t) noexcept nogil:
+cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
     """An acquisition runs holding its lock; the last one completes the read's hp_wait."""
     cdef Task* task = &s.tasks[t]
     cdef int64_t wait = s.now - task.t_req

@@ -34,7 +34,7 @@ cdef inline void vma_read_unlock(Sim* s, int32_t t) noexcept nogil:
 
 
 # ------------------------------------------------------------------ writers
-cdef inline void took_write(Sim* s, int32_t t) noexcept nogil:
+cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
     """The writer runs holding L(W); a same-VMA writer on a kernel with VMA locks then
     vma_start_write()s its VMA, sleeping (blamed vma_start_write) while it has readers."""
     cdef Task* task = &s.tasks[t]
