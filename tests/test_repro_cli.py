@@ -190,6 +190,48 @@ def test_on_retry_the_device_is_the_tried_pass_hold_of_mmap_lock():
     assert cal.io_from == "fault time" and cal.io_overhead_ns == [1_000_000] * POINTS
 
 
+def _sched_lines(hold_us: int, runnable_us: int, at_us: int) -> list[str]:
+    """A fault thread (pid 5) holding L(R) for ``hold_us`` from ``at_us``, preempted for
+    ``runnable_us`` in the middle (prev_state R+), in tracefs text."""
+    def ts(us):
+        return f"1.{at_us + us:06d}"
+    sw = ("x-{p} [000] d..2. {t}: sched_switch: prev_comm=x prev_pid={p} prev_prio=120 "
+          "prev_state={s} ==> next_comm=y next_pid={n} next_prio=120")
+    lock = "t-5 [000] ..... {t}: mmap_lock_{w}: mm=0a memcg_id=0 write=false{x}"
+    return [sw.format(p=9, t=ts(0), s="S", n=5),
+            lock.format(t=ts(1), w="acquire_returned", x=" success=true"),
+            sw.format(p=5, t=ts(2), s="R+", n=9), sw.format(p=9, t=ts(2 + runnable_us), s="S", n=5),
+            lock.format(t=ts(1 + hold_us), w="released", x="")]
+
+
+def test_on_retry_the_calibration_takes_the_holds_less_their_time_runnable(monkeypatch):
+    # `mcsim repro --controls` on retry: the no-writer D = 0 control's holds of 50 and
+    # 400 µs, of which 0 and 350 µs runnable (preempted): the device at D = 0 is drawn
+    # from 50 and 50 µs, not 50 and 400 (docs/realkernel.md, "A hold less its time
+    # runnable"); wake-up and sleep probes stood in for by constants
+    from types import SimpleNamespace
+
+    from mcsim.realkernel import compare, runner
+    from mcsim.trace.importer import import_lines
+
+    monkeypatch.setattr(runner, "measure_wakeup", lambda *a, **k: np.full(50, 10_000))
+    spec = RunSpec(path="retry", delay="5ms", duration="1s", writer="same")
+    specs = [spec] + control_specs(spec)
+
+    def measured(lines):
+        run = SimpleNamespace(fault_ns=np.full(4, 5_400_000), lead_ns=np.full(4, 40_000),
+                              server_cpu_ns=np.full(4, 30_000))
+        return (None, None, SimpleNamespace(imported=import_lines(lines), run=run))
+
+    quiet = _sched_lines(5_300, 0, 0) + _sched_lines(5_300, 0, 10_000)
+    fast = _sched_lines(50, 0, 0) + _sched_lines(400, 350, 1_000)
+    got = {s: measured(fast if (s.writer, s.delay_ns) == ("none", 0) else quiet)
+           for s in specs}
+    cal = compare.calibrate(spec, specs, got, 0, lambda text: None)
+    assert cal.params(0)["device"] == "empirical(" + ", ".join(["50000ns"] * POINTS) + ")"
+    assert "less their time runnable" in cal.source
+
+
 def test_the_cpus_and_the_busy_path_go_into_the_model_only_when_measured():
     # docs/model.md §14: cpus = 0 is a CPU per task, so no cpu_switch either
     cal = from_control([20_000_000], "mkwrite", 20_000_000, [1], "t")
@@ -312,6 +354,21 @@ def test_a_traced_run_carries_the_leads_and_the_servers_cpu_to_the_calibration()
     res = run_traced(RunSpec(path="mkwrite", delay="2ms", duration="500ms", writer="none")).run
     assert res.fault_ns.size > 5 and res.lead_ns.size == res.fault_ns.size
     assert res.server_cpu_ns.size >= res.fault_ns.size - 4 and (res.server_cpu_ns > 0).all()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or bool(check_prerequisites(tracefs=True)),
+                    reason="a live `mcsim repro` needs: " + ("; ".join(
+                        str(m) for m in check_prerequisites(tracefs=True)) or "root"))
+def test_a_traced_run_records_the_holders_time_runnable():
+    # the recording's pid filter lets the run's sched_switch lines through, and each
+    # TRIED-pass hold gets its time runnable, between 0 and the hold
+    from mcsim.realkernel.traced import run_traced
+
+    imp = run_traced(RunSpec(path="retry", delay="0", duration="500ms", writer="none")).imported
+    holds, runnable = imp.samples["hold_fault"], imp.runnable["hold_fault"]
+    assert imp.lines["sched_switch"] > len(holds) > 50 and len(runnable) == len(holds)
+    assert all(0 <= r <= h for r, h in zip(runnable, holds)) and sum(runnable) > 0
+    assert imp.on_cpu_holds("hold_fault") == [h - r for h, r in zip(holds, runnable)]
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or bool(check_prerequisites(tracefs=True)),

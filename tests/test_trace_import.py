@@ -157,6 +157,7 @@ ps-1 [000] ..... 1.000000: mmap_lock_start_locking: memcg_id=0 write=false
 ps-1 [000] ..... 1.0000000000001: mmap_lock_released: mm=0a memcg_id=0 write=false
 CPU:1 [LOST 17 EVENTS]
 ps-1 [000] ..... 1.000001: sched_switch: prev_comm=ps prev_pid=1
+ps-1 [000] ..... 1.000001: irq_handler_entry: irq=24 name=virtio0
 \x00\x01binary\xff
 w-2 [001] ..... 1.000002: mmap_lock_released: mm=0a memcg_id=0 write=true
 ps-1 [000] ..... 1.000003: sys_pread64 -> 0x0
@@ -175,10 +176,10 @@ def test_malformed_and_foreign_lines_are_counted_not_fatal():
     imp = import_lines(MALFORMED.splitlines())
     assert imp.lines["comment"] == 1
     assert imp.lines["malformed"] == 3          # prose, 13 decimals, binary junk
-    assert imp.lines["bad_field"] == 2          # write=maybe, no mm
+    assert imp.lines["bad_field"] == 3          # write=maybe, no mm, sched_switch cut short
     assert imp.lines["blank"] == 1
     assert imp.lines["lost_markers"] == 1 and imp.counters["lost_events"] == 17
-    assert imp.lines["foreign_event"] == 1      # sched_switch
+    assert imp.lines["foreign_event"] == 1      # irq_handler_entry
     assert imp.counters["release_without_acquire"] == 1     # w-2's first release
     assert imp.counters["exit_without_enter"] == 1
     assert imp.counters["failed_acquisitions"] == 1          # success=false
@@ -249,3 +250,69 @@ def test_measured_row_parquet(tmp_path):
     meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
     assert meta["mcsim.trace_kernel"].startswith("6.18")
     assert json.loads(meta["mcsim.trace_anomalies"])["downgrades"] == 6
+
+
+SCHED_FIXTURE = DATA / "sched_hold_6.18.trace"
+
+
+def test_time_runnable_in_a_hold_from_a_real_trace():
+    """tests/data/sched_hold_6.18.trace (docs/traces.md, "The fixtures"): the `retry`
+    reproducer's faulting thread target-23847 takes mmap_lock(R) at .705767 for its TRIED
+    pass, sleeps at .705771 (its READ), is woken by the FUSE server at .705777
+    (`sched_waking ... pid=23847`), but a CPU hog (python-23706) keeps CPU 1 until
+    .709751, when the thread runs again; it releases at .709759.  Hold 3,992 µs, of which
+    3,974 µs runnable (.705777 → .709751): 18 µs on a CPU or asleep."""
+    text = SCHED_FIXTURE.read_text()
+    for stamp in ("17985.705767: mmap_lock_acquire_returned", "17985.705777: sched_waking: "
+                  "comm=target pid=23847", "17985.709751: sched_switch: prev_comm=python "
+                  "prev_pid=23706 prev_prio=120 prev_state=R ==> next_comm=target next_pid=23847",
+                  "17985.709759: mmap_lock_released"):
+        assert stamp in text
+    lines = text.splitlines()
+    imp = import_lines(lines)
+    hold = (Decimal("17985.709759") - Decimal("17985.705767")) * 10**9
+    runnable = (Decimal("17985.709751") - Decimal("17985.705777")) * 10**9
+    assert imp.samples["hold_fault"] == [int(hold)]
+    assert imp.runnable["hold_fault"] == [int(runnable)]
+    assert imp.on_cpu_holds("hold_fault") == [18_000]
+    assert imp.lines["sched_switch"] == sum("sched_switch:" in line for line in lines)
+    assert sum(imp.lines.values()) == len(lines)
+
+
+def _sw(ts, prev, state, nxt):
+    return (f"x-{prev} [000] d..2. {ts}: sched_switch: prev_comm=x prev_pid={prev} "
+            f"prev_prio=120 prev_state={state} ==> next_comm=y next_pid={nxt} next_prio=120")
+
+
+def _lock(ts, pid, what, write="false"):
+    tail = " success=true" if what == "acquire_returned" else ""
+    return f"t-{pid} [000] ..... {ts}: mmap_lock_{what}: mm=0a memcg_id=0 write={write}{tail}"
+
+
+def test_time_runnable_preempted_and_granted():
+    """Hand-made lines.  Task 5 holds L(R) from 1.000010 to 1.000100, preempted at
+    .000050 (prev_state R+) and back at .000070: 20 µs runnable.  Task 6 queues for L(R)
+    behind writer 7; the writer's release wakes it at .000210 (the grant), it runs at
+    .000240 and releases at .000250: held 40 µs from the grant, 30 of them runnable."""
+    lines = [_sw("1.000001", 9, "S", 5), _lock("1.000010", 5, "acquire_returned"),
+             _sw("1.000050", 5, "R+", 9), _sw("1.000070", 9, "S", 5),
+             _lock("1.000100", 5, "released"),
+             _lock("1.000150", 7, "start_locking", "true"),
+             _lock("1.000151", 7, "acquire_returned", "true"),
+             _lock("1.000160", 6, "start_locking"), _sw("1.000161", 6, "D", 7),
+             _lock("1.000210", 7, "released", "true"),
+             "t-7 [000] d..4. 1.000210: sched_waking: comm=t pid=6 prio=120 target_cpu=000",
+             _sw("1.000240", 7, "S", 6), _lock("1.000241", 6, "acquire_returned"),
+             _lock("1.000250", 6, "released")]
+    imp = import_lines(lines)
+    assert imp.samples["hold_fault"] == [90_000, 40_000]
+    assert imp.runnable["hold_fault"] == [20_000, 30_000]
+    assert imp.on_cpu_holds("hold_fault") == [70_000, 10_000]
+    assert imp.runnable["hold_writer"] == [0]
+    assert imp.counters.get("runnable_out_of_range", 0) == 0
+
+
+def test_without_sched_switch_the_holds_are_plain():
+    imp = import_lines(TRACEFS_FIXTURE.read_text().splitlines(), readers=["hp-reader"])
+    assert imp.runnable == {}
+    assert imp.on_cpu_holds("hold_fault") == imp.samples["hold_fault"]

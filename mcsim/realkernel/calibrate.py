@@ -10,7 +10,12 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   sees it, and the overhead is ``hold − D``; the rest of a fault (the first pass, its
   READ without a lock, and the faulting thread waiting for a CPU on the way) is not under
   a lock the model draws (a fault's own latency put 2–10× too long a tail under the lock
-  at D = 0).  It holds the FUSE round trip, the server's ``nanosleep()`` overshoot and
+  at D = 0).  Each hold is taken less the faulting thread's time runnable in it (waiting
+  for a CPU after the READ's wake-up, or preempted; the trace's ``sched_switch`` and
+  ``sched_waking``): the model draws that wait itself (its wake-up and CPUs), and with
+  the CPUs busy it was most of the tail (with two CPU hogs beside a D = 0 control the
+  holds' p99 went from 0.08 to 0.66 ms, their time on a CPU or asleep from 0.06 to 0.07).
+  It holds the FUSE round trip, the server's ``nanosleep()`` overshoot and
   the faulting thread's wake-up, and goes into the model's ``device`` as
   ``empirical(D + q₀, …, D + q_m)`` (docs/model.md §13.1);
 - the **wake-up latency**: the wake-up probe (``repro/wake.c``), a thread blocked on a

@@ -172,12 +172,14 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True) for ns in think_times(specs)}
 
     def lock_hold(s):
-        """retry: the TRIED pass's READ as mmap_lock(R) sees it (calibrate.py)."""
+        """retry: the TRIED pass's READ as mmap_lock(R) sees it (calibrate.py), less the
+        faulting thread's time runnable in the hold: the model draws that itself."""
         if spec.path != "retry" or s is None:
             return None
-        return measured[s][2].imported.samples["hold_fault"]
+        return measured[s][2].imported.on_cpu_holds("hold_fault")
 
-    io_as = ": the faults' holds of mmap_lock(R)" if spec.path == "retry" else ""
+    io_as = (": the faults' holds of mmap_lock(R) less their time runnable"
+             if spec.path == "retry" else "")
     return from_control(
         measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
         f"the controls {label(quiet)} (IO overhead{io_as}, reader hold, lead, server CPU)"

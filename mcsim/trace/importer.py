@@ -63,6 +63,7 @@ class _Acq:
     role: str
     grant: int = -1
     hold_from: int = -1
+    runnable_from: int = 0         # the task's runnable total when the hold began
 
 
 @dataclass
@@ -71,6 +72,11 @@ class _Task:
     pending: _Acq | None = None
     held: list = field(default_factory=list)
     frame: list | None = None      # waits of the acquisitions in the current read()
+    # The scheduler's view (sched_switch, sched_waking): "run", "sleep", "runnable" or
+    # None (not seen yet); the time it became runnable; its total time runnable.
+    cpu_state: str | None = None
+    runnable_since: int = 0
+    runnable_ns: int = 0
 
 
 @dataclass
@@ -79,7 +85,10 @@ class Imported:
     those a trace cannot show left empty), counters, line counts by category, and the
     trace's own metadata (``# mcsim-trace: key=value`` header lines).  ``samples`` keeps
     each metric's values (ns, in trace order) exactly, for what needs more than the
-    histograms' resolution (a calibration's quantile tables, mcsim.realkernel)."""
+    histograms' resolution (a calibration's quantile tables, mcsim.realkernel).
+    ``runnable`` has, for each hold metric, the holder's time runnable but not running
+    during each hold (ns, parallel to ``samples``), when the trace has ``sched_switch``
+    lines (else it is empty)."""
 
     hists: dict
     counters: dict
@@ -87,6 +96,17 @@ class Imported:
     meta: dict
     trials: int
     samples: dict = field(default_factory=dict)
+    runnable: dict = field(default_factory=dict)
+
+    def on_cpu_holds(self, metric: str) -> list:
+        """Each hold of ``metric`` less the holder's time runnable but not running in it
+        (waiting for a CPU after a wake-up, or preempted): the part of the hold a model
+        that draws wake-ups and CPU waits itself must not draw again.  The plain holds
+        when the trace has no ``sched_switch`` lines."""
+        waits = self.runnable.get(metric)
+        if not waits:
+            return list(self.samples[metric])
+        return [h - w for h, w in zip(self.samples[metric], waits)]
 
     def report(self) -> str:
         """The line counts, one ``category: n`` per line."""
@@ -110,6 +130,7 @@ class TraceImporter:
         self.meta: dict = {}
         self.counters = Counter()
         self.samples = {m: [] for m in lay.METRICS}
+        self.runnable = {hold: [] for _, hold in ROLE_METRICS.values()}
         self.trial_lengths = {m: [] for m in lay.METRICS}
         self.marked = False            # trials delimited by markers
         self.t0 = self.t_last = None
@@ -145,6 +166,14 @@ class TraceImporter:
 
     def _record(self, metric: str, value: int):
         self.samples[metric].append(value)
+
+    def _record_hold(self, metric: str, acq: _Acq, task: _Task, end: int):
+        self._record(metric, end - acq.hold_from)
+        runnable = task.runnable_ns - acq.runnable_from
+        if not 0 <= runnable <= end - acq.hold_from:      # lost or reordered events
+            self.counters["runnable_out_of_range"] += 1
+            runnable = min(max(runnable, 0), end - acq.hold_from)
+        self.runnable[metric].append(runnable)
 
     # ------------------------------------------------------------------ lines
     def feed(self, line: str) -> None:
@@ -183,6 +212,8 @@ class TraceImporter:
             self._syscall(ev, name, task)
         elif name == "sched_waking":
             self._waking(ev)
+        elif name == "sched_switch":
+            self._switch(ev)
         else:
             self.lines["foreign_event"] += 1
 
@@ -218,10 +249,34 @@ class TraceImporter:
         except ValueError:
             self.lines["bad_field"] += 1
             return
+        if target is not None and target.cpu_state == "sleep":
+            target.cpu_state, target.runnable_since = "runnable", ev.ts
         acq = target.pending if target else None
         if acq is not None and not acq.write and acq.grant < 0:
             acq.grant = ev.ts
+            acq.runnable_from = target.runnable_ns
             self.counters["grants_seen"] += 1
+
+    def _switch(self, ev: Event):
+        """``sched_switch``: the previous task leaves its CPU runnable (``prev_state``
+        R, preempted) or asleep; the next one's time runnable ends."""
+        f = ev.fields
+        try:
+            prev, nxt = int(f["prev_pid"]), int(f["next_pid"])
+            prev_state = f["prev_state"]
+        except (KeyError, ValueError):
+            self.lines["bad_field"] += 1
+            return
+        self.lines["sched_switch"] += 1
+        out = self.tasks.setdefault(prev, _Task()) if prev else None
+        if out is not None:
+            out.cpu_state = "runnable" if prev_state.startswith("R") else "sleep"
+            out.runnable_since = ev.ts
+        into = self.tasks.setdefault(nxt, _Task()) if nxt else None
+        if into is not None:
+            if into.cpu_state == "runnable":
+                into.runnable_ns += ev.ts - into.runnable_since
+            into.cpu_state = "run"
 
     def _lock_event(self, ev: Event, name: str, task: _Task):
         f = ev.fields
@@ -263,6 +318,8 @@ class TraceImporter:
         task.pending = None
         wait = ev.ts - acq.t_req
         acq.hold_from = acq.grant if acq.grant >= 0 else ev.ts
+        if acq.grant < 0:
+            acq.runnable_from = task.runnable_ns
         self.counters["lock_acquisitions"] += 1
         self.counters["writes" if write else "read_acquisitions"] += 1
         self._record(ROLE_METRICS[acq.role][0], wait)
@@ -277,7 +334,7 @@ class TraceImporter:
         for acq in reversed(task.held):
             if acq.mm == mm and acq.write:
                 task.held.remove(acq)
-                self._record(ROLE_METRICS[acq.role][1], ev.ts - acq.hold_from)
+                self._record_hold(ROLE_METRICS[acq.role][1], acq, task, ev.ts)
                 task.held.append(_Acq(mm, False, ev.ts, "downgraded", hold_from=ev.ts))
                 self.counters["downgrades"] += 1
                 return True
@@ -289,7 +346,7 @@ class TraceImporter:
             if acq.mm == mm and acq.write == write:
                 del task.held[i]
                 if acq.role != "downgraded":      # the writer's hold ended at the downgrade
-                    self._record(ROLE_METRICS[acq.role][1], ev.ts - acq.hold_from)
+                    self._record_hold(ROLE_METRICS[acq.role][1], acq, task, ev.ts)
                 return
         self.counters["release_without_acquire"] += 1    # taken before the trace began
 
@@ -310,8 +367,9 @@ class TraceImporter:
         trials = len(self.trial_lengths[lay.METRICS[0]])
         self.counters["trials"] = trials
         self.counters["sim_ns"] = (self.t_last - self.t0) if self.t0 is not None else 0
+        runnable = self.runnable if self.lines["sched_switch"] else {}
         return Imported(hists, dict(self.counters), self.lines, self.meta, trials,
-                        self.samples)
+                        self.samples, runnable)
 
 
 def import_lines(lines: Iterable[str], **options) -> Imported:
