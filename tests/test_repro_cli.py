@@ -393,7 +393,7 @@ def test_a_short_live_run_writes_both_rows_and_leaves_nothing_behind(tmp_path):
     assert table.column("source").to_pylist() == ["measured", "simulated"]
     assert table.column("hp_wait_n").to_pylist()[0] > 0
     # mkwrite at D = 5 ms with the same-VMA writer: reads that come while the writer waits
-    # in vma_start_write() wait about D (docs/realkernel.md), so the measured p99 lies
+    # in vma_start_write() wait about D (docs/realkernel-results.md), so the measured p99 lies
     # between 1 ms and 2·D.  Not the p50: how many reads come in that window depends on
     # how the loops fall in step, which other work on the CPUs changes (on a busy machine
     # the p50 of such a run was 1 µs in 2 runs of 3, the p99 4-5 ms in all three).
