@@ -71,7 +71,8 @@ from scipy.linalg import expm
 from mcsim.engine import RUNNERS, BlockOutput
 from mcsim.params import validate
 from mcsim.scenario import compile_scenario
-from test_workload_analytic import generator as chain_generator, per_trial, ratio_interval, t_interval
+from test_workload_analytic import (closed_loop_intervals, generator as chain_generator, per_trial,
+                                     ratio_interval)
 from test_workload_scripts import expo, fault, workload_record
 
 MS = 1_000_000
@@ -209,14 +210,10 @@ def finite_record(n, c, r, window_ms):
 def test_closed_cpu_bursts_are_finite_source_mmc(n, c, r, trials, window_ms, engine):
     rec = finite_record(n, c, r, window_ms)
     _, x, w = finite_source(n, c, r)
-    rate, lat_sum, lats = [], [], []
-    for hists, k in per_trial(rec, trials, engine, seed=200 + 10 * n + c):
-        assert k["sim_ns"] == window_ms * MS
-        rate.append(sum(k[f"thread_iterations_{i}"] for i in range(n)) / k["sim_ns"] * 1e9)
-        lat_sum.append(hists["lp_fault_latency"][1] / 1e9)
-        lats.append(hists["lp_fault_latency"][0])
-    checks = {"throughput": (t_interval(rate, level=LEVEL), x),
-              "mean response": (ratio_interval(lat_sum, lats, level=LEVEL), w)}
+    out = per_trial(rec, trials, engine, seed=200 + 10 * n + c)
+    assert all(k["sim_ns"] == window_ms * MS for _, k in out)
+    got = closed_loop_intervals(out, n, LEVEL)
+    checks = {"throughput": (got["throughput"], x), "mean response": (got["mean response"], w)}
     assert set(checks) == set(FINITE_CHECKS)
     for name, ((lo, hi), truth) in checks.items():
         assert lo <= truth <= hi, f"{name}: {truth:.6g} outside [{lo:.6g}, {hi:.6g}]"

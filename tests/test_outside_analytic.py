@@ -37,7 +37,7 @@ from mcsim.engine import RUNNERS
 from mcsim.params import validate
 from mcsim.scenario import compile_scenario
 from test_cpu_analytic import MU, erlang_c, finite_source
-from test_workload_analytic import per_trial, ratio_interval, t_interval
+from test_workload_analytic import closed_loop_intervals, per_trial, ratio_interval
 from test_workload_scripts import expo, fault, workload_record
 
 MS = 1_000_000
@@ -114,13 +114,8 @@ def repairman_record(n, r, window_ms):
 def test_leads_on_one_cpu_are_the_machine_repairman(n, r, trials, window_ms, engine):
     rec = repairman_record(n, r, window_ms)
     _, x, w = finite_source(n, 1, r)
-    rate, lat_sum, lats = [], [], []
-    for hists, k in per_trial(rec, trials, engine, seed=300 + n):
-        rate.append(sum(k[f"thread_iterations_{i}"] for i in range(n)) / k["sim_ns"] * 1e9)
-        lat_sum.append(hists["lp_fault_latency"][1] / 1e9)
-        lats.append(hists["lp_fault_latency"][0])
-    checks = {"throughput": (t_interval(rate, level=LEVEL), x),
-              "mean response": (ratio_interval(lat_sum, lats, level=LEVEL), w)}
+    got = closed_loop_intervals(per_trial(rec, trials, engine, seed=300 + n), n, LEVEL)
+    checks = {"throughput": (got["throughput"], x), "mean response": (got["mean response"], w)}
     assert set(checks) == set(REPAIRMAN_CHECKS)
     for name, ((lo, hi), truth) in checks.items():
         assert lo <= truth <= hi, f"{name}: {truth:.6g} outside [{lo:.6g}, {hi:.6g}]"

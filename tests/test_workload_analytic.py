@@ -121,6 +121,19 @@ def per_trial(rec, trials, engine, seed):
     return out
 
 
+def closed_loop_intervals(trials, n, level):
+    """From :func:`per_trial`'s output of a workload of ``n`` closed-loop threads: the
+    intervals at ``level`` of the throughput (iterations per second, all threads) and of
+    the mean response (``lp_fault_latency``), by name."""
+    rate, lat_sum, lats = [], [], []
+    for hists, k in trials:
+        rate.append(sum(k[f"thread_iterations_{i}"] for i in range(n)) / k["sim_ns"] * 1e9)
+        lat_sum.append(hists["lp_fault_latency"][1] / 1e9)
+        lats.append(hists["lp_fault_latency"][0])
+    return {"throughput": t_interval(rate, level=level),
+            "mean response": ratio_interval(lat_sum, lats, level=level)}
+
+
 def repairman_record(n, r, kernel, window_ms):
     params = {"kernel": kernel or "none"}         # "none": the 2018 model, era 4.x
     threads = [(0, expo(1e9 / (r * MU)), [write(0, expo(1e9 / MU), expo(1e9 / (r * MU)))])
