@@ -268,6 +268,17 @@ cdef int check_state(Sim* s) noexcept nogil:
 
 
 # ------------------------------------------------------------------ trials
+cdef extern from *:
+    # A Hist (hist.pxd) is padded to 256 bytes; a change of its fields must adjust the
+    # padding, or the C compiler stops here (an array of negative size).
+    """
+    #define MCSIM_CHECK_HIST_SIZE(size) ((void)sizeof(char[(size) == 256 ? 1 : -1]))
+    """
+    void MCSIM_CHECK_HIST_SIZE(size_t size)
+
+MCSIM_CHECK_HIST_SIZE(sizeof(Hist))
+
+
 cdef void reset_trial(Sim* s) noexcept nogil:
     """A trial starts with every lock free, nothing queued and no bio in flight.  (Its
     row, s.trial, starts zeroed: by sim_init, then by end_trial, which alone reads it.)"""
