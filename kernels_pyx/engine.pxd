@@ -161,7 +161,7 @@ cdef struct Sim:
     int64_t trial[N_TRIAL_FIELDS]
     int64_t* timeline
     int64_t ntimeline, captimeline
-    int32_t record_timeline
+    int32_t record_timeline         # a script (run_script): the timeline and each task's waits
     int32_t error
     # The cycle loop's one test per event: events >= stop_events.  The trial's event limit,
     # or 0 once an error is set (fail()), so the loop needs no separate test of error.

@@ -452,10 +452,11 @@ cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     s.alive -= 1
     s.counted_alive -= task.counted
-    task.done = s.now
     if s.reuse_ids:
         s.free_ids[s.nfree] = t
         s.nfree += 1
+    else:                                     # only a script (run_script) reads done,
+        task.done = s.now                     # and a script never reuses ids
     if task.thread >= 0:                      # a closed-loop thread's step ended
         step_done(s, task)                    # (with think 0 its thread keeps the CPU)
     cpu_free(s, t)                            # after the next step is scheduled (§14.1)
@@ -487,7 +488,11 @@ cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
 
 
 cdef inline void note_wait(Sim* s, int32_t t, int64_t wait) noexcept nogil:
+    # Only run_script reads a task's waits, and only a script records the timeline: the
+    # trial loops skip them (GCC folds the test into the lane_on/lane_off ones nearby).
     cdef Task* task = &s.tasks[t]
+    if not s.record_timeline:
+        return
     if task.nwaits < MAX_WAITS:
         task.waits[task.nwaits] = wait
     task.nwaits += 1
