@@ -249,12 +249,14 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         return
     if kind == EV_ARRIVAL and task < 0:
         # The random-mode arrival: exactly one is pending at any time, so it waits in a
-        # slot of its own beside the heap (pop_event compares the two by (t, seq)).
+        # slot of its own beside the heap (pop_event compares the two by (t, seq)).  No
+        # note_pending: arrive() schedules the next arrival right after its own was
+        # popped, before anything else is scheduled, so the count returns to one already
+        # noted; a trial's first arrival is noted by schedule_first_arrival.
         s.arr_t = t
         s.arr_seq = s.seq
         s.arr_pending = 1
         s.seq += 1
-        note_pending(s)
         return
     if s.nheap == s.capheap:
         grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
@@ -282,6 +284,12 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     ev.task = task
     ev.arg = arg
     s.seq += 1
+    note_pending(s)
+
+
+cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
+    """A trial's first random arrival, at 0 (see schedule for why only it is noted)."""
+    schedule(s, 0, EV_ARRIVAL, -1, 0)
     note_pending(s)
 
 

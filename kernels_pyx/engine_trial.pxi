@@ -398,7 +398,7 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
             reset_trial(s)
         else:                                 # the cycle before ended empty (below)
             reset_cycle(s)
-        schedule(s, 0, EV_ARRIVAL, -1, 0)
+        schedule_first_arrival(s)
         events = 0
         while True:
             ev = pop_event(s)
@@ -453,7 +453,7 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
     for i in range(n_trials):
         reset_trial(s)
         if s.sc.open_stream:
-            schedule(s, 0, EV_ARRIVAL, -1, 0)
+            schedule_first_arrival(s)
         threads_start(s)
         events = 0
         while s.nheap > 0 or s.arr_pending:
