@@ -159,6 +159,8 @@ cdef struct Sim:
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
     int64_t trial[N_TRIAL_FIELDS]
+    int32_t trial_rows              # run_trials was given rows: s.trial is kept (else the
+                                    # per-trial sums are skipped: nothing reads them)
     int64_t* timeline
     int64_t ntimeline, captimeline
     int32_t record_timeline         # a script (run_script): the timeline and each task's waits

@@ -370,7 +370,7 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
         s.trial[T_IDLE_NS] = span - busy
         for m in range(N_TRIAL_FIELDS):
             rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
-        memset(s.trial, 0, sizeof(s.trial))  # unread without rows: left to add up
+        memset(s.trial, 0, sizeof(s.trial))  # (kept only with rows: s.trial_rows)
 
 
 # The cycle loop comes in two specializations, one per mode: the default one pays no test
@@ -488,6 +488,7 @@ cdef void hists_settle(Sim* s) noexcept nogil:
 
 cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
     cdef int err
+    s.trial_rows = rows != NULL
     if s.sc.trial_kind == TRIAL_WINDOW:
         err = run_windows(s, n_trials, rows, check)
     else:
