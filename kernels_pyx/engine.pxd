@@ -159,9 +159,11 @@ cdef struct Sim:
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
     int64_t trial[N_TRIAL_FIELDS]
+    int32_t trial_rows              # run_trials was given rows: s.trial is kept (else the
+                                    # per-trial sums are skipped: nothing reads them)
     int64_t* timeline
     int64_t ntimeline, captimeline
-    int32_t record_timeline
+    int32_t record_timeline         # a script (run_script): the timeline and each task's waits
     int32_t error
     # The cycle loop's one test per event: events >= stop_events.  The trial's event limit,
     # or 0 once an error is set (fail()), so the loop needs no separate test of error.

@@ -24,15 +24,36 @@ cdef inline void fail(Sim* s, int err) noexcept nogil:
 
 
 # ------------------------------------------------------------------ randomness
+cdef extern from *:
+    # to_ns at every draw (~2 per event): on x86-64, SSE2's MAXSD and MINSD clamp without
+    # a branch (4 instructions instead of 7 and two jumps).  MAXSD returns its second
+    # operand when either one is NaN, so NaN, like anything below 0.5, truncates to 0 (as
+    # the branches give); -inf gives 0, +inf MAX_DRAW_NS; the clamped value lies in
+    # [0, 2**53], where the truncating conversion is exact and defined.
+    """
+    static inline int64_t mcsim_to_ns(double x) {
+        double y = x + 0.5;
+    #if defined(__x86_64__) && defined(__SSE2__)
+        __asm__("maxsd %1, %0" : "+x"(y) : "x"(0.0));
+        __asm__("minsd %1, %0" : "+x"(y) : "xm"((double)MCSIM_MAX_DRAW_NS));
+        return (int64_t)y;
+    #else
+        if (y >= 1.0) {                           /* false for NaN */
+            if (y >= (double)MCSIM_MAX_DRAW_NS)
+                return MCSIM_MAX_DRAW_NS;
+            return (int64_t)y;
+        }
+        return 0;
+    #endif
+    }
+    """
+    int64_t mcsim_to_ns(double x) noexcept nogil
+
+
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything
     below 0.5 give 0, +inf gives MAX_DRAW_NS; casting NaN or inf to int64 is undefined."""
-    x = x + 0.5
-    if x >= 1.0:                              # false for NaN
-        if x >= <double>MAX_DRAW_NS:
-            return MAX_DRAW_NS
-        return <int64_t>x
-    return 0
+    return mcsim_to_ns(x)
 
 
 # The PCG64DXSM fast path.  Every block's generator is a numpy PCG64DXSM
@@ -228,12 +249,14 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         return
     if kind == EV_ARRIVAL and task < 0:
         # The random-mode arrival: exactly one is pending at any time, so it waits in a
-        # slot of its own beside the heap (pop_event compares the two by (t, seq)).
+        # slot of its own beside the heap (pop_event compares the two by (t, seq)).  No
+        # note_pending: arrive() schedules the next arrival right after its own was
+        # popped, before anything else is scheduled, so the count returns to one already
+        # noted; a trial's first arrival is noted by schedule_first_arrival.
         s.arr_t = t
         s.arr_seq = s.seq
         s.arr_pending = 1
         s.seq += 1
-        note_pending(s)
         return
     if s.nheap == s.capheap:
         grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
@@ -261,6 +284,12 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     ev.task = task
     ev.arg = arg
     s.seq += 1
+    note_pending(s)
+
+
+cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
+    """A trial's first random arrival, at 0 (see schedule for why only it is noted)."""
+    schedule(s, 0, EV_ARRIVAL, -1, 0)
     note_pending(s)
 
 
@@ -431,10 +460,11 @@ cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     s.alive -= 1
     s.counted_alive -= task.counted
-    task.done = s.now
     if s.reuse_ids:
         s.free_ids[s.nfree] = t
         s.nfree += 1
+    else:                                     # only a script (run_script) reads done,
+        task.done = s.now                     # and a script never reuses ids
     if task.thread >= 0:                      # a closed-loop thread's step ended
         step_done(s, task)                    # (with think 0 its thread keeps the CPU)
     cpu_free(s, t)                            # after the next step is scheduled (§14.1)
@@ -466,7 +496,11 @@ cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
 
 
 cdef inline void note_wait(Sim* s, int32_t t, int64_t wait) noexcept nogil:
+    # Only run_script reads a task's waits, and only a script records the timeline: the
+    # trial loops skip them (GCC folds the test into the lane_on/lane_off ones nearby).
     cdef Task* task = &s.tasks[t]
+    if not s.record_timeline:
+        return
     if task.nwaits < MAX_WAITS:
         task.waits[task.nwaits] = wait
     task.nwaits += 1

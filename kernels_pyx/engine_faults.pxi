@@ -269,6 +269,7 @@ cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
         latency = s.now - task.t_arrive
         record(s, M_LP_FAULT_LATENCY, latency)
         record(s, M_FAULT_PASSES, task.passes)
-        s.trial[T_FAULTS] += 1
-        s.trial[T_FAULT_LATENCY_SUM] = sat_add(s.trial[T_FAULT_LATENCY_SUM], latency)
+        if s.trial_rows:                      # (only end_trial's rows read them)
+            s.trial[T_FAULTS] += 1
+            s.trial[T_FAULT_LATENCY_SUM] = sat_add(s.trial[T_FAULT_LATENCY_SUM], latency)
     finish(s, t)

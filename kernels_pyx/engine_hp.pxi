@@ -43,10 +43,11 @@ cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
         record(s, M_HP_ACQ_WAIT, wait)
         if task.acq >= s.hp_acquisitions:
             record(s, M_HP_WAIT, task.wait_sum)
-            s.trial[T_HP_READS] += 1
-            s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
-            if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
-                s.trial[T_HP_WAIT_MAX] = task.wait_sum
+            if s.trial_rows:                  # (only end_trial's rows read them)
+                s.trial[T_HP_READS] += 1
+                s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
+                if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
+                    s.trial[T_HP_WAIT_MAX] = task.wait_sum
     hold_for(s, t, task.hold)
 
 

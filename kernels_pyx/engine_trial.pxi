@@ -268,6 +268,17 @@ cdef int check_state(Sim* s) noexcept nogil:
 
 
 # ------------------------------------------------------------------ trials
+cdef extern from *:
+    # A Hist (hist.pxd) is padded to 256 bytes; a change of its fields must adjust the
+    # padding, or the C compiler stops here (an array of negative size).
+    """
+    #define MCSIM_CHECK_HIST_SIZE(size) ((void)sizeof(char[(size) == 256 ? 1 : -1]))
+    """
+    void MCSIM_CHECK_HIST_SIZE(size_t size)
+
+MCSIM_CHECK_HIST_SIZE(sizeof(Hist))
+
+
 cdef void reset_trial(Sim* s) noexcept nogil:
     """A trial starts with every lock free, nothing queued and no bio in flight.  (Its
     row, s.trial, starts zeroed: by sim_init, then by end_trial, which alone reads it.)"""
@@ -359,7 +370,7 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
         s.trial[T_IDLE_NS] = span - busy
         for m in range(N_TRIAL_FIELDS):
             rows[i * N_TRIAL_FIELDS + m] = s.trial[m]
-        memset(s.trial, 0, sizeof(s.trial))  # unread without rows: left to add up
+        memset(s.trial, 0, sizeof(s.trial))  # (kept only with rows: s.trial_rows)
 
 
 # The cycle loop comes in two specializations, one per mode: the default one pays no test
@@ -387,7 +398,7 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
             reset_trial(s)
         else:                                 # the cycle before ended empty (below)
             reset_cycle(s)
-        schedule(s, 0, EV_ARRIVAL, -1, 0)
+        schedule_first_arrival(s)
         events = 0
         while True:
             ev = pop_event(s)
@@ -442,7 +453,7 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
     for i in range(n_trials):
         reset_trial(s)
         if s.sc.open_stream:
-            schedule(s, 0, EV_ARRIVAL, -1, 0)
+            schedule_first_arrival(s)
         threads_start(s)
         events = 0
         while s.nheap > 0 or s.arr_pending:
@@ -477,6 +488,7 @@ cdef void hists_settle(Sim* s) noexcept nogil:
 
 cdef int run_trials(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
     cdef int err
+    s.trial_rows = rows != NULL
     if s.sc.trial_kind == TRIAL_WINDOW:
         err = run_windows(s, n_trials, rows, check)
     else:

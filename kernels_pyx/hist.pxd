@@ -261,6 +261,12 @@ cdef struct Hist:
     # adds < 2**MAX_EXP to total per unit of nn.
     # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
     int64_t nn_fast
+    # Padding to 256 bytes (160 without it): the engine indexes its array of Hists by a
+    # metric known only at run time (a trial's close of each metric it touched, a hold's
+    # metric by the holder's kind), and a power of two makes that index a shift, not a
+    # multiply by 5 and a shift recomputed at each field's use.  engine_trial.pxi checks
+    # the size when it compiles.
+    int64_t pad[12]
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
