@@ -8,6 +8,7 @@ Expected numbers are counted from the fixture text with plain string logic writt
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -316,3 +317,18 @@ def test_without_sched_switch_the_holds_are_plain():
     imp = import_lines(TRACEFS_FIXTURE.read_text().splitlines(), readers=["hp-reader"])
     assert imp.runnable == {}
     assert imp.on_cpu_holds("hold_fault") == imp.samples["hold_fault"]
+
+
+def test_cli_import_shows_the_holds_less_their_time_runnable(capsys):
+    # the sched fixture's one hold: 3,992 µs, 18 µs of it not runnable (derived above)
+    assert main(["trace", "import", str(SCHED_FIXTURE), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metrics"]["hold_fault"]["max_ns"] == 3_992_000
+    assert out["holds_less_runnable"]["hold_fault"] == {
+        "n": 1, "p50_ns": 18_000, "p90_ns": 18_000, "p99_ns": 18_000, "max_ns": 18_000}
+    assert main(["trace", "import", str(SCHED_FIXTURE)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"hold_fault less runnable\s+1\s+18 µs", text), text
+    # without sched_switch lines there is nothing to subtract
+    assert main(["trace", "import", str(TRACEFS_FIXTURE), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["holds_less_runnable"] == {}

@@ -140,11 +140,26 @@ def _stats(h) -> dict:
             "p99_ns": h.quantile(0.99), "max_ns": h.max()}
 
 
+def _less_runnable(imp) -> dict:
+    """Each hold metric's holds less the holder's time runnable in them (a trace with
+    ``sched_switch`` lines; docs/traces.md, "Time runnable in a hold"), as statistics."""
+    from ..histogram import Histogram
+
+    out = {}
+    for metric, waits in imp.runnable.items():
+        if waits:
+            h = Histogram.empty()
+            h.add_trials(imp.on_cpu_holds(metric), [len(waits)])
+            out[metric] = _stats(h)
+    return out
+
+
 def _import_json(imp) -> dict:
     from ..trace.measured import MEASURED_METRICS
 
     return {"trials": imp.trials, "meta": imp.meta,
             "metrics": {m: _stats(imp.hists[m]) for m in MEASURED_METRICS},
+            "holds_less_runnable": _less_runnable(imp),
             "counters": dict(sorted(imp.counters.items())),
             "lines": dict(sorted(imp.lines.items()))}
 
@@ -156,11 +171,13 @@ def _import_text(path, imp) -> str:
     kernel = imp.meta.get("kernel", "unknown kernel")
     lines = [f"{path}: {kernel}, {imp.trials:,} trials, "
              f"{imp.counters.get('hp_reads', 0):,} HP reads, "
-             f"{imp.counters.get('lock_acquisitions', 0):,} lock acquisitions",
-             f"{'metric':<16}{'n':>8}{'p50':>10}{'p90':>10}{'p99':>10}{'max':>10}"]
-    for m in MEASURED_METRICS:
-        s = _stats(imp.hists[m])
-        lines.append(f"{m:<16}{s['n']:>8,}" + "".join(
+             f"{imp.counters.get('lock_acquisitions', 0):,} lock acquisitions"]
+    rows = [(m, _stats(imp.hists[m])) for m in MEASURED_METRICS]
+    rows += [(f"{m} less runnable", s) for m, s in _less_runnable(imp).items()]
+    w = max(16, max(len(m) for m, _ in rows) + 1)
+    lines.append(f"{'metric':<{w}}{'n':>8}{'p50':>10}{'p90':>10}{'p99':>10}{'max':>10}")
+    for m, s in rows:
+        lines.append(f"{m:<{w}}{s['n']:>8,}" + "".join(
             f"{format_duration(s[k]):>10}" for k in ("p50_ns", "p90_ns", "p99_ns", "max_ns")))
     lines.append("lines: " + ", ".join(f"{k} {v:,}" for k, v in sorted(imp.lines.items())))
     odd = {k: v for k, v in sorted(imp.counters.items())
