@@ -332,3 +332,59 @@ def test_cli_import_shows_the_holds_less_their_time_runnable(capsys):
     # without sched_switch lines there is nothing to subtract
     assert main(["trace", "import", str(TRACEFS_FIXTURE), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["holds_less_runnable"] == {}
+
+
+# -- time runnable on arbitrary interleavings ----------------------------------------------
+
+from hypothesis import Phase, find, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIDS = (5, 6, 7)
+
+
+@st.composite
+def _sched_and_lock_lines(draw):
+    """Random interleavings of sched_switch / sched_waking / mmap_lock lines of three
+    tasks (not necessarily a consistent schedule: lost or reordered events included)."""
+    lines, ts = [], 1_000_000
+    for _ in range(draw(st.integers(1, 60))):
+        ts += draw(st.integers(0, 50))
+        stamp = f"1.{ts:06d}"
+        pid = draw(st.sampled_from(_PIDS))
+        kind = draw(st.sampled_from(("switch", "waking", "request", "acquired", "released")))
+        if kind == "switch":
+            nxt = draw(st.sampled_from(_PIDS + (0,)))
+            state = draw(st.sampled_from(("R", "R+", "S", "D")))
+            lines.append(_sw(stamp, pid, state, nxt))
+        elif kind == "waking":
+            other = draw(st.sampled_from(_PIDS))
+            lines.append(f"t-{pid} [000] d..4. {stamp}: sched_waking: comm=t pid={other} "
+                         "prio=120 target_cpu=000")
+        else:
+            what = {"request": "start_locking", "acquired": "acquire_returned",
+                    "released": "released"}[kind]
+            lines.append(_lock(stamp, pid, what, draw(st.sampled_from(("true", "false")))))
+    return lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(_sched_and_lock_lines())
+def test_time_runnable_stays_within_each_hold(lines):
+    imp = import_lines(lines)
+    assert sum(imp.lines.values()) == len(lines)
+    for metric, waits in imp.runnable.items():
+        holds = imp.samples[metric]
+        assert len(waits) == len(holds)
+        assert all(0 <= w <= h for w, h in zip(waits, holds))
+        assert all(x >= 0 for x in imp.on_cpu_holds(metric))
+
+
+def test_the_interleavings_reach_the_clamp_and_time_runnable():
+    # the strategy above is worth something only if it reaches both: holds with time
+    # runnable, and inconsistent schedules that the importer clamps and counts
+    find(_sched_and_lock_lines(), lambda lines: any(
+        w > 0 for waits in import_lines(lines).runnable.values() for w in waits),
+        settings=settings(max_examples=500, database=None, phases=[Phase.generate]))
+    find(_sched_and_lock_lines(),
+         lambda lines: import_lines(lines).counters.get("runnable_out_of_range", 0) > 0,
+         settings=settings(max_examples=500, database=None, phases=[Phase.generate]))
