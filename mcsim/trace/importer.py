@@ -45,6 +45,7 @@ from typing import Iterable
 from .. import layout as lay
 from ..histogram import Histogram
 from .parse import Event, parse_line
+from .placement import Placement, PlacementTracker
 
 LOCK_EVENTS = ("mmap_lock_start_locking", "mmap_lock_acquire_returned", "mmap_lock_released")
 READ_CALLS = ("read", "pread64")
@@ -97,6 +98,9 @@ class Imported:
     trials: int
     samples: dict = field(default_factory=dict)
     runnable: dict = field(default_factory=dict)
+    #: Where the kernel put woken tasks (:mod:`mcsim.trace.placement`); classified only
+    #: when the trace has ``sched_switch``, ``sched_waking`` and ``sched_wakeup``.
+    placement: Placement = field(default_factory=Placement)
 
     def on_cpu_holds(self, metric: str) -> list:
         """Each hold of ``metric`` less the holder's time runnable but not running in it
@@ -135,6 +139,7 @@ class TraceImporter:
         self.marked = False            # trials delimited by markers
         self.t0 = self.t_last = None
         self.slice_index = 0
+        self.placement = PlacementTracker()
 
     # ------------------------------------------------------------------ trials
     def _close_trial(self):
@@ -206,12 +211,17 @@ class TraceImporter:
         self._clock(ev.ts)
         task = self.tasks.setdefault(ev.pid, _Task())
         task.comm = ev.comm
+        self.placement.look(ev)
+        if name in LOCK_EVENTS or name.startswith(("sys_enter_", "sys_exit_")):
+            self.placement.own_event(ev)
         if name in LOCK_EVENTS:
             self._lock_event(ev, name, task)
         elif name.startswith(("sys_enter_", "sys_exit_")):
             self._syscall(ev, name, task)
         elif name == "sched_waking":
             self._waking(ev)
+        elif name == "sched_wakeup":
+            self._wakeup(ev)
         elif name == "sched_switch":
             self._switch(ev)
         else:
@@ -249,6 +259,7 @@ class TraceImporter:
         except ValueError:
             self.lines["bad_field"] += 1
             return
+        self.placement.waking(ev, int(ev.fields["pid"]), ev.fields.get("comm", ""))
         if target is not None and target.cpu_state == "sleep":
             target.cpu_state, target.runnable_since = "runnable", ev.ts
         acq = target.pending if target else None
@@ -256,6 +267,16 @@ class TraceImporter:
             acq.grant = ev.ts
             acq.runnable_from = target.runnable_ns
             self.counters["grants_seen"] += 1
+
+    def _wakeup(self, ev: Event):
+        """``sched_wakeup``: the CPU the woken task was put on (placement only)."""
+        try:
+            pid, cpu = int(ev.fields["pid"]), int(ev.fields["target_cpu"])
+        except (KeyError, ValueError):
+            self.lines["bad_field"] += 1
+            return
+        self.lines["sched_wakeup"] += 1
+        self.placement.wakeup(pid, cpu)
 
     def _switch(self, ev: Event):
         """``sched_switch``: the previous task leaves its CPU runnable (``prev_state``
@@ -268,6 +289,7 @@ class TraceImporter:
             self.lines["bad_field"] += 1
             return
         self.lines["sched_switch"] += 1
+        self.placement.switch(ev.cpu, prev, prev_state.startswith("R"), nxt)
         out = self.tasks.setdefault(prev, _Task()) if prev else None
         if out is not None:
             out.cpu_state = "runnable" if prev_state.startswith("R") else "sleep"
@@ -369,7 +391,7 @@ class TraceImporter:
         self.counters["sim_ns"] = (self.t_last - self.t0) if self.t0 is not None else 0
         runnable = self.runnable if self.lines["sched_switch"] else {}
         return Imported(hists, dict(self.counters), self.lines, self.meta, trials,
-                        self.samples, runnable)
+                        self.samples, runnable, self.placement.result)
 
 
 def import_lines(lines: Iterable[str], **options) -> Imported:

@@ -54,6 +54,10 @@ class Event:
     body: str = ""
     fields: dict = field(default_factory=dict)
     lost: int = 0
+    #: The irq-info column (``d.h3.``; empty when the line has none): its third
+    #: character says the context, ``h``/``H`` hard interrupt, ``s`` soft interrupt,
+    #: ``z``/``Z`` NMI, ``.`` a task (kernel/trace/trace_output.c, trace_print_lat_fmt()).
+    flags: str = ""
 
 
 def parse_ts(text: str) -> int:
@@ -102,7 +106,8 @@ def parse_line(line: str) -> Event:
         ts = parse_ts(m["ts"])
     except ValueError:
         return Event("malformed", body=text)
-    ev = Event("event", comm=m["comm"].strip(), pid=int(m["pid"]), cpu=int(m["cpu"]), ts=ts)
+    ev = Event("event", comm=m["comm"].strip(), pid=int(m["pid"]), cpu=int(m["cpu"]), ts=ts,
+               flags=m["flags"] or "")
     rest = m["rest"]
     if (e := _ENTER.match(rest)) and not rest.startswith("sys_enter"):
         ev.name, ev.body = "sys_enter_" + e["call"], e["args"]

@@ -4,7 +4,8 @@
 ``instances/mcsim-<pid>`` (never touching the top-level buffer's settings), enables the
 mmap_lock tracepoints, ``sched_waking`` (the grant of a queued reader, see
 :mod:`mcsim.trace.importer`), ``sched_switch`` (with ``sched_waking``, a holder's time
-waiting for a CPU), the ``read``/``pread64`` syscalls that frame the HP
+waiting for a CPU), ``sched_wakeup`` (with both, the CPU a woken task was put on:
+:mod:`mcsim.trace.placement`), the ``read``/``pread64`` syscalls that frame the HP
 reader's reads and the writers' ``mprotect``/``madvise``/``mmap``/``munmap``, filters them to
 the given processes (every thread, and their children through ``event-fork``), streams
 ``trace_pipe`` to ``out`` for a duration or until a command exits, and removes the
@@ -33,7 +34,7 @@ LEGACY_TRACEFS = Path("/sys/kernel/debug/tracing")
 LOCK_EVENTS = ("mmap_lock/mmap_lock_start_locking", "mmap_lock/mmap_lock_acquire_returned",
                "mmap_lock/mmap_lock_released")
 SYSCALLS = ("read", "pread64", "mprotect", "madvise", "mmap", "munmap")
-EXTRA_EVENTS = ("sched/sched_waking", "sched/sched_switch")
+EXTRA_EVENTS = ("sched/sched_waking", "sched/sched_wakeup", "sched/sched_switch")
 #: The instance's clock: monotonic and comparable across CPUs (``local`` is not).
 CLOCK = "mono"
 BUFFER_KB = 8192
