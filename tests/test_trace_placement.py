@@ -186,3 +186,71 @@ def test_pooled_placements_add_up():
     pooled = Placement.pooled([one, two])
     assert (pooled.choices, pooled.stayed, pooled.stale) == (5, 4, 7)
     assert pooled.affinity == 4 / 5
+
+
+def test_a_real_excerpt_counted_by_hand():
+    """tests/data/placement_6.18.trace: 40 lines of `mcsim repro --path retry --delay 5ms
+    --writer same` recorded on this machine (docs/traces.md, "The fixtures").  By hand,
+    CPU 0 and CPU 1, the trace's tasks being reader, target and fusedelay (each makes a
+    syscall or lock event before it is woken here):
+
+    - .017150 a timer interrupt on idle CPU 1 wakes reader-31929, last on CPU 1 (its
+      switch out at .016096): target CPU 1 idle (target-31931 left it for the idle task
+      at .016113): no choice.
+    - .022427 an interrupt on CPU 0 wakes fusedelay-31926 (last on CPU 0 at .017379); the
+      trace last showed python-31951 on CPU 0, but this line is the idle task's: CPU 0
+      went idle unseen (stale look 2; look 1 was reader-31929 on CPU 1 at .017158, whose
+      switch in was not recorded), so its queue (python-31950, preempted at .017348) is
+      gone: target idle, no choice.
+    - .022464 fusedelay-31926, running on CPU 0, wakes target-31930: affine CPU 0 busy,
+      CPU 1 idle (reader-31929 switched to the idle task at .017163): a choice; its
+      sched_wakeup (.022469) says CPU 0: stayed.
+    - .022501 target-31930, on CPU 0, wakes target-31931: CPU 0 busy, CPU 1 idle: a
+      choice; sched_wakeup (.022505) says CPU 1: moved (its sched_waking said 001 too:
+      its previous CPU).
+    - .023344 python-31953 switches on CPU 1, where the trace held the idle task: stale
+      look 3.  .023356 target-31931 on CPU 1 wakes reader-31929: CPU 1 busy, CPU 0 idle
+      (target-31930 switched to the idle task at .022523): a choice; .023360 says CPU 1:
+      stayed.
+    - .023570 an interrupt on idle CPU 0 wakes target-31930, last on CPU 0: target idle.
+
+    Task wakers 2 of 3 stayed; interrupts: 3 wake-ups, all with their target idle."""
+    text = FIXTURE.read_text()
+    for quoted in ("<idle>-0       [001] d.h3. 37389.017150: sched_waking: comm=reader pid=31929",
+                   "fusedelay-31926   [000] d..3. 37389.022464: sched_waking: comm=target pid=31930",
+                   "37389.022469: sched_wakeup: comm=target pid=31930 prio=120 target_cpu=000",
+                   "target-31930   [000] d..3. 37389.022501: sched_waking: comm=target pid=31931 prio=120 target_cpu=001",
+                   "37389.022505: sched_wakeup: comm=target pid=31931 prio=120 target_cpu=001",
+                   "target-31931   [001] d..3. 37389.023356: sched_waking: comm=reader pid=31929",
+                   "37389.023360: sched_wakeup: comm=reader pid=31929 prio=120 target_cpu=001",
+                   "python-31953   [001] d..2. 37389.023344: sched_switch"):
+        assert quoted in text
+    lines = text.splitlines()
+    imp = import_lines(lines)
+    p = imp.placement
+    assert {k: v for k, v in p.by_kind["task"].items() if v} == {
+        "wakeups": 3, "choices": 3, "stayed": 2}
+    assert {k: v for k, v in p.by_kind["interrupt"].items() if v} == {
+        "wakeups": 3, "target_idle": 3}
+    assert (p.choices, p.stayed, p.stale) == (3, 2, 3)
+    assert imp.lines["sched_wakeup"] == sum("sched_wakeup:" in line for line in lines)
+    assert sum(imp.lines.values()) == len(lines)
+
+
+def test_cli_import_shows_a_placement_row(capsys):
+    """The counts derived by hand above, in `mcsim trace import`'s row and --json; a
+    trace without scheduler events has neither."""
+    import json
+
+    from mcsim.cli import main
+
+    assert main(["trace", "import", str(FIXTURE)]) == 0
+    text = capsys.readouterr().out
+    assert ("placement: 6 wake-ups, 3 choices (affine CPU busy, another idle), 2 stayed: "
+            "affinity 0.667; by a task 2/3, by an interrupt or idle 0/0") in text
+    assert main(["trace", "import", str(FIXTURE), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["placement"]
+    assert (out["choices"], out["stayed"], out["stale"]) == (3, 2, 3)
+    assert out["by_waker"]["interrupt"]["target_idle"] == 3
+    assert main(["trace", "import", str(DATA / "mmap_lock_6.18.trace"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["placement"] is None

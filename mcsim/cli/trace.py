@@ -154,12 +154,18 @@ def _less_runnable(imp) -> dict:
     return out
 
 
+def _has_placement(imp) -> bool:
+    """Whether the trace can say where woken tasks went (docs/traces.md, "Placement")."""
+    return bool(imp.lines["sched_switch"] and imp.lines["sched_waking"])
+
+
 def _import_json(imp) -> dict:
     from ..trace.measured import MEASURED_METRICS
 
     return {"trials": imp.trials, "meta": imp.meta,
             "metrics": {m: _stats(imp.hists[m]) for m in MEASURED_METRICS},
             "holds_less_runnable": _less_runnable(imp),
+            "placement": imp.placement.as_dict() if _has_placement(imp) else None,
             "counters": dict(sorted(imp.counters.items())),
             "lines": dict(sorted(imp.lines.items()))}
 
@@ -179,6 +185,8 @@ def _import_text(path, imp) -> str:
     for m, s in rows:
         lines.append(f"{m:<{w}}{s['n']:>8,}" + "".join(
             f"{format_duration(s[k]):>10}" for k in ("p50_ns", "p90_ns", "p99_ns", "max_ns")))
+    if _has_placement(imp):
+        lines.append(imp.placement.summary())
     lines.append("lines: " + ", ".join(f"{k} {v:,}" for k, v in sorted(imp.lines.items())))
     odd = {k: v for k, v in sorted(imp.counters.items())
            if v and k not in ("trials", "sim_ns", "hp_reads", "writes", "lock_acquisitions",

@@ -27,7 +27,8 @@ a ``sched_switch`` only when its previous or next task is one of them, so a CPU 
 between other tasks (or the idle task) is not seen.  Every event line says which task
 runs on its CPU at that moment (in an interrupt, the interrupted one): the tracker takes
 each as a fresh look, and counts in :attr:`Placement.stale` the looks that contradicted
-what it held.
+what it held; a look that finds the idle task where it held another task also empties
+that CPU's queue (the CPU went idle meanwhile, so nothing was queued there).
 
 >>> from mcsim.trace.importer import import_lines
 >>> text = '''
@@ -112,20 +113,20 @@ class Placement:
                 "stale": self.stale}
 
     def summary(self) -> str:
-        """One line: choices, stayed, affinity, and the split by waker.
+        """One line: choices, stayed, affinity, the split by waker, what was left out.
 
         >>> p = Placement(); p.by_kind["task"].update(wakeups=5, choices=4, stayed=3)
         >>> p.summary()
-        'placement: 5 wake-ups, 4 choices (affine CPU busy, another idle), 3 stayed: affinity 0.750; by a task 3/4, by an interrupt or idle 0/0; not classified 0, view stale 0'
+        'placement: 5 wake-ups, 4 choices (affine CPU busy, another idle), 3 stayed: affinity 0.750; by a task 3/4, by an interrupt or idle 0/0; not classified 0, undecided 0, view stale 0'
         """
         aff = "n/a" if self.affinity is None else f"{self.affinity:.3f}"
         t, i = self.by_kind["task"], self.by_kind["interrupt"]
-        unclassified = self.total("no_target") + self.total("on_rq") + self.total("undecided")
         return (f"placement: {self.total('wakeups'):,} wake-ups, {self.choices:,} choices "
                 f"(affine CPU busy, another idle), {self.stayed:,} stayed: affinity {aff}; "
                 f"by a task {t['stayed']:,}/{t['choices'] - t['undecided']:,}, "
                 f"by an interrupt or idle {i['stayed']:,}/{i['choices'] - i['undecided']:,}; "
-                f"not classified {unclassified:,}, view stale {self.stale:,}")
+                f"not classified {self.total('no_target') + self.total('on_rq'):,}, "
+                f"undecided {self.total('undecided'):,}, view stale {self.stale:,}")
 
 
 class PlacementTracker:
@@ -147,6 +148,11 @@ class PlacementTracker:
         known = self.running.get(ev.cpu)
         if known is not None and known != ev.pid:
             self.result.stale += 1
+            if ev.pid == 0:
+                # The CPU went idle since: its run queue was empty then (a task
+                # preempted there has run on unseen), and what is woken onto it now
+                # comes after this line.
+                self.queued.pop(ev.cpu, None)
         self.running[ev.cpu] = ev.pid
 
     def own_event(self, ev) -> None:
