@@ -71,6 +71,8 @@ cdef struct ThreadRt:
     int32_t iter_counted            # the current iteration's first step was counted
     int32_t in_scan, scan_counted
     int32_t keeps_cpu               # a step ended with think 0: the thread kept its CPU (§14.1)
+    int32_t cpu_home                # cpu_affinity > 0: 1 + the CPU its steps last ran on, or
+                                    # 0 (none yet), kept across its steps (§14.7)
 
 cdef struct Task:
     # The fields a new task starts with at 0 come first, together (new_task's stores to
@@ -86,6 +88,8 @@ cdef struct Task:
     int32_t woken, waiting_page
     int32_t on_cpu                  # holds a CPU (cpus > 0, §14.1)
     int32_t queued                  # waits in the run queue (§14.2)
+    int32_t cpu_home                # cpu_affinity > 0: 1 + the CPU it holds or last ran on,
+                                    # 0: none yet (§14.7); unused otherwise
     int32_t inverted                # the acquisition was judged an inversion at its grant
     # the end of the zeroed fields; these start at other values
     int64_t evicted, revalidate_fail, done
@@ -149,6 +153,12 @@ cdef struct Sim:
     int32_t serve                   # cpus > 0 and io_cpu not const 0: every issued bio
                                     # wakes a server context (§14.6)
     Fifo runq                       # the machine's run queue of CPU contexts (§14.2)
+    # Per-CPU run queues (§14.7), with cpus > 0 and cpu_affinity > 0 only (s.affine)
+    int32_t affine
+    int32_t waker_cpu               # the CPU of the context whose event runs now, or -1
+    double affinity                 # cpu_affinity: a busy target keeps a wakee this often
+    int32_t* cpu_busy               # [cpus]: 1 while a context (or a thread) holds the CPU
+    Fifo* cpu_queues                # [cpus]: each CPU's run queue
     Proc* procs                     # n_procs processes, each with its L (§12.1)
     Vma* vmas                       # n_vmas VMAs (at least one slot), each with its V
     int32_t n_procs, n_vmas, n_threads

@@ -98,7 +98,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     s.idle = sc.cpus
     s.serve = sc.cpus > 0 and not (sc.io_cpu.kind == 0 and sc.io_cpu.a == 0.0)
     s.counters = counters
-    if workload_init(s, sc) != 0:
+    if workload_init(s, sc) != 0 or affine_init(s, sc) != 0:
         return ERR_NOMEM
     s.reuse_ids = 1
     s.capheap = 64
@@ -137,6 +137,7 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.timeline)
     free(s.gate.items)
     free(s.runq.items)
+    affine_free(s)
 
 
 cdef _raise_for(int err, const Scenario* sc):
@@ -321,6 +322,10 @@ def run_script(object scenario_record, object task_rows):
         from mcsim.errors import ParameterError
         raise ParameterError("scenario.io_cpu.kind", sc.io_cpu.kind,
                              "0 (const) in a script, which draws nothing")
+    if sc.cpu_affinity != 0.0 and sc.cpu_affinity != 1.0:   # likewise (model.md §14.7)
+        from mcsim.errors import ParameterError
+        raise ParameterError("scenario.cpu_affinity", sc.cpu_affinity,
+                             "0 or 1 in a script, which draws nothing")
     cdef const TaskRow[::1] rows = task_rows
     cdef Sim s
     cdef int err

@@ -433,6 +433,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.waiting_page = 0
     task.on_cpu = 0
     task.queued = 0
+    task.cpu_home = 0
     task.inverted = 0
     task.evicted = -1
     task.revalidate_fail = -1

@@ -19,6 +19,7 @@ cdef void threads_start(Sim* s) noexcept nogil:
         th.scan_t0 = 0
         th.scan_wait = 0
         th.keeps_cpu = 0
+        th.cpu_home = 0                       # no CPU yet (§14.7)
         schedule(s, draw_ns(s, &sc.threads[i].start), EV_STEP, i, 0)
 
 
@@ -100,7 +101,9 @@ cdef void step_on_kept_cpu(Sim* s, ThreadRt* th, int32_t t) noexcept nogil:
     bio starts at once and the thread sleeps, freeing its CPU (item 7)."""
     th.keeps_cpu = 0
     admit(s, t)
-    if s.tasks[t].kind == TK_BG_IO:
+    if s.affine:                              # per-CPU run queues (§14.7)
+        affine_kept_step(s, th, t)
+    elif s.tasks[t].kind == TK_BG_IO:
         begin_task(s, t)
         cpu_give(s)
     elif s.runq.len > 0:

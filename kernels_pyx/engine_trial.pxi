@@ -180,6 +180,8 @@ cdef inline void arrive(Sim* s) noexcept nogil:
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
+    if s.affine:                              # per-CPU run queues: who wakes (§14.7)
+        note_waker(s, ev)
     if ev.kind == EV_RUN:
         run_task(s, ev.task)
     elif ev.kind == EV_BIO_DONE:
@@ -303,6 +305,8 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.idle = s.cpus                           # every CPU idle, nobody queued (§14.5)
     s.runq.head = 0
     s.runq.len = 0                            # (threads_start clears keeps_cpu)
+    if s.affine:
+        affine_reset(s)
     for i in range(s.n_procs):
         p = &procs[i]
         p.lockq.head = 0

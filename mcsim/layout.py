@@ -60,6 +60,8 @@ COUNTERS = (
     *(f"thread_iterations_{k}" for k in range(N_THREAD_COUNTERS)),  # counted iterations
     "cpu_queued",         # runnable tasks that found no idle CPU and queued (§14.2)
     "cpu_queue_ns",       # their time from runnable to running, switch included (§14.3)
+    "cpu_affine_queued",  # of those, queued on their target CPU while one was idle (§14.7)
+    "cpu_pulled",         # queued contexts a freeing CPU pulled from another's queue (§14.7)
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 

@@ -217,6 +217,10 @@ def _check_record(rec) -> None:
             raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
     for name in DIST_FIELDS + ("wake_jitter", "cpu_switch", "io_cpu"):
         _check_dist(f"scenario.{name}", rec[name], rec)
+    affinity = float(rec["cpu_affinity"])
+    if not 0.0 <= affinity <= 1.0:                  # nan fails too
+        raise ParameterError("scenario.cpu_affinity", affinity, "a probability from 0 to 1",
+                             "is out of range")
     _check_programs(rec["programs"])
     check_workload(rec)
 

@@ -132,13 +132,17 @@ PARAMS: tuple[Param, ...] = (
     P("io_cpu", "0", "dist", "ns", "cpus > 0: CPU work each issued bio costs a server "
       "context at its submission (a FUSE daemon's thread receiving the request; model.md "
       "§14.6); 0 = a block device, no server context"),
+    P("cpu_affinity", 0.0, "prob", "", "cpus > 0: per-CPU run queues (model.md §14.7); a "
+      "woken context goes to its waker's CPU (a timer's: its last CPU) and, with that CPU "
+      "busy and another idle, waits there with this probability; 0 = one run queue, a "
+      "woken context always takes an idle CPU", hi=1),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
 #: Parameters added after points were stored whose default changes nothing (model.md
-#: §14.6): a point's identity leaves them out while they hold their default, so that every
+#: §14.6, §14.7): a point's identity leaves them out while they hold their default, so that every
 #: stored point keeps its key (mcsim.points.PointSpec.identity).
-IDENTITY_OMITS_DEFAULT = ("io_cpu",)
+IDENTITY_OMITS_DEFAULT = ("io_cpu", "cpu_affinity")
 
 
 def _allowed(p: Param) -> str:

@@ -138,6 +138,7 @@ SCENARIO_DTYPE = np.dtype([
     ("cpus", "<i8"),                # 0: every task has its own CPU (no run queue)
     ("cpu_switch", DIST_DTYPE),     # a queued task runs this long after a CPU frees
     ("io_cpu", DIST_DTYPE),         # a server context's CPU work per issued bio (§14.6)
+    ("cpu_affinity", "<f8"),        # 0: one run queue; > 0: per-CPU run queues (§14.7)
     ("table_points", "<i8", (MAX_TABLES,)),   # values used in each quantile table
     ("tables", "<f8", (MAX_TABLES, MAX_TABLE_POINTS)),  # empirical quantiles, ascending, ns
 ])
@@ -302,6 +303,7 @@ def compile_scenario(cfg: Config, workload=None) -> np.ndarray:
     for name in DIST_FIELDS:             # record order: tables are numbered in it (§13.1)
         r[name] = record_dist(r, cfg[name], name)
     r["cpus"] = cfg["cpus"]
+    r["cpu_affinity"] = cfg["cpu_affinity"]
     r["warmup_ns"] = cfg["warmup"]
     r["window_ns"] = cfg["window"]
     open_model(r)

@@ -205,11 +205,16 @@ COUNTER_DESCRIPTIONS = {
                   "(§14.6)",
     "cpu_queue_ns": "those tasks' total time from runnable to running, the context switch "
                     "included (model.md §14.3)",
+    "cpu_affine_queued": "of cpu_queued, the entries into a busy target CPU's run queue while "
+                         "another CPU was idle (model.md §14.7; 0 when cpu_affinity = 0)",
+    "cpu_pulled": "queued tasks that a freeing CPU with an empty run queue pulled from another "
+                  "CPU's queue (newidle balance, model.md §14.7; 0 when cpu_affinity = 0)",
 }
 COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
                  "buffer_growths": "doublings",
                  "max_trial_events": "events", "events": "events", "steps": "steps",
                  "scans": "scans", "cpu_queued": "tasks", "cpu_queue_ns": "ns",
+                 "cpu_affine_queued": "tasks", "cpu_pulled": "tasks",
                  **{f"thread_iterations_{k}": "iterations" for k in range(N_THREAD_COUNTERS)}}
 
 
