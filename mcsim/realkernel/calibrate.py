@@ -31,6 +31,11 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   and the **context switch** onto a freed CPU: the wake-up probe with both threads pinned
   to one CPU (``pin=1``), into ``cpu_switch`` as ``empirical(q₀, …, q_m)``. The unpinned
   probe above is the idle path of §14.2, this one the busy path of §14.3.
+- the **placement** of woken tasks (``cpu_affinity``, §14.7): in the no-writer controls'
+  traces (at D and at D = 0, pooled), of the wake-ups whose affine CPU (the waker's, an
+  interrupt's wakee's previous CPU) was busy while another CPU was idle, the share the
+  kernel put on the affine CPU (:mod:`mcsim.trace.placement`); with fewer than
+  :data:`MIN_PLACEMENT_CHOICES` such choices it stays at 0.
 
 - the **think times** as the loops really sleep them: the probe sleeping each of the run's
   think times 2,000 times (``sleep=1``), each into the threads' ``think`` as
@@ -76,6 +81,10 @@ TABLE_INTERVALS = 256
 #: one stray sample (a wake-up delayed 6 ms by other work on the machine) would stand
 #: for 3% of all draws.  The same rule for every table; the top 0.1% is cut.
 TOP_PERCENTILE = 99.9
+#: Fewer choices than this (wake-ups whose affine CPU was busy with another idle) in the
+#: controls' traces leave ``cpu_affinity`` at 0: 20 choices put a share's standard error
+#: at no more than 0.11.
+MIN_PLACEMENT_CHOICES = 20
 
 
 def quantile_table(values_ns, intervals: int = TABLE_INTERVALS,
@@ -150,6 +159,12 @@ class Calibration:
     #: server's CPU per request (``io_cpu``), docs/model.md §14.6; None: not measured.
     lead_ns: list | None = None
     server_cpu_ns: list | None = None
+    #: ``cpu_affinity`` (docs/model.md §14.7): how often the kernel left a woken task on
+    #: its busy affine CPU with another CPU idle, in the no-writer controls' traces
+    #: (:mod:`mcsim.trace.placement`); None: too few such choices (left at 0).
+    #: ``placement``: those traces' counts, pooled (:meth:`Placement.as_dict`).
+    cpu_affinity: float | None = None
+    placement: dict | None = None
 
     def lead(self):
         """The fault step's ``lead`` (``empirical``), None when not measured.
@@ -176,6 +191,8 @@ class Calibration:
         2
         >>> Calibration([100], [5], "x", cpus=2, server_cpu_ns=[30000]).params(0)["io_cpu"]
         'empirical(30000ns)'
+        >>> Calibration([100], [5], "x", cpus=2, cpu_affinity=0.875).params(0)["cpu_affinity"]
+        0.875
         """
         holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
@@ -189,6 +206,8 @@ class Calibration:
                 out["cpu_switch"] = empirical(self.switch_ns)
             if self.server_cpu_ns:
                 out["io_cpu"] = empirical(self.server_cpu_ns)
+            if self.cpu_affinity is not None:
+                out["cpu_affinity"] = float(self.cpu_affinity)
         return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
 
 
@@ -210,7 +229,7 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                  hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
                  cpus: int = 0, sleeps: dict | None = None, lock_hold=None,
                  fast_lock_hold=None, lead_ns=None, fast_lead_ns=None,
-                 server_cpu_ns=None) -> Calibration:
+                 server_cpu_ns=None, placement=None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
@@ -222,7 +241,9 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     ``lead_ns`` and ``fast_lead_ns`` are the fault loop's work before each fault on the
     same controls (one per fault, in ``fault_ns``'s order), ``server_cpu_ns`` the FUSE
     server's CPU per request: the ``lead`` and ``io_cpu`` tables; on ``mkwrite`` the page's
-    writeback starts with the lead, so a fault's IO is ``lead + fault``.
+    writeback starts with the lead, so a fault's IO is ``lead + fault``.  ``placement``
+    (a :class:`mcsim.trace.placement.Placement`, the controls' pooled) gives
+    ``cpu_affinity`` when it holds at least :data:`MIN_PLACEMENT_CHOICES` choices.
 
     >>> c = from_control([5_100_000], "mkwrite", 5_000_000, [9000], "x", lead_ns=[30_000])
     >>> c.io_overhead_ns[0], c.lead_ns[0], len(c.lead_ns)
@@ -252,6 +273,7 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
         fast = quantile_table(np.asarray(fast_fault_ns) / n)
     else:
         fast = None
+    affinity, counts = placement_affinity(placement)
     return Calibration(io, quantile_table(wake_ns), source,
                        hist_table(hp_hold) if hp_hold is not None else None,
                        hist_table(writer_hold) if writer_hold is not None else None,
@@ -261,7 +283,30 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        {int(k): quantile_table(v) for k, v in sleeps.items()} if sleeps
                        else None, io_from,
                        quantile_table(lead_ns) if _some(lead_ns) else None,
-                       quantile_table(server_cpu_ns) if _some(server_cpu_ns) else None)
+                       quantile_table(server_cpu_ns) if _some(server_cpu_ns) else None,
+                       affinity, counts)
+
+
+def placement_affinity(placement) -> tuple:
+    """``(cpu_affinity, counts)`` from pooled placement counts: the share of choices that
+    stayed, or None with fewer than :data:`MIN_PLACEMENT_CHOICES` choices (too few to
+    set a parameter from: it stays at 0); ``counts`` the counts as a dict (None without
+    a trace).
+
+    >>> from mcsim.trace.placement import Placement
+    >>> p = Placement(); p.by_kind["task"].update(choices=40, stayed=35)
+    >>> placement_affinity(p)[0]
+    0.875
+    >>> p = Placement(); p.by_kind["task"].update(choices=19, stayed=19)
+    >>> placement_affinity(p)[0] is None
+    True
+    """
+    if placement is None:
+        return None, None
+    counts = placement.as_dict()
+    if placement.choices < MIN_PLACEMENT_CHOICES:
+        return None, counts
+    return placement.affinity, counts
 
 
 def _some(values) -> bool:

@@ -157,7 +157,8 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     what :func:`measure` returned) and the probes, run now (docs/realkernel.md,
     "Calibration"): the no-writer control at the run's D (its IO, the reader's hold, the
     fault loop's work before each fault, the FUSE server's CPU per request), the no-writer
-    control at D = 0 and the writer-elsewhere control; ``cpus`` as in :func:`compare`."""
+    control at D = 0, the writer-elsewhere control, and the no-writer controls' placement
+    of woken tasks (``cpu_affinity``); ``cpus`` as in :func:`compare`."""
     from .calibrate import from_control
     from .runner import measure_wakeup
 
@@ -180,12 +181,15 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
 
     io_as = (": the faults' holds of mmap_lock(R) less their time runnable"
              if spec.path == "retry" else "")
+    placement, placed_from = pooled_placement(measured, [quiet, fast])
     return from_control(
         measured[quiet][2].run.fault_ns, spec.path, spec.delay_ns, wake,
         f"the controls {label(quiet)} (IO overhead{io_as}, reader hold, lead, server CPU)"
         + (f", {label(fast)} (IO at D = 0{io_as})" if fast else "")
         + (f", {label(other)} (writer hold)" if other else "")
-        + f", the wake-up and sleep probes; {ncpu} CPUs",
+        + f", the wake-up and sleep probes; {ncpu} CPUs; "
+        + (placement_source(placement, placed_from) if ncpu > 0
+           else "no CPU model: cpu_affinity unused"),
         hp_hold=measured[quiet][2].imported.hists["hold_hp"],
         writer_hold=measured[other][2].imported.hists["hold_writer"] if other else None,
         fast_fault_ns=measured[fast][2].run.fault_ns if fast else None,
@@ -193,7 +197,40 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
         lock_hold=lock_hold(quiet), fast_lock_hold=lock_hold(fast),
         lead_ns=measured[quiet][2].run.lead_ns,
         fast_lead_ns=measured[fast][2].run.lead_ns if fast else None,
-        server_cpu_ns=measured[quiet][2].run.server_cpu_ns)
+        server_cpu_ns=measured[quiet][2].run.server_cpu_ns,
+        placement=placement if ncpu > 0 else None)
+
+
+def pooled_placement(measured: dict, specs) -> tuple:
+    """The placement counts of the given controls' traces added up, and the controls'
+    labels (those that ran).  Only controls without a writer: no lock hand-off there
+    depends on the run's writer, and they are the quiet runs the other constants come
+    from; the run being predicted never counts."""
+    from ..trace.placement import Placement
+
+    ran = [s for s in specs if s is not None and s in measured]
+    return (Placement.pooled(measured[s][2].imported.placement for s in ran),
+            [label(s) for s in ran])
+
+
+def placement_source(placement, labels) -> str:
+    """Where ``cpu_affinity`` came from, or why it stayed at 0, in words.
+
+    >>> from mcsim.trace.placement import Placement
+    >>> p = Placement(); p.by_kind["task"].update(choices=30, stayed=27)
+    >>> placement_source(p, ["retry D=5ms writer=none"])
+    'cpu_affinity 0.900 from retry D=5ms writer=none (27 of 30 choices stayed)'
+    >>> placement_source(Placement(), ["retry D=5ms writer=none"])
+    'cpu_affinity left at 0: 0 choices in retry D=5ms writer=none, fewer than 20'
+    """
+    from .calibrate import MIN_PLACEMENT_CHOICES
+
+    where = ", ".join(labels)
+    if placement.choices < MIN_PLACEMENT_CHOICES:
+        return (f"cpu_affinity left at 0: {placement.choices} choices in {where}, fewer "
+                f"than {MIN_PLACEMENT_CHOICES}")
+    return (f"cpu_affinity {placement.affinity:.3f} from {where} ({placement.stayed} of "
+            f"{placement.choices} choices stayed)")
 
 
 def write_rows(compared, out, command: str, calibration=None) -> None:
