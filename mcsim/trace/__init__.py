@@ -4,6 +4,8 @@
   ``trace-cmd report`` into an event;
 - :mod:`.importer`: a trace into the same histograms and result row as a simulation,
   with ``source = "measured"``;
+- :mod:`.placement`: where the kernel put woken tasks (its affine CPU busy while another
+  was idle: stayed or not), the measure of the model's ``cpu_affinity``;
 - :mod:`.timeline`: the lock acquisitions of a simulated script or random run;
 - :mod:`.export`: those as tracefs text (the importer reads it back exactly) or as a
   Perfetto / Chrome trace-event JSON timeline;
