@@ -50,7 +50,16 @@ def test_live_record_of_a_command(tmp_path):
     preads = sum("hp-reader-" in l and "sys_pread64(" in l for l in lines)
     assert imp.counters["hp_reads"] > 0 and abs(imp.counters["hp_reads"] - preads) <= 1
     assert imp.hists["writer_wait"].n > 0           # mprotect/munmap took L for write
+    # the scheduler's events of the traced tasks: where each woken task went
+    assert imp.lines["sched_wakeup"] > 0 and imp.placement.total("wakeups") > 0
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_the_scheduler_events_a_recording_enables():
+    # sched_waking says who woke a task, sched_wakeup where it was put (sched_waking's
+    # target_cpu is its CPU before select_task_rq(): docs/traces.md, "Placement"),
+    # sched_switch what runs; all filtered to the traced processes like the rest
+    assert {"sched/sched_waking", "sched/sched_wakeup", "sched/sched_switch"} <= set(rec.events())
 
 
 @live
