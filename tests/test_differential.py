@@ -40,6 +40,8 @@ CPU_SWITCHES = ["2us", "exp(3us)", "empirical(0, 1us, 4us, 30us)"]
 JITTERS = ["0", "exp(5us)", "empirical(1us, 3us, 8us, 60us)"]
 #: A server context's CPU work per issued bio (§14.6): none most often, const, exp, empirical.
 IO_CPUS = ["0", "0", "20us", "exp(30us)", "empirical(5us, 20us, 90us)"]
+#: Per-CPU run queues (§14.7): 0 (one run queue) most often, 1 (no draw), fractional.
+AFFINITIES = [0.0, 0.0, 1.0, 0.5, 0.98]
 
 # Initial capacities of the compiled core's growable buffers (sim_init in
 # kernels_pyx/engine_api.pxi): the event heap, the task table and the two FIFOs (io.latency
@@ -178,6 +180,7 @@ def configs(draw):
         "cpus": draw(st.sampled_from(CPUS)),
         "cpu_switch": draw(st.sampled_from(CPU_SWITCHES)),
         "io_cpu": draw(st.sampled_from(IO_CPUS)),
+        "cpu_affinity": draw(st.sampled_from(AFFINITIES)),
     }
 
 
@@ -522,6 +525,35 @@ def test_cpu_stress_reaches_the_run_queue(cpu_stress_runs):
     assert max(pk["run_queue"] for _, _, pk in done) > INITIAL_FIFO
     ones = {p.get("kernel", "none") for p, c, _ in done if p["cpus"] == 1 and c["cpu_queued"]}
     assert "none" in ones and len(ones) == 2, ones
+
+
+@pytest.fixture(scope="module")
+def affinity_stress_runs():
+    """The CPU stress configurations again with per-CPU run queues (§14.7), at
+    cpu_affinity 1 (no draw) and 0.6 (a draw at each choice), on both engines."""
+    return [(params, affinity, assert_same_run({**params, "cpu_affinity": affinity},
+                                               seed=k, trials=min(trials, 300)))
+            for k, (params, trials) in enumerate(cpu_stress_configs())
+            for affinity in (1.0, 0.6)]
+
+
+def test_affinity_stress_reaches_the_per_cpu_paths(affinity_stress_runs):
+    """Across the completed runs (trials, histograms and counters compared), at each
+    affinity: contexts stayed in a busy target's queue with another CPU idle
+    (``cpu_affine_queued``), idle CPUs pulled (``cpu_pulled``), and the fractional
+    affinity took both branches (it queued affinely less often than affinity 1 did on
+    the same configurations); on 1 CPU neither can happen."""
+    done = [(p, a, c) for p, a, (c, _, ov, _) in affinity_stress_runs if not ov]
+    assert len(done) >= len(affinity_stress_runs) - 2
+    for affinity in (1.0, 0.6):
+        runs = [(p, c) for p, a, c in done if a == affinity]
+        assert sum(c["cpu_affine_queued"] for _, c in runs) > 0, affinity
+        assert sum(c["cpu_pulled"] for _, c in runs) > 0, affinity
+        assert all(c["cpu_affine_queued"] == c["cpu_pulled"] == 0
+                   for p, c in runs if p["cpus"] == 1)
+    share = {a: sum(c["cpu_affine_queued"] for _, b, c in done if b == a)
+             / sum(c["cpu_queued"] for _, b, c in done if b == a) for a in (1.0, 0.6)}
+    assert share[0.6] < share[1.0], share
 
 
 def test_cpus_beyond_the_live_tasks_change_nothing():

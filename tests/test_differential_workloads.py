@@ -62,6 +62,8 @@ KERNELS = ["none"] + [k.name for k in KERNEL_LIST]
 #: none most often, const, exp, uniform (one uniform per step, 0 possible).
 IO_CPUS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 20e3, 0.0), (1, 30e3, 0.0), (EMPIRICAL, 1.0, 0.0)]
 LEADS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 15e3, 0.0), (1, 20e3, 0.0), (UNIFORM, 0.0, 40e3)]
+#: cpu_affinity (§14.7): 0 (one run queue) most often, 1 (no draw) and fractional.
+AFFINITIES = [0.0, 0.0, 1.0, 0.5, 0.9]
 POLICIES = [p.name for p in POLICY_LIST]
 #: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
 UNIFORM_SCENARIO = UNIFORM in numeric.DIST_KINDS
@@ -164,7 +166,8 @@ def build_workload(pick, overrides=None):
     open workload on several processes in regenerative cycles.  ``overrides`` replaces
     scenario parameters.  The CPUs are drawn last, so a record of the fixed set is the
     one it was before CPUs existed, on 1–3 CPUs in half of the cases; ``io_cpu`` and the
-    fault steps' leads (§14.6) are drawn after them, so neither changes the records before."""
+    fault steps' leads (§14.6) are drawn after them, so neither changes the records before,
+    and ``cpu_affinity`` (§14.7) last."""
     rec, trials = build_threads(pick, overrides)
     rec[0]["cpus"] = pick.one(CPUS)
     rec[0]["cpu_switch"] = pick.one(CPU_SWITCHES)
@@ -172,6 +175,7 @@ def build_workload(pick, overrides=None):
     for j in range(int(rec[0]["n_steps"])):
         if int(rec[0]["steps"][j]["kind"]) == TK_FAULT:
             rec[0]["steps"][j]["lead"] = pick.one(LEADS)
+    rec[0]["cpu_affinity"] = pick.one(AFFINITIES)    # last: per-CPU run queues (§14.7)
     return rec, trials
 
 
@@ -263,14 +267,17 @@ class ContentionReference(ReferenceEngine):
         return super()._wake_delay()
 
     def _cpu_step(self, task, th):
-        if th in self.cpu_holders:
+        cpu = self._cpu_held_by(th) if self.affine else None   # per-CPU queues (§14.7)
+        if (cpu is not None) if self.affine else th in self.cpu_holders:
+            waiting = self.cpu_queues[cpu] if self.affine else self.run_queue
             self.reached["bg_steps_on_cpu"] += task.kind == TK_BG
-            self.reached["step_preemptions"] += task.kind != TK_BG and bool(self.run_queue)
+            self.reached["step_preemptions"] += task.kind != TK_BG and bool(waiting)
         return super()._cpu_step(task, th)
 
     def _serve_io(self):
         self.reached["served"] += 1                      # a server context (§14.6) ...
-        self.reached["served_queued"] += self.cpu_idle == 0   # ... that finds no idle CPU
+        idle = (None in self.cpu_holder) if self.affine else self.cpu_idle > 0
+        self.reached["served_queued"] += not idle        # ... that finds no idle CPU
         return super()._serve_io()
 
     def _lead(self, task):
@@ -285,7 +292,8 @@ class ContentionReference(ReferenceEngine):
 def queued_readers_holding_l(engine):
     """How many tasks in the reference's run queue (model.md §14.2) hold an L for read:
     HP readers and fault passes granted L while no CPU was idle (§14.3)."""
-    return sum(ctx.holding and ctx.kind in (TK_HP, TK_FAULT) for ctx, _ in engine.run_queue)
+    queues = engine.cpu_queues if engine.affine else [engine.run_queue]   # §14.7
+    return sum(ctx.holding and ctx.kind in (TK_HP, TK_FAULT) for q in queues for ctx, _ in q)
 
 
 def reference_run(rec, seed, trials):
@@ -450,6 +458,24 @@ def test_fixed_set_reaches_work_outside_the_locks(fixed_set):
     leads = {int(r["steps"]["lead"]["kind"][j]) for r, c in done if c["leads"] > 0
              for j in range(int(r["n_steps"])) if float(r["steps"]["lead"]["a"][j]) > 0}
     assert sum(c["leads"] for _, c in done) > 0 and leads >= {0, 1}, leads
+
+
+def test_fixed_set_reaches_the_per_cpu_run_queues(fixed_set):
+    """§14.7 in the fixed set: with cpu_affinity 1 and fractional, contexts stayed in a busy
+    target's queue while another CPU was idle (``cpu_affine_queued``) and CPUs with an
+    empty queue pulled from another's (``cpu_pulled``), in window trials; and the control:
+    at cpu_affinity 0 neither counter moves."""
+    done = [(c[0][0], c[3]) for c in fixed_set if c[3] is not None]
+    for kind in ("one", "fraction"):
+        runs = [(r, c) for r, c in done if int(r["cpus"]) > 0
+                and (float(r["cpu_affinity"]) == 1.0) == (kind == "one")
+                and float(r["cpu_affinity"]) > 0]
+        assert sum(c["cpu_affine_queued"] for _, c in runs) > 0, kind
+        assert sum(c["cpu_pulled"] for _, c in runs) > 0, kind
+        assert any(int(r["trial_kind"]) == TRIAL_WINDOW and c["cpu_affine_queued"] > 0
+                   for r, c in runs), kind
+    assert all(c["cpu_affine_queued"] == c["cpu_pulled"] == 0 for r, c in done
+               if float(r["cpu_affinity"]) == 0.0)
 
 
 def test_fixed_set_compiled_equals_reference(fixed_set):

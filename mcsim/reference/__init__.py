@@ -21,6 +21,7 @@ model, composed here:
 :mod:`.threads`           closed-loop threads, scans, window trials
 :mod:`.cpus`              the machine's CPUs and its run queue (§14)
 :mod:`.outside`           work outside the locks: server contexts, a fault's lead (§14.6)
+:mod:`.placement`         per-CPU run queues and wake-up affinity (§14.7)
 ========================  ==========================================================
 
 >>> import numpy as np
@@ -39,6 +40,7 @@ from .faults import FaultMixin
 from .gate import GateMixin
 from .hp import HpMixin
 from .outside import OutsideMixin
+from .placement import PlacementMixin
 from .rwsem import RwsemMixin
 from .threads import ThreadMixin
 from .trial import TrialMixin
@@ -48,7 +50,7 @@ __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
 class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
-                      CpuMixin, OutsideMixin, EngineBase):
+                      CpuMixin, PlacementMixin, OutsideMixin, EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.
 

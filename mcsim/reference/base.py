@@ -86,6 +86,7 @@ class Task:
     in_vma: bool = False     # a writer done with vma_start_write(), running in V
     blocked: int = BL_NONE   # blame kind while blocked holding L
     inverted: bool = False   # an HP acquisition judged an inversion at its grant (§14.4)
+    last_cpu: int | None = None  # per-CPU run queues: the CPU it last ran on (§14.7)
     page_ready: bool = True  # page_bio kinds: the other context's bio has completed
     waiting_page: bool = False
     page_waiter: "Task | None" = None   # bg task carrying a page's read or writeback
@@ -132,6 +133,9 @@ class EngineBase:
         # the machine's CPUs (§14): 0 = a CPU per task, nothing of §14 applies
         self.cpus = int(sc["cpus"])
         self.cpu_switch = sc["cpu_switch"]
+        # per-CPU run queues and wake-up affinity (§14.7): off at cpu_affinity = 0
+        self.cpu_affinity = float(sc["cpu_affinity"])
+        self.affine = self.cpus > 0 and self.cpu_affinity > 0
         # work outside the locks (§14.6): a server context per issued bio, unless there are
         # no CPUs or io_cpu is const 0 (then nothing is created and nothing drawn)
         self.io_cpu = sc["io_cpu"]

@@ -44,6 +44,8 @@ class CpuMixin:
         self.cpu_idle = self.cpus
         self.cpu_holders = set()      # tasks, and threads between two steps (think 0)
         self.run_queue = deque()      # (context, the moment it became runnable), FIFO
+        if self.affine:               # per-CPU run queues instead (§14.7)
+            self._reset_placement()
 
     def _is_context(self, task):
         """Every task but a background bio (§14.1: bg_io tasks and a fault's page bio are
@@ -55,6 +57,9 @@ class CpuMixin:
         """§14.2 (a): a wake-up.  An idle CPU is taken now and the context runs after the
         idle path's latency ``wake + j``, ``j`` drawn now (§13.2); with no idle CPU it enters
         the run queue and draws nothing."""
+        if self.affine:
+            self._placed_wake(task, pc)
+            return
         task.pc = pc
         if self.cpu_idle:
             self._cpu_take(task)
@@ -66,6 +71,8 @@ class CpuMixin:
         """§14.2 (b): a timer made ``task`` runnable (an arrival, a scripted task, a thread's
         step after a sleep, a dirty-throttling sleep's end).  True if it took an idle CPU and
         runs at once, as without CPUs; False if it waits in the run queue."""
+        if self.affine:
+            return self._placed_timer_or_kept(task)
         if task in self.cpu_holders:          # a thread's step on the thread's kept CPU
             return True
         if self.cpu_idle:
@@ -93,6 +100,9 @@ class CpuMixin:
         queue's head takes the CPU and runs ``s`` later, ``s`` a ``cpu_switch`` draw made now;
         ``cpu_queue_ns`` adds ``now + s`` minus the moment it became runnable (§14.3).  With
         an empty run queue the CPU becomes idle."""
+        if self.affine:
+            self._placed_sleep(ctx)
+            return
         if ctx not in self.cpu_holders:
             return
         self.cpu_holders.discard(ctx)
@@ -110,6 +120,9 @@ class CpuMixin:
     def _cpu_thread_keeps(self, task, th, think):
         """§14.1 item 6: a thread's step that ends with a think time of 0 does not sleep; the
         thread keeps the step's CPU and its next step's task runs on it."""
+        if self.affine:
+            self._placed_thread_keeps(task, th, think)
+            return
         if think == 0 and task in self.cpu_holders:
             self.cpu_holders.discard(task)
             self.cpu_holders.add(th)
@@ -124,6 +137,8 @@ class CpuMixin:
         (:meth:`_cpu_step_started`).  Decided here, before the task runs: a task that ends
         in the call that starts it, with a think time of 0, hands the CPU back to the
         thread for its next step (item 6), which the thread keeps."""
+        if self.affine:
+            return self._placed_step(task, th)
         if th not in self.cpu_holders:
             return False
         if task.kind == TK_BG or self.run_queue:
@@ -150,6 +165,8 @@ class CpuMixin:
     def _cpu_resumes(self, task):
         """An ``EV_RUN`` for a context without a CPU is the end of its timed sleep (the
         dirty-throttling sleep, §14.2 (b)): it runs now on an idle CPU, or queues."""
+        if self.affine and self._is_context(task):
+            return self._placed_resumes(task)
         return (not self._is_context(task) or task in self.cpu_holders
                 or self._cpu_timer(task))
 
@@ -158,6 +175,8 @@ class CpuMixin:
         """The index in :data:`CPU_INVARIANTS` of a broken §14.5 invariant, or None."""
         if not self.cpus:
             return None
+        if self.affine:
+            return self._broken_placement()
         if self.cpu_idle < 0 or self.cpu_idle + len(self.cpu_holders) != self.cpus:
             return 0
         if self.cpu_idle and self.run_queue:

@@ -49,6 +49,7 @@ class ThreadState:
         self.scan_t0 = 0             # the scan's first read's request (-1: not made yet)
         self.scan_wait = 0           # the sum of its reads' hp_wait so far
         self.scan_counted = False    # the scan's first read was counted
+        self.last_cpu = None         # per-CPU run queues: its steps' last CPU (§14.7)
 
 
 class ThreadMixin:

@@ -99,6 +99,7 @@ class TrialMixin:
             self._advance(task)
 
     def _dispatch(self, ev, task, arg):
+        self.running = task if ev == EV_RUN else None   # the waker, for §14.7
         if ev == EV_RUN:
             self._run(task)
         elif ev == EV_BIO_DONE:
@@ -208,6 +209,7 @@ class TrialMixin:
         next_arrival = self._pop()[0]
         assert not self.heap, "events pending in an empty system"
         assert self.cpu_idle == self.cpus, "a CPU held in an empty system"   # §14.5
+        assert not self.affine or self.cpu_holder == [None] * self.cpus
         self._end_trial(events, self.now, next_arrival - self.now)
         self.base += next_arrival
 
@@ -296,6 +298,9 @@ class TrialMixin:
             if kind != 0:
                 raise ParameterError(name, f"kind {kind}",
                                      "a constant in scripted runs (a script draws nothing)")
+        if self.cpu_affinity not in (0.0, 1.0):                   # §14.7
+            raise ParameterError("cpu_affinity", self.cpu_affinity,
+                                 "0 or 1 in scripted runs (a script draws nothing)")
         self._reset_trial()
         self.base = 0
         self.reuse_ids = False
@@ -315,6 +320,7 @@ class TrialMixin:
             t, _, ev, task, arg = self._pop()
             self.now = t
             if ev == EV_ARRIVAL:
+                self.running = None
                 self._start(task)
             else:
                 self._dispatch(ev, task, arg)
