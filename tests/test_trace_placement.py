@@ -134,6 +134,21 @@ def test_a_woken_task_not_yet_running_makes_its_cpu_busy():
     assert p.stale == 0
 
 
+def test_a_task_seen_running_is_no_longer_queued():
+    """b on CPU 1 wakes a onto idle CPU 0; a's switch in is missing (as the filtered
+    recordings of this kernel miss switches from the idle task on one CPU), but a's own
+    line on CPU 0 shows it running: a stale look, and a leaves CPU 0's queue.  a then
+    sleeps (c runs on CPU 0), and an interrupt in b's time wakes a: a is on no run queue,
+    so this is a placement: its previous CPU 0 busy with c, CPU 1 with b: no CPU idle."""
+    lines = _a_asleep_on_0_b_runs_on_1() + [
+        waking(B, 1, "d..3.", "1.000010", A, 0), wakeup(B, 1, "d..4.", "1.000011", A, 0),
+        own("a", 10, 0, "1.000020"), switch(0, "1.000030", A, "S", C),
+        waking(B, 1, "d.h2.", "1.000040", A, 0), wakeup(B, 1, "d.h3.", "1.000041", A, 0)]
+    p, irq = _counts(lines, "interrupt")
+    assert irq == {"wakeups": 1, "none_idle": 1}
+    assert p.stale == 1 and (p.choices, p.stayed) == (1, 0)
+
+
 def test_what_is_not_classified():
     """A wakee that is not one of the trace's tasks (no syscall or lock event of its
     comm: a kernel worker) is not counted; an interrupt wake-up of a task never seen

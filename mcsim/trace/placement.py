@@ -28,7 +28,8 @@ between other tasks (or the idle task) is not seen.  Every event line says which
 runs on its CPU at that moment (in an interrupt, the interrupted one): the tracker takes
 each as a fresh look, and counts in :attr:`Placement.stale` the looks that contradicted
 what it held; a look that finds the idle task where it held another task also empties
-that CPU's queue (the CPU went idle meanwhile, so nothing was queued there).
+that CPU's queue (the CPU went idle meanwhile, so nothing was queued there), and a look
+that finds a task it held queued takes it off the queue (it was switched in unseen).
 
 >>> from mcsim.trace.importer import import_lines
 >>> text = '''
@@ -153,6 +154,10 @@ class PlacementTracker:
                 # preempted there has run on unseen), and what is woken onto it now
                 # comes after this line.
                 self.queued.pop(ev.cpu, None)
+            else:
+                # it runs, so it was switched in (unseen): it waits nowhere any more
+                for queue in self.queued.values():
+                    queue.discard(ev.pid)
         self.running[ev.cpu] = ev.pid
 
     def own_event(self, ev) -> None:
