@@ -31,6 +31,7 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   and the **context switch** onto a freed CPU: the wake-up probe with both threads pinned
   to one CPU (``pin=1``), into ``cpu_switch`` as ``empirical(q₀, …, q_m)``. The unpinned
   probe above is the idle path of §14.2, this one the busy path of §14.3.
+
 - the **placement** of woken tasks (``cpu_affinity``, §14.7): in the no-writer controls'
   traces (at D and at D = 0, pooled), of the wake-ups whose affine CPU (the waker's, an
   interrupt's wakee's previous CPU) was busy while another CPU was idle, the share the
@@ -83,7 +84,7 @@ TABLE_INTERVALS = 256
 TOP_PERCENTILE = 99.9
 #: Fewer choices than this (wake-ups whose affine CPU was busy with another idle) in the
 #: controls' traces leave ``cpu_affinity`` at 0: 20 choices put a share's standard error
-#: at no more than 0.11.
+#: at no more than 0.112 (sqrt(0.25 / 20)).
 MIN_PLACEMENT_CHOICES = 20
 
 
