@@ -111,6 +111,17 @@ cdef int check_cpus(Sim* s) noexcept nogil:
 # context that becomes runnable goes to a target CPU: its waker's for a wake-up by a
 # running context, else the CPU it last ran on (docs/model.md §14.7).  s.idle still counts
 # the idle CPUs; s.cpu_busy says which.  None of this runs with cpu_affinity = 0.
+# The entry points are kept out of line (noinline): inlined, they grow their callers on
+# the one-queue path (cpu_timer stopped being inlined into the event loop, +9
+# instructions per event at cpus = 2), which must stay as it was.
+cdef extern from *:
+    """
+    #define mcsim_noinline_flag __attribute__((noinline)) int
+    #define mcsim_noinline_void __attribute__((noinline)) void
+    """
+    ctypedef int noinline_flag "mcsim_noinline_flag"
+    ctypedef void noinline_void "mcsim_noinline_void"
+
 
 cdef int affine_init(Sim* s, const Scenario* sc) noexcept nogil:
     """Allocate the per-CPU state when the scenario asks for it; 0 or -1 (no memory)."""
@@ -139,7 +150,7 @@ cdef void affine_free(Sim* s) noexcept nogil:
     free(s.cpu_busy)
 
 
-cdef void affine_reset(Sim* s) noexcept nogil:
+cdef noinline_void affine_reset(Sim* s) noexcept nogil:
     """A trial starts with every CPU idle and every run queue empty (§14.5)."""
     cdef int64_t c
     for c in range(s.cpus):
@@ -204,7 +215,7 @@ cdef void affine_enqueue(Sim* s, int32_t t, int32_t c, int32_t pc) noexcept nogi
     fifo_push(s, &s.cpu_queues[c], t)
 
 
-cdef void affine_wake(Sim* s, int32_t t) noexcept nogil:
+cdef noinline_void affine_wake(Sim* s, int32_t t) noexcept nogil:
     """A wake-up (§14.2 a): the target is the waker's CPU, or with no running waker (a
     completion) the wakee's last CPU; taking a CPU it runs after wake + j, j drawn after
     the placement's draw."""
@@ -215,7 +226,7 @@ cdef void affine_wake(Sim* s, int32_t t) noexcept nogil:
         schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
 
 
-cdef bint affine_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
+cdef noinline_flag affine_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
     """A timer (§14.2 b): the target is the context's last CPU (a thread's step: its
     thread's); True if it took a CPU and runs at once, which makes it the waker."""
     cdef Task* task = &s.tasks[t]
@@ -224,12 +235,12 @@ cdef bint affine_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
         task.cpu_home = s.threads[task.thread].cpu_home
     c = affine_place(s, t, task.cpu_home - 1, pc)
     if c < 0:
-        return False
+        return 0
     s.waker_cpu = c
-    return True
+    return 1
 
 
-cdef void affine_give(Sim* s, int32_t c) noexcept nogil:
+cdef noinline_void affine_give(Sim* s, int32_t c) noexcept nogil:
     """CPU c frees (§14.3): its own queue's head takes it after a cpu_switch draw; with
     an empty queue it pulls the head of the longest other queue (the lowest-numbered on
     ties: newidle balance), which then last ran on c; else it becomes idle."""
@@ -254,7 +265,7 @@ cdef void affine_give(Sim* s, int32_t c) noexcept nogil:
     schedule(s, s.now + switch, EV_RUN, head, 0)
 
 
-cdef void affine_kept_step(Sim* s, ThreadRt* th, int32_t t) noexcept nogil:
+cdef noinline_void affine_kept_step(Sim* s, ThreadRt* th, int32_t t) noexcept nogil:
     """A step on the CPU c its thread kept (§14.1 item 6; the step is admitted): a bg_io
     bio starts and c frees; with c's own queue not empty (preemption at a step boundary)
     the step's task becomes runnable at a timer with c still held (it queues, or takes
