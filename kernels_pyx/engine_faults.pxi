@@ -25,7 +25,7 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         if gate_enter(s, page):
             issue(s, page, task.bio, BIO_BG)
         task = &s.tasks[t]                    # issue may have moved the pool (§14.6)
-    if rare(task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
+    if rare(not PLAIN and task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
         lead_starts(s, t)
         return
     fault_pass(s, t)

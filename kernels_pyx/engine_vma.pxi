@@ -50,7 +50,7 @@ cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
         if s.trial_rows:                      # (only end_trial's rows read them)
             s.trial[T_WRITES] += 1
             s.trial[T_WRITER_WAIT_SUM] = sat_add(s.trial[T_WRITER_WAIT_SUM], wait)
-    if s.vma_writers and task.same_vma:
+    if not PLAIN and s.vma_writers and task.same_vma:
         v = task.vm
         v.writer = t
         if v.readers > 0:
