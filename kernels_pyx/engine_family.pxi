@@ -91,6 +91,20 @@ cdef object _plain_build(const Scenario* sc, object bit_generator):
     if not _dispatch_plain or not _fits(sc, bit_generator):
         return None
     if not _plain_module:
-        from mcsim._build import load_extension
-        _plain_module.append(load_extension("_engine_plain"))
+        _plain_module.append(_load_plain_build())
     return _plain_module[0]
+
+
+cdef object _load_plain_build():
+    """mcsim._engine_plain, built from the same sources as this build (its SOURCE_HASH:
+    this one's was checked against the sources when mcsim.engine loaded it)."""
+    import importlib
+    try:
+        module = importlib.import_module("mcsim._engine_plain")
+    except ModuleNotFoundError:
+        module = None
+    if module is None or getattr(module, "SOURCE_HASH", None) != SOURCE_HASH:
+        raise ImportError("mcsim's compiled extension mcsim._engine_plain is missing or was "
+                          "built from other sources than mcsim._engine; rebuild with "
+                          "`python setup.py build_ext --inplace`")
+    return module
