@@ -447,7 +447,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.thread = -1                          # (step is set, and read, for threads only)
     # count_from <= now < count_to as one unsigned compare (now - count_from cannot
     # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above span)
-    task.counted = <uint64_t>(s.now - s.count_from) < s.count_span
+    task.counted = PLAIN or <uint64_t>(s.now - s.count_from) < s.count_span
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas                          # (t_runnable is set when it queues)
     if not PLAIN and s.record_timeline:
@@ -459,7 +459,8 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
 cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     s.alive -= 1
-    s.counted_alive -= task.counted
+    if not PLAIN:                             # (read by window trials only)
+        s.counted_alive -= task.counted
     if PLAIN or s.reuse_ids:
         s.free_ids[s.nfree] = t
         s.nfree += 1

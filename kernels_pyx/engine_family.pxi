@@ -11,7 +11,9 @@
 #   s.fast_rng 1, s.record_timeline 0, s.reuse_ids 1 (not a script, PCG64DXSM);
 #   s.cpus 0, s.serve 0 (no CPUs: serve needs cpus > 0); s.jitter 0 (const jitter);
 #   s.vma_writers && (p_same_vma > 0, task.same_vma) false; task.thread < 0 (no threads,
-#   so no step's lead either).
+#   so no step's lead either); task.counted 1 (regenerative trials count every task
+#   from 0 to INT64_MAX, and there is no server context) and s.counted_alive unused (only
+#   window trials read it).
 #
 # Each such read is written `PLAIN or flag` / `not PLAIN and flag`, so the general build
 # (PLAIN 0) reads the flag as before.  mcsim._engine's run_block and run_blocks_merged
@@ -22,7 +24,8 @@ cdef inline bint plain_fits(const Scenario* sc) noexcept nogil:
     (Read before check_scenario: any bytes give an answer, and the build that runs the
     block then checks the record.)"""
     return (sc.cpus == 0 and sc.n_threads == 0 and sc.wake_jitter.kind == 0
-            and not (sc.vma_writers != 0 and sc.p_same_vma > 0))
+            and not (sc.vma_writers != 0 and sc.p_same_vma > 0)
+            and sc.trial_kind == TRIAL_CYCLE)
 
 
 # Blocks this build has run (run_block: 1 each; run_blocks_merged: its blocks), so that

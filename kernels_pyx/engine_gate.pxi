@@ -11,7 +11,7 @@ cdef inline bint gate_enter(Sim* s, int32_t t) noexcept nogil:
     s.tasks[t].t_req = s.now
     if s.inflight < s.depth and s.gate.len == 0:
         s.inflight += 1
-        if s.tasks[t].counted:
+        if PLAIN or s.tasks[t].counted:
             record(s, M_GATE_WAIT, 0)
         return True
     fifo_push(s, &s.gate, t)

@@ -62,7 +62,7 @@ cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
             blame = k
     s.counters.inversions += 1
     counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
-    if task.counted:
+    if PLAIN or task.counted:
         s.trial[T_INVERSIONS] += 1
         task.inverted = 1                     # inversion_wait is recorded as it runs (§14.4)
 
@@ -115,11 +115,11 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
         p.writer = -1
         if task.vm.writer == t:
             task.vm.writer = -1
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_HOLD_WRITER, held)
     else:
         p.nreaders -= 1
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
     if p.lockq.len > 0 and p.writer < 0 and p.nreaders == 0:
         wake_waiters(s, p)                    # (tested here, queue first: most releases

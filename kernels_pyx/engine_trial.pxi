@@ -26,7 +26,8 @@ cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
     even while it waits for a CPU (§14.2)."""
     cdef Task* task = &s.tasks[t]
     s.alive += 1
-    s.counted_alive += task.counted
+    if not PLAIN:                             # (read by window trials only)
+        s.counted_alive += task.counted
     task.t_arrive = s.now
 
 
@@ -87,7 +88,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
             fault_runs(s, t)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
         lane_off(s, t, LANE_GATE)
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_GATE_WAIT, s.now - task.t_req)
         if task.kind == TK_BG_IO:
             issue(s, t, task.bio, BIO_BG)
