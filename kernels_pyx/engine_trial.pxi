@@ -185,10 +185,10 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
         run_task(s, ev.task)
     elif ev.kind == EV_BIO_DONE:
         bio_done(s, ev.task, ev.arg)
-    elif ev.kind == EV_STEP:                  # a closed-loop thread's next step
+    elif not PLAIN and ev.kind == EV_STEP:    # a closed-loop thread's next step
         step_start(s, ev.task)
-    elif ev.task < 0:                         # random mode: draw the arrival
-        arrive(s)
+    elif PLAIN or ev.task < 0:                # random mode: draw the arrival (the plain
+        arrive(s)                             # build runs no script)
     else:                                     # scripted mode: the task is ready-made
         start_task(s, ev.task, False)
 
