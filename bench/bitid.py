@@ -220,6 +220,9 @@ def main(argv) -> int:
     if len(argv) == 2 and argv[1] == "list":
         print("\n".join(name for name, _ in configurations()))
         return 0
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__.split("\n>>>")[0])
+        return 0
     if len(argv) != 3 or argv[1] not in ("write", "check"):
         print("usage: python bench/bitid.py write FILE | check FILE | list", file=sys.stderr)
         return 2

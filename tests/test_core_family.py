@@ -102,3 +102,19 @@ def test_simulate_goes_to_the_plain_build_with_the_same_bytes():
     general = core.blocks_run()
     mcsim.simulate(trials=100, seed=4, cpus=1)
     assert (plain.blocks_run(), core.blocks_run()) == (before + 2, general + 1)
+
+
+def test_the_general_build_refuses_a_plain_build_of_other_sources(monkeypatch):
+    """mcsim._engine finds mcsim._engine_plain by its SOURCE_HASH, which must be its own
+    (the general build's was checked against the sources on disk when it was loaded)."""
+    core = compiled_engine()
+    monkeypatch.setattr(plain_core(), "SOURCE_HASH", "0" * 64)
+    monkeypatch.setattr(core, "_plain_module", [])
+    with pytest.raises(ImportError, match="_engine_plain is missing or was built from other"):
+        run(core, record(), block_bitgen(1, 0))
+    was = core.use_plain_build(False)           # the general build alone still runs it
+    try:
+        out, _ = run(core, record(), block_bitgen(1, 0))
+    finally:
+        core.use_plain_build(was)
+    assert out.counters[lay.COUNTERS.index("events")] > 1000
