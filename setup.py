@@ -94,9 +94,16 @@ def kernel_extensions():
     ]
 
 
+# The extensions compile in parallel (mcsim._engine and mcsim._engine_plain are the same
+# core built twice, ~40 s of GCC each): Cython's C generation in processes, GCC's runs in
+# threads.  `build_ext --parallel N` on the command line overrides the count.
+JOBS = max(1, min(len(list(KERNELS.glob("*.pyx"))), os.cpu_count() or 1))
+
 setup(
+    options={"build_ext": {"parallel": JOBS}},
     ext_modules=cythonize(
         kernel_extensions(),
+        nthreads=JOBS,
         include_path=[str(KERNELS)],
         compiler_directives=DIRECTIVES,
         # Cython writes the HTML only when it regenerates the C file, so an

@@ -244,8 +244,14 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
     With ``check_invariants``, the invariants of ``mcsim.numeric.INVARIANTS`` are checked
     after every event and the first broken one stops the block with an AssertionError."""
     from mcsim.numeric import check_scenario
+    global _blocks_run
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
+    plain = _plain_build(sc, bit_generator)
+    if plain is not None:                     # the plain family's build (engine_family.pxi)
+        return plain.run_block(scenario_record, bit_generator, n_trials, hist_arrays,
+                               hist_scalars, hist_floats, counters, trial_rows,
+                               check_invariants)
     check_scenario(scenario_record)
     cdef Sim s
     cdef int err, m
@@ -270,6 +276,7 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
     cdef const mcsim_pcg64* fast = NULL
     # bounds the yy/yn entries the arrays already hold (they accumulate)
     cdef int64_t largest = max(int(np.asarray(hist_arrays)[:, 1:].max()), 0)
+    _blocks_run += 1
     with bit_generator.lock:
         pcg_state = _pcg64_state_of(bit_generator, &pcg)
         if pcg_state is not None:
@@ -306,6 +313,8 @@ def run_script(object scenario_record, object task_rows):
     rows are checked first (``mcsim.numeric``: ParameterError); a script draws nothing, so
     its ``wake_jitter``, ``cpu_switch`` and ``io_cpu`` must be const."""
     from mcsim.numeric import check_scenario, check_script_rows
+    if PLAIN:                                 # a script's timeline and ids are runtime flags
+        raise ValueError("mcsim._engine_plain runs no script: use mcsim._engine")
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
     check_scenario(scenario_record)

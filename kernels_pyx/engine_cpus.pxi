@@ -73,7 +73,7 @@ cdef void cpu_give(Sim* s) noexcept nogil:
 cdef inline void cpu_free(Sim* s, int32_t t) noexcept nogil:
     """Called where a context sleeps or finishes, after everything the sleep does; with
     cpus = 0 it costs one branch on a field of s, not a look-up of the task."""
-    if s.cpus and s.tasks[t].on_cpu:
+    if not PLAIN and s.cpus and s.tasks[t].on_cpu:
         cpu_handover(s, t)
 
 

@@ -130,7 +130,7 @@ cdef inline void use_fast_rng(Sim* s) noexcept nogil:
 
 cdef inline double uniform(Sim* s) noexcept nogil:
     # What numpy's random_standard_uniform(s.rng) does, inline on the fast path.
-    if s.fast_rng:
+    if PLAIN or s.fast_rng:
         return mcsim_pcg64_double(&s.pcg)
     return s.rng.next_double(s.rng.state)
 
@@ -171,7 +171,7 @@ cdef inline double empirical(Sim* s, int k) noexcept nogil:
 
 cdef inline int64_t jitter_ns(Sim* s) noexcept nogil:
     """wake_jitter at a wake-up (model.md §13.2): a const one draws nothing."""
-    if s.jitter:
+    if not PLAIN and s.jitter:
         return draw_ns(s, &s.sc.wake_jitter)
     return s.jitter_const
 
@@ -179,7 +179,7 @@ cdef inline int64_t jitter_ns(Sim* s) noexcept nogil:
 cdef inline int64_t wake_delay(Sim* s) noexcept nogil:
     """wake + wake_jitter: s.wake already holds a const jitter, so the default costs
     one branch."""
-    if s.jitter:
+    if not PLAIN and s.jitter:
         return s.wake + draw_ns(s, &s.sc.wake_jitter)
     return s.wake
 
@@ -338,7 +338,7 @@ cdef inline void wake(Sim* s, int32_t t, int32_t pc) noexcept nogil:
     """A wake-up (§4.1, §13.2): the task runs at now + wake + j, or, with cpus > 0, only
     if it finds an idle CPU (§14.2)."""
     s.tasks[t].pc = pc
-    if s.cpus:
+    if not PLAIN and s.cpus:
         cpu_wake(s, t)
         return
     schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
@@ -448,10 +448,10 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.thread = -1                          # (step is set, and read, for threads only)
     # count_from <= now < count_to as one unsigned compare (now - count_from cannot
     # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above span)
-    task.counted = <uint64_t>(s.now - s.count_from) < s.count_span
+    task.counted = PLAIN or <uint64_t>(s.now - s.count_from) < s.count_span
     task.proc = s.procs                       # the open stream's process 0 and VMA 0
     task.vm = s.vmas                          # (t_runnable is set when it queues)
-    if s.record_timeline:
+    if not PLAIN and s.record_timeline:
         for lane in range(N_LANES):
             task.lane_start[lane] = -1
     return t
@@ -460,26 +460,27 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
 cdef inline void finish(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     s.alive -= 1
-    s.counted_alive -= task.counted
-    if s.reuse_ids:
+    if not PLAIN:                             # (read by window trials only)
+        s.counted_alive -= task.counted
+    if PLAIN or s.reuse_ids:
         s.free_ids[s.nfree] = t
         s.nfree += 1
     else:                                     # only a script (run_script) reads done,
         task.done = s.now                     # and a script never reuses ids
-    if task.thread >= 0:                      # a closed-loop thread's step ended
+    if not PLAIN and task.thread >= 0:        # a closed-loop thread's step ended
         step_done(s, task)                    # (with think 0 its thread keeps the CPU)
     cpu_free(s, t)                            # after the next step is scheduled (§14.1)
 
 
 cdef inline void lane_on(Sim* s, int32_t t, int lane) noexcept nogil:
-    if s.record_timeline:
+    if not PLAIN and s.record_timeline:
         s.tasks[t].lane_start[lane] = s.now
 
 
 cdef inline void lane_off(Sim* s, int32_t t, int lane) noexcept nogil:
     cdef int64_t* grown
     cdef Task* task = &s.tasks[t]
-    if not s.record_timeline or task.lane_start[lane] < 0:
+    if PLAIN or not s.record_timeline or task.lane_start[lane] < 0:
         return
     if s.ntimeline + 4 > s.captimeline:
         grown = <int64_t*>realloc(s.timeline, 2 * s.captimeline * sizeof(int64_t))
@@ -500,7 +501,7 @@ cdef inline void note_wait(Sim* s, int32_t t, int64_t wait) noexcept nogil:
     # Only run_script reads a task's waits, and only a script records the timeline: the
     # trial loops skip them (GCC folds the test into the lane_on/lane_off ones nearby).
     cdef Task* task = &s.tasks[t]
-    if not s.record_timeline:
+    if PLAIN or not s.record_timeline:
         return
     if task.nwaits < MAX_WAITS:
         task.waits[task.nwaits] = wait

@@ -21,11 +21,12 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
         s.tasks[page].counted = task.counted
         task.page_ready = 0
         s.alive += 1
-        s.counted_alive += task.counted
+        if not PLAIN:                         # (read by window trials only)
+            s.counted_alive += task.counted
         if gate_enter(s, page):
             issue(s, page, task.bio, BIO_BG)
         task = &s.tasks[t]                    # issue may have moved the pool (§14.6)
-    if rare(task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
+    if rare(not PLAIN and task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
         lead_starts(s, t)
         return
     fault_pass(s, t)
@@ -65,7 +66,7 @@ cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
         wait = s.now - task.t_req
         lane_off(s, t, LANE_WAIT)
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_FAULT_LOCK_WAIT, wait)
     note_wait(s, t, wait)
     task.dropped = 0
@@ -265,7 +266,7 @@ cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
         release(s, t)
     elif task.vma_held:
         vma_read_unlock(s, t)
-    if task.counted:
+    if PLAIN or task.counted:
         latency = s.now - task.t_arrive
         record(s, M_LP_FAULT_LATENCY, latency)
         record(s, M_FAULT_PASSES, task.passes)

@@ -11,7 +11,7 @@ cdef inline bint gate_enter(Sim* s, int32_t t) noexcept nogil:
     s.tasks[t].t_req = s.now
     if s.inflight < s.depth and s.gate.len == 0:
         s.inflight += 1
-        if s.tasks[t].counted:
+        if PLAIN or s.tasks[t].counted:
             record(s, M_GATE_WAIT, 0)
         return True
     fifo_push(s, &s.gate, t)
@@ -24,7 +24,7 @@ cdef inline void issue(Sim* s, int32_t t, int64_t duration, int32_t notify) noex
     s.counters.bios += 1
     lane_on(s, t, LANE_IO)
     schedule(s, s.now + duration, EV_BIO_DONE, t, notify)
-    if rare(s.serve, 0):                      # its server context (§14.6); it may move
+    if rare(not PLAIN and s.serve, 0):        # its server context (§14.6); it may move
         serve_io(s)                           # the task pool: callers re-read Task*
 
 
@@ -35,7 +35,7 @@ cdef inline void bio_done(Sim* s, int32_t t, int32_t notify) noexcept nogil:
         s.inflight += 1
         wake(s, fifo_pop(&s.gate), PC_GATE)
     if notify == BIO_NOTIFY_NONE:             # async readahead: nobody waits (t may be gone)
-        if s.record_timeline:                 # scripts never reuse task slots
+        if not PLAIN and s.record_timeline:   # scripts never reuse task slots
             lane_off(s, t, LANE_IO)
         return
     lane_off(s, t, LANE_IO)

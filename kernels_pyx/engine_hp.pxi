@@ -39,7 +39,7 @@ cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
     if task.inverted:                         # judged at its grant, recorded as it runs:
         task.inverted = 0                     # the acquisition's wait (§14.4)
         record(s, M_INVERSION_WAIT, wait)
-    if task.counted:                          # outside a window: runs, records nothing
+    if PLAIN or task.counted:                 # outside a window: runs, records nothing
         record(s, M_HP_ACQ_WAIT, wait)
         if task.acq >= s.hp_acquisitions:
             record(s, M_HP_WAIT, task.wait_sum)
@@ -56,7 +56,7 @@ cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.lock == LOCK_MMAP:
         release(s, t)
-    elif task.counted:
+    elif PLAIN or task.counted:
         record(s, M_HOLD_HP, s.now - task.t_grant)
     if task.acq < s.hp_acquisitions:
         hp_next_request(s, t)

@@ -218,8 +218,14 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     Errors as ``run_block`` (the first failing block's; the output then holds a partial
     merge)."""
     from mcsim.numeric import check_scenario
+    global _blocks_run
     cdef list keep = []
     cdef const Scenario* sc = _scenario_of(scenario_record, keep)
+    plain = _plain_build(sc, None)
+    if plain is not None:                     # the plain family's build (engine_family.pxi)
+        return plain.run_blocks_merged(scenario_record, seed, blocks, block_trials,
+                                       hist_arrays, hist_scalars, hist_floats, counters,
+                                       block_floats, largest)
     check_scenario(scenario_record)
     cdef Py_ssize_t k, n = block_trials.shape[0]
     cdef double[:, :, ::1] rows
@@ -248,6 +254,7 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     out.counters = words
     out.largest = largest
     cdef int err
+    _blocks_run += n
     with nogil:
         err = run_chunk(sc, &seed[0], seed.shape[0], &blocks[0], &block_trials[0], n, &out)
     if err:

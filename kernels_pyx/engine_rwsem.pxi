@@ -62,7 +62,7 @@ cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
             blame = k
     s.counters.inversions += 1
     counter_slot(s, C_BLAME_SUBMIT + blame)[0] += 1
-    if task.counted:
+    if PLAIN or task.counted:
         s.trial[T_INVERSIONS] += 1
         task.inverted = 1                     # inversion_wait is recorded as it runs (§14.4)
 
@@ -109,21 +109,27 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     cdef Proc* p = task.proc
     cdef int64_t held = s.now - task.t_grant
+    cdef int32_t head
     lane_off(s, t, LANE_HOLD)
     task.holding = 0
     if p.writer == t:
         p.writer = -1
         if task.vm.writer == t:
             task.vm.writer = -1
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_HOLD_WRITER, held)
     else:
         p.nreaders -= 1
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
     if p.lockq.len > 0 and p.writer < 0 and p.nreaders == 0:
-        wake_waiters(s, p)                    # (tested here, queue first: most releases
-                                              # queue nobody)
+        head = p.lockq.items[p.lockq.head]    # (tested here, queue first: most releases
+        if PLAIN and head & 1:                # queue nobody)  The plain build inlines
+            if not s.tasks[head >> 1].woken:  # wake_waiters' first case: a writer at
+                s.tasks[head >> 1].woken = 1  # the head is only woken
+                wake(s, head >> 1, PC_LOCK)
+        else:
+            wake_waiters(s, p)
 
 
 cdef inline void grant_read(Sim* s, Proc* p, int32_t t) noexcept nogil:

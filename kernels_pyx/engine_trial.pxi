@@ -26,7 +26,8 @@ cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
     even while it waits for a CPU (§14.2)."""
     cdef Task* task = &s.tasks[t]
     s.alive += 1
-    s.counted_alive += task.counted
+    if not PLAIN:                             # (read by window trials only)
+        s.counted_alive += task.counted
     task.t_arrive = s.now
 
 
@@ -35,7 +36,7 @@ cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
     started at once unless it waits for a CPU (§14.2 case b).  Only an ``arrival``
     inlines begin_task: one copy in the loop, at the hot call."""
     admit(s, t)
-    if s.cpus and s.tasks[t].kind != TK_BG_IO and not cpu_timer(s, t, PC_START):
+    if not PLAIN and s.cpus and s.tasks[t].kind != TK_BG_IO and not cpu_timer(s, t, PC_START):
         return                                # starts in run_task at PC_START
     if arrival:
         begin_task(s, t)
@@ -48,7 +49,7 @@ cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
     cdef Task* task = &s.tasks[t]
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
-        if s.cpus and task.thread >= 0 and s.sc.steps[task.step].scan & SCAN_START:
+        if not PLAIN and s.cpus and task.thread >= 0 and s.sc.steps[task.step].scan & SCAN_START:
             # scan_time runs from the first read's request (§12.4), made when it runs
             # (§14.2); without CPUs that is the step's start, where step_start set it.
             s.threads[task.thread].scan_t0 = s.now
@@ -87,7 +88,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
             fault_runs(s, t)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
         lane_off(s, t, LANE_GATE)
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_GATE_WAIT, s.now - task.t_req)
         if task.kind == TK_BG_IO:
             issue(s, t, task.bio, BIO_BG)
@@ -104,7 +105,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_OP:                         # a CPU stretch ended
         advance(s, t)
     elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
-        if s.cpus and not task.on_cpu and not cpu_timer(s, t, PC_SLEPT):
+        if not PLAIN and s.cpus and not task.on_cpu and not cpu_timer(s, t, PC_SLEPT):
             return                            # timer, then (queued) its run (§14.2 b)
         unblock(s, t)
         advance(s, t)
@@ -166,7 +167,7 @@ cdef inline void arrive(Sim* s) noexcept nogil:
         if uniform(s) < sc.writer_ratio:
             task.kind = TK_WRITER
             task.hold = draw_ns(s, &sc.writer_hold)
-            if s.vma_writers and sc.p_same_vma > 0:
+            if not PLAIN and s.vma_writers and sc.p_same_vma > 0:
                 task.same_vma = uniform(s) < sc.p_same_vma
         else:
             arrive_fault(s, task)
@@ -180,16 +181,16 @@ cdef inline void arrive(Sim* s) noexcept nogil:
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
-    if s.affine:                              # per-CPU run queues: who wakes (§14.7)
+    if not PLAIN and s.affine:                # per-CPU run queues: who wakes (§14.7)
         note_waker(s, ev)
     if ev.kind == EV_RUN:
         run_task(s, ev.task)
     elif ev.kind == EV_BIO_DONE:
         bio_done(s, ev.task, ev.arg)
-    elif ev.kind == EV_STEP:                  # a closed-loop thread's next step
+    elif not PLAIN and ev.kind == EV_STEP:    # a closed-loop thread's next step
         step_start(s, ev.task)
-    elif ev.task < 0:                         # random mode: draw the arrival
-        arrive(s)
+    elif PLAIN or ev.task < 0:                # random mode: draw the arrival (the plain
+        arrive(s)                             # build runs no script)
     else:                                     # scripted mode: the task is ready-made
         start_task(s, ev.task, False)
 

@@ -26,7 +26,7 @@ cdef inline void vma_read_unlock(Sim* s, int32_t t) noexcept nogil:
     cdef Vma* v = task.vm
     task.vma_held = 0
     v.readers -= 1
-    if task.counted:
+    if PLAIN or task.counted:
         record(s, M_HOLD_VMA, s.now - task.t_grant)
     if v.readers == 0 and v.waiter >= 0 and not v.woken:
         v.woken = 1
@@ -45,12 +45,12 @@ cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
     lane_off(s, t, LANE_WAIT)
     lane_on(s, t, LANE_HOLD)
     note_wait(s, t, wait)
-    if task.counted:
+    if PLAIN or task.counted:
         record(s, M_WRITER_WAIT, wait)
         if s.trial_rows:                      # (only end_trial's rows read them)
             s.trial[T_WRITES] += 1
             s.trial[T_WRITER_WAIT_SUM] = sat_add(s.trial[T_WRITER_WAIT_SUM], wait)
-    if s.vma_writers and task.same_vma:
+    if not PLAIN and s.vma_writers and task.same_vma:
         v = task.vm
         v.writer = t
         if v.readers > 0:
@@ -60,7 +60,7 @@ cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
             block(s, t, BL_VMA_START_WRITE)
             cpu_free(s, t)                    # it sleeps in vma_start_write() (§14.1)
             return                            # resumes in run_task at PC_VMA
-        if task.counted:
+        if PLAIN or task.counted:
             record(s, M_VMA_WRITER_WAIT, 0)
         note_wait(s, t, 0)
     hold_for(s, t, task.hold)
@@ -74,7 +74,7 @@ cdef inline void writer_in_vma(Sim* s, int32_t t) noexcept nogil:
     unblock(s, t)
     v.waiter = -1
     v.woken = 0
-    if task.counted:
+    if PLAIN or task.counted:
         record(s, M_VMA_WRITER_WAIT, wait)
     note_wait(s, t, wait)
     hold_for(s, t, task.hold)

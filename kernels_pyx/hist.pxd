@@ -256,7 +256,8 @@ cdef struct Hist:
     # nn_safe, hist_end_trial adds without checking each entry.
     int64_t nn_safe
     # A one-sample trial closes inline while nn < nn_fast, a two-sample one while
-    # nn < nn_fast - 3, a three-sample one while nn < nn_fast - 8 (_set_nn_fast): nn
+    # nn < nn_fast - 3, a three-sample one while nn < nn_fast - 8, and so on to five
+    # samples, while nn < nn_fast - (N**2 - 1) (_set_nn_fast): nn
     # stays below nn_safe, and total below 2**63 without saturating, as such a close
     # adds < 2**MAX_EXP to total per unit of nn.
     # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
@@ -393,7 +394,7 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
-    """hist_close_trial's general case: N >= 4 samples, or fewer near the int64 limits."""
+    """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
@@ -407,14 +408,14 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
 cdef inline void _add_ranked(Hist* h, int32_t b, int64_t rank, int64_t N) noexcept nogil:
     """A closing trial's sample of the given rank, in bucket b, of N: what
     mcsim_hist_fold_ranked adds for it (2 rank + 1 to yy, N to yn), for the inline closes
-    of N <= 3 samples far from the int64 limits."""
+    of N <= 5 samples far from the int64 limits."""
     h.counts[b] += 1
     h.yy[b] += 2 * rank + 1
     h.yn[b] += N
 
 
 cdef inline void _close_small(Hist* h, int64_t t, int64_t N) noexcept nogil:
-    """The trial sums of an inline close of N <= 3 samples whose sum is t, then the next
+    """The trial sums of an inline close of N <= 5 samples whose sum is t, then the next
     trial opens.  (t * 1.0 is t, so N = 1 adds the same sn.)"""
     h.n += N
     h.nn += N * N
@@ -441,6 +442,56 @@ cdef inline void _close_three(Hist* h, int64_t t) noexcept nogil:
     _close_small(h, t, 3)
 
 
+cdef inline void _close_four(Hist* h, int64_t t) noexcept nogil:
+    """hist_close_trial's four-sample case: a sorting network of five compare-swaps for
+    the ranks 0 to 3 (in one bucket the order does not matter); N = 4."""
+    cdef int32_t a = h.tbuf[0], b = h.tbuf[1], c = h.tbuf[2], d = h.tbuf[3]
+    if b < a:
+        a, b = b, a
+    if d < c:
+        c, d = d, c
+    if c < a:
+        a, c = c, a
+    if d < b:
+        b, d = d, b
+    if c < b:
+        b, c = c, b
+    _add_ranked(h, a, 0, 4)
+    _add_ranked(h, b, 1, 4)
+    _add_ranked(h, c, 2, 4)
+    _add_ranked(h, d, 3, 4)
+    _close_small(h, t, 4)
+
+
+cdef inline void _swap_if(int32_t* v, int i, int j) noexcept nogil:
+    """A sorting network's compare-swap: v[i] <= v[j] after it."""
+    cdef int32_t a = v[i], b = v[j]
+    if b < a:
+        v[i] = b
+        v[j] = a
+
+
+cdef inline void _close_five(Hist* h, int64_t t) noexcept nogil:
+    """hist_close_trial's five-sample case: a sorting network of nine compare-swaps for
+    the ranks 0 to 4; N = 5."""
+    cdef int32_t v[5]
+    cdef int k
+    for k in range(5):
+        v[k] = h.tbuf[k]
+    _swap_if(v, 0, 1)
+    _swap_if(v, 3, 4)
+    _swap_if(v, 2, 4)
+    _swap_if(v, 2, 3)
+    _swap_if(v, 0, 3)
+    _swap_if(v, 0, 2)
+    _swap_if(v, 1, 4)
+    _swap_if(v, 1, 3)
+    _swap_if(v, 1, 2)
+    for k in range(5):
+        _add_ranked(h, v[k], k, 5)
+    _close_small(h, t, 5)
+
+
 cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     """Fold the open trial into counts, yy, yn and the trial sums, and open the next; an
     empty trial changes none of them (it adds zeros).  h.trials is the caller's."""
@@ -463,6 +514,10 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         _close_small(h, t, 2)
     elif h.tlen == 3 and h.nn < h.nn_fast - 8:
         _close_three(h, t)
+    elif h.tlen == 4 and h.nn < h.nn_fast - 15:
+        _close_four(h, t)
+    elif h.tlen == 5 and h.nn < h.nn_fast - 24:
+        _close_five(h, t)
     elif h.tlen > 0:
         _fold_trial(h, h.tlen)
         h.tlen = 0

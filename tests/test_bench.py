@@ -1,6 +1,7 @@
 """The benchmark machinery (mcsim/bench.py, mcsim/benchmarks/, bench/): it measures what
 it says, and its tables, targets and files are well formed.  No speed is asserted here:
 targets are checked by the benchmark itself and reported (docs/benchmarks.md)."""
+import json
 import os
 import subprocess
 import sys
@@ -57,7 +58,12 @@ def test_the_package_does_not_load_simpy_or_the_core():
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("script", sorted((CHECKOUT / "bench").glob("*.py")))
+#: bench/ scripts that are developer tools of a checkout, not entries to mcsim.bench.
+DEVELOPER_TOOLS = {"bitid.py"}
+
+
+@pytest.mark.parametrize("script", sorted(p for p in (CHECKOUT / "bench").glob("*.py")
+                                          if p.name not in DEVELOPER_TOOLS))
 def test_the_bench_scripts_start_their_package_entry(script):
     """bench/*.py are entry scripts only: each answers --help from mcsim's own code."""
     env = dict(os.environ, PYTHONPATH=str(CHECKOUT))    # as when mcsim is installed
@@ -151,3 +157,23 @@ def test_a_workload_scenario_is_judged_against_the_reference_scenario():
     table = bench.to_table(rows, {"cpu_model": "test"}, "quick")
     [target] = [t for t in bench.check_targets(table) if "workload-" in t["target"]]
     assert target["value"] == pytest.approx(0.85) and target["met"]     # 17/20 >= 0.8
+
+
+def test_bitid_check_finds_a_changed_hash(tmp_path):
+    """bench/bitid.py (the core's bit-identity check): a file it wrote checks clean, and
+    one configuration's hash changed makes ``check`` name it and exit 1."""
+    script, env = CHECKOUT / "bench" / "bitid.py", dict(os.environ, PYTHONPATH=str(CHECKOUT))
+    base = tmp_path / "base.json"
+
+    def bitid(*args):
+        return subprocess.run([sys.executable, str(script), *args], capture_output=True,
+                              text=True, check=False, cwd=CHECKOUT, env=env)
+    assert bitid("write", str(base)).returncode == 0
+    ok = bitid("check", str(base))
+    assert ok.returncode == 0 and "MISMATCH" not in ok.stdout, ok.stdout
+    hashes = json.loads(base.read_text())
+    hashes["bench-reference"] = "0" * 64
+    base.write_text(json.dumps(hashes))
+    bad = bitid("check", str(base))
+    assert bad.returncode == 1 and "MISMATCH bench-reference:" in bad.stdout, bad.stdout
+    assert bad.stdout.count("MISMATCH") == 1

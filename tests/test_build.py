@@ -8,14 +8,22 @@ from mcsim import _build
 from mcsim._build import check_extension, kernel_sources, load_extension, source_hash
 
 hist_ext = load_extension("_hist_ext")
+#: Every extension setup.py builds (one per kernels_pyx/*.pyx).
+EXTENSIONS = sorted(f"_{p.stem}" for p in _build.CHECKOUT_KERNELS_DIR.glob("*.pyx"))
 
 
-def test_extension_was_built_from_the_current_sources():
-    assert hist_ext.SOURCE_HASH == source_hash()
+def test_every_core_build_is_there():
+    assert {"_engine", "_engine_plain", "_hist_ext"} <= set(EXTENSIONS)
 
 
-def test_extension_build_flags_are_portable_and_exact():
-    flags = hist_ext.BUILD_FLAGS.split()
+@pytest.mark.parametrize("name", EXTENSIONS)
+def test_extension_was_built_from_the_current_sources(name):
+    assert load_extension(name).SOURCE_HASH == source_hash()
+
+
+@pytest.mark.parametrize("name", EXTENSIONS)
+def test_extension_build_flags_are_portable_and_exact(name):
+    flags = load_extension(name).BUILD_FLAGS.split()
     assert "-ffp-contract=off" in flags
     assert "-march=native" not in flags and "-ffast-math" not in flags
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import mcsim
 from mcsim import layout as lay
+from mcsim._build import load_extension
 from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
 from mcsim.kernels import KERNEL_LIST, KERNELS
 from mcsim.params import validate
@@ -51,21 +52,60 @@ INITIAL_TASKS = 64
 INITIAL_FIFO = 64
 
 
-def compiled_block(scenario, seed, trials, counters=None):
+#: Blocks the differential tests ran on each build of the core (compiled_block), by
+#: mcsim._engine's FAMILY: "plain" (mcsim._engine_plain) or "general".
+BUILDS_RUN = Counter()
+
+
+def _builds():
+    return {core.FAMILY: core.blocks_run()
+            for core in (compiled_engine(), load_extension("_engine_plain"))}
+
+
+def compiled_block(scenario, seed, trials, counters=None, plain=True):
     """Run one block of ``trials`` on the compiled core; return its output and trial rows.
 
     ``counters`` (optional) is filled in place, so a caller still sees the counters when
     the block ends in an error.  This is the one place the differential tests call the
     core: it checks the engine's invariants after every event (as the reference does).
+    A scenario of the plain family runs on mcsim._engine_plain, or with ``plain=False``
+    on the general build; either way the build that ran is checked and counted.
     """
+    core = compiled_engine()
     out = BlockOutput.zeros()
     if counters is not None:
         out.counters = counters
     rows = np.zeros((trials, len(lay.TRIAL_FIELDS)), dtype=np.int64)
-    compiled_engine().run_block(scenario, block_bitgen(seed, 0), trials, out.hist_arrays,
-                                out.hist_scalars, out.hist_floats, out.counters, rows,
-                                check_invariants=True)
+    before, was = _builds(), core.use_plain_build(plain)
+    try:
+        core.run_block(scenario, block_bitgen(seed, 0), trials, out.hist_arrays,
+                       out.hist_scalars, out.hist_floats, out.counters, rows,
+                       check_invariants=True)
+    finally:
+        core.use_plain_build(was)
+        ran = [f for f, n in _builds().items() if n > before[f]]
+        expected = "plain" if plain and core.plain_family(scenario) else "general"
+        assert ran == [expected], (ran, expected)
+        BUILDS_RUN[expected] += 1
     return out, rows
+
+
+def assert_general_build_agrees(scenario, seed, trials, out, rows, counters):
+    """A plain-family scenario (run on mcsim._engine_plain) also on the general build:
+    the same bytes, or the same error after the same counters."""
+    if not compiled_engine().plain_family(scenario):
+        return
+    again = np.zeros(len(lay.COUNTERS), dtype=np.int64)
+    if out is None:
+        with pytest.raises(mcsim.SimulationError, match="overloaded"):
+            compiled_block(scenario, seed, trials, again, plain=False)
+        np.testing.assert_array_equal(again, counters)
+        return
+    out2, rows2 = compiled_block(scenario, seed, trials, again, plain=False)
+    np.testing.assert_array_equal(rows2, rows)
+    for a, b in zip((out.hist_arrays, out.hist_scalars, out.hist_floats, out.counters),
+                    (out2.hist_arrays, out2.hist_scalars, out2.hist_floats, out2.counters)):
+        np.testing.assert_array_equal(a, b)
 
 
 class PeakReference(ReferenceEngine):
@@ -116,8 +156,10 @@ def assert_same_run(params, seed, trials):
         with pytest.raises(mcsim.SimulationError, match="overloaded"):
             compiled_block(scenario, seed, trials, counters)
         assert dict(zip(lay.COUNTERS, counters.tolist())) == ref.counters
+        assert_general_build_agrees(scenario, seed, trials, None, None, counters)
         return ref.counters, ref.peaks, True, None
     out, rows = compiled_block(scenario, seed, trials, counters)
+    assert_general_build_agrees(scenario, seed, trials, out, rows, counters)
     np.testing.assert_array_equal(np.array(ref.trial_rows), rows)
     assert out.counter_dict() == ref.counters
     hists = out.histograms()
@@ -569,6 +611,16 @@ def test_cpus_beyond_the_live_tasks_change_nothing():
     with_cpus, _, _, same = assert_same_run({**params, "cpus": 1024}, seed=4, trials=300)
     assert with_cpus == without and with_cpus["cpu_queued"] == 0
     assert all(same[m] == hists[m] for m in lay.METRICS)
+
+
+def test_stress_sets_run_both_builds(stress_runs, kernel_stress_runs, cpu_stress_runs):
+    """The stress sets ran blocks on both builds of the core: the plain family's (each of
+    those also on the general build, compared byte for byte) and the general one."""
+    core = compiled_engine()
+    plain = [p for _, p in stress_configs()] + [p for p, _ in kernel_stress_configs()]
+    fits = [core.plain_family(compile_scenario(validate(p))) for p in plain]
+    assert any(fits) and not all(fits), fits
+    assert BUILDS_RUN["plain"] >= sum(fits) and BUILDS_RUN["general"] >= len(fits)
 
 
 # ------------------------------------------------------------------ fixed cases
