@@ -228,6 +228,10 @@ def write_c_layout(path: str) -> bool:
 
 
 if __name__ == "__main__":
-    import sys
-    target = sys.argv[1] if len(sys.argv) > 1 else C_LAYOUT_PATH
+    import argparse
+    cli = argparse.ArgumentParser(prog="python -m mcsim.layout",
+                                  description="Regenerate the core's layout.pxd from this module.")
+    cli.add_argument("target", nargs="?", default=C_LAYOUT_PATH,
+                     help="where to write it (default: %(default)s)")
+    target = cli.parse_args().target
     print(("wrote " if write_c_layout(target) else "unchanged: ") + target)

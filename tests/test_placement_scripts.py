@@ -66,12 +66,17 @@ def cpu_counters(counters):
             counters["cpu_queue_ns"] // US)
 
 
-@pytest.mark.parametrize("affinity", sorted(HANDOFF_EXPECTED))
-def test_a_hand_off_waits_on_the_wakers_cpu_with_the_other_idle(engine, affinity):
-    tasks, counters = run_script(HANDOFF, engine, cpu_affinity=affinity, **CPU)
-    want, cpu = HANDOFF_EXPECTED[affinity]
+def check_timeline(script, expected, engine, affinity):
+    """The tasks' waits and ends, and the CPU counters, as derived by hand above."""
+    tasks, counters = run_script(script, engine, cpu_affinity=affinity, **CPU)
+    want, cpu = expected[affinity]
     assert tasks == as_ns(want)
     assert cpu_counters(counters) == cpu
+
+
+@pytest.mark.parametrize("affinity", sorted(HANDOFF_EXPECTED))
+def test_a_hand_off_waits_on_the_wakers_cpu_with_the_other_idle(engine, affinity):
+    check_timeline(HANDOFF, HANDOFF_EXPECTED, engine, affinity)
 
 
 # ----------------------------------------------------------------------------------------
@@ -105,10 +110,7 @@ PULL_EXPECTED = {
 
 @pytest.mark.parametrize("affinity", sorted(PULL_EXPECTED))
 def test_an_idle_cpu_pulls_then_a_wakee_stays_on_its_waker(engine, affinity):
-    tasks, counters = run_script(PULL, engine, cpu_affinity=affinity, **CPU)
-    want, cpu = PULL_EXPECTED[affinity]
-    assert tasks == as_ns(want)
-    assert cpu_counters(counters) == cpu
+    check_timeline(PULL, PULL_EXPECTED, engine, affinity)
 
 
 def test_a_script_takes_only_0_or_1(engine):
