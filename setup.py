@@ -94,13 +94,14 @@ def kernel_extensions():
     ]
 
 
-# The extensions compile in parallel (mcsim._engine and mcsim._engine_plain are the same
-# core built twice, ~40 s of GCC each): Cython's C generation in processes, GCC's runs in
-# threads.  `build_ext --parallel N` on the command line overrides the count.
+# Cython generates the extensions' C in parallel processes (mcsim._engine and
+# mcsim._engine_plain are the same core built twice).  GCC runs one at a time: setuptools'
+# parallel build_ext ("parallel" in options) breaks `pip install -e .` (the editable wheel's
+# build ends in "[Errno 2] No such file or directory"); `python setup.py build_ext
+# --inplace --parallel 2` still compiles both at once for a developer.
 JOBS = max(1, min(len(list(KERNELS.glob("*.pyx"))), os.cpu_count() or 1))
 
 setup(
-    options={"build_ext": {"parallel": JOBS}},
     ext_modules=cythonize(
         kernel_extensions(),
         nthreads=JOBS,
