@@ -97,8 +97,9 @@ def test_bad_bounds_are_one_line_errors(kw):
     with pytest.raises(ParameterError) as err:
         returns(lines(), **kw)
     (name,) = kw
-    assert str(err.value).startswith(f"{name}: ") and "allowed: an integer number of ns" in str(err.value)
-    assert "\n" not in str(err.value)
+    message = str(err.value)
+    assert message.startswith(f"{name}: ") and "allowed: an integer number of ns" in message
+    assert "\n" not in message
 
 
 def test_no_writer_in_the_trace():
@@ -106,7 +107,8 @@ def test_no_writer_in_the_trace():
     r = returns(only_reader)
     assert r.writer is None and r.reader == READER and r.r_minus_w_ns.size == 0
     assert r.reader_first is None and r.quantiles_us() == {}
-    assert r.summary() == "R - W after a release: 0 cycles (0 long writer calls without the reader released)"
+    assert r.summary() == ("R - W after a release: 0 cycles (0 long writer calls without "
+                           "the reader released)")
 
 
 def test_trace_cmd_report_lines_give_the_same_answer():
