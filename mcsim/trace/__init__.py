@@ -6,6 +6,8 @@
   with ``source = "measured"``;
 - :mod:`.placement`: where the kernel put woken tasks (its affine CPU busy while another
   was idle: stayed or not), the measure of the model's ``cpu_affinity``;
+- :mod:`.returns`: after each release that ends a fault (``mkwrite``, same-VMA writer),
+  which of the writer and the reader requests the lock first when they come back (R − W);
 - :mod:`.timeline`: the lock acquisitions of a simulated script or random run;
 - :mod:`.export`: those as tracefs text (the importer reads it back exactly) or as a
   Perfetto / Chrome trace-event JSON timeline;
