@@ -43,13 +43,14 @@ from .outside import OutsideMixin
 from .placement import PlacementMixin
 from .rwsem import RwsemMixin
 from .threads import ThreadMixin
+from .timers import TimerMixin
 from .trial import TrialMixin
 from .vma import VmaMixin
 
 __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
-class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
+class ReferenceEngine(TrialMixin, ThreadMixin, TimerMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
                       CpuMixin, PlacementMixin, OutsideMixin, EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.
