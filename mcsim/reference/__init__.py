@@ -22,6 +22,7 @@ model, composed here:
 :mod:`.cpus`              the machine's CPUs and its run queue (§14)
 :mod:`.outside`           work outside the locks: server contexts, a fault's lead (§14.6)
 :mod:`.placement`         per-CPU run queues and wake-up affinity (§14.7)
+:mod:`.timers`            threads' timers armed per CPU, fired together (§14.8)
 ========================  ==========================================================
 
 >>> import numpy as np
