@@ -73,6 +73,11 @@ cdef struct ThreadRt:
     int32_t keeps_cpu               # a step ended with think 0: the thread kept its CPU (§14.1)
     int32_t cpu_home                # cpu_affinity > 0: 1 + the CPU its steps last ran on, or
                                     # 0 (none yet), kept across its steps (§14.7)
+    # timer_slack > 0 (§14.8): the thread's pending step event is the one with arg ==
+    # step_arg (-1: spent, fired early by another's timer); its timer, armed on CPU
+    # timer_cpu (-1: none) as the timer_order-th arming, expires at timer_soft
+    int64_t timer_soft
+    int32_t step_arg, timer_cpu, timer_order
 
 cdef struct Task:
     # The fields a new task starts with at 0 come first, together (new_task's stores to
@@ -159,6 +164,11 @@ cdef struct Sim:
     double affinity                 # cpu_affinity: a busy target keeps a wakee this often
     int32_t* cpu_busy               # [cpus]: 1 while a context (or a thread) holds the CPU
     Fifo* cpu_queues                # [cpus]: each CPU's run queue
+    # Timers coalesced per CPU (§14.8), with s.affine and timer_slack > 0 only (s.timers)
+    int32_t timers
+    int32_t timer_arms              # the trial's step events armed so far (their arg)
+    int32_t group_cpu               # during one firing's wakees: its CPU, else -1
+    int32_t group_placed            # contexts of that firing placed so far
     Proc* procs                     # n_procs processes, each with its L (§12.1)
     Vma* vmas                       # n_vmas VMAs (at least one slot), each with its V
     int32_t n_procs, n_vmas, n_threads

@@ -129,6 +129,10 @@ cdef int affine_init(Sim* s, const Scenario* sc) noexcept nogil:
     s.affine = sc.cpus > 0 and sc.cpu_affinity > 0.0
     s.affinity = sc.cpu_affinity
     s.waker_cpu = -1
+    s.timers = s.affine and sc.timer_slack > 0    # timers coalesced per CPU (§14.8)
+    s.group_cpu = -1
+    s.group_placed = 0
+    s.timer_arms = 0
     if not s.affine:
         return 0
     s.cpu_busy = <int32_t*>calloc(sc.cpus, sizeof(int32_t))
@@ -233,6 +237,8 @@ cdef noinline_flag affine_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
     cdef int32_t c
     if task.thread >= 0:
         task.cpu_home = s.threads[task.thread].cpu_home
+    if s.group_cpu >= 0:                      # one of a timer firing's wakees (§14.8)
+        return group_place(s, t, pc)
     c = affine_place(s, t, task.cpu_home - 1, pc)
     if c < 0:
         return 0

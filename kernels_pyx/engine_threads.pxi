@@ -10,8 +10,11 @@ cdef void threads_start(Sim* s) noexcept nogil:
     cdef const Scenario* sc = s.sc
     cdef ThreadRt* th
     cdef int32_t i
+    s.timer_arms = 0                          # every first step event has arg 0 (§14.8)
     for i in range(s.n_threads):
         th = &s.threads[i]
+        th.step_arg = 0
+        th.timer_cpu = -1
         th.step = th.first
         th.iter_counted = 0
         th.in_scan = 0
@@ -136,7 +139,10 @@ cdef void step_done(Sim* s, Task* task) noexcept nogil:
             s.counted_open -= 1
             counter_slot(s, C_THREAD_ITERATIONS_0 + i)[0] += 1
     think = draw_ns(s, &sp.think)
-    schedule(s, s.now + think, EV_STEP, i, 0)
+    if not PLAIN and s.timers:                # a timer on its last CPU (§14.8)
+        timer_arm(s, i, think)
+    else:
+        schedule(s, s.now + think, EV_STEP, i, 0)
     if think == 0 and task.on_cpu:            # the thread does not sleep: it keeps the
         task.on_cpu = 0                       # CPU for its next step (§14.1 item 6); a
         th.keeps_cpu = 1                      # bg_io step's task never held one (item 7)

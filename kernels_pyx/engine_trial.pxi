@@ -188,7 +188,10 @@ cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
     elif ev.kind == EV_BIO_DONE:
         bio_done(s, ev.task, ev.arg)
     elif not PLAIN and ev.kind == EV_STEP:    # a closed-loop thread's next step
-        step_start(s, ev.task)
+        if s.timers:                          # (§14.8: spent, or one firing's group)
+            timer_step(s, ev.task, ev.arg)
+        else:
+            step_start(s, ev.task)
     elif PLAIN or ev.task < 0:                # random mode: draw the arrival (the plain
         arrive(s)                             # build runs no script)
     else:                                     # scripted mode: the task is ready-made

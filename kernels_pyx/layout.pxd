@@ -102,7 +102,9 @@ cdef enum:
     C_CPU_QUEUE_NS = 76
     C_CPU_AFFINE_QUEUED = 77
     C_CPU_PULLED = 78
-    N_COUNTERS = 79
+    C_TIMERS_COALESCED = 79
+    C_WAKEES_REMOTE = 80
+    N_COUNTERS = 81
 
 cdef enum:
     T_EVENTS = 0
@@ -220,7 +222,7 @@ cdef enum:
     SCAN_START = 1
     SCAN_END = 2
     HOLD_DEFAULT = -1
-    MAX_TABLES = 8
+    MAX_TABLES = 12
     MAX_TABLE_POINTS = 257
     DIST_EMPIRICAL = 4
 
@@ -252,12 +254,12 @@ cdef extern from *:
        the core reports in, comma-separated. */
     static const int64_t MCSIM_REREAD_PROGRAM[2][4] = {{1, 0, 3, 5}, {2, 1, 3, 0}};
     static const char MCSIM_METRIC_NAMES[] = "hp_wait,inversion_wait,lp_fault_latency,fault_passes,writer_wait,hold_hp,hold_fault,hold_writer,gate_wait,fault_lock_wait,hp_acq_wait,hold_vma,vma_writer_wait,scan_time,scan_wait";
-    static const char MCSIM_COUNTER_NAMES[] = "trials,events,sim_ns,busy_ns,hp_reads,writes,faults,bg_bios,lock_acquisitions,bios,retries,evictions,revalidate_fails,handoffs,reader_steals,writer_steals,inversions,fallbacks,tried_passes,retry_misses,vma_writer_waits,hp_fallbacks,dirty_throttles,blame_submit,blame_io,blame_locked_page,blame_pass2_read,blame_mkwrite,blame_writeback,blame_dirty_throttle,blame_vma_start_write,faults_hit,faults_miss,faults_async_ra,faults_locked,faults_mkwrite_fast,faults_mkwrite_slow,faults_mkwrite_writeback,max_pending_events,max_trial_events,buffer_growths,steps,scans,thread_iterations_0,thread_iterations_1,thread_iterations_2,thread_iterations_3,thread_iterations_4,thread_iterations_5,thread_iterations_6,thread_iterations_7,thread_iterations_8,thread_iterations_9,thread_iterations_10,thread_iterations_11,thread_iterations_12,thread_iterations_13,thread_iterations_14,thread_iterations_15,thread_iterations_16,thread_iterations_17,thread_iterations_18,thread_iterations_19,thread_iterations_20,thread_iterations_21,thread_iterations_22,thread_iterations_23,thread_iterations_24,thread_iterations_25,thread_iterations_26,thread_iterations_27,thread_iterations_28,thread_iterations_29,thread_iterations_30,thread_iterations_31,cpu_queued,cpu_queue_ns,cpu_affine_queued,cpu_pulled";
+    static const char MCSIM_COUNTER_NAMES[] = "trials,events,sim_ns,busy_ns,hp_reads,writes,faults,bg_bios,lock_acquisitions,bios,retries,evictions,revalidate_fails,handoffs,reader_steals,writer_steals,inversions,fallbacks,tried_passes,retry_misses,vma_writer_waits,hp_fallbacks,dirty_throttles,blame_submit,blame_io,blame_locked_page,blame_pass2_read,blame_mkwrite,blame_writeback,blame_dirty_throttle,blame_vma_start_write,faults_hit,faults_miss,faults_async_ra,faults_locked,faults_mkwrite_fast,faults_mkwrite_slow,faults_mkwrite_writeback,max_pending_events,max_trial_events,buffer_growths,steps,scans,thread_iterations_0,thread_iterations_1,thread_iterations_2,thread_iterations_3,thread_iterations_4,thread_iterations_5,thread_iterations_6,thread_iterations_7,thread_iterations_8,thread_iterations_9,thread_iterations_10,thread_iterations_11,thread_iterations_12,thread_iterations_13,thread_iterations_14,thread_iterations_15,thread_iterations_16,thread_iterations_17,thread_iterations_18,thread_iterations_19,thread_iterations_20,thread_iterations_21,thread_iterations_22,thread_iterations_23,thread_iterations_24,thread_iterations_25,thread_iterations_26,thread_iterations_27,thread_iterations_28,thread_iterations_29,thread_iterations_30,thread_iterations_31,cpu_queued,cpu_queue_ns,cpu_affine_queued,cpu_pulled,timers_coalesced,wakees_remote";
     static const char MCSIM_TRIAL_FIELDS[] = "events,busy_ns,idle_ns,hp_reads,hp_wait_sum,hp_wait_max,faults,fault_latency_sum,writes,writer_wait_sum,inversions";
     /* The buffer format of a scenario record (PEP 3118, as numpy writes it):
        the core compares it, since Cython's own check cannot parse arrays of
        structs inside a struct. */
-    static const char MCSIM_SCENARIO_FORMAT[] = "T{l:lp_depth:l:wake_ns:l:max_trial_events:l:rw_handoff:l:rw_wake_all_readers:l:rw_reader_steal:l:handoff_ns:l:jiffy_ns:l:handoff_jiffies:l:max_readers_wakeup:(6)l:policy:l:keeps_page:l:dirty_completes:l:first_lock:l:retry_lock:l:tried_on_major:l:vma_writers:l:hp_acquisitions:l:hp_lock:(7,3,4)l:programs:(7)l:major:(7)l:page_bio:d:arrival_mean_ns:d:cut_hp:d:cut_lp:d:writer_ratio:d:p_same_vma:d:write_fault_ratio:d:cut_mkwrite_slow:d:cut_mkwrite_writeback:d:cut_miss:d:cut_async_ra:d:cut_locked:d:p_dirty_throttle:d:evict_per_ns:d:p_retry_miss:d:revalidate_fail:d:p_hp_fallback:T{l:kind:d:a:d:b:}:hp_hold:T{l:kind:d:a:d:b:}:writer_hold:T{l:kind:d:a:d:b:}:fault_cpu:T{l:kind:d:a:d:b:}:minor_cpu:T{l:kind:d:a:d:b:}:mkwrite_fast:T{l:kind:d:a:d:b:}:device:T{l:kind:d:a:d:b:}:dirty_throttle:l:trial_kind:l:warmup_ns:l:window_ns:l:open_stream:l:n_processes:l:n_vmas:l:n_threads:l:n_steps:(128)l:vma_process:(32)T{l:first_step:l:n_steps:l:process:T{l:kind:d:a:d:b:}:start:}:threads:(256)T{l:kind:l:process:l:vma:l:fault:l:scan:T{l:kind:d:a:d:b:}:hold:T{l:kind:d:a:d:b:}:think:T{l:kind:d:a:d:b:}:lead:}:steps:T{l:kind:d:a:d:b:}:wake_jitter:l:cpus:T{l:kind:d:a:d:b:}:cpu_switch:T{l:kind:d:a:d:b:}:io_cpu:d:cpu_affinity:(8)l:table_points:(8,257)d:tables:}";
+    static const char MCSIM_SCENARIO_FORMAT[] = "T{l:lp_depth:l:wake_ns:l:max_trial_events:l:rw_handoff:l:rw_wake_all_readers:l:rw_reader_steal:l:handoff_ns:l:jiffy_ns:l:handoff_jiffies:l:max_readers_wakeup:(6)l:policy:l:keeps_page:l:dirty_completes:l:first_lock:l:retry_lock:l:tried_on_major:l:vma_writers:l:hp_acquisitions:l:hp_lock:(7,3,4)l:programs:(7)l:major:(7)l:page_bio:d:arrival_mean_ns:d:cut_hp:d:cut_lp:d:writer_ratio:d:p_same_vma:d:write_fault_ratio:d:cut_mkwrite_slow:d:cut_mkwrite_writeback:d:cut_miss:d:cut_async_ra:d:cut_locked:d:p_dirty_throttle:d:evict_per_ns:d:p_retry_miss:d:revalidate_fail:d:p_hp_fallback:T{l:kind:d:a:d:b:}:hp_hold:T{l:kind:d:a:d:b:}:writer_hold:T{l:kind:d:a:d:b:}:fault_cpu:T{l:kind:d:a:d:b:}:minor_cpu:T{l:kind:d:a:d:b:}:mkwrite_fast:T{l:kind:d:a:d:b:}:device:T{l:kind:d:a:d:b:}:dirty_throttle:l:trial_kind:l:warmup_ns:l:window_ns:l:open_stream:l:n_processes:l:n_vmas:l:n_threads:l:n_steps:(128)l:vma_process:(32)T{l:first_step:l:n_steps:l:process:T{l:kind:d:a:d:b:}:start:}:threads:(256)T{l:kind:l:process:l:vma:l:fault:l:scan:T{l:kind:d:a:d:b:}:hold:T{l:kind:d:a:d:b:}:think:T{l:kind:d:a:d:b:}:lead:}:steps:T{l:kind:d:a:d:b:}:wake_jitter:l:cpus:T{l:kind:d:a:d:b:}:cpu_switch:T{l:kind:d:a:d:b:}:io_cpu:d:cpu_affinity:l:timer_slack:T{l:kind:d:a:d:b:}:wake_remote:(12)l:table_points:(12,257)d:tables:}";
     """
     const int64_t REREAD_PROGRAM "MCSIM_REREAD_PROGRAM"[2][4]
     const char* METRIC_NAMES_CSV "MCSIM_METRIC_NAMES"
@@ -348,8 +350,10 @@ cdef packed struct Scenario:
     DistSpec cpu_switch
     DistSpec io_cpu
     double cpu_affinity
-    int64_t table_points[8]
-    double tables[8][257]
+    int64_t timer_slack
+    DistSpec wake_remote
+    int64_t table_points[12]
+    double tables[12][257]
 
 cdef packed struct TaskRow:
     int64_t at
@@ -447,3 +451,5 @@ cdef packed struct Counters:
     int64_t cpu_queue_ns
     int64_t cpu_affine_queued
     int64_t cpu_pulled
+    int64_t timers_coalesced
+    int64_t wakees_remote

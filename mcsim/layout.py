@@ -62,6 +62,8 @@ COUNTERS = (
     "cpu_queue_ns",       # their time from runnable to running, switch included (§14.3)
     "cpu_affine_queued",  # of those, queued on their target CPU while one was idle (§14.7)
     "cpu_pulled",         # queued contexts a freeing CPU pulled from another's queue (§14.7)
+    "timers_coalesced",   # thread timers fired by another's firing on their CPU (§14.8)
+    "wakees_remote",      # later wakees of a firing that took an idle CPU (§14.8)
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 

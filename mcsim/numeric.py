@@ -215,12 +215,20 @@ def _check_record(rec) -> None:
         value = int(rec[name])
         if not lo <= value <= hi:
             raise ParameterError(f"scenario.{name}", value, allowed, "is out of range")
-    for name in DIST_FIELDS + ("wake_jitter", "cpu_switch", "io_cpu"):
+    for name in DIST_FIELDS + ("wake_jitter", "cpu_switch", "io_cpu", "wake_remote"):
         _check_dist(f"scenario.{name}", rec[name], rec)
     affinity = float(rec["cpu_affinity"])
     if not 0.0 <= affinity <= 1.0:                  # nan fails too
         raise ParameterError("scenario.cpu_affinity", affinity, "a probability from 0 to 1",
                              "is out of range")
+    slack = int(rec["timer_slack"])
+    if not 0 <= slack <= MAX_DRAW_NS:
+        raise ParameterError("scenario.timer_slack", slack, f"0 to {MAX_DRAW_NS} ns",
+                             "is out of range")
+    if slack > 0 and not (int(rec["cpus"]) > 0 and affinity > 0):
+        raise ParameterError("scenario.timer_slack", slack, "0, or above 0 with cpus > 0 "
+                             "and cpu_affinity > 0 (model.md §14.8)",
+                             "needs per-CPU run queues")
     _check_programs(rec["programs"])
     check_workload(rec)
 

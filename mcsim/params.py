@@ -136,13 +136,19 @@ PARAMS: tuple[Param, ...] = (
       "woken context goes to its waker's CPU (a timer's: its last CPU) and, with that CPU "
       "busy and another idle, waits there with this probability; 0 = one run queue, a "
       "woken context always takes an idle CPU", hi=1),
+    P("timer_slack", "0", "duration", "ns", "cpus > 0 and cpu_affinity > 0: a thread's "
+      "think is a timer on the CPU it last ran on, expiring timer_slack before it fires; one "
+      "firing wakes every timer of that CPU already expired (model.md §14.8; the threads' "
+      "timerslack_ns, 50us by default on Linux); 0 = each think ends alone"),
+    P("wake_remote", "0", "dist", "ns", "timer_slack > 0: the later wakees of one timer "
+      "firing take an idle CPU and start after this cross-CPU wake-up (model.md §14.8)"),
 )
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 DEFAULTS = {p.name: p.default for p in PARAMS}
 #: Parameters added after points were stored whose default changes nothing (model.md
-#: §14.6, §14.7): a point's identity leaves them out while they hold their default, so that every
+#: §14.6, §14.7, §14.8): a point's identity leaves them out while they hold their default, so that every
 #: stored point keeps its key (mcsim.points.PointSpec.identity).
-IDENTITY_OMITS_DEFAULT = ("io_cpu", "cpu_affinity")
+IDENTITY_OMITS_DEFAULT = ("io_cpu", "cpu_affinity", "timer_slack", "wake_remote")
 
 
 def _allowed(p: Param) -> str:
@@ -288,11 +294,34 @@ def validate(values: Mapping[str, Any] | None = None, *, closed_loop: bool = Fal
         raise ParameterError("p_mkwrite_writeback", cfg["p_mkwrite_writeback"],
                              "p_mkwrite_slow + p_mkwrite_writeback <= 1 (the rest are fast "
                              "mkwrites)", "is out of range")
+    _check_timers(cfg, merged)
     if open_rate(cfg) <= 0 and not closed_loop:
         raise ParameterError("hp_rate", cfg["hp_rate"], "at least one of hp_rate, lp_rate, "
                              "bg_io_rate above zero (or a workload with threads)",
                              "leaves nothing to simulate")
     return cfg
+
+
+def _check_timers(cfg: Config, given: Mapping[str, Any]) -> None:
+    """§14.8 stands on §14.7's numbered CPUs: ``timer_slack`` needs ``cpus`` and
+    ``cpu_affinity`` above 0, and ``wake_remote`` means nothing without ``timer_slack``.
+
+    >>> validate(timer_slack="50us", cpus=2)
+    Traceback (most recent call last):
+    ...
+    mcsim.errors.ParameterError: timer_slack: '50us' needs per-CPU run queues; allowed: 0, or above 0 with cpus > 0 and cpu_affinity > 0 (model.md §14.8)
+    """
+    if cfg["timer_slack"] > 0 and not (cfg["cpus"] > 0 and cfg["cpu_affinity"] > 0):
+        raise ParameterError("timer_slack", given["timer_slack"], "0, or above 0 with "
+                             "cpus > 0 and cpu_affinity > 0 (model.md §14.8)",
+                             "needs per-CPU run queues")
+    if cfg["timer_slack"] == 0 and not _is_zero(cfg["wake_remote"]):
+        raise ParameterError("wake_remote", given["wake_remote"], "0 unless timer_slack "
+                             "> 0 (model.md §14.8)", "applies to nothing")
+
+
+def _is_zero(dist) -> bool:
+    return dist.kind == "const" and dist.a == 0
 
 
 def open_rate(cfg: Mapping[str, Any]) -> float:

@@ -40,7 +40,7 @@ DIST_DTYPE = np.dtype([("kind", "<i8"), ("a", "<f8"), ("b", "<f8")])
 LOCK_MMAP, LOCK_VMA = 0, 1      # which lock a fault pass or an HP acquisition takes
 
 # Empirical distributions (docs/model.md §13.1): kind 4, a = the index of its quantile table.
-MAX_TABLES, MAX_TABLE_POINTS = 8, 257
+MAX_TABLES, MAX_TABLE_POINTS = 12, 257
 DIST_EMPIRICAL = 4
 
 # Workloads (docs/model.md §12): the most processes, VMAs, threads and steps one record holds.
@@ -139,6 +139,8 @@ SCENARIO_DTYPE = np.dtype([
     ("cpu_switch", DIST_DTYPE),     # a queued task runs this long after a CPU frees
     ("io_cpu", DIST_DTYPE),         # a server context's CPU work per issued bio (§14.6)
     ("cpu_affinity", "<f8"),        # 0: one run queue; > 0: per-CPU run queues (§14.7)
+    ("timer_slack", "<i8"),         # > 0: threads' timers coalesce per CPU (§14.8), ns
+    ("wake_remote", DIST_DTYPE),    # a later wakee's cross-CPU wake-up (§14.8)
     ("table_points", "<i8", (MAX_TABLES,)),   # values used in each quantile table
     ("tables", "<f8", (MAX_TABLES, MAX_TABLE_POINTS)),  # empirical quantiles, ascending, ns
 ])
@@ -166,7 +168,7 @@ TASK_DTYPE = np.dtype([
 #: The record's distribution fields, in record order: the order in which their quantile
 #: tables are numbered (docs/model.md §13.1), before the workload's.
 DIST_FIELDS = ("hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
-               "dirty_throttle", "wake_jitter", "cpu_switch", "io_cpu")
+               "dirty_throttle", "wake_jitter", "cpu_switch", "io_cpu", "wake_remote")
 TABLES_ALLOWED = (f"at most {MAX_TABLES} different empirical distributions in one run "
                   "(the parameters' and the workload's together; identical ones count once)")
 
@@ -304,6 +306,7 @@ def compile_scenario(cfg: Config, workload=None) -> np.ndarray:
         r[name] = record_dist(r, cfg[name], name)
     r["cpus"] = cfg["cpus"]
     r["cpu_affinity"] = cfg["cpu_affinity"]
+    r["timer_slack"] = cfg["timer_slack"]
     r["warmup_ns"] = cfg["warmup"]
     r["window_ns"] = cfg["window"]
     open_model(r)

@@ -209,12 +209,17 @@ COUNTER_DESCRIPTIONS = {
                          "another CPU was idle (model.md §14.7; 0 when cpu_affinity = 0)",
     "cpu_pulled": "queued tasks that a freeing CPU with an empty run queue pulled from another "
                   "CPU's queue (newidle balance, model.md §14.7; 0 when cpu_affinity = 0)",
+    "timers_coalesced": "closed-loop threads' timers fired early by another timer's firing on "
+                        "their CPU, past their expiry (model.md §14.8; 0 when timer_slack = 0)",
+    "wakees_remote": "later wakees of one timer firing that took an idle CPU after a "
+                     "wake_remote draw (model.md §14.8; 0 when timer_slack = 0)",
 }
 COUNTER_UNITS = {"sim_ns": "ns", "busy_ns": "ns", "max_pending_events": "events",
                  "buffer_growths": "doublings",
                  "max_trial_events": "events", "events": "events", "steps": "steps",
                  "scans": "scans", "cpu_queued": "tasks", "cpu_queue_ns": "ns",
                  "cpu_affine_queued": "tasks", "cpu_pulled": "tasks",
+                 "timers_coalesced": "timers", "wakees_remote": "tasks",
                  **{f"thread_iterations_{k}": "iterations" for k in range(N_THREAD_COUNTERS)}}
 
 

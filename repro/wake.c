@@ -11,10 +11,15 @@
  * its waker sleeps; a sample is the write's syscall, the waker's way into schedule() and
  * the context switch.  The sleeper's answer lets the waker go on.
  *
+ * pin=2 measures a wake-up onto another, idle CPU (docs/model.md §14.8, wake_remote):
+ * the waker pinned to the first CPU this process may run on, the sleeper to the second;
+ * as in the unpinned probe the waker sleeps gap_us after each write, so the sleeper's CPU
+ * is idle when the write wakes it.
+ *
  * sleep=1 measures instead how long a think time of gap_us really sleeps (nanosleep()
  * and the timer's slack and wake-up): the reproducer's loops sleep so between iterations.
  *
- *   wake n=N gap_us=N out=F [pin=1 | sleep=1]
+ *   wake n=N gap_us=N out=F [pin=1 | pin=2 | sleep=1]
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -24,12 +29,27 @@
 
 static int fds[2], back[2];
 static long n, gap_us, pinned;
-static cpu_set_t one_cpu;
+static cpu_set_t one_cpu, other_cpu;
 
 /* Pin the calling thread to the first CPU this process may run on. */
 static int pin_here(void)
 {
 	return pthread_setaffinity_np(pthread_self(), sizeof(one_cpu), &one_cpu);
+}
+
+/* The first (k = 0) or second (k = 1) CPU this process may run on, as a set; -1 if none. */
+static int nth_allowed(int k, cpu_set_t *set)
+{
+	cpu_set_t allowed;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed) && k-- == 0) {
+			CPU_ZERO(set);
+			CPU_SET(cpu, set);
+			return cpu;
+		}
+	return -1;
 }
 
 static void *waker(void *unused)
@@ -44,7 +64,7 @@ static void *waker(void *unused)
 		long long t = now_ns();
 		if (write(fds[1], &t, sizeof(t)) != sizeof(t))
 			break;
-		if (pinned && read(back[0], &ack, 1) != 1)
+		if (pinned == 1 && read(back[0], &ack, 1) != 1)
 			break;
 		sleep_us(gap_us);
 	}
@@ -70,27 +90,24 @@ int main(int argc, char **argv)
 		goto dump;
 	}
 	if (!out || n <= 0 || pipe(fds) != 0 || pipe(back) != 0) {
-		fprintf(stderr, "usage: wake n=N gap_us=N out=F [pin=1 | sleep=1]\n");
+		fprintf(stderr, "usage: wake n=N gap_us=N out=F [pin=1 | pin=2 | sleep=1]\n");
 		return 2;
 	}
-	if (pinned) {
-		cpu_set_t allowed;
-		int cpu = 0;
-		if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
-			return 1;
-		while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed))
-			cpu++;
-		CPU_ZERO(&one_cpu);
-		CPU_SET(cpu, &one_cpu);
-		if (pin_here() != 0) {
-			perror("pthread_setaffinity_np");
-			return 1;
-		}
+	if (pinned && nth_allowed(0, &one_cpu) < 0)
+		return 1;
+	if (pinned == 2 && nth_allowed(1, &other_cpu) < 0) {
+		fprintf(stderr, "wake: pin=2 needs two CPUs this process may run on\n");
+		return 2;
+	}
+	if (pinned && pthread_setaffinity_np(pthread_self(), sizeof(one_cpu),
+					     pinned == 2 ? &other_cpu : &one_cpu) != 0) {
+		perror("pthread_setaffinity_np");
+		return 1;
 	}
 	pthread_create(&t, NULL, waker, NULL);
 	for (long i = 0; i < n && read(fds[0], &sent, sizeof(sent)) == sizeof(sent); i++) {
 		vec_push(&wake_ns, now_ns() - sent);
-		if (pinned && write(back[1], "", 1) != 1)
+		if (pinned == 1 && write(back[1], "", 1) != 1)
 			break;
 	}
 	pthread_join(t, NULL);

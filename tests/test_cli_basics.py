@@ -80,7 +80,7 @@ def test_params_lists_every_parameter_with_default_and_unit(capsys):
         assert r["column_default"] == defaults[r["column"]], r["name"]
     assert {r["column"] for r in rows if r["column"] != r["name"]} == {
         "wake_ns", "handoff_timeout_ns", "hp_rate_per_s", "lp_rate_per_s",
-        "bg_io_rate_per_s", "evict_rate_per_s", "warmup_ns", "window_ns"}
+        "bg_io_rate_per_s", "evict_rate_per_s", "warmup_ns", "window_ns", "timer_slack_ns"}
 
 
 def test_pyproject_declares_the_console_script_and_test_extras():

@@ -64,6 +64,10 @@ IO_CPUS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 20e3, 0.0), (1, 30e3, 0.0), (EMPIRI
 LEADS = [(0, 0.0, 0.0), (0, 0.0, 0.0), (0, 15e3, 0.0), (1, 20e3, 0.0), (UNIFORM, 0.0, 40e3)]
 #: cpu_affinity (§14.7): 0 (one run queue) most often, 1 (no draw) and fractional.
 AFFINITIES = [0.0, 0.0, 1.0, 0.5, 0.9]
+#: timer_slack (§14.8, with per-CPU run queues only): 0 (off) most often, a short one, the
+#: Linux default, a long one; wake_remote: none, const, exp, empirical.
+TIMER_SLACKS = [0, 0, 20_000, 50_000, 500_000]
+WAKE_REMOTES = [(0, 0.0, 0.0), (0, 10e3, 0.0), (1, 15e3, 0.0), (EMPIRICAL, 1.0, 0.0)]
 POLICIES = [p.name for p in POLICY_LIST]
 #: Set when mcsim.numeric accepts uniform scenario durations (§12.5: "durations accept").
 UNIFORM_SCENARIO = UNIFORM in numeric.DIST_KINDS
@@ -167,7 +171,8 @@ def build_workload(pick, overrides=None):
     scenario parameters.  The CPUs are drawn last, so a record of the fixed set is the
     one it was before CPUs existed, on 1–3 CPUs in half of the cases; ``io_cpu`` and the
     fault steps' leads (§14.6) are drawn after them, so neither changes the records before,
-    and ``cpu_affinity`` (§14.7) last."""
+    then ``cpu_affinity`` (§14.7) and, with per-CPU run queues, ``timer_slack`` and
+    ``wake_remote`` (§14.8) last."""
     rec, trials = build_threads(pick, overrides)
     rec[0]["cpus"] = pick.one(CPUS)
     rec[0]["cpu_switch"] = pick.one(CPU_SWITCHES)
@@ -175,7 +180,11 @@ def build_workload(pick, overrides=None):
     for j in range(int(rec[0]["n_steps"])):
         if int(rec[0]["steps"][j]["kind"]) == TK_FAULT:
             rec[0]["steps"][j]["lead"] = pick.one(LEADS)
-    rec[0]["cpu_affinity"] = pick.one(AFFINITIES)    # last: per-CPU run queues (§14.7)
+    rec[0]["cpu_affinity"] = pick.one(AFFINITIES)    # per-CPU run queues (§14.7)
+    if int(rec[0]["cpus"]) > 0 and float(rec[0]["cpu_affinity"]) > 0:
+        rec[0]["timer_slack"] = pick.one(TIMER_SLACKS)       # last: timers per CPU (§14.8)
+        if int(rec[0]["timer_slack"]) > 0:
+            rec[0]["wake_remote"] = pick.one(WAKE_REMOTES)
     return rec, trials
 
 
@@ -476,6 +485,21 @@ def test_fixed_set_reaches_the_per_cpu_run_queues(fixed_set):
                    for r, c in runs), kind
     assert all(c["cpu_affine_queued"] == c["cpu_pulled"] == 0 for r, c in done
                if float(r["cpu_affinity"]) == 0.0)
+
+
+def test_fixed_set_reaches_the_timer_firings(fixed_set):
+    """§14.8 in the fixed set: with timer_slack above 0, one firing woke other threads'
+    expired timers (``timers_coalesced``) and sent later wakees to an idle CPU
+    (``wakees_remote``), with a non-zero wake_remote drawn too; and the control: at
+    timer_slack 0 neither counter moves."""
+    done = [(c[0][0], c[3]) for c in fixed_set if c[3] is not None]
+    runs = [(r, c) for r, c in done if int(r["timer_slack"]) > 0]
+    assert sum(c["timers_coalesced"] for _, c in runs) > 0
+    assert sum(c["wakees_remote"] for _, c in runs) > 0
+    assert any(c["wakees_remote"] > 0 and float(r["wake_remote"]["a"]) > 0
+               for r, c in runs)
+    assert all(c["timers_coalesced"] == c["wakees_remote"] == 0 for r, c in done
+               if int(r["timer_slack"]) == 0)
 
 
 def test_fixed_set_compiled_equals_reference(fixed_set):

@@ -181,7 +181,7 @@ def test_tables_are_numbered_in_record_order_and_shared():
     assert kinds["device"] == (4, 1)
     assert kinds["wake_jitter"] == (4, 0)    # identical to hp_hold's: shared
     assert kinds["writer_hold"] == (DIST_CODES["exp"], 20_000)
-    assert rec["table_points"].tolist() == [2, 2, 0, 0, 0, 0, 0, 0]
+    assert rec["table_points"].tolist() == [2, 2] + [0] * (MAX_TABLES - 2)
     assert table_of(rec, 0) == [1_000.0, 2_000.0] and table_of(rec, 1) == [1e6, 9e6]
     assert not rec["tables"][2:].any() and not rec["tables"][0][2:].any()
     for n in DIST_FIELDS:
@@ -218,7 +218,7 @@ def test_workload_tables_follow_the_scenario_s_thread_starts_then_steps():
     assert tuple(steps[0]["think"].tolist()) == (4, 3.0, 0.0)
     assert tuple(steps[1]["hold"].tolist()) == (HOLD_DEFAULT, 0.0, 0.0)
     assert tuple(steps[1]["think"].tolist()) == (4, 1.0, 0.0)  # = thread 0's start
-    assert rec["table_points"].tolist() == [2, 2, 2, 3, 0, 0, 0, 0]
+    assert rec["table_points"].tolist() == [2, 2, 2, 3] + [0] * (MAX_TABLES - 4)
     assert [table_of(rec, i) for i in range(4)] == [
         [1e6, 2e6], [0.0, 5e6], [1e3, 3e3], [0.0, 1e6, 2e6]]
 
@@ -234,7 +234,7 @@ def test_applying_a_workload_again_leaves_the_same_record():
     other = workload(think="empirical(0, 9ms)")
     other.apply(rec)
     r = rec[0]
-    assert r["table_points"].tolist() == [2, 2, 0, 0, 0, 0, 0, 0]
+    assert r["table_points"].tolist() == [2, 2] + [0] * (MAX_TABLES - 2)
     assert table_of(r, 0) == [2e3, 4e3] and table_of(r, 1) == [0.0, 9e6]
     assert not r["tables"][2:].any()
 
@@ -245,19 +245,22 @@ def distinct_tables(n):
 
 def test_more_tables_than_the_record_holds_names_the_parameter():
     fields = ["hp_hold", "writer_hold", "fault_cpu", "minor_cpu", "mkwrite_fast", "device",
-              "dirty_throttle", "wake_jitter"]
-    assert len(fields) == MAX_TABLES            # the scenario alone fills every table
-    cfg = validate(dict(zip(fields, distinct_tables(MAX_TABLES))))
+              "dirty_throttle", "wake_jitter", "cpu_switch", "io_cpu", "wake_remote"]
+    assert len(fields) == MAX_TABLES - 1        # the scenario fills all tables but one
+    cpus = {"cpus": 2, "cpu_affinity": 1, "timer_slack": "50us"}   # (wake_remote's, §14.8)
+    cfg = validate({**dict(zip(fields, distinct_tables(MAX_TABLES - 1))), **cpus})
     rec = compile_scenario(cfg)[0]
-    assert rec["table_points"].tolist() == [2] * MAX_TABLES
+    assert rec["table_points"].tolist() == [2] * (MAX_TABLES - 1) + [0]
     wl = workload(hold="empirical(0, 1us)")     # = hp_hold's table: shared, fits
     compile_scenario(wl.config(cfg.public()), wl)
-    wl = workload(hold="empirical(0, 1ms)")     # a ninth table
+    wl = workload(hold="empirical(0, 1ms)")     # the last table: fits
+    compile_scenario(wl.config(cfg.public()), wl)
+    wl = workload(hold="empirical(0, 1ms)", think="empirical(0, 2ms)")   # one too many
     with pytest.raises(ParameterError) as info:
         compile_scenario(wl.config(cfg.public()), wl)
     err = info.value
-    assert err.param == "process[0].thread[0].program[0].hold"
-    assert err.value == "empirical(0, 1ms)" and "at most 8 different" in err.allowed
+    assert err.param == "process[0].thread[0].program[0].think"
+    assert err.value == "empirical(0, 2ms)" and "at most 12 different" in err.allowed
     assert "\n" not in str(err)
 
 

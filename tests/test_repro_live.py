@@ -181,6 +181,16 @@ def test_the_pinned_probe_measures_the_busy_path(binaries):
 
 
 @live
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="one CPU")
+def test_the_cross_cpu_probe_wakes_a_sleeper_on_the_other_cpu(binaries):
+    # repro/wake.c pin=2: the waker on one CPU, the sleeper on another, idle one; one
+    # sample per wake-up (docs/model.md §14.8, wake_remote).
+    w = measure_wakeup(200, gap="2ms", binaries=binaries, cross=True)
+    assert w.size == 200 and (w > 0).all()
+    assert sorted(w)[100] < 1_000_000
+
+
+@live
 def test_the_sleep_probe_never_sleeps_less_than_asked(binaries):
     # POSIX: nanosleep() suspends for at least the requested time (the timer's slack and
     # the wake-up only add), so every sample of a 1 ms think time is >= 1 ms.

@@ -115,5 +115,6 @@ def _print(compared, calibration) -> None:
         typer.echo(format_table([(role, s) for role, s, _ in c.rows]))
     if calibration is not None:
         typer.echo(f"\ncalibrated from {calibration.source}: measured distributions "
-                   "(empirical: device, holds, wake_jitter, cpu_switch, think times), the "
-                   "machine's CPUs and where the kernel put woken tasks (cpu_affinity)")
+                   "(empirical: device, holds, wake_jitter, cpu_switch, think times, "
+                   "wake_remote), the machine's CPUs, where the kernel put woken tasks "
+                   "(cpu_affinity) and the threads' timer slack (timer_slack)")

@@ -53,6 +53,13 @@ Two constants, each a measured distribution (docs/realkernel.md, "Calibration"):
   once woken, libfuse's dispatch), on the no-writer control, into ``io_cpu`` (§14.6): the
   server's thread takes a CPU while the thread that sent the request runs on.
 
+- the loops' **timer slack** (``timer_slack``, docs/model.md §14.8): this process's
+  ``/proc/self/timerslack_ns``, which the reproducer's processes inherit; and the
+  **cross-CPU wake-up** (``wake_remote``): the wake-up probe with the waker pinned to one
+  CPU and the sleeper to another, idle one (``pin=2``), as ``empirical(q₀, …, q_m)``.
+  Both go into the model only with ``cpu_affinity`` measured above 0 (§14.8 stands on
+  §14.7's numbered CPUs) and two CPUs.
+
 - the writer's **hold** of ``mmap_lock(W)``, from the writer-elsewhere control's trace
   (``hold_writer``: its ``mmap()``/``munmap()`` wait for no VMA), into ``writer_hold``.
   Not from a writer of the faulting VMA: its hold includes its wait in
@@ -166,6 +173,10 @@ class Calibration:
     #: ``placement``: those traces' counts, pooled (:meth:`Placement.as_dict`).
     cpu_affinity: float | None = None
     placement: dict | None = None
+    #: The threads' timer slack (ns, ``timer_slack``) and the cross-CPU wake-up probe's
+    #: quantile table (``wake_remote``), docs/model.md §14.8; None: not measured.
+    timer_slack_ns: int | None = None
+    remote_wake_ns: list | None = None
 
     def lead(self):
         """The fault step's ``lead`` (``empirical``), None when not measured.
@@ -194,6 +205,13 @@ class Calibration:
         'empirical(30000ns)'
         >>> Calibration([100], [5], "x", cpus=2, cpu_affinity=0.875).params(0)["cpu_affinity"]
         0.875
+        >>> p = Calibration([100], [5], "x", cpus=2, cpu_affinity=0.9, timer_slack_ns=50000,
+        ...                 remote_wake_ns=[15000, 17000]).params(0)
+        >>> p["timer_slack"], p["wake_remote"]
+        ('50000ns', 'empirical(15000ns, 17000ns)')
+        >>> "timer_slack" in Calibration([100], [5], "x", cpus=2, timer_slack_ns=50000,
+        ...                              remote_wake_ns=[15000]).params(0)   # no affinity
+        False
         """
         holds = {"hp_hold": self.hp_hold_ns, "writer_hold": self.writer_hold_ns}
         io = [delay_ns + p for p in self.io_overhead_ns]
@@ -209,7 +227,18 @@ class Calibration:
                 out["io_cpu"] = empirical(self.server_cpu_ns)
             if self.cpu_affinity is not None:
                 out["cpu_affinity"] = float(self.cpu_affinity)
+            out.update(self._timer_params())
         return {**out, **{k: empirical(v) for k, v in holds.items() if v}}
+
+
+    def _timer_params(self) -> dict:
+        """``timer_slack`` and ``wake_remote`` (§14.8) when both were measured and the
+        CPUs are numbered (``cpu_affinity`` above 0); else nothing."""
+        if (self.timer_slack_ns and self.remote_wake_ns and self.cpu_affinity
+                and self.cpus > 1):
+            return {"timer_slack": f"{int(self.timer_slack_ns)}ns",
+                    "wake_remote": empirical(self.remote_wake_ns)}
+        return {}
 
 
 def hist_table(hist, intervals: int = TABLE_INTERVALS,
@@ -230,7 +259,8 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                  hp_hold=None, fast_fault_ns=None, writer_hold=None, switch_ns=None,
                  cpus: int = 0, sleeps: dict | None = None, lock_hold=None,
                  fast_lock_hold=None, lead_ns=None, fast_lead_ns=None,
-                 server_cpu_ns=None, placement=None) -> Calibration:
+                 server_cpu_ns=None, placement=None, remote_ns=None,
+                 timer_slack_ns: int | None = None) -> Calibration:
     """The calibration from a control run's fault latencies (no writer, at ``delay_ns``)
     and the wake-up probe's latencies; ``hp_hold`` the reader's measured hold histogram
     of the control's trace, ``fast_fault_ns`` the D = 0 control's fault latencies,
@@ -245,6 +275,8 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
     writeback starts with the lead, so a fault's IO is ``lead + fault``.  ``placement``
     (a :class:`mcsim.trace.placement.Placement`, the controls' pooled) gives
     ``cpu_affinity`` when it holds at least :data:`MIN_PLACEMENT_CHOICES` choices.
+    ``remote_ns`` (the cross-CPU wake-up probe's latencies) and ``timer_slack_ns`` give
+    ``wake_remote`` and ``timer_slack`` (docs/model.md §14.8).
 
     >>> c = from_control([5_100_000], "mkwrite", 5_000_000, [9000], "x", lead_ns=[30_000])
     >>> c.io_overhead_ns[0], c.lead_ns[0], len(c.lead_ns)
@@ -285,7 +317,8 @@ def from_control(fault_ns, path: str, delay_ns: int, wake_ns, source: str,
                        else None, io_from,
                        quantile_table(lead_ns) if _some(lead_ns) else None,
                        quantile_table(server_cpu_ns) if _some(server_cpu_ns) else None,
-                       affinity, counts)
+                       affinity, counts, timer_slack_ns,
+                       quantile_table(remote_ns) if _some(remote_ns) else None)
 
 
 def placement_affinity(placement) -> tuple:

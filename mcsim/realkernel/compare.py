@@ -160,7 +160,7 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     control at D = 0, the writer-elsewhere control, and the no-writer controls' placement
     of woken tasks (``cpu_affinity``); ``cpus`` as in :func:`compare`."""
     from .calibrate import from_control
-    from .runner import measure_wakeup
+    from .runner import measure_wakeup, timer_slack_ns
 
     quiet = next(s for s in specs if s.writer == "none" and s.delay_ns == spec.delay_ns)
     fast = next((s for s in specs if s.writer == "none" and s.delay_ns == 0), None)
@@ -169,6 +169,11 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
     wake = measure_wakeup(2000)
     ncpu = machine_cpus() if cpus is None else int(cpus)
     switch = measure_wakeup(2000, pinned=True) if ncpu > 0 else None
+    two = ncpu > 1 and machine_cpus() > 1
+    if two:
+        say("measuring the wake-up onto another, idle CPU ...")
+    remote = measure_wakeup(2000, cross=True) if two else None
+    slack = timer_slack_ns()
     say("measuring how long the think times sleep ...")
     sleeps = {ns: measure_wakeup(2000, gap=f"{ns}ns", sleep=True) for ns in think_times(specs)}
 
@@ -188,6 +193,8 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
         + (f", {label(fast)} (IO at D = 0{io_as})" if fast else "")
         + (f", {label(other)} (writer hold)" if other else "")
         + f", the wake-up and sleep probes; {ncpu} CPUs; "
+        + (f"timer slack {slack} ns (this process's, inherited by the reproducer); "
+           if slack is not None else "")
         + (placement_source(placement, placed_from) if ncpu > 0
            else "no CPU model: cpu_affinity unused"),
         hp_hold=measured[quiet][2].imported.hists["hold_hp"],
@@ -198,7 +205,8 @@ def calibrate(spec: RunSpec, specs, measured: dict, cpus: int | None, say):
         lead_ns=measured[quiet][2].run.lead_ns,
         fast_lead_ns=measured[fast][2].run.lead_ns if fast else None,
         server_cpu_ns=measured[quiet][2].run.server_cpu_ns,
-        placement=placement if ncpu > 0 else None)
+        placement=placement if ncpu > 0 else None, remote_ns=remote,
+        timer_slack_ns=slack)
 
 
 def pooled_placement(measured: dict, specs) -> tuple:

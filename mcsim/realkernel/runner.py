@@ -153,7 +153,8 @@ def _server_samples(path: str) -> np.ndarray:
 
 
 def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = None,
-                   pinned: bool = False, sleep: bool = False) -> np.ndarray:
+                   pinned: bool = False, sleep: bool = False,
+                   cross: bool = False) -> np.ndarray:
     """The scheduler's wake-up latency on this machine (ns, one per wake-up): a thread
     blocked in read() on a pipe, woken every `gap` by another thread's write, measured
     from the write to the sleeper running.  Needs the compiler, not root.
@@ -161,6 +162,9 @@ def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = 
     That is the idle path of docs/model.md §14.2.  ``pinned`` measures the busy path
     (§14.3) instead: both threads on one CPU, the waker blocking right after its write, so
     a sample is the waker's way to sleep plus the context switch to the sleeper.
+    ``cross`` measures a wake-up onto another, idle CPU (§14.8's ``wake_remote``): the
+    waker pinned to one CPU, the sleeper to another, the waker sleeping ``gap`` after each
+    write (needs two CPUs this process may run on).
     ``sleep`` measures how long a think time of ``gap`` really sleeps instead (one thread,
     nanosleep(): the timer's slack and the wake-up included), what the reproducer's loops
     sleep between iterations.
@@ -178,13 +182,32 @@ def measure_wakeup(n: int = 2000, gap: str = "1ms", binaries: Binaries | None = 
         out = os.path.join(tmp, "wake.json")
         gap_us = parse_duration(gap, "gap") // 1000
         res = subprocess.run([str(binaries.wake), f"n={n}", f"gap_us={gap_us}", f"out={out}",
-                              f"pin={int(pinned)}", f"sleep={int(sleep)}"],
+                              f"pin={2 if cross else int(pinned)}", f"sleep={int(sleep)}"],
                              capture_output=True, text=True,
                              timeout=30 + n * (gap_us / 1e6) * 2)
         if res.returncode != 0:
             raise ReproError(f"the wake-up probe failed ({res.returncode}): "
                              f"{res.stderr.strip()[-200:]}")
         return np.asarray(json.loads(Path(out).read_text())["wake_ns"], dtype=np.int64)
+
+
+def timer_slack_ns(path: str = "/proc/self/timerslack_ns") -> int | None:
+    """This process's timer slack (ns; None where the kernel does not show it, before
+    4.6): what its children, the reproducer's processes and threads, inherit
+    (``kernel/fork.c: copy_process()`` copies the task, ``timer_slack_ns`` with it) and
+    what each ``nanosleep()`` of theirs adds to its timer's range
+    (``kernel/time/hrtimer.c: hrtimer_nanosleep()``); 50,000 ns unless changed
+    (``init/init_task.c``).
+
+    >>> timer_slack_ns() is None or timer_slack_ns() >= 0
+    True
+    >>> timer_slack_ns("/nonexistent") is None
+    True
+    """
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def run(spec: RunSpec, binaries: Binaries | None = None, workdir: str | None = None

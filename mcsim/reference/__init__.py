@@ -22,6 +22,7 @@ model, composed here:
 :mod:`.cpus`              the machine's CPUs and its run queue (§14)
 :mod:`.outside`           work outside the locks: server contexts, a fault's lead (§14.6)
 :mod:`.placement`         per-CPU run queues and wake-up affinity (§14.7)
+:mod:`.timers`            threads' timers armed per CPU, fired together (§14.8)
 ========================  ==========================================================
 
 >>> import numpy as np
@@ -43,13 +44,14 @@ from .outside import OutsideMixin
 from .placement import PlacementMixin
 from .rwsem import RwsemMixin
 from .threads import ThreadMixin
+from .timers import TimerMixin
 from .trial import TrialMixin
 from .vma import VmaMixin
 
 __all__ = ["ReferenceEngine", "RawResult", "Task"]
 
 
-class ReferenceEngine(TrialMixin, ThreadMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
+class ReferenceEngine(TrialMixin, ThreadMixin, TimerMixin, HpMixin, FaultMixin, VmaMixin, GateMixin, RwsemMixin,
                       CpuMixin, PlacementMixin, OutsideMixin, EngineBase):
     """One engine instance runs trials (:meth:`run_trials`, random mode) or one script
     (:meth:`run_script`), sequentially.

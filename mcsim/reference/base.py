@@ -136,6 +136,10 @@ class EngineBase:
         # per-CPU run queues and wake-up affinity (§14.7): off at cpu_affinity = 0
         self.cpu_affinity = float(sc["cpu_affinity"])
         self.affine = self.cpus > 0 and self.cpu_affinity > 0
+        # thread timers coalesced per CPU (§14.8): off at timer_slack = 0
+        self.timer_slack = int(sc["timer_slack"])
+        self.wake_remote = sc["wake_remote"]
+        self.timers = self.affine and self.timer_slack > 0
         # work outside the locks (§14.6): a server context per issued bio, unless there are
         # no CPUs or io_cpu is const 0 (then nothing is created and nothing drawn)
         self.io_cpu = sc["io_cpu"]
@@ -203,6 +207,7 @@ class EngineBase:
         self._reset_gate()
         self._reset_vma()
         self._reset_cpus()
+        self._reset_timers()
 
     def _grow(self, buffer, length):
         """A buffer of ``length`` entries takes one more: the compiled core doubles it when

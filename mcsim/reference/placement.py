@@ -105,7 +105,10 @@ class PlacementMixin:
             self._schedule(self.now + self._wake_delay(), EV_RUN, task)
 
     def _placed_timer(self, task, pc):
-        """A timer: the task's last CPU.  True if it took a CPU: it runs now."""
+        """A timer: the task's last CPU.  True if it took a CPU: it runs now.  One of a
+        timer firing's threads is placed by §14.8 instead."""
+        if self.timers and self.firing_cpu is not None:
+            return self._fired_place(task, pc)
         if self._place(task, self._last_cpu(task), pc) is None:
             return False
         self.running = task

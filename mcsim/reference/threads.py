@@ -50,6 +50,7 @@ class ThreadState:
         self.scan_wait = 0           # the sum of its reads' hp_wait so far
         self.scan_counted = False    # the scan's first read was counted
         self.last_cpu = None         # per-CPU run queues: its steps' last CPU (§14.7)
+        self.timer = None            # its armed timer, with timer_slack > 0 (§14.8)
 
 
 class ThreadMixin:
@@ -155,5 +156,8 @@ class ThreadMixin:
                 self.open_counted -= 1
                 if task.thread < lay.N_THREAD_COUNTERS:
                     self.counters[f"thread_iterations_{task.thread}"] += 1
-        self._schedule(self.now + think, EV_STEP, None, task.thread)
+        if self.timers:                         # a timer on its last CPU (§14.8)
+            self._arm(task, th, think)
+        else:
+            self._schedule(self.now + think, EV_STEP, None, task.thread)
 

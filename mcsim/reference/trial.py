@@ -105,7 +105,10 @@ class TrialMixin:
         elif ev == EV_BIO_DONE:
             self._bio_done(task, arg)
         elif ev == EV_STEP:
-            self._step(arg)
+            if self.timers:
+                self._timer_fires(arg, task)    # task: the step's timer (§14.8)
+            else:
+                self._step(arg)
         else:
             self._arrive()
 
