@@ -168,6 +168,8 @@ cdef struct Sim:
     int64_t counted_alive           # counted tasks not finished (a window trial's end)
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
+    int64_t* ones                   # the plain build's hists' ones (hist.pxd), one block of
+                                    # N_METRICS * N_BUCKETS; NULL in the general build
     int64_t trial[N_TRIAL_FIELDS]
     int32_t trial_rows              # run_trials was given rows: s.trial is kept (else the
                                     # per-trial sums are skipped: nothing reads them)

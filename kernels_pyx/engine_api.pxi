@@ -119,6 +119,12 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YY) * N_BUCKETS,
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YN) * N_BUCKETS, largest) != HIST_OK:
             return ERR_NOMEM
+    if PLAIN:                                 # one-sample trials close into ones (hist.pxd)
+        s.ones = <int64_t*>calloc(N_METRICS * N_BUCKETS, sizeof(int64_t))
+        if s.ones == NULL:
+            return ERR_NOMEM
+        for m in range(N_METRICS):
+            s.hists[m].ones = s.ones + m * N_BUCKETS
     return 0
 
 
@@ -131,6 +137,8 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.vmas)
     for m in range(N_METRICS):
         hist_free(&s.hists[m])
+    free(s.ones)
+    s.ones = NULL
     free(s.heap)
     free(s.tasks)
     free(s.free_ids)

@@ -365,7 +365,10 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
     # Only the metrics that got a sample: an empty trial folds nothing into a histogram
     # (hists_settle counts every trial in each at the block's end).
     while touched:
-        hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+        if PLAIN:                             # (the plain build's hists have ones)
+            hist_close_trial_ones(&s.hists[__builtin_ctzll(touched)])
+        else:
+            hist_close_trial(&s.hists[__builtin_ctzll(touched)])
         touched &= touched - 1
     s.hist_touched = 0
     s.hist_trials += 1
@@ -488,6 +491,7 @@ cdef void hists_settle(Sim* s) noexcept nogil:
     for m in range(N_METRICS):
         s.hists[m].trials += s.hist_trials
         hist_abandon_trial(&s.hists[m])
+        hist_flush_ones(&s.hists[m])          # (plain build: ones into the arrays)
     s.hist_trials = 0
 
 

@@ -262,12 +262,15 @@ cdef struct Hist:
     # adds < 2**MAX_EXP to total per unit of nn.
     # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
     int64_t nn_fast
-    # Padding to 256 bytes (160 without it): the engine indexes its array of Hists by a
+    # Or NULL: N_BUCKETS counts of one-sample trials' buckets not yet added to counts, yy
+    # and yn (hist_close_trial_ones; hist_flush_ones adds them).  Owned elsewhere, zeroed.
+    int64_t* ones
+    # Padding to 256 bytes (168 without it): the engine indexes its array of Hists by a
     # metric known only at run time (a trial's close of each metric it touched, a hold's
     # metric by the holder's kind), and a power of two makes that index a shift, not a
     # multiply by 5 and a shift recomputed at each field's use.  engine_trial.pxi checks
     # the size when it compiles.
-    int64_t pad[12]
+    int64_t pad[11]
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
@@ -318,6 +321,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.tlen = 0
     h.tsum = 0
     h.cbuf = NULL
+    h.ones = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
@@ -397,6 +401,8 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
+    if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
+        hist_flush_ones(h)      # the entries must be exact before they saturate
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
     hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe)
     h.total = sat_add(h.total, h.tsum)
@@ -522,6 +528,40 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         _fold_trial(h, h.tlen)
         h.tlen = 0
         h.tsum = 0
+
+
+cdef inline void hist_close_trial_ones(Hist* h) noexcept nogil:
+    """hist_close_trial for a Hist with ones: a one-sample trial far from the int64 limits
+    adds 1 to ones[b] instead of to counts[b], yy[b] and yn[b] alike (hist_flush_ones
+    adds ones to the three later: the same sums, as nothing saturates before it)."""
+    if h.tlen == 1 and h.nn < h.nn_fast:
+        h.ones[h.tbuf[0]] += 1
+        _close_small(h, h.tsum, 1)
+    else:
+        hist_close_trial(h)
+
+
+cdef inline void hist_flush_ones(Hist* h) noexcept nogil:
+    """Add the pending one-sample trials (ones) to counts, yy and yn, and zero ones.  A
+    sample lies in the buckets of [vmin, vmax], so only those are read.  Called before
+    anything reads the arrays, and before an entry may saturate (_fold_trial): until then
+    each of them only grows by plain adds, which any order sums alike."""
+    cdef int32_t b, lo, hi
+    cdef int64_t o
+    cdef int64_t* ones = h.ones
+    cdef int64_t* counts = h.counts
+    cdef int64_t* yy = h.yy
+    cdef int64_t* yn = h.yn
+    if ones == NULL or h.vmax < 0:
+        return
+    lo = bucket_index(h.vmin)
+    hi = bucket_index(h.vmax)
+    for b in range(lo, hi + 1):
+        o = ones[b]
+        counts[b] += o
+        yy[b] += o
+        yn[b] += o
+        ones[b] = 0
 
 
 cdef inline void _count_open(Hist* h) noexcept nogil:
