@@ -170,6 +170,8 @@ cdef struct Sim:
     Hist hists[N_METRICS]
     int64_t* ones                   # the plain build's hists' ones (hist.pxd), one block of
                                     # N_METRICS * N_BUCKETS; NULL in the general build
+    int64_t* twin_scratch           # the plain build with hp_acquisitions 1: hp_wait records
+                                    # for hp_acq_wait too (hist_twin_start), or NULL
     int64_t trial[N_TRIAL_FIELDS]
     int32_t trial_rows              # run_trials was given rows: s.trial is kept (else the
                                     # per-trial sums are skipped: nothing reads them)

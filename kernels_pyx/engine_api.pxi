@@ -125,6 +125,12 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
             return ERR_NOMEM
         for m in range(N_METRICS):
             s.hists[m].ones = s.ones + m * N_BUCKETS
+    if PLAIN and s.hp_acquisitions == 1 and sc.cut_hp > 0:
+        # a read's one wait is both hp_acq_wait's and hp_wait's sample (engine_hp.pxi)
+        s.twin_scratch = <int64_t*>calloc(3 * N_BUCKETS, sizeof(int64_t))
+        if s.twin_scratch == NULL:
+            return ERR_NOMEM
+        hist_twin_start(&s.hists[M_HP_WAIT], &s.hists[M_HP_ACQ_WAIT], s.twin_scratch)
     return 0
 
 
@@ -139,6 +145,8 @@ cdef void sim_free(Sim* s) noexcept nogil:
         hist_free(&s.hists[m])
     free(s.ones)
     s.ones = NULL
+    free(s.twin_scratch)
+    s.twin_scratch = NULL
     free(s.heap)
     free(s.tasks)
     free(s.free_ids)

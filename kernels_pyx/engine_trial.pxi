@@ -492,6 +492,7 @@ cdef void hists_settle(Sim* s) noexcept nogil:
         s.hists[m].trials += s.hist_trials
         hist_abandon_trial(&s.hists[m])
         hist_flush_ones(&s.hists[m])          # (plain build: ones into the arrays)
+    hist_untwin(&s.hists[M_HP_WAIT])          # (plain build: hp_acq_wait takes its sums)
     s.hist_trials = 0
 
 

@@ -44,6 +44,16 @@ cdef extern from *:
         int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) noexcept nogil
 
 cdef extern from *:
+    # A function kept out of line and laid out cold (Cython has no syntax for attributes):
+    # for the rare paths that would otherwise inline into the engine's event loop.
+    """
+    #define mcsim_hist_cold_void __attribute__((noinline, cold)) void
+    #define mcsim_hist_noinline_void __attribute__((noinline)) void
+    """
+    ctypedef void hist_cold_void "mcsim_hist_cold_void"
+    ctypedef void hist_noinline_void "mcsim_hist_noinline_void"
+
+cdef extern from *:
     """
     #include <stdlib.h>
     #include <string.h>
@@ -265,12 +275,19 @@ cdef struct Hist:
     # Or NULL: N_BUCKETS counts of one-sample trials' buckets not yet added to counts, yy
     # and yn (hist_close_trial_ones; hist_flush_ones adds them).  Owned elsewhere, zeroed.
     int64_t* ones
-    # Padding to 256 bytes (168 without it): the engine indexes its array of Hists by a
+    # Or NULL: a Hist that gets the same samples as this one at the same times, which this
+    # one records for both (hist_twin_start); counts, yy and yn are then zeroed arrays of
+    # the pair's sums since, and real_* this Hist's own arrays.  hist_untwin parts them.
+    Hist* twin
+    int64_t* real_counts
+    int64_t* real_yy
+    int64_t* real_yn
+    # Padding to 256 bytes (200 without it): the engine indexes its array of Hists by a
     # metric known only at run time (a trial's close of each metric it touched, a hold's
     # metric by the holder's kind), and a power of two makes that index a shift, not a
     # multiply by 5 and a shift recomputed at each field's use.  engine_trial.pxi checks
     # the size when it compiles.
-    int64_t pad[11]
+    int64_t pad[7]
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
@@ -322,6 +339,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.tsum = 0
     h.cbuf = NULL
     h.ones = NULL
+    h.twin = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
@@ -399,6 +417,8 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
+    if unlikely(h.twin != NULL and sat_add(h.nn, sat_mul(N, N)) >= h.nn_safe, 0):
+        _untwin_fold(h, N)      # the pair's entries may saturate, each its own way
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
@@ -409,6 +429,13 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
     _set_nn_fast(h)
+
+
+cdef inline hist_noinline_void _fold_open(Hist* h) noexcept nogil:
+    """_fold_trial of the open trial, which then closes: out of line, as its fold is."""
+    _fold_trial(h, h.tlen)
+    h.tlen = 0
+    h.tsum = 0
 
 
 cdef inline void _add_ranked(Hist* h, int32_t b, int64_t rank, int64_t N) noexcept nogil:
@@ -525,9 +552,7 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     elif h.tlen == 5 and h.nn < h.nn_fast - 24:
         _close_five(h, t)
     elif h.tlen > 0:
-        _fold_trial(h, h.tlen)
-        h.tlen = 0
-        h.tsum = 0
+        _fold_open(h)
 
 
 cdef inline void hist_close_trial_ones(Hist* h) noexcept nogil:
@@ -562,6 +587,76 @@ cdef inline void hist_flush_ones(Hist* h) noexcept nogil:
         yy[b] += o
         yn[b] += o
         ones[b] = 0
+
+
+cdef inline void hist_twin_start(Hist* h, Hist* twin, int64_t* scratch) noexcept nogil:
+    """From now on h records its samples for twin as well, which must then get exactly
+    h's samples, at the same times (each trial the same ones), and nothing else until
+    hist_untwin; both fresh from hist_init with the same largest.  scratch: 3 * N_BUCKETS
+    zeroed entries, owned by the caller, for the pair's counts, yy and yn."""
+    h.twin = twin
+    h.real_counts = h.counts
+    h.real_yy = h.yy
+    h.real_yn = h.yn
+    h.counts = scratch
+    h.yy = scratch + N_BUCKETS
+    h.yn = scratch + 2 * N_BUCKETS
+
+
+cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
+    """Part h from its twin (if any): the pair's sums since hist_twin_start are added to
+    both Hists' own arrays, and the twin takes h's scalars, as if it had recorded the
+    same samples itself.  Exact while no entry saturated: h untwins before its first fold
+    that may saturate (_fold_trial), and before its arrays are read.  The twin's open
+    trial stays empty; h's is h's own."""
+    cdef Hist* tw = h.twin
+    cdef int32_t b, lo, hi
+    cdef int64_t d
+    if tw == NULL:
+        return
+    h.twin = NULL
+    hist_flush_ones(h)
+    if h.vmax >= 0:             # every sample's bucket lies in [vmin's, vmax's]
+        lo = bucket_index(h.vmin)
+        hi = bucket_index(h.vmax)
+        for b in range(lo, hi + 1):
+            d = h.counts[b]
+            h.real_counts[b] += d
+            tw.counts[b] += d
+            d = h.yy[b]
+            h.real_yy[b] += d
+            tw.yy[b] += d
+            d = h.yn[b]
+            h.real_yn[b] += d
+            tw.yn[b] += d
+    h.counts = h.real_counts
+    h.yy = h.real_yy
+    h.yn = h.real_yn
+    tw.n = h.n
+    tw.total = h.total
+    tw.vmin = h.vmin
+    tw.vmax = h.vmax
+    tw.nn = h.nn
+    tw.trials = h.trials
+    tw.overflow = h.overflow
+    tw.ss = h.ss
+    tw.sn = h.sn
+    tw.nn_fast = h.nn_fast
+
+
+cdef inline hist_cold_void _untwin_fold(Hist* h, int64_t N) noexcept nogil:
+    """hist_untwin before h's fold of its open trial of N samples, which the twin then
+    folds too (the fold reads only the multiset of h's bucket indices)."""
+    cdef Hist* tw = h.twin
+    cdef int32_t* own = tw.tbuf
+    hist_untwin(h)
+    tw.tbuf = h.tbuf
+    tw.tlen = N
+    tw.tsum = h.tsum
+    _fold_trial(tw, N)
+    tw.tbuf = own
+    tw.tlen = 0
+    tw.tsum = 0
 
 
 cdef inline void _count_open(Hist* h) noexcept nogil:
