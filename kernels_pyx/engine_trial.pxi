@@ -404,9 +404,12 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
     for i in range(n_trials):
         if i == 0:
             reset_trial(s)
+            schedule_first_arrival(s)
         else:                                 # the cycle before ended empty (below)
             reset_cycle(s)
-        schedule_first_arrival(s)
+            # (schedule_first_arrival without its note_pending: one event pending, the
+            # count the first trial's arrival noted already)
+            schedule(s, 0, EV_ARRIVAL, -1, 0)
         events = 0
         while True:
             ev = pop_event(s)
