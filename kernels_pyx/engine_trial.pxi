@@ -349,16 +349,53 @@ cdef inline void reset_cycle(Sim* s) noexcept nogil:
         s.clock_restart = sat_add(s.base, <int64_t>1 << 61)
 
 
+cdef struct TrialSums:
+    # What the trials of a cycles() call add to the Counters, summed there and added once
+    # at its end (cycles_booked): sums of non-negative terms that saturate at INT64_MAX
+    # give the same totals in either grouping.  s.hist_trials takes `done` then too.
+    int64_t done, events, busy, span
+
+
 cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
                            int64_t span) noexcept nogil:
     """Book a finished trial: ``busy`` and ``span`` (busy + idle) simulated ns."""
-    cdef int m
-    cdef uint64_t touched = s.hist_touched
     cdef Counters* c = s.counters             # (read once: the stores could alias s)
     c.trials += 1
     c.events = sat_add(c.events, events)
     c.busy_ns = sat_add(c.busy_ns, busy)
     c.sim_ns = sat_add(c.sim_ns, span)
+    s.hist_trials += 1
+    book_trial(s, i, rows, events, busy, span)
+
+
+cdef inline void end_cycle(Sim* s, TrialSums* k, int64_t i, int64_t* rows, int64_t events,
+                           int64_t busy, int64_t span) noexcept nogil:
+    """end_trial for cycles(): the Counters' sums wait in k."""
+    k.done = i + 1
+    k.events = sat_add(k.events, events)
+    k.busy = sat_add(k.busy, busy)
+    k.span = sat_add(k.span, span)
+    book_trial(s, i, rows, events, busy, span)
+
+
+cdef inline int cycles_booked(Sim* s, const TrialSums* k, int err) noexcept nogil:
+    """cycles() returns err: its trials' sums join the Counters and s.hist_trials."""
+    cdef Counters* c = s.counters
+    c.trials += k.done
+    c.events = sat_add(c.events, k.events)
+    c.busy_ns = sat_add(c.busy_ns, k.busy)
+    c.sim_ns = sat_add(c.sim_ns, k.span)
+    s.hist_trials += k.done
+    return err
+
+
+cdef inline void book_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
+                            int64_t span) noexcept nogil:
+    """end_trial's part that both loops share: the clock's base, the maximum, the
+    histograms' closes and the trial's row."""
+    cdef int m
+    cdef uint64_t touched = s.hist_touched
+    cdef Counters* c = s.counters             # (read once: the stores could alias s)
     s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
     if events > c.max_trial_events:
         c.max_trial_events = events
@@ -371,7 +408,6 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
             hist_close_trial(&s.hists[__builtin_ctzll(touched)])
         touched &= touched - 1
     s.hist_touched = 0
-    s.hist_trials += 1
     if rows != NULL:
         s.trial[T_EVENTS] = events
         s.trial[T_BUSY_NS] = busy
@@ -400,6 +436,8 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
     cdef int64_t i, events
     cdef Event ev
     cdef int broken
+    cdef TrialSums k
+    memset(&k, 0, sizeof(k))
     s.stop_events = s.sc.max_trial_events     # (fail() sets it to 0)
     for i in range(n_trials):
         if i == 0:
@@ -423,26 +461,26 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
                 # An error, or the trial's last allowed event: the same tests, in the
                 # same order, as below.  One test per event for both.
                 if s.error:
-                    return s.error
+                    return cycles_booked(s, &k, s.error)
                 if CheckMode is InvariantsChecked:
                     broken = check_state(s)
                     if broken:
-                        return ERR_INVARIANT + broken
+                        return cycles_booked(s, &k, ERR_INVARIANT + broken)
                 if s.alive == 0 and s.inflight == 0:
                     break
-                return ERR_TRIAL_TOO_LONG
+                return cycles_booked(s, &k, ERR_TRIAL_TOO_LONG)
             if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
-                    return ERR_INVARIANT + broken
+                    return cycles_booked(s, &k, ERR_INVARIANT + broken)
             if s.alive == 0 and s.inflight == 0:
                 break
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
         if s.nheap != 0 or not s.arr_pending:
-            return ERR_PENDING_IN_EMPTY
-        end_trial(s, i, rows, events, s.now, s.arr_t)
-    return 0
+            return cycles_booked(s, &k, ERR_PENDING_IN_EMPTY)
+        end_cycle(s, &k, i, rows, events, s.now, s.arr_t)
+    return cycles_booked(s, &k, 0)
 
 
 cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
