@@ -351,9 +351,9 @@ cdef inline void reset_cycle(Sim* s) noexcept nogil:
 
 cdef struct TrialSums:
     # What the trials of a cycles() call add to the Counters, summed there and added once
-    # at its end (cycles_booked): sums of non-negative terms that saturate at INT64_MAX
-    # give the same totals in either grouping.  s.hist_trials takes `done` then too.
-    int64_t done, events, busy, span
+    # at its end (cycles_booked, with the count of trials): sums of non-negative terms
+    # that saturate at INT64_MAX give the same totals in either grouping.
+    int64_t events, busy, span
 
 
 cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
@@ -371,21 +371,22 @@ cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int
 cdef inline void end_cycle(Sim* s, TrialSums* k, int64_t i, int64_t* rows, int64_t events,
                            int64_t busy, int64_t span) noexcept nogil:
     """end_trial for cycles(): the Counters' sums wait in k."""
-    k.done = i + 1
     k.events = sat_add(k.events, events)
     k.busy = sat_add(k.busy, busy)
     k.span = sat_add(k.span, span)
     book_trial(s, i, rows, events, busy, span)
 
 
-cdef inline int cycles_booked(Sim* s, const TrialSums* k, int err) noexcept nogil:
-    """cycles() returns err: its trials' sums join the Counters and s.hist_trials."""
+cdef inline int cycles_booked(Sim* s, const TrialSums* k, int64_t done,
+                              int err) noexcept nogil:
+    """cycles() returns err after ``done`` trials: their sums join the Counters, their
+    count s.hist_trials."""
     cdef Counters* c = s.counters
-    c.trials += k.done
+    c.trials += done
     c.events = sat_add(c.events, k.events)
     c.busy_ns = sat_add(c.busy_ns, k.busy)
     c.sim_ns = sat_add(c.sim_ns, k.span)
-    s.hist_trials += k.done
+    s.hist_trials += done
     return err
 
 
@@ -461,26 +462,26 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
                 # An error, or the trial's last allowed event: the same tests, in the
                 # same order, as below.  One test per event for both.
                 if s.error:
-                    return cycles_booked(s, &k, s.error)
+                    return cycles_booked(s, &k, i, s.error)
                 if CheckMode is InvariantsChecked:
                     broken = check_state(s)
                     if broken:
-                        return cycles_booked(s, &k, ERR_INVARIANT + broken)
+                        return cycles_booked(s, &k, i, ERR_INVARIANT + broken)
                 if s.alive == 0 and s.inflight == 0:
                     break
-                return cycles_booked(s, &k, ERR_TRIAL_TOO_LONG)
+                return cycles_booked(s, &k, i, ERR_TRIAL_TOO_LONG)
             if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
-                    return cycles_booked(s, &k, ERR_INVARIANT + broken)
+                    return cycles_booked(s, &k, i, ERR_INVARIANT + broken)
             if s.alive == 0 and s.inflight == 0:
                 break
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
         if s.nheap != 0 or not s.arr_pending:
-            return cycles_booked(s, &k, ERR_PENDING_IN_EMPTY)
+            return cycles_booked(s, &k, i, ERR_PENDING_IN_EMPTY)
         end_cycle(s, &k, i, rows, events, s.now, s.arr_t)
-    return cycles_booked(s, &k, 0)
+    return cycles_booked(s, &k, n_trials if n_trials > 0 else 0, 0)
 
 
 cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
