@@ -163,7 +163,8 @@ cdef extern from *:
        yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
        1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
        With `saturating` (near the int64 limit) every yy and yn entry saturates on its
-       own.  Out of line, so the close of a short trial (most) stays small. */
+       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
+       stays small; inlined there, it needs no call of its own. */
     /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
        count the samples per bucket, marking the buckets used in a bitmap, then walk the
        bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
@@ -202,7 +203,7 @@ cdef extern from *:
         return 0;
     }
 
-    static __attribute__((noinline)) void mcsim_hist_fold_ranked(
+    static void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
             int32_t** cbuf, int32_t nb, int saturating) {
         if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
