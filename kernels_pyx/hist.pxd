@@ -599,7 +599,8 @@ cdef inline void hist_twin_start(Hist* h, Hist* twin, int64_t* scratch) noexcept
     """From now on h records its samples for twin as well, which must then get exactly
     h's samples, at the same times (each trial the same ones), and nothing else until
     hist_untwin; both fresh from hist_init with the same largest.  scratch: 3 * N_BUCKETS
-    zeroed entries, owned by the caller, for the pair's counts, yy and yn."""
+    zeroed entries, owned by the caller, for the pair's counts, yy and yn (zeroed again
+    by hist_untwin)."""
     h.twin = twin
     h.real_counts = h.counts
     h.real_yy = h.yy
@@ -614,7 +615,7 @@ cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
     both Hists' own arrays, and the twin takes h's scalars, as if it had recorded the
     same samples itself.  Exact while no entry saturated: h untwins before its first fold
     that may saturate (_fold_trial), and before its arrays are read.  The twin's open
-    trial stays empty; h's is h's own."""
+    trial stays empty; h's is h's own.  The scratch arrays are left zeroed."""
     cdef Hist* tw = h.twin
     cdef int32_t b, lo, hi
     cdef int64_t d
@@ -629,12 +630,15 @@ cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
             d = h.counts[b]
             h.real_counts[b] += d
             tw.counts[b] += d
+            h.counts[b] = 0
             d = h.yy[b]
             h.real_yy[b] += d
             tw.yy[b] += d
+            h.yy[b] = 0
             d = h.yn[b]
             h.real_yn[b] += d
             tw.yn[b] += d
+            h.yn[b] = 0
     h.counts = h.real_counts
     h.yy = h.real_yy
     h.yn = h.real_yn
