@@ -272,7 +272,8 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     if PLAIN and spare is not None:
         spare_view = spare
         if spare_view.shape[0] != SPARE:
-            raise ValueError(f"spare must have spare_size() = {SPARE} entries")
+            raise ValueError(f"spare has {spare_view.shape[0]} entries; it must have "
+                             f"spare_size() = {SPARE}")
         out.spare = &spare_view[0]
     cdef int err
     _blocks_run += n
