@@ -60,7 +60,13 @@ cdef extern from *:
     static void mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
                                     int64_t* restrict yn, int64_t* restrict ones,
                                     int32_t lo, int32_t hi) {
-        for (int32_t b = lo; b <= hi; b++) {
+        /* (a count of entries, not b <= hi: a loop GCC can count before it starts) */
+        int64_t n = (int64_t)hi - lo + 1;
+        counts += lo;
+        yy += lo;
+        yn += lo;
+        ones += lo;
+        for (int64_t b = 0; b < n; b++) {
             int64_t o = ones[b];
             counts[b] += o;
             yy[b] += o;
@@ -71,6 +77,27 @@ cdef extern from *:
     """
     void hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
                                              int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
+
+cdef extern from *:
+    """
+    /* hist_untwin's loop, one array of the pair at a time: sums[lo..hi] added to a and to
+       b, then zeroed; `restrict` as in mcsim_hist_add_ones. */
+    static void mcsim_hist_add_twice(int64_t* restrict sums, int64_t* restrict a,
+                                     int64_t* restrict b, int32_t lo, int32_t hi) {
+        int64_t n = (int64_t)hi - lo + 1;
+        sums += lo;
+        a += lo;
+        b += lo;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t d = sums[k];
+            a[k] += d;
+            b[k] += d;
+            sums[k] = 0;
+        }
+    }
+    """
+    void hist_add_twice "mcsim_hist_add_twice"(int64_t* sums, int64_t* a, int64_t* b,
+                                               int32_t lo, int32_t hi) noexcept nogil
 
 cdef extern from *:
     """
@@ -617,8 +644,7 @@ cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
     that may saturate (_fold_trial), and before its arrays are read.  The twin's open
     trial stays empty; h's is h's own.  The scratch arrays are left zeroed."""
     cdef Hist* tw = h.twin
-    cdef int32_t b, lo, hi
-    cdef int64_t d
+    cdef int32_t lo, hi
     if tw == NULL:
         return
     h.twin = NULL
@@ -626,19 +652,9 @@ cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
     if h.vmax >= 0:             # every sample's bucket lies in [vmin's, vmax's]
         lo = bucket_index(h.vmin)
         hi = bucket_index(h.vmax)
-        for b in range(lo, hi + 1):
-            d = h.counts[b]
-            h.real_counts[b] += d
-            tw.counts[b] += d
-            h.counts[b] = 0
-            d = h.yy[b]
-            h.real_yy[b] += d
-            tw.yy[b] += d
-            h.yy[b] = 0
-            d = h.yn[b]
-            h.real_yn[b] += d
-            tw.yn[b] += d
-            h.yn[b] = 0
+        hist_add_twice(h.counts, h.real_counts, tw.counts, lo, hi)
+        hist_add_twice(h.yy, h.real_yy, tw.yy, lo, hi)
+        hist_add_twice(h.yn, h.real_yn, tw.yn, lo, hi)
     h.counts = h.real_counts
     h.yy = h.real_yy
     h.yn = h.real_yn
