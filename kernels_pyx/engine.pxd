@@ -178,6 +178,12 @@ cdef struct Sim:
     int64_t counted_alive           # counted tasks not finished (a window trial's end)
     int64_t counted_open            # counted scans and iterations not ended (the same)
     Hist hists[N_METRICS]
+    # The plain build's zeroed spare arrays (hist.pxd): the hists' ones, N_METRICS *
+    # N_BUCKETS, then, with hp_acquisitions 1, the hp_wait/hp_acq_wait pair's sums, 3 *
+    # N_BUCKETS (hist_twin_start).  A block leaves them zeroed again, so a caller running
+    # several blocks passes the same ones to each (own_spare 0); NULL in the general build.
+    int64_t* spare
+    int32_t own_spare               # sim_init allocated spare: sim_free frees it
     int64_t trial[N_TRIAL_FIELDS]
     int32_t trial_rows              # run_trials was given rows: s.trial is kept (else the
                                     # per-trial sums are skipped: nothing reads them)

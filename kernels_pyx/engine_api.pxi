@@ -76,10 +76,17 @@ cdef int workload_init(Sim* s, const Scenario* sc) noexcept nogil:
     return 0
 
 
+cdef enum:
+    SPARE = (N_METRICS + 3) * N_BUCKETS       # Sim.spare's int64s (engine.pxd)
+
+
 cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* fast,
-                  int64_t* hist_arrays, int64_t largest, Counters* counters) noexcept nogil:
+                  int64_t* hist_arrays, int64_t largest, Counters* counters,
+                  int64_t* spare) noexcept nogil:
     """``fast``: the block's PCG64DXSM state to draw from inline (then ``rng`` is unused;
-    run_block writes ``s.pcg`` back), or NULL to draw through ``rng``."""
+    run_block writes ``s.pcg`` back), or NULL to draw through ``rng``.  ``spare``: SPARE
+    zeroed int64s that the plain build uses as s.spare and leaves zeroed, or NULL (it
+    allocates them)."""
     cdef int m
     memset(s, 0, sizeof(Sim))
     s.sc = sc
@@ -119,6 +126,20 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YY) * N_BUCKETS,
                      hist_arrays + (N_HIST_ARRAYS * m + HA_YN) * N_BUCKETS, largest) != HIST_OK:
             return ERR_NOMEM
+    if not PLAIN:
+        return 0
+    s.spare = spare
+    if spare == NULL:
+        s.spare = <int64_t*>calloc(SPARE, sizeof(int64_t))
+        if s.spare == NULL:
+            return ERR_NOMEM
+        s.own_spare = 1
+    for m in range(N_METRICS):                # one-sample trials close into ones
+        s.hists[m].ones = s.spare + m * N_BUCKETS
+    if s.hp_acquisitions == 1 and sc.cut_hp > 0:
+        # a read's one wait is both hp_acq_wait's and hp_wait's sample (engine_hp.pxi)
+        hist_twin_start(&s.hists[M_HP_WAIT], &s.hists[M_HP_ACQ_WAIT],
+                        s.spare + N_METRICS * N_BUCKETS)
     return 0
 
 
@@ -131,6 +152,9 @@ cdef void sim_free(Sim* s) noexcept nogil:
     free(s.vmas)
     for m in range(N_METRICS):
         hist_free(&s.hists[m])
+    if s.own_spare:
+        free(s.spare)
+    s.spare = NULL
     free(s.heap)
     free(s.tasks)
     free(s.free_ids)
@@ -282,7 +306,7 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
         if pcg_state is not None:
             fast = &pcg
         with nogil:
-            err = sim_init(&s, sc, rng, fast, &hist_arrays[0, 0, 0], largest, cptr)
+            err = sim_init(&s, sc, rng, fast, &hist_arrays[0, 0, 0], largest, cptr, NULL)
             if err == 0:
                 err = run_trials(&s, n_trials, rows, check_invariants)
         if pcg_state is not None:
@@ -345,7 +369,7 @@ def run_script(object scenario_record, object task_rows):
     counters = np.zeros(N_COUNTERS, dtype=np.int64)
     cdef int64_t[:, :, ::1] hv = hist_arrays
     cdef int64_t[::1] cv = counters
-    err = sim_init(&s, sc, NULL, NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0])
+    err = sim_init(&s, sc, NULL, NULL, &hv[0, 0, 0], 0, <Counters*>&cv[0], NULL)
     if err:
         sim_free(&s)
         _raise_for(err, sc)

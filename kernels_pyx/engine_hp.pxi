@@ -40,7 +40,10 @@ cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
         task.inverted = 0                     # the acquisition's wait (§14.4)
         record(s, M_INVERSION_WAIT, wait)
     if PLAIN or task.counted:                 # outside a window: runs, records nothing
-        record(s, M_HP_ACQ_WAIT, wait)
+        # With hp_acquisitions 1, wait_sum is wait: the plain build's hp_wait records it
+        # for hp_acq_wait too, while they are twins (sim_init, hist.pxd hist_twin_start).
+        if not PLAIN or s.hists[M_HP_WAIT].twin == NULL:
+            record(s, M_HP_ACQ_WAIT, wait)
         if task.acq >= s.hp_acquisitions:
             record(s, M_HP_WAIT, task.wait_sum)
             if s.trial_rows:                  # (only end_trial's rows read them)

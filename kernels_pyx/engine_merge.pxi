@@ -51,6 +51,7 @@ cdef struct ChunkOut:
     double* rows
     int64_t* counters
     int64_t largest          # a bound of the yy and yn entries in arrays
+    int64_t* spare           # SPARE zeroed int64s for the plain build's blocks, or NULL
 
 
 cdef void merge_scalars(int64_t* into, const int64_t* part) noexcept nogil:
@@ -144,11 +145,19 @@ cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
     cdef int64_t own[N_COUNTERS]              # (an int64 array: aligned, unlike Counters)
     cdef mcsim_pcg64 pcg
     cdef Py_ssize_t k
-    cdef int err
+    cdef int err = 0
+    # The plain build's spare arrays (Sim.spare), zeroed once for all the blocks (each
+    # leaves them zeroed): the caller's, or one allocation for the chunk.  (A calloc per
+    # block would clear 0.7 MB each time.)
+    cdef int64_t* spare = out.spare
+    if PLAIN and spare == NULL:
+        spare = <int64_t*>calloc(SPARE, sizeof(int64_t))
+        if spare == NULL:
+            return ERR_NOMEM
     for k in range(n_blocks):
         memset(own, 0, sizeof(own))
         block_pcg(&pcg, seed, nseed, <uint64_t>blocks[k])
-        err = sim_init(&s, sc, NULL, &pcg, out.arrays, out.largest, <Counters*>own)
+        err = sim_init(&s, sc, NULL, &pcg, out.arrays, out.largest, <Counters*>own, spare)
         if err == 0:
             err = run_trials(&s, trials[k], NULL, False)
         store_block(&s, out, k)
@@ -156,8 +165,10 @@ cdef int run_chunk(const Scenario* sc, const uint32_t* seed, Py_ssize_t nseed,
         out.largest = nn_bound(&s, out.largest)
         sim_free(&s)
         if err:
-            return err
-    return 0
+            break
+    if spare != out.spare:
+        free(spare)
+    return err
 
 
 cdef int _check_output(const Py_ssize_t* arrays, const Py_ssize_t* scalars) except -1:
@@ -203,7 +214,7 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
                       const int64_t[::1] blocks, const int64_t[::1] block_trials,
                       int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,
                       double[:, ::1] hist_floats, object counters,
-                      block_floats=None, int64_t largest=-1):
+                      block_floats=None, int64_t largest=-1, spare=None):
     """Run the blocks ``blocks[k]`` of ``block_trials[k]`` trials of a run whose seed has
     the words ``seed`` (``seed_words``), each drawing from its own stream
     (``mcsim.engine.block_bitgen``, seeded here) as ``run_block`` runs one into zeroed
@@ -216,7 +227,10 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     ``largest``: a bound of the yy/yn entries the arrays hold (-1: found here, a scan of
     the arrays); returns the bound after the blocks.  All of it runs without the GIL.
     Errors as ``run_block`` (the first failing block's; the output then holds a partial
-    merge)."""
+    merge).  ``spare``: None, or a zeroed C-contiguous int64 array of ``spare_size()``
+    that the plain family's build uses for its histograms and leaves zeroed, so that a
+    caller running many chunks (``mcsim.engine.run_blocks``) zeroes it once; the general
+    build ignores it."""
     from mcsim.numeric import check_scenario
     global _blocks_run
     cdef list keep = []
@@ -225,7 +239,7 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     if plain is not None:                     # the plain family's build (engine_family.pxi)
         return plain.run_blocks_merged(scenario_record, seed, blocks, block_trials,
                                        hist_arrays, hist_scalars, hist_floats, counters,
-                                       block_floats, largest)
+                                       block_floats, largest, spare)
     check_scenario(scenario_record)
     cdef Py_ssize_t k, n = block_trials.shape[0]
     cdef double[:, :, ::1] rows
@@ -253,6 +267,14 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     out.floats = &hist_floats[0, 0]
     out.counters = words
     out.largest = largest
+    out.spare = NULL
+    cdef int64_t[::1] spare_view
+    if PLAIN and spare is not None:
+        spare_view = spare
+        if spare_view.shape[0] != SPARE:
+            raise ValueError(f"spare has {spare_view.shape[0]} entries; it must have "
+                             f"spare_size() = {SPARE}")
+        out.spare = &spare_view[0]
     cdef int err
     _blocks_run += n
     with nogil:
@@ -260,6 +282,11 @@ def run_blocks_merged(object scenario_record, const uint32_t[::1] seed,
     if err:
         _raise_for(err, sc)
     return out.largest
+
+
+def spare_size():
+    """The entries of ``run_blocks_merged``'s ``spare`` array."""
+    return SPARE
 
 
 def merge_outputs(int64_t[:, :, ::1] hist_arrays, int64_t[:, ::1] hist_scalars,

@@ -352,26 +352,66 @@ cdef inline void reset_cycle(Sim* s) noexcept nogil:
         s.clock_restart = sat_add(s.base, <int64_t>1 << 61)
 
 
+cdef struct TrialSums:
+    # What the trials of a cycles() call add to the Counters, summed there and added once
+    # at its end (cycles_booked, with the count of trials): sums of non-negative terms
+    # that saturate at INT64_MAX give the same totals in either grouping.
+    int64_t events, busy, span
+
+
 cdef inline void end_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
                            int64_t span) noexcept nogil:
     """Book a finished trial: ``busy`` and ``span`` (busy + idle) simulated ns."""
-    cdef int m
-    cdef uint64_t touched = s.hist_touched
     cdef Counters* c = s.counters             # (read once: the stores could alias s)
     c.trials += 1
     c.events = sat_add(c.events, events)
     c.busy_ns = sat_add(c.busy_ns, busy)
     c.sim_ns = sat_add(c.sim_ns, span)
+    s.hist_trials += 1
+    book_trial(s, i, rows, events, busy, span)
+
+
+cdef inline void end_cycle(Sim* s, TrialSums* k, int64_t i, int64_t* rows, int64_t events,
+                           int64_t busy, int64_t span) noexcept nogil:
+    """end_trial for cycles(): the Counters' sums wait in k."""
+    k.events = sat_add(k.events, events)
+    k.busy = sat_add(k.busy, busy)
+    k.span = sat_add(k.span, span)
+    book_trial(s, i, rows, events, busy, span)
+
+
+cdef inline int cycles_booked(Sim* s, const TrialSums* k, int64_t done,
+                              int err) noexcept nogil:
+    """cycles() returns err after ``done`` trials: their sums join the Counters, their
+    count s.hist_trials."""
+    cdef Counters* c = s.counters
+    c.trials += done
+    c.events = sat_add(c.events, k.events)
+    c.busy_ns = sat_add(c.busy_ns, k.busy)
+    c.sim_ns = sat_add(c.sim_ns, k.span)
+    s.hist_trials += done
+    return err
+
+
+cdef inline void book_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, int64_t busy,
+                            int64_t span) noexcept nogil:
+    """end_trial's part that both loops share: the clock's base, the maximum, the
+    histograms' closes and the trial's row."""
+    cdef int m
+    cdef uint64_t touched = s.hist_touched
+    cdef Counters* c = s.counters             # (read once: the stores could alias s)
     s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
     if events > c.max_trial_events:
         c.max_trial_events = events
     # Only the metrics that got a sample: an empty trial folds nothing into a histogram
     # (hists_settle counts every trial in each at the block's end).
     while touched:
-        hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+        if PLAIN:                             # (the plain build's hists have ones)
+            hist_close_trial_ones(&s.hists[__builtin_ctzll(touched)])
+        else:
+            hist_close_trial(&s.hists[__builtin_ctzll(touched)])
         touched &= touched - 1
     s.hist_touched = 0
-    s.hist_trials += 1
     if rows != NULL:
         s.trial[T_EVENTS] = events
         s.trial[T_BUSY_NS] = busy
@@ -400,13 +440,18 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
     cdef int64_t i, events
     cdef Event ev
     cdef int broken
+    cdef TrialSums k
+    memset(&k, 0, sizeof(k))
     s.stop_events = s.sc.max_trial_events     # (fail() sets it to 0)
     for i in range(n_trials):
         if i == 0:
             reset_trial(s)
+            schedule_first_arrival(s)
         else:                                 # the cycle before ended empty (below)
             reset_cycle(s)
-        schedule_first_arrival(s)
+            # (schedule_first_arrival without its note_pending: one event pending, the
+            # count the first trial's arrival noted already)
+            schedule(s, 0, EV_ARRIVAL, -1, 0)
         events = 0
         while True:
             ev = pop_event(s)
@@ -420,26 +465,26 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
                 # An error, or the trial's last allowed event: the same tests, in the
                 # same order, as below.  One test per event for both.
                 if s.error:
-                    return s.error
+                    return cycles_booked(s, &k, i, s.error)
                 if CheckMode is InvariantsChecked:
                     broken = check_state(s)
                     if broken:
-                        return ERR_INVARIANT + broken
+                        return cycles_booked(s, &k, i, ERR_INVARIANT + broken)
                 if s.alive == 0 and s.inflight == 0:
                     break
-                return ERR_TRIAL_TOO_LONG
+                return cycles_booked(s, &k, i, ERR_TRIAL_TOO_LONG)
             if CheckMode is InvariantsChecked:
                 broken = check_state(s)
                 if broken:
-                    return ERR_INVARIANT + broken
+                    return cycles_booked(s, &k, i, ERR_INVARIANT + broken)
             if s.alive == 0 and s.inflight == 0:
                 break
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
         if s.nheap != 0 or not s.arr_pending:
-            return ERR_PENDING_IN_EMPTY
-        end_trial(s, i, rows, events, s.now, s.arr_t)
-    return 0
+            return cycles_booked(s, &k, i, ERR_PENDING_IN_EMPTY)
+        end_cycle(s, &k, i, rows, events, s.now, s.arr_t)
+    return cycles_booked(s, &k, n_trials if n_trials > 0 else 0, 0)
 
 
 cdef int run_cycles(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexcept nogil:
@@ -491,6 +536,8 @@ cdef void hists_settle(Sim* s) noexcept nogil:
     for m in range(N_METRICS):
         s.hists[m].trials += s.hist_trials
         hist_abandon_trial(&s.hists[m])
+        hist_flush_ones(&s.hists[m])          # (plain build: ones into the arrays)
+    hist_untwin(&s.hists[M_HP_WAIT])          # (plain build: hp_acq_wait takes its sums)
     s.hist_trials = 0
 
 

@@ -44,6 +44,62 @@ cdef extern from *:
         int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) noexcept nogil
 
 cdef extern from *:
+    # A function kept out of line and laid out cold (Cython has no syntax for attributes):
+    # for the rare paths that would otherwise inline into the engine's event loop.
+    """
+    #define mcsim_hist_cold_void __attribute__((noinline, cold)) void
+    #define mcsim_hist_noinline_void __attribute__((noinline)) void
+    """
+    ctypedef void hist_cold_void "mcsim_hist_cold_void"
+    ctypedef void hist_noinline_void "mcsim_hist_noinline_void"
+
+cdef extern from *:
+    """
+    /* hist_flush_ones' loop: ones[lo..hi] added to counts, yy and yn, then zeroed.  In C
+       for `restrict` (the four arrays never overlap), so that GCC vectorizes it. */
+    static void mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
+                                    int64_t* restrict yn, int64_t* restrict ones,
+                                    int32_t lo, int32_t hi) {
+        /* (a count of entries, not b <= hi: a loop GCC can count before it starts) */
+        int64_t n = (int64_t)hi - lo + 1;
+        counts += lo;
+        yy += lo;
+        yn += lo;
+        ones += lo;
+        for (int64_t b = 0; b < n; b++) {
+            int64_t o = ones[b];
+            counts[b] += o;
+            yy[b] += o;
+            yn[b] += o;
+            ones[b] = 0;
+        }
+    }
+    """
+    void hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
+                                             int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
+
+cdef extern from *:
+    """
+    /* hist_untwin's loop, one array of the pair at a time: sums[lo..hi] added to a and to
+       b, then zeroed; `restrict` as in mcsim_hist_add_ones. */
+    static void mcsim_hist_add_twice(int64_t* restrict sums, int64_t* restrict a,
+                                     int64_t* restrict b, int32_t lo, int32_t hi) {
+        int64_t n = (int64_t)hi - lo + 1;
+        sums += lo;
+        a += lo;
+        b += lo;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t d = sums[k];
+            a[k] += d;
+            b[k] += d;
+            sums[k] = 0;
+        }
+    }
+    """
+    void hist_add_twice "mcsim_hist_add_twice"(int64_t* sums, int64_t* a, int64_t* b,
+                                               int32_t lo, int32_t hi) noexcept nogil
+
+cdef extern from *:
     """
     #include <stdlib.h>
     #include <string.h>
@@ -134,7 +190,8 @@ cdef extern from *:
        yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
        1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
        With `saturating` (near the int64 limit) every yy and yn entry saturates on its
-       own.  Out of line, so the close of a short trial (most) stays small. */
+       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
+       stays small; inlined there, it needs no call of its own. */
     /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
        count the samples per bucket, marking the buckets used in a bitmap, then walk the
        bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
@@ -173,7 +230,7 @@ cdef extern from *:
         return 0;
     }
 
-    static __attribute__((noinline)) void mcsim_hist_fold_ranked(
+    static void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
             int32_t** cbuf, int32_t nb, int saturating) {
         if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
@@ -262,12 +319,22 @@ cdef struct Hist:
     # adds < 2**MAX_EXP to total per unit of nn.
     # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
     int64_t nn_fast
-    # Padding to 256 bytes (160 without it): the engine indexes its array of Hists by a
+    # Or NULL: N_BUCKETS counts of one-sample trials' buckets not yet added to counts, yy
+    # and yn (hist_close_trial_ones; hist_flush_ones adds them).  Owned elsewhere, zeroed.
+    int64_t* ones
+    # Or NULL: a Hist that gets the same samples as this one at the same times, which this
+    # one records for both (hist_twin_start); counts, yy and yn are then zeroed arrays of
+    # the pair's sums since, and real_* this Hist's own arrays.  hist_untwin parts them.
+    Hist* twin
+    int64_t* real_counts
+    int64_t* real_yy
+    int64_t* real_yn
+    # Padding to 256 bytes (200 without it): the engine indexes its array of Hists by a
     # metric known only at run time (a trial's close of each metric it touched, a hold's
     # metric by the holder's kind), and a power of two makes that index a shift, not a
     # multiply by 5 and a shift recomputed at each field's use.  engine_trial.pxi checks
     # the size when it compiles.
-    int64_t pad[12]
+    int64_t pad[7]
 
 
 cdef inline int32_t _bucket_below_overflow(int64_t v) noexcept nogil:
@@ -318,6 +385,8 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.tlen = 0
     h.tsum = 0
     h.cbuf = NULL
+    h.ones = NULL
+    h.twin = NULL
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
@@ -395,14 +464,25 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
+    if unlikely(h.twin != NULL and sat_add(h.nn, sat_mul(N, N)) >= h.nn_safe, 0):
+        _untwin_fold(h, N)      # the pair's entries may saturate, each its own way
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
+    if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
+        hist_flush_ones(h)      # the entries must be exact before they saturate
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
     hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe)
     h.total = sat_add(h.total, h.tsum)
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
     _set_nn_fast(h)
+
+
+cdef inline hist_noinline_void _fold_open(Hist* h) noexcept nogil:
+    """_fold_trial of the open trial, which then closes: out of line, as its fold is."""
+    _fold_trial(h, h.tlen)
+    h.tlen = 0
+    h.tsum = 0
 
 
 cdef inline void _add_ranked(Hist* h, int32_t b, int64_t rank, int64_t N) noexcept nogil:
@@ -519,9 +599,90 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     elif h.tlen == 5 and h.nn < h.nn_fast - 24:
         _close_five(h, t)
     elif h.tlen > 0:
-        _fold_trial(h, h.tlen)
-        h.tlen = 0
-        h.tsum = 0
+        _fold_open(h)
+
+
+cdef inline void hist_close_trial_ones(Hist* h) noexcept nogil:
+    """hist_close_trial for a Hist with ones: a one-sample trial far from the int64 limits
+    adds 1 to ones[b] instead of to counts[b], yy[b] and yn[b] alike (hist_flush_ones
+    adds ones to the three later: the same sums, as nothing saturates before it)."""
+    if h.tlen == 1 and h.nn < h.nn_fast:
+        h.ones[h.tbuf[0]] += 1
+        _close_small(h, h.tsum, 1)
+    else:
+        hist_close_trial(h)
+
+
+cdef inline void hist_flush_ones(Hist* h) noexcept nogil:
+    """Add the pending one-sample trials (ones) to counts, yy and yn, and zero ones.  A
+    sample lies in the buckets of [vmin, vmax], so only those are read.  Called before
+    anything reads the arrays, and before an entry may saturate (_fold_trial): until then
+    each of them only grows by plain adds, which any order sums alike."""
+    if h.ones != NULL and h.vmax >= 0:
+        hist_add_ones(h.counts, h.yy, h.yn, h.ones, bucket_index(h.vmin), bucket_index(h.vmax))
+
+
+cdef inline void hist_twin_start(Hist* h, Hist* twin, int64_t* scratch) noexcept nogil:
+    """From now on h records its samples for twin as well, which must then get exactly
+    h's samples, at the same times (each trial the same ones), and nothing else until
+    hist_untwin; both fresh from hist_init with the same largest.  scratch: 3 * N_BUCKETS
+    zeroed entries, owned by the caller, for the pair's counts, yy and yn (zeroed again
+    by hist_untwin)."""
+    h.twin = twin
+    h.real_counts = h.counts
+    h.real_yy = h.yy
+    h.real_yn = h.yn
+    h.counts = scratch
+    h.yy = scratch + N_BUCKETS
+    h.yn = scratch + 2 * N_BUCKETS
+
+
+cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
+    """Part h from its twin (if any): the pair's sums since hist_twin_start are added to
+    both Hists' own arrays, and the twin takes h's scalars, as if it had recorded the
+    same samples itself.  Exact while no entry saturated: h untwins before its first fold
+    that may saturate (_fold_trial), and before its arrays are read.  The twin's open
+    trial stays empty; h's is h's own.  The scratch arrays are left zeroed."""
+    cdef Hist* tw = h.twin
+    cdef int32_t lo, hi
+    if tw == NULL:
+        return
+    h.twin = NULL
+    hist_flush_ones(h)
+    if h.vmax >= 0:             # every sample's bucket lies in [vmin's, vmax's]
+        lo = bucket_index(h.vmin)
+        hi = bucket_index(h.vmax)
+        hist_add_twice(h.counts, h.real_counts, tw.counts, lo, hi)
+        hist_add_twice(h.yy, h.real_yy, tw.yy, lo, hi)
+        hist_add_twice(h.yn, h.real_yn, tw.yn, lo, hi)
+    h.counts = h.real_counts
+    h.yy = h.real_yy
+    h.yn = h.real_yn
+    tw.n = h.n
+    tw.total = h.total
+    tw.vmin = h.vmin
+    tw.vmax = h.vmax
+    tw.nn = h.nn
+    tw.trials = h.trials
+    tw.overflow = h.overflow
+    tw.ss = h.ss
+    tw.sn = h.sn
+    tw.nn_fast = h.nn_fast
+
+
+cdef inline hist_cold_void _untwin_fold(Hist* h, int64_t N) noexcept nogil:
+    """hist_untwin before h's fold of its open trial of N samples, which the twin then
+    folds too (the fold reads only the multiset of h's bucket indices)."""
+    cdef Hist* tw = h.twin
+    cdef int32_t* own = tw.tbuf
+    hist_untwin(h)
+    tw.tbuf = h.tbuf
+    tw.tlen = N
+    tw.tsum = h.tsum
+    _fold_trial(tw, N)
+    tw.tbuf = own
+    tw.tlen = 0
+    tw.tsum = 0
 
 
 cdef inline void _count_open(Hist* h) noexcept nogil:

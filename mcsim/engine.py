@@ -251,7 +251,7 @@ class _Sums:
     bound of their yy/yn entries that the core carries from call to call."""
 
     def __init__(self):
-        self.out, self.largest = BlockOutput.zeros(), 0
+        self.out, self.largest, self.spare = BlockOutput.zeros(), 0, _spare()
 
     def run(self, scenario, words: np.ndarray, chunk: list[tuple[int, int]]):
         """The chunk's blocks added to these sums; returns their float sums (one row per
@@ -261,8 +261,15 @@ class _Sums:
         out = self.out
         self.largest = compiled_engine().run_blocks_merged(
             scenario, words, blocks, trials, out.hist_arrays, out.hist_scalars,
-            out.hist_floats, out.counters, block_floats=rows, largest=self.largest)
+            out.hist_floats, out.counters, block_floats=rows, largest=self.largest,
+            spare=self.spare)
         return rows, int(trials.sum())
+
+
+def _spare() -> np.ndarray:
+    """Zeroed arrays for the plain build's histograms (``run_blocks_merged``'s ``spare``),
+    which every chunk of a run reuses: each leaves them zeroed."""
+    return np.zeros(compiled_engine().spare_size(), dtype=np.int64)
 
 
 def _chunks(blocks: Sequence[tuple[int, int]], workers: int) -> Iterator[list[tuple[int, int]]]:
@@ -329,12 +336,12 @@ def _run_chunks(scenario, seed: int, blocks, workers: int, progress) -> BlockOut
     core = compiled_engine()
     words, total = core.seed_words(seed), BlockOutput.zeros()
     if workers <= 1:
-        largest = 0
+        largest, spare = 0, _spare()
         for chunk in _chunks(blocks, 1):
             block_ids, trials = _columns(chunk)
             largest = core.run_blocks_merged(
                 scenario, words, block_ids, trials, total.hist_arrays, total.hist_scalars,
-                total.hist_floats, total.counters, largest=largest)
+                total.hist_floats, total.counters, largest=largest, spare=spare)
             if progress:
                 progress(int(trials.sum()))
         return total

@@ -208,3 +208,23 @@ def test_run_blocks_gives_the_same_bytes_for_any_worker_count(first):
         got = run_blocks(rec, 9, blocks, workers=workers, progress=seen.append)
         same(got, want)
         assert sum(seen) == 37
+
+
+def test_chunks_share_a_spare_array_that_each_leaves_zeroed():
+    """run_blocks_merged's ``spare`` (the plain build's histogram arrays, zeroed once per
+    run by mcsim.engine.run_blocks): several chunks that share one give the bytes of the
+    blocks one by one, and it is all zeros after each; a wrong size is refused."""
+    core, rec = compiled_engine(), compile_scenario(validate())
+    spare = np.zeros(core.spare_size(), dtype=np.int64)
+    out, blocks = BlockOutput.zeros(), [(0, 3000), (1, 2000), (2, 4000)]
+    for block, trials in blocks:
+        core.run_blocks_merged(rec, core.seed_words(9), np.array([block], dtype=np.int64),
+                               np.array([trials], dtype=np.int64), out.hist_arrays,
+                               out.hist_scalars, out.hist_floats, out.counters, spare=spare)
+        assert not spare.any()
+    same(out, one_by_one(rec, 9, blocks))
+    with pytest.raises(ValueError, match="spare has 5 entries; it must have spare_size"):
+        core.run_blocks_merged(rec, core.seed_words(9), np.array([0], dtype=np.int64),
+                               np.array([10], dtype=np.int64), out.hist_arrays,
+                               out.hist_scalars, out.hist_floats, out.counters,
+                               spare=np.zeros(5, dtype=np.int64))

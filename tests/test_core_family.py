@@ -9,6 +9,7 @@ import mcsim
 from mcsim import layout as lay
 from mcsim._build import load_extension
 from mcsim.engine import BlockOutput, block_bitgen, compiled_engine
+from mcsim.histogram import N_BUCKETS
 from mcsim.params import validate
 from mcsim.scenario import compile_scenario
 from mcsim.workload import load_workload
@@ -118,3 +119,41 @@ def test_the_general_build_refuses_a_plain_build_of_other_sources(monkeypatch):
     finally:
         core.use_plain_build(was)
     assert out.counters[lay.COUNTERS.index("events")] > 1000
+
+
+def run_from(core, rec, start, trials=3000):
+    """A block accumulated into arrays that start at ``start`` (not zero)."""
+    out = BlockOutput.zeros()
+    out.hist_arrays[...] = start
+    core.run_block(rec, block_bitgen(7, 0), trials, out.hist_arrays, out.hist_scalars,
+                   out.hist_floats, out.counters)
+    return out
+
+
+@pytest.mark.parametrize("room", [None, 4000, 60])
+@pytest.mark.parametrize("acquisitions", [1, 2])
+def test_the_plain_builds_histograms_near_the_int64_limit(room, acquisitions):
+    """The plain build closes one-sample trials into ``ones`` and, with one acquisition
+    per read, records hp_wait's samples for hp_acq_wait too (hist.pxd: hist_twin_start);
+    both must part before an entry may saturate.  Arrays that start ``room`` below
+    INT64_MAX (nn_safe = room: with 60 the first long trial saturates, with 4000 one
+    later in the block) give the bytes of the general build, which does neither."""
+    core = compiled_engine()
+    rec = record(hp_rate=3000.0)
+    rec["hp_acquisitions"] = acquisitions
+    start = np.full((len(lay.METRICS), 3, N_BUCKETS), 11, dtype=np.int64)
+    if room is not None:
+        start[:, 1:, :] = np.iinfo(np.int64).max - room
+    was = core.use_plain_build(False)
+    try:
+        general = run_from(core, rec, start)
+    finally:
+        core.use_plain_build(was)
+    plain = run_from(plain_core(), rec, start)
+    hp_wait, hp_acq = lay.METRICS.index("hp_wait"), lay.METRICS.index("hp_acq_wait")
+    n = general.hist_scalars[:, 0]
+    assert n[hp_wait] > 500 and n[hp_acq] == acquisitions * n[hp_wait]
+    if room is not None:       # some entries saturated (else the test tests nothing)
+        assert (general.hist_arrays[hp_wait, 1:] == np.iinfo(np.int64).max).any()
+    for name in ("hist_arrays", "hist_scalars", "hist_floats", "counters"):
+        assert getattr(plain, name).tobytes() == getattr(general, name).tobytes(), name
