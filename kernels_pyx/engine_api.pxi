@@ -278,7 +278,7 @@ def run_block(object scenario_record, object bit_generator, int64_t n_trials,
                                check_invariants)
     check_scenario(scenario_record)
     cdef Sim s
-    cdef int err, m
+    cdef int err = 0, m
     cdef int64_t[:, ::1] rows_view
     cdef int64_t* rows = NULL
     if hist_arrays.shape[0] != N_METRICS or hist_arrays.shape[1] != N_HIST_ARRAYS or \
