@@ -417,33 +417,121 @@ def run_script(object scenario_record, object task_rows):
             "counters": counters}
 
 
+cdef extern from *:
+    # _ziggurat_bounds' generator: a given uint64 first, then a PCG64DXSM stream.
+    """
+    typedef struct { uint64_t first; int64_t used; mcsim_pcg64 pcg; } mcsim_fed;
+    static uint64_t mcsim_fed_next64(void *st) {
+        mcsim_fed *f = (mcsim_fed *)st;
+        return f->used++ == 0 ? f->first : mcsim_pcg64_next64(&f->pcg);
+    }
+    static double mcsim_fed_double(void *st) {
+        return (double)(mcsim_fed_next64(st) >> 11) * (1.0 / 9007199254740992.0);
+    }
+    static uint32_t mcsim_fed_next32(void *st) { return (uint32_t)mcsim_fed_next64(st); }
+    """
+    ctypedef struct mcsim_fed:
+        uint64_t first
+        int64_t used
+        mcsim_pcg64 pcg
+    uint64_t mcsim_fed_next64(void* st) noexcept nogil
+    double mcsim_fed_double(void* st) noexcept nogil
+    uint32_t mcsim_fed_next32(void* st) noexcept nogil
+
+
+def _ziggurat_bounds(str what):
+    """Test hook: the inline fast path's test against numpy's own function (the one linked
+    in) at each index's bound in ziggurat_tables.h, where a wrong bound would show: for
+    each index, the uint64 whose mantissa is one below the bound and the one whose
+    mantissa is the bound (both signs for "normal").  Rows (index, mantissa, whether the
+    fast path took it, the uint64s numpy's function drew, our value, numpy's value)."""
+    cdef mcsim_fed fed
+    cdef bitgen_t bg
+    cdef mcsim_pcg64 p
+    cdef uint64_t r, m
+    cdef double x, y
+    cdef int idx, sign, took
+    if what not in ("exponential", "normal"):
+        raise ValueError(f"what={what!r}: 'exponential' or 'normal'")
+    _pcg64_state_of(np.random.PCG64DXSM(0), &p)
+    bg.state = &fed
+    bg.next_uint64 = mcsim_fed_next64
+    bg.next_uint32 = mcsim_fed_next32
+    bg.next_double = mcsim_fed_double
+    bg.next_raw = mcsim_fed_next64
+    rows = []
+    signs = [0] if what == "exponential" else [0, 1]
+    for idx in range(256):
+        bound = ke_double[idx] if what == "exponential" else ki_double[idx]
+        for m in ([bound - 1] if bound > 0 else []) + [bound]:
+            for sign in signs:
+                if what == "exponential":
+                    r = ((m << 8) | <uint64_t>idx) << 3
+                    took = mcsim_zig_exponential_of(r, &x)
+                else:
+                    r = (m << 9) | (<uint64_t>sign << 8) | <uint64_t>idx
+                    took = mcsim_zig_normal_of(r, &x)
+                fed.first = r
+                fed.used = 0
+                fed.pcg = p
+                y = (random_standard_exponential(&bg) if what == "exponential"
+                     else random_standard_normal(&bg))
+                rows.append((idx, m, took, fed.used, x, y))
+    return rows
+
+
 def _pcg64_draws(object bit_generator, int64_t n, str what="raw"):
     """Test hook: ``n`` values drawn the way the core draws them from a PCG64DXSM
     (``what``: "raw" uint64, "uint32", "double", "exponential", "normal" or "mixed",
-    which cycles through double, exponential, normal and raw), writing the state back."""
+    which cycles through double, exponential, normal and raw), writing the state back.
+    "exponential-fast" and "normal-fast": the inline ziggurat fast path alone, NaN where
+    it declines (numpy's function then draws, as in the core), -inf where it declined
+    without putting back the state it found."""
     cdef Sim s
-    cdef int64_t i, k
+    cdef int64_t i, k, k0
     cdef mcsim_pcg64 p
+    cdef double x
+    kinds = {"raw": 3, "uint32": 4, "double": 0, "exponential": 1, "normal": 2,
+             "exponential-fast": 5, "normal-fast": 6}
+    if what not in kinds and what != "mixed":
+        raise ValueError(f"what={what!r}: one of {sorted(kinds) + ['mixed']}")
     st = _pcg64_state_of(bit_generator, &p)
     if st is None:
         raise TypeError("a numpy PCG64DXSM is required")
     s.pcg = p
     use_fast_rng(&s)
-    out = np.empty(n, dtype=np.float64 if what in ("double", "exponential", "normal", "mixed")
-                   else np.uint64)
+    k0 = kinds.get(what, -1)
+    out = np.empty(n, dtype=np.uint64 if what in ("raw", "uint32") else np.float64)
+    cdef uint64_t[::1] ints = out if out.dtype == np.uint64 else np.empty(0, np.uint64)
+    cdef double[::1] reals = out if out.dtype == np.float64 else np.empty(0)
     for i in range(n):
-        k = {"raw": 3, "uint32": 4, "double": 0, "exponential": 1, "normal": 2}.get(what, i % 4)
+        k = k0 if k0 >= 0 else i % 4
         if k == 0:
-            out[i] = uniform(&s)
+            reals[i] = uniform(&s)
         elif k == 1:
-            out[i] = random_standard_exponential(s.rng)
+            reals[i] = std_exponential(&s)
         elif k == 2:
-            out[i] = random_standard_normal(s.rng)
+            reals[i] = std_normal(&s)
+        elif k == 3 and k0 == 3:
+            ints[i] = s.rng.next_uint64(s.rng.state)
         elif k == 3:
-            out[i] = s.rng.next_uint64(s.rng.state) if what == "raw" else <double>(
-                s.rng.next_uint64(s.rng.state) >> 11)
+            reals[i] = <double>(s.rng.next_uint64(s.rng.state) >> 11)
+        elif k == 4:
+            ints[i] = s.rng.next_uint32(s.rng.state)
         else:
-            out[i] = s.rng.next_uint32(s.rng.state)
+            p = s.pcg
+            if (mcsim_zig_exponential(&s.pcg, &x) if k == 5
+                    else mcsim_zig_normal(&s.pcg, &x)):
+                reals[i] = x
+                continue
+            reals[i] = NAN if (mcsim_pcg64_state_hi(&p) == mcsim_pcg64_state_hi(&s.pcg)
+                               and mcsim_pcg64_state_lo(&p) == mcsim_pcg64_state_lo(&s.pcg)) \
+                else -INFINITY
+            s.pcg = p
+            if k == 5:
+                random_standard_exponential(s.rng)
+            else:
+                random_standard_normal(s.rng)
     _pcg64_write_back(bit_generator, st, &s.pcg)
     return out
 

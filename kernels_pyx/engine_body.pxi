@@ -22,7 +22,7 @@ cdef extern from *:
 import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from libc.math cimport exp
+from libc.math cimport INFINITY, NAN, exp
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset

@@ -62,10 +62,10 @@ cdef inline int64_t to_ns(double x) noexcept nogil:
 # state (numpy's public `state` dict) into s.pcg, the core steps that copy with numpy's
 # own algorithm (pcg64.h: the DXSM output of the pre-iterated state, then the "cheap
 # multiplier" LCG step), and run_block writes the state back, so the stream, its order
-# and where the caller's generator ends are exactly numpy's.  numpy's ziggurat draws
-# (random_standard_exponential/normal) still take a bitgen_t: s.own_rng, whose state is
-# s.pcg and whose functions are these, so every draw comes from the one stream.  Any
-# other bit generator keeps numpy's bitgen_t (s.fast_rng == 0).
+# and where the caller's generator ends are exactly numpy's.  The rare paths of numpy's
+# ziggurat draws (random_standard_exponential/normal, below) take a bitgen_t: s.own_rng,
+# whose state is s.pcg and whose functions are these, so every draw comes from the one
+# stream.  Any other bit generator keeps numpy's bitgen_t (s.fast_rng == 0).
 from libc.stdint cimport uint32_t, uint64_t
 from engine cimport mcsim_pcg64
 
@@ -117,6 +117,73 @@ cdef extern from *:
     uint64_t mcsim_pcg64_state_lo(const mcsim_pcg64* p) noexcept nogil
 
 
+# numpy's ziggurat draws, their fast path on s.pcg.  numpy's random_standard_exponential
+# and random_standard_normal (numpy/random/src/distributions/distributions.c, numpy 2.4.6)
+# take one uint64, split it into a table index and a mantissa, multiply the mantissa by
+# the index's width and return that if the mantissa lies under the index's bound (97.8%
+# of exponential draws, 98.5% of normal ones, over 2,000,000 each; the rest take the
+# tail or a wedge test).  mcsim_zig_* do exactly that with numpy's own tables
+# (ziggurat_tables.h, copied from numpy 2.4.6) and the same C arithmetic; where the bound
+# is not met they put back the state they found and say so, and the caller calls numpy's
+# function, which draws the same uint64 again, fails the same test and follows its own
+# rare path (so no rare-path code or fe/fi tables here; mcsim_zig_*_of: the test on a
+# given uint64).  Each draw and the stream after it are numpy's bit for bit
+# (tests/test_core_rng.py).  With the PCG step inline and no call through s.rng a draw
+# costs ~34 instructions (exponential) and ~36 (normal), where numpy's function and the
+# PCG callback took ~47 and ~59 (callgrind, reference scenario).
+cdef extern from "ziggurat_tables.h":
+    """
+    static inline int mcsim_zig_exponential_of(uint64_t r, double *out) {
+        uint64_t ri = r >> 3;
+        uint8_t idx = ri & 0xFF;
+        ri >>= 8;
+        *out = ri * we_double[idx];
+        return ri < ke_double[idx];
+    }
+    static inline int mcsim_zig_normal_of(uint64_t r, double *out) {
+        int idx = r & 0xff;
+        uint64_t rabs;
+        double x;
+        r >>= 8;
+        rabs = (r >> 1) & 0x000fffffffffffffULL;
+        x = rabs * wi_double[idx];
+        if (r & 0x1)
+            x = -x;
+        *out = x;
+        return rabs < ki_double[idx];
+    }
+    static inline int mcsim_zig_exponential(mcsim_pcg64 *p, double *out) {
+        unsigned __int128 saved = p->state;
+        if (__builtin_expect(mcsim_zig_exponential_of(mcsim_pcg64_next64(p), out), 1))
+            return 1;
+        p->state = saved;
+        return 0;
+    }
+    static inline int mcsim_zig_normal(mcsim_pcg64 *p, double *out) {
+        unsigned __int128 saved = p->state;
+        if (__builtin_expect(mcsim_zig_normal_of(mcsim_pcg64_next64(p), out), 1))
+            return 1;
+        p->state = saved;
+        return 0;
+    }
+    """
+    const uint64_t ke_double[256]             # the bounds, for a test hook
+    const uint64_t ki_double[256]
+    int mcsim_zig_exponential_of(uint64_t r, double* out) noexcept nogil
+    int mcsim_zig_normal_of(uint64_t r, double* out) noexcept nogil
+    int mcsim_zig_exponential(mcsim_pcg64* p, double* out) noexcept nogil
+    int mcsim_zig_normal(mcsim_pcg64* p, double* out) noexcept nogil
+
+# std_exponential and std_normal stay functions of their own: inlined at each draw site
+# of the event loop they saved 2.3 instructions per event instead of 10.4 (reference
+# scenario; docs/benchmarks.md, round 7).
+cdef extern from *:
+    """
+    #define mcsim_noinline_double __attribute__((noinline)) double
+    """
+    ctypedef double noinline_double "mcsim_noinline_double"
+
+
 cdef inline void use_fast_rng(Sim* s) noexcept nogil:
     """Draw from s.pcg (set by the caller) instead of numpy's bitgen_t."""
     s.own_rng.state = &s.pcg
@@ -135,14 +202,30 @@ cdef inline double uniform(Sim* s) noexcept nogil:
     return s.rng.next_double(s.rng.state)
 
 
+cdef noinline_double std_exponential(Sim* s) noexcept nogil:
+    """numpy's random_standard_exponential(s.rng), its fast path inline on s.pcg."""
+    cdef double x
+    if (PLAIN or s.fast_rng) and mcsim_zig_exponential(&s.pcg, &x):
+        return x
+    return random_standard_exponential(s.rng)
+
+
+cdef noinline_double std_normal(Sim* s) noexcept nogil:
+    """numpy's random_standard_normal(s.rng), its fast path inline on s.pcg."""
+    cdef double x
+    if (PLAIN or s.fast_rng) and mcsim_zig_normal(&s.pcg, &x):
+        return x
+    return random_standard_normal(s.rng)
+
+
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     cdef double x
     if d.kind == 0:
         x = d.a
     elif d.kind == 1:
-        x = d.a * random_standard_exponential(s.rng)
+        x = d.a * std_exponential(s)
     elif d.kind == 2:
-        x = d.a * exp(d.b * random_standard_normal(s.rng))
+        x = d.a * exp(d.b * std_normal(s))
     else:
         x = draw_table_or_uniform(s, d)
     return to_ns(x)

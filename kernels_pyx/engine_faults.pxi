@@ -114,7 +114,7 @@ cdef inline void retry_steps(Sim* s, Task* task) noexcept nogil:
         if task.evicted < 0:
             task.evicted = 0
             if s.sc.evict_per_ns > 0:
-                e = random_standard_exponential(s.rng)
+                e = std_exponential(s)
                 if s.sc.evict_per_ns * <double>(s.now - task.t_pass_end) > e:
                     task.evicted = 1
             if not task.evicted and s.sc.p_retry_miss > 0:

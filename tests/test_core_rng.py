@@ -46,6 +46,69 @@ def test_ziggurat_draws_match_numpy():
     assert ours.state == theirs.state
 
 
+# numpy's ziggurat draws (numpy/random/src/distributions/distributions.c): the core takes
+# the fast path inline and leaves the rest to numpy's own function.  The known answers
+# are numpy's: its Generator's draws, from the same seed, over a few million draws.
+ZIG_N = 2_000_000
+ZIGGURAT_R = {"exponential": 7.69711747013104972, "normal": 3.65415288536100880}  # numpy's
+ZIG_METHOD = {"exponential": "standard_exponential", "normal": "standard_normal"}
+
+
+@pytest.fixture(scope="module", params=["_engine", "_engine_plain"])
+def core(request):
+    """Both builds: the general one draws inline where s.fast_rng, the plain one always."""
+    from mcsim.engine import load_extension
+    return load_extension(request.param)
+
+
+@pytest.mark.parametrize("what", ["exponential", "normal"])
+@pytest.mark.parametrize("seed", [0, 7, 2**64 - 1])
+def test_ziggurat_draws_match_numpy_over_millions(core, what, seed):
+    ours, theirs = np.random.PCG64DXSM(seed), np.random.PCG64DXSM(seed)
+    want = getattr(np.random.Generator(theirs), ZIG_METHOD[what])(ZIG_N)
+    assert np.array_equal(core._pcg64_draws(ours, ZIG_N, what), want)
+    assert ours.state == theirs.state
+
+
+@pytest.mark.parametrize("what", ["exponential", "normal"])
+def test_ziggurat_fast_path_declines_and_numpy_takes_over(core, what):
+    """The inline fast path alone: where it returns, numpy's value; where it declines,
+    the state it found is back and numpy's function draws that value from it.  Both of
+    numpy's rare paths are reached: the tail beyond the base layer's r (idx 0) and the
+    wedges; about 2.3% (exponential) and 1.5% (normal) of draws decline."""
+    ours, theirs = np.random.PCG64DXSM(11), np.random.PCG64DXSM(11)
+    want = getattr(np.random.Generator(theirs), ZIG_METHOD[what])(ZIG_N)
+    got = core._pcg64_draws(ours, ZIG_N, what + "-fast")
+    assert ours.state == theirs.state
+    assert not np.isinf(got).any()                # every decline put the state back
+    declined = np.isnan(got)
+    assert np.array_equal(got[~declined], want[~declined])
+    tail = np.abs(want[declined]) >= ZIGGURAT_R[what]
+    assert 0.005 * ZIG_N < declined.sum() < 0.05 * ZIG_N
+    assert tail.sum() > 100 and (~tail).sum() > 10_000
+
+
+@pytest.mark.parametrize("what", ["exponential", "normal"])
+def test_ziggurat_bounds_are_numpys(core, what):
+    """Random draws almost never land on a bound, so each index's bound is checked where
+    it lies: numpy's function (the one linked in) takes its fast path, drawing one uint64,
+    exactly where the inline test does, with the same value, one below the bound and not
+    at it (index 1's bound is 0: never)."""
+    rows = core._ziggurat_bounds(what)
+    assert len(rows) == (511 if what == "exponential" else 1022)
+    for idx, m, took, used, x, y in rows:
+        assert bool(took) == (used == 1), (idx, m)
+        assert took or used > 1
+        if took:
+            assert np.float64(x).tobytes() == np.float64(y).tobytes(), (idx, m)
+    bounds = {}
+    for idx, m, took, used, x, y in rows:
+        bounds.setdefault(idx, set()).add((m, took))
+    for idx, seen in bounds.items():
+        top = max(m for m, _ in seen)
+        assert (top, 0) in seen and ((top - 1, 1) in seen) == (idx != 1)
+
+
 def test_mixed_draws_keep_one_stream_in_order():
     ours, theirs = block_bitgen(8, 0), block_bitgen(8, 0)
     gen = np.random.Generator(theirs)
