@@ -11,7 +11,7 @@ from layout cimport (MAX_HP_ACQUISITIONS, MAX_PROGRAM, MAX_THREADS, N_BLAME, N_C
 
 cdef extern from *:
     # The core's own copy of a numpy PCG64DXSM state (numpy's pcg64_state, flattened);
-    # engine_events.pxi steps it (see the comment there for why).
+    # engine_random.pxi steps it (see the comment there for why).
     """
     typedef struct {
         unsigned __int128 state, inc;

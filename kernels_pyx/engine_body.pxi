@@ -77,6 +77,7 @@ N_COUNTER_SLOTS = N_COUNTERS
 MAX_SCRIPT_WAITS = MAX_WAITS
 
 include "engine_family.pxi"
+include "engine_random.pxi"
 include "engine_events.pxi"
 include "engine_cpus.pxi"
 include "engine_rwsem.pxi"

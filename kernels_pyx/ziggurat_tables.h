@@ -1,7 +1,7 @@
 /* The ziggurat tables of numpy's double-precision exponential and normal draws: ki_double,
  * wi_double, ke_double and we_double, copied unchanged from numpy 2.4.6,
  * numpy/random/src/distributions/ziggurat_constants.h (numpy's headers do not ship them).
- * mcsim's inline fast paths (engine_events.pxi: mcsim_zig_exponential, mcsim_zig_normal)
+ * mcsim's inline fast paths (engine_random.pxi: mcsim_zig_exponential, mcsim_zig_normal)
  * read them exactly as numpy's random_standard_exponential and random_standard_normal
  * (numpy/random/src/distributions/distributions.c) do; the rare paths call those
  * functions, so the fe/fi tables are not needed here.  tests/test_core_rng.py checks

@@ -1,4 +1,4 @@
-"""The compiled core's PCG64DXSM fast path (kernels_pyx/engine_events.pxi): it steps its
+"""The compiled core's PCG64DXSM fast path (kernels_pyx/engine_random.pxi): it steps its
 own copy of the block generator's state, so it must give numpy's stream bit for bit, in
 the same order through numpy's ziggurat draws, and leave the caller's generator exactly
 where numpy's own draws would.  Any other bit generator is drawn from through its
