@@ -216,10 +216,21 @@ cdef inline bint hist_record_fast(Hist* h, int64_t v) noexcept nogil:
     """Record v as hist_record does, if it needs neither the careful path nor an error
     return (tlen < tcheck, 0 <= v < 2**MAX_EXP); false, with h unchanged, if it does.
     (For a caller that keeps hist_record_careful out of line.)"""
-    # negative or overflowing v: one test for both
-    if unlikely(h.tlen == h.tcheck or <uint64_t>v >= (<uint64_t>1 << MAX_EXP), 0):
+    cdef int k
+    cdef int32_t idx
+    if unlikely(h.tlen == h.tcheck, 0):
         return False
-    _append(h, v, _bucket_below_overflow(v))
+    # _bucket_below_overflow with the range test inside: a v below N_EXACT (unsigned, so
+    # not a negative one) is its own bucket; any other has k = e - SUB_BITS for v = 2**e *
+    # (1.f), and a negative v (e = 63) or one >= 2**MAX_EXP has k >= MAX_EXP - SUB_BITS
+    if <uint64_t>v < N_EXACT:
+        idx = <int32_t>v
+    else:
+        k = 63 - SUB_BITS - __builtin_clzll(<unsigned long long>v)
+        if unlikely(k >= MAX_EXP - SUB_BITS, 0):
+            return False
+        idx = <int32_t>((k << SUB_BITS) + (v >> k))
+    _append(h, v, idx)
     h.tsum += v                 # cannot overflow: see tcheck
     return True
 
