@@ -189,20 +189,21 @@ cdef extern from *:
         if (c == NULL)
             return -1;
         uint64_t* seen = (uint64_t*)(c + nb);
-        int32_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        int64_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        #pragma GCC unroll 2
         for (int64_t i = 0; i < n; i++) {
-            int32_t b = a[i], w = b >> 6;
+            int64_t b = a[i], w = b >> 6;
             c[b]++;
             seen[w] |= (uint64_t)1 << (b & 63);
             wlo = w < wlo ? w : wlo;
             whi = w > whi ? w : whi;
         }
         int64_t below = 0;
-        for (int32_t w = wlo; w <= whi; w++) {
+        for (int64_t w = wlo; w <= whi; w++) {
             uint64_t bits = seen[w];
             seen[w] = 0;
             while (bits) {
-                int32_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t b = 64 * w + __builtin_ctzll(bits);
                 int64_t k = c[b];
                 bits &= bits - 1;
                 c[b] = 0;
@@ -228,6 +229,7 @@ cdef extern from *:
             mcsim_hist_add_saturating(yy, yn, a, n);
             return;
         }
+        #pragma GCC unroll 2
         for (int64_t m = 0; m < n; m++) {
             int32_t b = a[m];       /* (read once: the int64 stores could alias it) */
             counts[b] += 1;
