@@ -163,10 +163,19 @@ cdef extern from *:
                 continue;
             }
             int32_t* q = p;
-            do {
-                *q = q[-1];
-                q--;
-            } while (q > a && q[-1] > key);
+            if (key < a[0]) {       /* to the front (the empty asm: a loop, not a call of
+                                       memmove, whose set-up costs more for a few moves) */
+                do {
+                    *q = q[-1];
+                    q--;
+                    __asm__("" : "+r"(q));
+                } while (q > a);
+            } else {                /* a[0] <= key stops the loop: no bound test */
+                do {
+                    *q = q[-1];
+                    q--;
+                } while (q[-1] > key);
+            }
             *q = key;
         }
     }
