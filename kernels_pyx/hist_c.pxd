@@ -128,8 +128,10 @@ cdef extern from *:
     """
     enum {
         MCSIM_HIST_INSERTION_SORT_MAX = 32,  /* longer trials get Shell-sort passes first */
-        MCSIM_HIST_COUNTING_SORT_MIN = 1024  /* still longer ones (window trials) a
+        MCSIM_HIST_COUNTING_SORT_MIN = 1024, /* still longer ones (window trials) a
                                                 counting sort by bucket */
+        MCSIM_HIST_RANKED_MAX = 20           /* a longer trial's fold counts by bucket
+                                                (mcsim_hist_fold_counted), unsorted */
     };
 
     /* Sort a trial's bucket indices (0 <= a[i] < nb): insertion sort, after Shell-sort
@@ -244,7 +246,7 @@ cdef extern from *:
             yn[a[0]] += n * n;
             return;
         }
-        if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
+        if (!saturating && n > MCSIM_HIST_RANKED_MAX
                 && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb) == 0)
             return;
         mcsim_hist_sort(cbuf, a, n, nb);
