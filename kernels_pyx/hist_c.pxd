@@ -182,32 +182,26 @@ cdef extern from *:
         }
     }
 
-    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
-       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
-       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
-       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
-       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
-       stays small; inlined there, it needs no call of its own. */
-    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
+    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a longer trial:
        count the samples per bucket, marking the buckets used in a bitmap, then walk the
-       bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
-       below b), add k * (2P + k) to yy.  The walk zeroes what the count set.  -1 (nothing
-       done) if the count buffer cannot be allocated. */
+       bitmap upwards over the words of [blo, bhi] (buckets that hold every sample: those
+       of the Hist's vmin and vmax, known without a test per sample); the k samples of
+       bucket b, of ranks P..P+k-1 (P: the samples below b), add k * (2P + k) to yy.  The
+       walk zeroes what the count set.  -1 (nothing done) if the count buffer cannot be
+       allocated. */
     static int mcsim_hist_fold_counted(
             int64_t* counts, int64_t* yy, int64_t* yn, const int32_t* a, int64_t n,
-            int32_t** cbuf, int32_t nb) {
+            int32_t** cbuf, int32_t nb, int32_t blo, int32_t bhi) {
         int32_t* c = mcsim_hist_cbuf(cbuf, nb);
         if (c == NULL)
             return -1;
         uint64_t* seen = (uint64_t*)(c + nb);
-        int64_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        int64_t wlo = blo >> 6, whi = bhi >> 6;
         #pragma GCC unroll 2
         for (int64_t i = 0; i < n; i++) {
-            int64_t b = a[i], w = b >> 6;
+            int64_t b = a[i];
             c[b]++;
-            seen[w] |= (uint64_t)1 << (b & 63);
-            wlo = w < wlo ? w : wlo;
-            whi = w > whi ? w : whi;
+            seen[b >> 6] |= (uint64_t)1 << (b & 63);
         }
         int64_t below = 0;
         for (int64_t w = wlo; w <= whi; w++) {
@@ -235,9 +229,16 @@ cdef extern from *:
         return diff == 0;
     }
 
+    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
+       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
+       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
+       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
+       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
+       stays small; inlined there, it needs no call of its own.  [blo, bhi]: buckets that
+       hold every sample. */
     static void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
-            int32_t** cbuf, int32_t nb, int saturating) {
+            int32_t** cbuf, int32_t nb, int saturating, int32_t blo, int32_t bhi) {
         /* all in one bucket (as a count metric's samples often are): ranks 0 to n - 1,
            whose 2m + 1 sum to n * n in yy; n * n in yn too */
         if (!saturating && a[0] == a[n - 1] && mcsim_hist_one_bucket(a, n)) {
@@ -247,7 +248,7 @@ cdef extern from *:
             return;
         }
         if (!saturating && n > MCSIM_HIST_RANKED_MAX
-                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb) == 0)
+                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb, blo, bhi) == 0)
             return;
         mcsim_hist_sort(cbuf, a, n, nb);
         if (saturating) {
@@ -265,8 +266,9 @@ cdef extern from *:
         }
     }
     """
+    enum: HIST_RANKED_MAX "MCSIM_HIST_RANKED_MAX"
     void hist_fold_ranked "mcsim_hist_fold_ranked"(
         int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
-        int32_t** cbuf, int32_t nb, int saturating) noexcept nogil
+        int32_t** cbuf, int32_t nb, int saturating, int32_t blo, int32_t bhi) noexcept nogil
 
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
