@@ -120,8 +120,11 @@ cdef inline void release(Sim* s, int32_t t) noexcept nogil:
             record(s, M_HOLD_WRITER, held)
     else:
         p.nreaders -= 1
-        if PLAIN or task.counted:
-            record(s, M_HOLD_HP if task.kind == TK_HP_READ else M_HOLD_FAULT, held)
+        if PLAIN or task.counted:             # (two sites: each metric a constant)
+            if task.kind == TK_HP_READ:
+                record(s, M_HOLD_HP, held)
+            else:
+                record(s, M_HOLD_FAULT, held)
     if p.lockq.len > 0 and p.writer < 0 and p.nreaders == 0:
         head = p.lockq.items[p.lockq.head]    # (tested here, queue first: most releases
         if PLAIN and head & 1:                # queue nobody)  The plain build inlines

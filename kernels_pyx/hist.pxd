@@ -22,9 +22,9 @@ from libc.stdlib cimport free, malloc, realloc
 
 from numeric cimport sat_add, sat_mul
 
-from hist_c cimport (__builtin_clzll, __builtin_ctzll, hist_add_ones, hist_add_saturating,
-                    hist_add_twice, hist_cold_void, hist_counting_sort, hist_fold_ranked,
-                    hist_noinline_void, unlikely)
+from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, hist_add_ones,
+                    hist_add_saturating, hist_add_twice, hist_cold_void, hist_counting_sort,
+                    hist_fold_ranked, hist_noinline_void, unlikely)
 
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
@@ -216,10 +216,21 @@ cdef inline bint hist_record_fast(Hist* h, int64_t v) noexcept nogil:
     """Record v as hist_record does, if it needs neither the careful path nor an error
     return (tlen < tcheck, 0 <= v < 2**MAX_EXP); false, with h unchanged, if it does.
     (For a caller that keeps hist_record_careful out of line.)"""
-    # negative or overflowing v: one test for both
-    if unlikely(h.tlen == h.tcheck or <uint64_t>v >= (<uint64_t>1 << MAX_EXP), 0):
+    cdef int k
+    cdef int32_t idx
+    if unlikely(h.tlen == h.tcheck, 0):
         return False
-    _append(h, v, _bucket_below_overflow(v))
+    # _bucket_below_overflow with the range test inside: a v below N_EXACT (unsigned, so
+    # not a negative one) is its own bucket; any other has k = e - SUB_BITS for v = 2**e *
+    # (1.f), and a negative v (e = 63) or one >= 2**MAX_EXP has k >= MAX_EXP - SUB_BITS
+    if <uint64_t>v < N_EXACT:
+        idx = <int32_t>v
+    else:
+        k = 63 - SUB_BITS - __builtin_clzll(<unsigned long long>v)
+        if unlikely(k >= MAX_EXP - SUB_BITS, 0):
+            return False
+        idx = <int32_t>((k << SUB_BITS) + (v >> k))
+    _append(h, v, idx)
     h.tsum += v                 # cannot overflow: see tcheck
     return True
 
@@ -234,6 +245,7 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
+    cdef int32_t blo = 0, bhi = N_BUCKETS - 1
     if unlikely(h.twin != NULL and sat_add(h.nn, sat_mul(N, N)) >= h.nn_safe, 0):
         _untwin_fold(h, N)      # the pair's entries may saturate, each its own way
     h.n += N
@@ -241,7 +253,11 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
         hist_flush_ones(h)      # the entries must be exact before they saturate
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
-    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe)
+    if N > HIST_RANKED_MAX:     # (a fold by counts walks the buckets of [vmin, vmax])
+        blo = bucket_index(h.vmin)
+        bhi = bucket_index(h.vmax)
+    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe,
+                     blo, bhi)
     h.total = sat_add(h.total, h.tsum)
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N

@@ -128,8 +128,10 @@ cdef extern from *:
     """
     enum {
         MCSIM_HIST_INSERTION_SORT_MAX = 32,  /* longer trials get Shell-sort passes first */
-        MCSIM_HIST_COUNTING_SORT_MIN = 1024  /* still longer ones (window trials) a
+        MCSIM_HIST_COUNTING_SORT_MIN = 1024, /* still longer ones (window trials) a
                                                 counting sort by bucket */
+        MCSIM_HIST_RANKED_MAX = 20           /* a longer trial's fold counts by bucket
+                                                (mcsim_hist_fold_counted), unsorted */
     };
 
     /* Sort a trial's bucket indices (0 <= a[i] < nb): insertion sort, after Shell-sort
@@ -163,46 +165,50 @@ cdef extern from *:
                 continue;
             }
             int32_t* q = p;
-            do {
-                *q = q[-1];
-                q--;
-            } while (q > a && q[-1] > key);
+            if (key < a[0]) {       /* to the front (the empty asm: a loop, not a call of
+                                       memmove, whose set-up costs more for a few moves) */
+                do {
+                    *q = q[-1];
+                    q--;
+                    __asm__("" : "+r"(q));
+                } while (q > a);
+            } else {                /* a[0] <= key stops the loop: no bound test */
+                do {
+                    *q = q[-1];
+                    q--;
+                } while (q[-1] > key);
+            }
             *q = key;
         }
     }
 
-    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
-       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
-       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
-       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
-       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
-       stays small; inlined there, it needs no call of its own. */
-    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a long trial:
+    /* mcsim_hist_fold_ranked's non-saturating case without a sort, for a longer trial:
        count the samples per bucket, marking the buckets used in a bitmap, then walk the
-       bitmap upwards; the k samples of bucket b, of ranks P..P+k-1 (P: the samples
-       below b), add k * (2P + k) to yy.  The walk zeroes what the count set.  -1 (nothing
-       done) if the count buffer cannot be allocated. */
+       bitmap upwards over the words of [blo, bhi] (buckets that hold every sample: those
+       of the Hist's vmin and vmax, known without a test per sample); the k samples of
+       bucket b, of ranks P..P+k-1 (P: the samples below b), add k * (2P + k) to yy.  The
+       walk zeroes what the count set.  -1 (nothing done) if the count buffer cannot be
+       allocated. */
     static int mcsim_hist_fold_counted(
             int64_t* counts, int64_t* yy, int64_t* yn, const int32_t* a, int64_t n,
-            int32_t** cbuf, int32_t nb) {
+            int32_t** cbuf, int32_t nb, int32_t blo, int32_t bhi) {
         int32_t* c = mcsim_hist_cbuf(cbuf, nb);
         if (c == NULL)
             return -1;
         uint64_t* seen = (uint64_t*)(c + nb);
-        int32_t wlo = MCSIM_HIST_SEEN_WORDS, whi = 0;
+        int64_t wlo = blo >> 6, whi = bhi >> 6;
+        #pragma GCC unroll 2
         for (int64_t i = 0; i < n; i++) {
-            int32_t b = a[i], w = b >> 6;
+            int64_t b = a[i];
             c[b]++;
-            seen[w] |= (uint64_t)1 << (b & 63);
-            wlo = w < wlo ? w : wlo;
-            whi = w > whi ? w : whi;
+            seen[b >> 6] |= (uint64_t)1 << (b & 63);
         }
         int64_t below = 0;
-        for (int32_t w = wlo; w <= whi; w++) {
+        for (int64_t w = wlo; w <= whi; w++) {
             uint64_t bits = seen[w];
             seen[w] = 0;
             while (bits) {
-                int32_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t b = 64 * w + __builtin_ctzll(bits);
                 int64_t k = c[b];
                 bits &= bits - 1;
                 c[b] = 0;
@@ -215,11 +221,34 @@ cdef extern from *:
         return 0;
     }
 
+    /* Whether the n >= 1 samples a all lie in one bucket (a loop GCC vectorizes). */
+    static inline int mcsim_hist_one_bucket(const int32_t* a, int64_t n) {
+        int32_t first = a[0], diff = 0;
+        for (int64_t i = 1; i < n; i++)
+            diff |= a[i] ^ first;
+        return diff == 0;
+    }
+
+    /* A closing trial's n >= 1 samples (bucket indices a, reordered) into counts, yy and
+       yn.  The sample of rank m adds 2m+1 to yy, so the cumulative sum up to bucket b is
+       1 + 3 + ... + (2Y-1) = Y**2 with Y = the trial's samples <= b; each adds n to yn.
+       With `saturating` (near the int64 limit) every yy and yn entry saturates on its
+       own.  Its caller, _fold_open, is out of line, so the close of a short trial (most)
+       stays small; inlined there, it needs no call of its own.  [blo, bhi]: buckets that
+       hold every sample. */
     static void mcsim_hist_fold_ranked(
             int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
-            int32_t** cbuf, int32_t nb, int saturating) {
-        if (!saturating && n > MCSIM_HIST_INSERTION_SORT_MAX
-                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb) == 0)
+            int32_t** cbuf, int32_t nb, int saturating, int32_t blo, int32_t bhi) {
+        /* all in one bucket (as a count metric's samples often are): ranks 0 to n - 1,
+           whose 2m + 1 sum to n * n in yy; n * n in yn too */
+        if (!saturating && a[0] == a[n - 1] && mcsim_hist_one_bucket(a, n)) {
+            counts[a[0]] += n;
+            yy[a[0]] += n * n;
+            yn[a[0]] += n * n;
+            return;
+        }
+        if (!saturating && n > MCSIM_HIST_RANKED_MAX
+                && mcsim_hist_fold_counted(counts, yy, yn, a, n, cbuf, nb, blo, bhi) == 0)
             return;
         mcsim_hist_sort(cbuf, a, n, nb);
         if (saturating) {
@@ -228,6 +257,7 @@ cdef extern from *:
             mcsim_hist_add_saturating(yy, yn, a, n);
             return;
         }
+        #pragma GCC unroll 2
         for (int64_t m = 0; m < n; m++) {
             int32_t b = a[m];       /* (read once: the int64 stores could alias it) */
             counts[b] += 1;
@@ -236,8 +266,9 @@ cdef extern from *:
         }
     }
     """
+    enum: HIST_RANKED_MAX "MCSIM_HIST_RANKED_MAX"
     void hist_fold_ranked "mcsim_hist_fold_ranked"(
         int64_t* counts, int64_t* yy, int64_t* yn, int32_t* a, int64_t n,
-        int32_t** cbuf, int32_t nb, int saturating) noexcept nogil
+        int32_t** cbuf, int32_t nb, int saturating, int32_t blo, int32_t bhi) noexcept nogil
 
 # Bucket layout: the contract shared with mcsim/histogram.py and the engine.
