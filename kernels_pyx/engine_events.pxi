@@ -223,10 +223,6 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 
 
 # ------------------------------------------------------------------ event queue
-cdef inline bint ev_before(const Event* a, const Event* b) noexcept nogil:
-    return a.t < b.t or (a.t == b.t and a.seq < b.seq)
-
-
 cdef inline void note_pending(Sim* s) noexcept nogil:
     # s.pending_high (0 from sim_init) never exceeds the counter, so only a new high for
     # this Sim can raise it: the common case reads no Counters.
@@ -241,9 +237,9 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     # t is now + a delay; now <= MAX_TIME_NS and every delay <= 2 * MAX_DRAW_NS (draws
     # are clamped, wake_ns and script rows checked on entry; a wake-up adds a jitter draw
     # to wake or to a sleep), so t itself cannot overflow.
+    cdef Event* heap
     cdef Event* ev
-    cdef Event* grown
-    cdef int64_t i, parent
+    cdef int64_t i, parent, n
     if t > MAX_TIME_NS:
         fail(s, ERR_TIME_LIMIT)
         return
@@ -258,26 +254,24 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         s.arr_pending = 1
         s.seq += 1
         return
-    if s.nheap == s.capheap:
-        grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
-        if grown == NULL:
-            fail(s, ERR_NOMEM)
-            return
-        s.heap = grown
-        s.capheap *= 2
-        s.counters.buffer_growths += 1
-    i = s.nheap
-    s.nheap += 1
+    # The heap's pointer and size in locals: the stores into the heap could alias s (no
+    # strict aliasing), and GCC would reload them at every step.
+    n = s.nheap
+    if n == s.capheap and not grow_heap(s):
+        return
+    heap = s.heap
+    s.nheap = n + 1
     # Sift the hole up.  The new event's seq exceeds every pending one's (seq only grows,
     # and a trial starts with an empty heap), so it goes before a parent iff its t is
     # smaller: t alone decides.  Its fields are then written in place.
+    i = n
     while i > 0:
         parent = (i - 1) >> 1
-        if t >= s.heap[parent].t:
+        if t >= heap[parent].t:
             break
-        s.heap[i] = s.heap[parent]
+        heap[i] = heap[parent]
         i = parent
-    ev = &s.heap[i]
+    ev = &heap[i]
     ev.t = t
     ev.seq = s.seq
     ev.kind = kind
@@ -285,6 +279,18 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     ev.arg = arg
     s.seq += 1
     note_pending(s)
+
+
+cdef bint grow_heap(Sim* s) noexcept nogil:
+    """The heap is full: double it (out of line, rare); False when out of memory."""
+    cdef Event* grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
+    if grown == NULL:
+        fail(s, ERR_NOMEM)
+        return False
+    s.heap = grown
+    s.capheap *= 2
+    s.counters.buffer_growths += 1
+    return True
 
 
 cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
@@ -302,9 +308,10 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
     INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
     is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
     cdef Event top
-    cdef Event last
-    cdef int64_t i = 0, child, n
-    if s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq):
+    cdef Event* heap = s.heap
+    cdef Event* c
+    cdef int64_t i = 0, child, n, last_t, last_seq
+    if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
         s.arr_pending = 0
         top.t = s.arr_t
         s.arr_t = INT64_MAX
@@ -313,24 +320,29 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
         top.task = -1
         top.arg = 0
         return top
-    top = s.heap[0]
-    s.nheap -= 1
-    n = s.nheap
+    top = heap[0]
+    n = s.nheap - 1
+    s.nheap = n
     if n > 0:
-        last = s.heap[n]
-        while True:                           # sift the hole down
+        # Sift the hole down.  The last event, heap[n], stays where it is until the hole
+        # stops (every child compared lies below n), so only its key is held in locals.
+        last_t = heap[n].t
+        last_seq = heap[n].seq
+        while True:
             child = 2 * i + 1
             if child >= n:
                 break
-            if child + 1 < n and ev_before(&s.heap[child + 1], &s.heap[child]):
+            c = &heap[child]
+            if child + 1 < n and (c[1].t < c[0].t or (c[1].t == c[0].t and c[1].seq < c[0].seq)):
+                c += 1
                 child += 1
-            if not ev_before(&s.heap[child], &last):
+            if not (c.t < last_t or (c.t == last_t and c.seq < last_seq)):
                 break
-            s.heap[i] = s.heap[child]
+            heap[i] = c[0]
             i = child
-        s.heap[i] = last
+        heap[i] = heap[n]
     else:
-        s.heap[0].t = INT64_MAX               # empty: slot 0 loses to any arrival
+        heap[0].t = INT64_MAX                 # empty: slot 0 loses to any arrival
     return top
 
 
