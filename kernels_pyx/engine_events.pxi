@@ -223,10 +223,11 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 
 
 # ------------------------------------------------------------------ event queue
-cdef inline void note_pending(Sim* s) noexcept nogil:
-    # s.pending_high (0 from sim_init) never exceeds the counter, so only a new high for
-    # this Sim can raise it: the common case reads no Counters.
-    cdef int64_t n = s.nheap + s.arr_pending
+cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
+    # nheap is s.nheap (schedule has it in a register).  s.pending_high (0 from
+    # sim_init) never exceeds the counter, so only a new high for this Sim can raise it:
+    # the common case reads no Counters.
+    cdef int64_t n = nheap + s.arr_pending
     if n > s.pending_high:
         s.pending_high = n
         if n > s.counters.max_pending_events:
@@ -278,7 +279,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     ev.task = task
     ev.arg = arg
     s.seq += 1
-    note_pending(s)
+    note_pending(s, n + 1)
 
 
 cdef bint grow_heap(Sim* s) noexcept nogil:
@@ -296,7 +297,7 @@ cdef bint grow_heap(Sim* s) noexcept nogil:
 cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
     """A trial's first random arrival, at 0 (see schedule for why only it is noted)."""
     schedule(s, 0, EV_ARRIVAL, -1, 0)
-    note_pending(s)
+    note_pending(s, s.nheap)
 
 
 cdef inline Event pop_event(Sim* s) noexcept nogil:
