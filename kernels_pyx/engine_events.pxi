@@ -326,7 +326,10 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
     s.nheap = n
     if n > 0:
         # Sift the hole down.  The last event, heap[n], stays where it is until the hole
-        # stops (every child compared lies below n), so only its key is held in locals.
+        # stops (the hole only visits slots below n), so only its key is held in locals.
+        # A left child at n - 1 has the last event itself as its right "child": when
+        # that one is the earlier, it is not before itself and the hole stops there, as
+        # it should (it goes before the left child), so no test of child + 1 < n.
         last_t = heap[n].t
         last_seq = heap[n].seq
         while True:
@@ -334,7 +337,7 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
             if child >= n:
                 break
             c = &heap[child]
-            if child + 1 < n and (c[1].t < c[0].t or (c[1].t == c[0].t and c[1].seq < c[0].seq)):
+            if c[1].t < c[0].t or (c[1].t == c[0].t and c[1].seq < c[0].seq):
                 c += 1
                 child += 1
             if not (c.t < last_t or (c.t == last_t and c.seq < last_seq)):
