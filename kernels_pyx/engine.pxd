@@ -147,6 +147,8 @@ cdef struct Sim:
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
     int32_t arr_pending
     int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
+    int64_t heap_quiet              # schedule's push onto a heap of at most this many events
+                                    # needs neither growth nor note_pending (quiet_update)
     Task* tasks
     int32_t ntasks, captasks
     int32_t* free_ids

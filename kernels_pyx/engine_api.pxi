@@ -110,6 +110,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     s.reuse_ids = 1
     s.capheap = 64
     s.heap = <Event*>malloc(s.capheap * sizeof(Event))
+    quiet_update(s)
     s.captasks = 64
     s.tasks = <Task*>malloc(s.captasks * sizeof(Task))
     s.free_ids = <int32_t*>malloc(s.captasks * sizeof(int32_t))

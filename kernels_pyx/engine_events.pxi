@@ -224,14 +224,30 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 
 # ------------------------------------------------------------------ event queue
 cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
-    # nheap is s.nheap (schedule has it in a register).  s.pending_high (0 from
-    # sim_init) never exceeds the counter, so only a new high for this Sim can raise it:
-    # the common case reads no Counters.
+    # nheap is s.nheap.  s.pending_high (0 from sim_init) never exceeds the counter, so
+    # only a new high for this Sim can raise it: the common case reads no Counters.
     cdef int64_t n = nheap + s.arr_pending
     if n > s.pending_high:
         s.pending_high = n
+        quiet_update(s)
         if n > s.counters.max_pending_events:
             s.counters.max_pending_events = n
+
+
+cdef inline void quiet_update(Sim* s) noexcept nogil:
+    """After pending_high or capheap changed: a push onto a heap of n <= heap_quiet
+    events leaves room (n < capheap) and no new high (n + 1 + arr_pending <= n + 2 <=
+    pending_high), so schedule tests the two with one comparison."""
+    s.heap_quiet = min(s.capheap - 1, s.pending_high - 2)
+
+
+cdef noinline_int heap_room(Sim* s, int64_t n) noexcept nogil:
+    """schedule's push onto a heap of n > heap_quiet events (rare, out of line): grow
+    it if full, note the count it will have; 0 when out of memory."""
+    if n == s.capheap and not grow_heap(s):
+        return 0
+    note_pending(s, n + 1)
+    return 1
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
@@ -258,7 +274,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     # The heap's pointer and size in locals: the stores into the heap could alias s (no
     # strict aliasing), and GCC would reload them at every step.
     n = s.nheap
-    if n == s.capheap and not grow_heap(s):
+    if n > s.heap_quiet and not heap_room(s, n):
         return
     heap = s.heap
     s.nheap = n + 1
@@ -279,7 +295,6 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     ev.task = task
     ev.arg = arg
     s.seq += 1
-    note_pending(s, n + 1)
 
 
 cdef bint grow_heap(Sim* s) noexcept nogil:
@@ -291,6 +306,7 @@ cdef bint grow_heap(Sim* s) noexcept nogil:
     s.heap = grown
     s.capheap *= 2
     s.counters.buffer_growths += 1
+    quiet_update(s)
     return True
 
 
