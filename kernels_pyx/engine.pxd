@@ -145,7 +145,6 @@ cdef struct Sim:
     Event* heap
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
-    int32_t arr_pending
     int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
     int64_t heap_quiet              # schedule's push onto a heap of at most this many events
                                     # needs neither growth nor note_pending (quiet_update)

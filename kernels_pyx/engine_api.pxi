@@ -396,7 +396,7 @@ def run_script(object scenario_record, object task_rows):
         s.tasks[t].fallback = <int32_t>rows[i].fallback
         schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
     with nogil:
-        while (s.nheap > 0 or s.arr_pending) and not s.error:
+        while (s.nheap > 0 or s.arr_t != INT64_MAX) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
             dispatch_call(&s, &ev)

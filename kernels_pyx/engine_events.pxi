@@ -226,7 +226,7 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
     # nheap is s.nheap.  s.pending_high (0 from sim_init) never exceeds the counter, so
     # only a new high for this Sim can raise it: the common case reads no Counters.
-    cdef int64_t n = nheap + s.arr_pending
+    cdef int64_t n = nheap + (s.arr_t != INT64_MAX)    # (+1 with an arrival pending)
     if n > s.pending_high:
         s.pending_high = n
         quiet_update(s)
@@ -236,7 +236,7 @@ cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
 
 cdef inline void quiet_update(Sim* s) noexcept nogil:
     """After pending_high or capheap changed: a push onto a heap of n <= heap_quiet
-    events leaves room (n < capheap) and no new high (n + 1 + arr_pending <= n + 2 <=
+    events leaves room (n < capheap) and no new high (n + 1 + (0 or 1 arrival) <= n + 2 <=
     pending_high), so schedule tests the two with one comparison."""
     s.heap_quiet = min(s.capheap - 1, s.pending_high - 2)
 
@@ -268,7 +268,6 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         # noted; a trial's first arrival is noted by schedule_first_arrival.
         s.arr_t = t
         s.arr_seq = s.seq
-        s.arr_pending = 1
         s.seq += 1
         return
     # The heap's pointer and size in locals: the stores into the heap could alias s (no
@@ -319,9 +318,10 @@ cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
 cdef inline Event pop_event(Sim* s) noexcept nogil:
     """The earliest pending event by (t, seq); something must be pending.
 
-    The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
-    it, taking the arrival here resets it, and every trial that has arrivals schedules
-    one right after reset_trial clears arr_pending), and an empty heap's slot 0 has t
+    The arrival slot's arr_t is INT64_MAX exactly when no arrival is pending (sim_init
+    and reset_trial set it, taking the arrival here resets it, and reset_cycle is
+    followed at once by the cycle's first arrival; a pending time is at most
+    MAX_TIME_NS), and an empty heap's slot 0 has t
     INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
     is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
     cdef Event top
@@ -329,7 +329,6 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
     cdef Event* c
     cdef int64_t i = 0, child, n, last_t, last_seq
     if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
-        s.arr_pending = 0
         top.t = s.arr_t
         s.arr_t = INT64_MAX
         top.seq = s.arr_seq
