@@ -142,6 +142,8 @@ cdef struct Sim:
     int64_t base                    # simulated time of the block before this trial (jiffies)
     int64_t clock_restart           # reset_cycle zeroes the inversion clocks when base reaches it
     int64_t now, seq
+    int64_t max_time                # MAX_TIME_NS (schedule compares with it in memory: GCC
+                                    # built the 64-bit constant at each inlined site)
     Event* heap
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)

@@ -108,6 +108,7 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     if workload_init(s, sc) != 0 or affine_init(s, sc) != 0:
         return ERR_NOMEM
     s.reuse_ids = 1
+    s.max_time = MAX_TIME_NS
     s.capheap = 64
     s.heap = <Event*>malloc(s.capheap * sizeof(Event))
     quiet_update(s)

@@ -257,7 +257,7 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     cdef Event* heap
     cdef Event* ev
     cdef int64_t i, parent, n
-    if t > MAX_TIME_NS:
+    if t > s.max_time:                        # (MAX_TIME_NS)
         fail(s, ERR_TIME_LIMIT)
         return
     if kind == EV_ARRIVAL and task < 0:
