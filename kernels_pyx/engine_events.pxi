@@ -281,12 +281,14 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
     # and a trial starts with an empty heap), so it goes before a parent iff its t is
     # smaller: t alone decides.  Its fields are then written in place.
     i = n
-    while i > 0:
-        parent = (i - 1) >> 1
-        if t >= heap[parent].t:
-            break
-        heap[i] = heap[parent]
-        i = parent
+    if i > 0:                                 # (an empty heap, half the pushes on the
+        parent = (i - 1) >> 1                 # reference scenario, skips the loop)
+        while t < heap[parent].t:
+            heap[i] = heap[parent]
+            i = parent
+            if i == 0:
+                break
+            parent = (i - 1) >> 1
     ev = &heap[i]
     ev.t = t
     ev.seq = s.seq
