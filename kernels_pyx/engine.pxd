@@ -142,11 +142,14 @@ cdef struct Sim:
     int64_t base                    # simulated time of the block before this trial (jiffies)
     int64_t clock_restart           # reset_cycle zeroes the inversion clocks when base reaches it
     int64_t now, seq
+    int64_t max_time                # MAX_TIME_NS (schedule compares with it in memory: GCC
+                                    # built the 64-bit constant at each inlined site)
     Event* heap
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
-    int32_t arr_pending
     int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
+    int64_t heap_quiet              # schedule's push onto a heap of at most this many events
+                                    # needs neither growth nor note_pending (quiet_update)
     Task* tasks
     int32_t ntasks, captasks
     int32_t* free_ids

@@ -108,8 +108,10 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     if workload_init(s, sc) != 0 or affine_init(s, sc) != 0:
         return ERR_NOMEM
     s.reuse_ids = 1
+    s.max_time = MAX_TIME_NS
     s.capheap = 64
     s.heap = <Event*>malloc(s.capheap * sizeof(Event))
+    quiet_update(s)
     s.captasks = 64
     s.tasks = <Task*>malloc(s.captasks * sizeof(Task))
     s.free_ids = <int32_t*>malloc(s.captasks * sizeof(int32_t))
@@ -395,7 +397,7 @@ def run_script(object scenario_record, object task_rows):
         s.tasks[t].fallback = <int32_t>rows[i].fallback
         schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
     with nogil:
-        while (s.nheap > 0 or s.arr_pending) and not s.error:
+        while (s.nheap > 0 or s.arr_t != INT64_MAX) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
             dispatch_call(&s, &ev)

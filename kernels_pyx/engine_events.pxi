@@ -63,28 +63,41 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 
 
 # ------------------------------------------------------------------ event queue
-cdef inline bint ev_before(const Event* a, const Event* b) noexcept nogil:
-    return a.t < b.t or (a.t == b.t and a.seq < b.seq)
-
-
-cdef inline void note_pending(Sim* s) noexcept nogil:
-    # s.pending_high (0 from sim_init) never exceeds the counter, so only a new high for
-    # this Sim can raise it: the common case reads no Counters.
-    cdef int64_t n = s.nheap + s.arr_pending
+cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
+    # nheap is s.nheap.  s.pending_high (0 from sim_init) never exceeds the counter, so
+    # only a new high for this Sim can raise it: the common case reads no Counters.
+    cdef int64_t n = nheap + (s.arr_t != INT64_MAX)    # (+1 with an arrival pending)
     if n > s.pending_high:
         s.pending_high = n
+        quiet_update(s)
         if n > s.counters.max_pending_events:
             s.counters.max_pending_events = n
+
+
+cdef inline void quiet_update(Sim* s) noexcept nogil:
+    """After pending_high or capheap changed: a push onto a heap of n <= heap_quiet
+    events leaves room (n < capheap) and no new high (n + 1 + (0 or 1 arrival) <= n + 2 <=
+    pending_high), so schedule tests the two with one comparison."""
+    s.heap_quiet = min(s.capheap - 1, s.pending_high - 2)
+
+
+cdef noinline_int heap_room(Sim* s, int64_t n) noexcept nogil:
+    """schedule's push onto a heap of n > heap_quiet events (rare, out of line): grow
+    it if full, note the count it will have; 0 when out of memory."""
+    if n == s.capheap and not grow_heap(s):
+        return 0
+    note_pending(s, n + 1)
+    return 1
 
 
 cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t arg) noexcept nogil:
     # t is now + a delay; now <= MAX_TIME_NS and every delay <= 2 * MAX_DRAW_NS (draws
     # are clamped, wake_ns and script rows checked on entry; a wake-up adds a jitter draw
     # to wake or to a sleep), so t itself cannot overflow.
+    cdef Event* heap
     cdef Event* ev
-    cdef Event* grown
-    cdef int64_t i, parent
-    if t > MAX_TIME_NS:
+    cdef int64_t i, parent, n
+    if t > s.max_time:                        # (MAX_TIME_NS)
         fail(s, ERR_TIME_LIMIT)
         return
     if kind == EV_ARRIVAL and task < 0:
@@ -95,57 +108,69 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
         # noted; a trial's first arrival is noted by schedule_first_arrival.
         s.arr_t = t
         s.arr_seq = s.seq
-        s.arr_pending = 1
         s.seq += 1
         return
-    if s.nheap == s.capheap:
-        grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
-        if grown == NULL:
-            fail(s, ERR_NOMEM)
-            return
-        s.heap = grown
-        s.capheap *= 2
-        s.counters.buffer_growths += 1
-    i = s.nheap
-    s.nheap += 1
+    # The heap's pointer and size in locals: the stores into the heap could alias s (no
+    # strict aliasing), and GCC would reload them at every step.
+    n = s.nheap
+    if n > s.heap_quiet and not heap_room(s, n):
+        return
+    heap = s.heap
+    s.nheap = n + 1
     # Sift the hole up.  The new event's seq exceeds every pending one's (seq only grows,
     # and a trial starts with an empty heap), so it goes before a parent iff its t is
     # smaller: t alone decides.  Its fields are then written in place.
-    while i > 0:
-        parent = (i - 1) >> 1
-        if t >= s.heap[parent].t:
-            break
-        s.heap[i] = s.heap[parent]
-        i = parent
-    ev = &s.heap[i]
+    i = n
+    if i > 0:                                 # (an empty heap, half the pushes on the
+        parent = (i - 1) >> 1                 # reference scenario, skips the loop)
+        while t < heap[parent].t:
+            heap[i] = heap[parent]
+            i = parent
+            if i == 0:
+                break
+            parent = (i - 1) >> 1
+    ev = &heap[i]
     ev.t = t
     ev.seq = s.seq
     ev.kind = kind
     ev.task = task
     ev.arg = arg
     s.seq += 1
-    note_pending(s)
+
+
+cdef bint grow_heap(Sim* s) noexcept nogil:
+    """The heap is full: double it (out of line, rare); False when out of memory."""
+    cdef Event* grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
+    if grown == NULL:
+        fail(s, ERR_NOMEM)
+        return False
+    s.heap = grown
+    s.capheap *= 2
+    s.counters.buffer_growths += 1
+    quiet_update(s)
+    return True
 
 
 cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
     """A trial's first random arrival, at 0 (see schedule for why only it is noted)."""
     schedule(s, 0, EV_ARRIVAL, -1, 0)
-    note_pending(s)
+    note_pending(s, s.nheap)
 
 
 cdef inline Event pop_event(Sim* s) noexcept nogil:
     """The earliest pending event by (t, seq); something must be pending.
 
-    The arrival slot's arr_t is INT64_MAX whenever no arrival is pending (sim_init sets
-    it, taking the arrival here resets it, and every trial that has arrivals schedules
-    one right after reset_trial clears arr_pending), and an empty heap's slot 0 has t
+    The arrival slot's arr_t is INT64_MAX exactly when no arrival is pending (sim_init
+    and reset_trial set it, taking the arrival here resets it, and reset_cycle is
+    followed at once by the cycle's first arrival; a pending time is at most
+    MAX_TIME_NS), and an empty heap's slot 0 has t
     INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
     is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
     cdef Event top
-    cdef Event last
-    cdef int64_t i = 0, child, n
-    if s.arr_t < s.heap[0].t or (s.arr_t == s.heap[0].t and s.arr_seq < s.heap[0].seq):
-        s.arr_pending = 0
+    cdef Event* heap = s.heap
+    cdef Event* c
+    cdef int64_t i = 0, child, n, last_t, last_seq
+    if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
         top.t = s.arr_t
         s.arr_t = INT64_MAX
         top.seq = s.arr_seq
@@ -153,24 +178,32 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
         top.task = -1
         top.arg = 0
         return top
-    top = s.heap[0]
-    s.nheap -= 1
-    n = s.nheap
+    top = heap[0]
+    n = s.nheap - 1
+    s.nheap = n
     if n > 0:
-        last = s.heap[n]
-        while True:                           # sift the hole down
+        # Sift the hole down.  The last event, heap[n], stays where it is until the hole
+        # stops (the hole only visits slots below n), so only its key is held in locals.
+        # A left child at n - 1 has the last event itself as its right "child": when
+        # that one is the earlier, it is not before itself and the hole stops there, as
+        # it should (it goes before the left child), so no test of child + 1 < n.
+        last_t = heap[n].t
+        last_seq = heap[n].seq
+        while True:
             child = 2 * i + 1
             if child >= n:
                 break
-            if child + 1 < n and ev_before(&s.heap[child + 1], &s.heap[child]):
+            c = &heap[child]
+            if c[1].t < c[0].t or (c[1].t == c[0].t and c[1].seq < c[0].seq):
+                c += 1
                 child += 1
-            if not ev_before(&s.heap[child], &last):
+            if not (c.t < last_t or (c.t == last_t and c.seq < last_seq)):
                 break
-            s.heap[i] = s.heap[child]
+            heap[i] = c[0]
             i = child
-        s.heap[i] = last
+        heap[i] = heap[n]
     else:
-        s.heap[0].t = INT64_MAX               # empty: slot 0 loses to any arrival
+        heap[0].t = INT64_MAX                 # empty: slot 0 loses to any arrival
     return top
 
 

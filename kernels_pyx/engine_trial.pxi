@@ -297,7 +297,7 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.seq = 0
     s.nheap = 0
     s.heap[0].t = INT64_MAX                   # an empty heap's top (pop_event)
-    s.arr_pending = 0
+    s.arr_t = INT64_MAX                       # no arrival pending
     s.ntasks = 0
     s.nfree = 0
     s.alive = 0
@@ -341,8 +341,7 @@ cdef inline void reset_cycle(Sim* s) noexcept nogil:
     (2**62), so an integral stays below 2**63."""
     cdef int i, k
     s.now = 0
-    s.seq = 0
-    s.arr_pending = 0
+    s.seq = 0                                 # (cycles() schedules the arrival at once)
     s.ntasks = 0
     s.nfree = 0
     if s.base >= s.clock_restart:             # (0 from sim_init: at the first call)
@@ -481,7 +480,7 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
                 break
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
-        if s.nheap != 0 or not s.arr_pending:
+        if s.nheap != 0 or s.arr_t == INT64_MAX:
             return cycles_booked(s, &k, i, ERR_PENDING_IN_EMPTY)
         end_cycle(s, &k, i, rows, events, s.now, s.arr_t)
     return cycles_booked(s, &k, n_trials if n_trials > 0 else 0, 0)
@@ -509,7 +508,7 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
             schedule_first_arrival(s)
         threads_start(s)
         events = 0
-        while s.nheap > 0 or s.arr_pending:
+        while s.nheap > 0 or s.arr_t != INT64_MAX:
             ev = pop_event(s)
             s.now = ev.t
             dispatch(s, &ev)
