@@ -177,3 +177,38 @@ def test_bitid_check_finds_a_changed_hash(tmp_path):
     bad = bitid("check", str(base))
     assert bad.returncode == 1 and "MISMATCH bench-reference:" in bad.stdout, bad.stdout
     assert bad.stdout.count("MISMATCH") == 1
+
+
+def test_bitid_hashes_survive_a_new_counter_but_not_a_changed_one(monkeypatch):
+    """bench/bitid.py keys the counters, metrics and trial fields by name and leaves out
+    those a run left at 0: a counter added to the layout (0 here) keeps the hash, while a
+    counter that moves, or reaches 0, changes it."""
+    import importlib.util
+
+    import numpy as np
+
+    from mcsim import layout as lay
+    from mcsim.engine import BlockOutput
+
+    spec = importlib.util.spec_from_file_location("bitid", CHECKOUT / "bench" / "bitid.py")
+    bitid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bitid)
+    out = BlockOutput.zeros()
+    out.hist_scalars[0, 0] = 3
+    out.hist_arrays[0, 0, 5] = 3
+    out.counters[1] = 7
+    rows = np.zeros((2, len(lay.TRIAL_FIELDS)), dtype=np.int64)
+    rows[1, 0] = 4
+
+    def digest(counters):
+        return bitid._digest(*bitid._by_name(out.hist_arrays, out.hist_scalars,
+                                             out.hist_floats, counters, rows))
+    before = digest(out.counters)
+    monkeypatch.setattr(lay, "COUNTERS", (*lay.COUNTERS, "a_new_counter"))
+    assert digest(np.append(out.counters, 0)) == before
+    assert digest(np.append(out.counters, 1)) != before
+    moved = out.counters.copy()
+    moved[1] = 0
+    assert digest(np.append(moved, 0)) != before
+    out.hist_arrays[0, 2, 5] = 1                       # yn of a metric with samples
+    assert digest(np.append(out.counters, 0)) != before
