@@ -172,7 +172,7 @@ def _random_params(rng) -> dict:
 
 def _stress_sets():
     sys.path.insert(0, str(ROOT / "tests"))
-    import test_differential as td
+    import test_differential_stress as td
     out = [(f"stress-{k}-{flavour}", p, td.STRESS_TRIALS[flavour], k)
            for k, (flavour, p) in enumerate(td.stress_configs())]
     out += [(f"kernel-stress-{k}", p, t, k)
