@@ -13,7 +13,9 @@ checkout, rebuild with the change and compare::
 any does; ``list`` prints the configurations' names.  Each hash covers everything a run
 returns: the histogram arrays, scalars and floats, the counters, the per-trial rows, the
 bit generator's final state and, for a run that ends in an error, the error's type and
-message (and the counters up to it).  Runs go through ``mcsim._engine.run_block`` (one
+message (and the counters up to it).  Metrics, counters and trial fields are keyed by
+name, and those a run leaves at 0 are left out, so a file written before a counter was
+added still checks an unchanged core.  Runs go through ``mcsim._engine.run_block`` (one
 block, with trial rows, some with ``check_invariants``) and ``mcsim.engine.run_blocks``
 (chunks of blocks on 1 and 2 workers, the path of ``mcsim.simulate``).
 
@@ -56,6 +58,25 @@ def _digest(*parts) -> str:
     return h.hexdigest()
 
 
+def _by_name(hist_arrays, hist_scalars, hist_floats, counters, rows=None) -> list:
+    """A run's outputs as _digest's parts, keyed by the names of mcsim.layout and leaving
+    out what a run never touched: the metrics without samples, the counters and trial
+    fields that stay 0.  So a counter, metric or field added to the layout (0 on every run
+    of this list until its feature is on) leaves an older build's hashes as they were,
+    while a value that moves, or one that leaves or reaches 0, still changes them."""
+    from mcsim import layout as lay
+    parts = []
+    for m, name in enumerate(lay.METRICS):
+        if hist_scalars[m, 0] != 0:           # n: samples recorded
+            parts += [name, hist_arrays[m], hist_scalars[m], hist_floats[m]]
+    parts.append([(name, int(v)) for name, v in zip(lay.COUNTERS, counters) if v])
+    if rows is not None:
+        for k, name in enumerate(lay.TRIAL_FIELDS):
+            if rows[:, k].any():
+                parts += [name, rows[:, k]]
+    return parts
+
+
 def _bitgen(kind: str, seed: int):
     from mcsim.engine import block_bitgen
     if kind == "pcg64dxsm":
@@ -85,7 +106,8 @@ def run_one_block(params, trials, seed=1, check=False, bitgen="pcg64dxsm") -> st
                                     check_invariants=check)
     except Exception as exc:
         error = (type(exc).__name__, str(exc))
-    return _digest(out.hist_arrays, out.hist_scalars, out.hist_floats, out.counters, rows,
+    return _digest(*_by_name(out.hist_arrays, out.hist_scalars, out.hist_floats,
+                             out.counters, rows),
                    json.dumps(gen.state, sort_keys=True, default=str), error)
 
 
@@ -104,7 +126,8 @@ def run_chunks(params, trials, seed=1, workers=1, workload=None) -> str:
     try:
         out = run_blocks(rec, seed, block_sizes(trials, block_trials=trial_block_size(rec)),
                          workers=workers)
-        arrays = (out.hist_arrays, out.hist_scalars, out.hist_floats, out.counters)
+        arrays = _by_name(out.hist_arrays, out.hist_scalars, out.hist_floats,
+                          out.counters)
     except Exception as exc:
         error, arrays = (type(exc).__name__, str(exc)), ()
     return _digest(*arrays, error)
@@ -149,7 +172,7 @@ def _random_params(rng) -> dict:
 
 def _stress_sets():
     sys.path.insert(0, str(ROOT / "tests"))
-    import test_differential as td
+    import test_differential_stress as td
     out = [(f"stress-{k}-{flavour}", p, td.STRESS_TRIALS[flavour], k)
            for k, (flavour, p) in enumerate(td.stress_configs())]
     out += [(f"kernel-stress-{k}", p, t, k)

@@ -59,7 +59,7 @@ def test_the_package_does_not_load_simpy_or_the_core():
 
 
 #: bench/ scripts that are developer tools of a checkout, not entries to mcsim.bench.
-DEVELOPER_TOOLS = {"bitid.py"}
+DEVELOPER_TOOLS = {"bitid.py", "cgsource.py"}
 
 
 @pytest.mark.parametrize("script", sorted(p for p in (CHECKOUT / "bench").glob("*.py")
@@ -177,3 +177,103 @@ def test_bitid_check_finds_a_changed_hash(tmp_path):
     bad = bitid("check", str(base))
     assert bad.returncode == 1 and "MISMATCH bench-reference:" in bad.stdout, bad.stdout
     assert bad.stdout.count("MISMATCH") == 1
+
+
+def test_bitid_hashes_survive_a_new_counter_but_not_a_changed_one(monkeypatch):
+    """bench/bitid.py keys the counters, metrics and trial fields by name and leaves out
+    those a run left at 0: a counter added to the layout (0 here) keeps the hash, while a
+    counter that moves, or reaches 0, changes it."""
+    import importlib.util
+
+    import numpy as np
+
+    from mcsim import layout as lay
+    from mcsim.engine import BlockOutput
+
+    spec = importlib.util.spec_from_file_location("bitid", CHECKOUT / "bench" / "bitid.py")
+    bitid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bitid)
+    out = BlockOutput.zeros()
+    out.hist_scalars[0, 0] = 3
+    out.hist_arrays[0, 0, 5] = 3
+    out.counters[1] = 7
+    rows = np.zeros((2, len(lay.TRIAL_FIELDS)), dtype=np.int64)
+    rows[1, 0] = 4
+
+    def digest(counters):
+        return bitid._digest(*bitid._by_name(out.hist_arrays, out.hist_scalars,
+                                             out.hist_floats, counters, rows))
+    before = digest(out.counters)
+    monkeypatch.setattr(lay, "COUNTERS", (*lay.COUNTERS, "a_new_counter"))
+    assert digest(np.append(out.counters, 0)) == before
+    assert digest(np.append(out.counters, 1)) != before
+    moved = out.counters.copy()
+    moved[1] = 0
+    assert digest(np.append(moved, 0)) != before
+    out.hist_arrays[0, 2, 5] = 1                       # yn of a metric with samples
+    assert digest(np.append(out.counters, 0)) != before
+
+
+def _cgsource():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("cgsource", CHECKOUT / "bench" / "cgsource.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cgsource_maps_generated_c_lines_to_their_cython_functions(tmp_path):
+    """bench/cgsource.py: self costs by line (name compression, relative positions, a
+    call's inclusive cost left out, inlined files), then each line of the generated C to
+    the .pxi function of the marker above it, or to the verbatim C function above the
+    first marker; other files by function.  The expected sums are added up by hand."""
+    cg = _cgsource()
+    (tmp_path / "loop.pxi").write_text(
+        "# comment\ncdef inline void push(Sim* s) noexcept nogil:\n    s.n += 1\n"
+        "\ncdef int pop(Sim* s) noexcept nogil:\n    return s.n\n")
+    (tmp_path / "mod.c").write_text("\n".join([
+        "#include <stdint.h>",                                   # 1
+        "    static inline uint64_t step(uint64_t *p) {",        # 2
+        "        return *p += 1;",                               # 3
+        "    }",                                                 # 4
+        "/* \"loop.pxi\":3",                                     # 5
+        "  s->n += 1;",                                          # 6
+        "/* \"loop.pxi\":6",                                     # 7
+        "  return s->n;",                                        # 8
+    ]) + "\n")
+    profile = tmp_path / "x.out"
+    profile.write_text("\n".join([
+        "version: 1", "positions: line", "events: Ir",
+        "ob=(1) mod.so", "fl=(1) mod.c", "fn=(1) loop",
+        "6 10",                   # push, in loop
+        "+2 4",                   # line 8: pop
+        "fi=(2) other.h", "-7 3",  # an inlined header's line 1
+        "fe=(1)", "3 7",           # back in mod.c, line 3: step
+        "cob=(2) libm.so", "cfl=(3) e_exp.c", "cfn=(2) exp", "calls=2 0", "8 1000",
+        "* 1",                     # line 8 again: pop
+        "fl=(3)", "fn=(2)", "0 50",
+        "totals: 1075",
+    ]) + "\n")
+    with open(profile) as f:
+        costs = cg.cost_by_line(f)
+    assert costs == {("mod.c", "loop", 6): 10, ("mod.c", "loop", 8): 5,
+                     ("other.h", "loop", 1): 3, ("mod.c", "loop", 3): 7,
+                     ("e_exp.c", "exp", 0): 50}
+    total = cg.breakdown(costs, tmp_path / "mod.c")
+    assert total == {"loop.pxi:push": 10, "loop.pxi:pop": 5, "C:step": 7,
+                     "other.h:loop": 3, "e_exp.c:exp": 50}
+    out = subprocess.run([sys.executable, str(CHECKOUT / "bench" / "cgsource.py"),
+                          str(profile), "5", "--c", str(tmp_path / "mod.c")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0].split()[0] == "15.0"          # 75 instructions / 5 events
+    assert out.splitlines()[1].split() == ["10.0", "e_exp.c:exp"]
+
+
+def test_cgsource_refuses_an_instruction_level_profile(tmp_path):
+    profile = tmp_path / "x.out"
+    profile.write_text("positions: instr line\nevents: Ir\nfl=(1) a.c\nfn=(1) f\n0x10 3 1\n")
+    proc = subprocess.run([sys.executable, str(CHECKOUT / "bench" / "cgsource.py"),
+                           str(profile), "5", "--c", str(profile)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--dump-instr=no" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -14,7 +14,8 @@ to reach the paths that matter, which counters then show were reached.
 import numpy as np
 import pytest
 
-from test_differential import INITIAL_TASKS, assert_same_run, stress_config
+from differential import INITIAL_TASKS, assert_same_run
+from test_differential_stress import stress_config
 
 #: (name, params, trials)
 CONFIGS = [

@@ -82,6 +82,29 @@ def test_every_command_is_in_the_module_that_says_so():
     assert list(group.commands) == list(where)          # the order of `mcsim --help`
 
 
+def test_command_signatures_hold_objects_not_strings():
+    # Typer reads every option from its command's signature when it builds the app (all
+    # of them for the help).  A string annotation (PEP 563, `from __future__ import
+    # annotations` in a command's module) is compiled and evaluated there, each time:
+    # about 20 ms of `mcsim --help` (docs/benchmarks.md, "Start-up").
+    from mcsim.cli import app
+    from mcsim.cli.startup import COMMAND_MODULES, load_commands
+
+    load_commands(app)
+    infos = list(app.registered_commands)
+    for group in app.registered_groups:
+        infos += group.typer_instance.registered_commands
+        if group.typer_instance.registered_callback is not None:
+            infos.append(group.typer_instance.registered_callback)
+    if app.registered_callback is not None:
+        infos.append(app.registered_callback)
+    assert len(infos) >= sum(len(names) for _module, names in COMMAND_MODULES)
+    strings = {f"{info.callback.__module__}.{info.callback.__name__}: {name}"
+               for info in infos for name, ann in info.callback.__annotations__.items()
+               if isinstance(ann, str)}
+    assert strings == set()
+
+
 @pytest.mark.parametrize("preset,expected", [(None, "1"), ("3", "3")])
 def test_the_program_asks_openblas_for_one_thread_unless_told(preset, expected):
     env = {k: v for k, v in os.environ.items()

@@ -3,8 +3,6 @@
 Command modules (``run``, ``sweep``, ...) register themselves on :data:`app`; nothing here
 imports numpy, pyarrow or the engine, so ``mcsim --help`` is instant.
 """
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,6 +1,4 @@
 """``mcsim bench``: measure the engine against its peers (see docs/benchmarks.md)."""
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

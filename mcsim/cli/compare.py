@@ -10,8 +10,6 @@ interval:
 ...       "diff_hi": -6.2e7})
 '9 µs\\nΔ -66 ms [-70, -62] ms'
 """
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,6 +1,4 @@
 """``mcsim show`` and ``mcsim compact``: look at and pack result files."""
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

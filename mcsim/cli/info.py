@@ -1,7 +1,5 @@
 """``mcsim policies``, ``mcsim kernels``, ``mcsim params`` and ``mcsim workloads``: the
 model's tables."""
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

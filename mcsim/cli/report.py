@@ -10,8 +10,6 @@ Traceback (most recent call last):
 ...
 mcsim.errors.UsageError: --out: 'fig.jpg' has no figure suffix mcsim writes; allowed: .png, .svg or .pdf
 """
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -10,8 +10,6 @@ it.
 >>> main(["repro", "--path", "read"])
 2
 """
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,6 +1,4 @@
 """``mcsim run``: simulate one configuration and print its headline."""
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

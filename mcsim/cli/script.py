@@ -15,8 +15,6 @@ A script file lists ``[[task]]`` entries as :func:`mcsim.run_script` takes them 
 ``--kernel`` or ``--policy`` on the command line replaces the file's kernel, policy and
 era (a kernel preset sets the policy and era itself).
 """
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

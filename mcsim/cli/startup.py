@@ -5,8 +5,10 @@ A command line needs the module of its own command only: ``mcsim run ...`` regis
 load them all, in the order of :data:`COMMAND_MODULES`.  The help loads Typer's renderer
 without rich's tracebacks and code highlighting (:func:`load_help_renderer`).  numpy's BLAS
 runs one thread (:func:`one_blas_thread`).  The heavy libraries (numpy, pyarrow,
-matplotlib) load inside the commands that use them; docs/benchmarks.md has the start-up
-times.
+matplotlib) load inside the commands that use them.  The modules that define commands do
+without ``from __future__ import annotations``: Typer reads each option from its
+command's signature, and a string annotation is compiled and evaluated at every start.
+docs/benchmarks.md has the start-up times.
 """
 from __future__ import annotations
 

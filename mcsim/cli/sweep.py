@@ -1,6 +1,4 @@
 """``mcsim sweep``: a grid of configurations, one Parquet file per point, resumable."""
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -9,8 +9,6 @@ to get it.
 >>> main(["trace", "export", "--format", "svg"])
 2
 """
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 
