@@ -59,7 +59,7 @@ def test_the_package_does_not_load_simpy_or_the_core():
 
 
 #: bench/ scripts that are developer tools of a checkout, not entries to mcsim.bench.
-DEVELOPER_TOOLS = {"bitid.py", "cgsource.py"}
+DEVELOPER_TOOLS = {"bitid.py", "blocktime.py", "cgsource.py"}
 
 
 @pytest.mark.parametrize("script", sorted(p for p in (CHECKOUT / "bench").glob("*.py")
@@ -277,3 +277,17 @@ def test_cgsource_refuses_an_instruction_level_profile(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--dump-instr=no" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_blocktime_prints_the_fastest_repeats_ns_per_event():
+    """bench/blocktime.py: one number, positive, from a short block; bad sizes get a
+    one-line error and exit 2."""
+    script, env = CHECKOUT / "bench" / "blocktime.py", dict(os.environ, PYTHONPATH=str(CHECKOUT))
+    ok = subprocess.run([sys.executable, str(script), "reference", "--trials", "2000",
+                         "--repeats", "2"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert 0 < float(ok.stdout) < 1e6
+    bad = subprocess.run([sys.executable, str(script), "reference", "--repeats", "0"],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "--repeats: 0" in bad.stderr
+    assert "Traceback" not in bad.stderr
