@@ -44,14 +44,14 @@ def _position(field: str, last: int) -> int:
     return int(field)
 
 
-def cost_by_line(lines) -> dict:
-    """Self cost (the first event, Ir) per (file, function, line) of a callgrind output
-    written with ``--dump-instr=no`` (positions: line).  A call's cost line (the one after
+def cost_by_line(lines, event: str | None = None) -> dict:
+    """Self cost of ``event`` (default the profile's first, Ir) per (file, function,
+    line) of a callgrind output written with ``--dump-instr=no`` (positions: line).  A call's cost line (the one after
     ``calls=``) is the callee's inclusive cost: it moves the position, but is not counted."""
     names: dict[tuple[str, str], str] = {}
     costs: Counter = Counter()
     fl = fi = fn = None
-    last, skip_next = 0, False
+    last, skip_next, column = 0, False, 1
 
     def name(kind: str, value: str) -> str:
         m = re.match(r"\((\d+)\)(?: (.*))?$", value)
@@ -65,6 +65,12 @@ def cost_by_line(lines) -> dict:
         line = raw.rstrip("\n")
         if not line or line.startswith("#"):
             continue
+        if line.startswith("events:") and event is not None:
+            listed = line.split(":", 1)[1].split()
+            if event not in listed:
+                raise ValueError(f"event {event!r}: not in this profile; allowed: "
+                                 f"{', '.join(listed)}")
+            column = 1 + listed.index(event)
         if line.startswith("positions:") and line.split(":", 1)[1].split() != ["line"]:
             raise ValueError(f"positions {line.split(':', 1)[1].strip()!r}: only 'line' "
                              "(run callgrind with --dump-instr=no)")
@@ -88,8 +94,8 @@ def cost_by_line(lines) -> dict:
             last = _position(fields[0], last)
             if skip_next:
                 skip_next = False
-            elif len(fields) > 1:
-                costs[fi, fn, last] += int(fields[1])
+            elif len(fields) > column:
+                costs[fi, fn, last] += int(fields[column])
     return dict(costs)
 
 
@@ -158,6 +164,9 @@ def main(argv=None) -> int:
     parser.add_argument("--c", type=Path, default=Path("kernels_pyx/engine_plain.c"),
                         help="the generated C of the profiled module")
     parser.add_argument("--top", type=int, default=40, help="rows to print")
+    parser.add_argument("--event", default=None,
+                        help="the profile's event to count (default its first, Ir; e.g. "
+                        "Bcm, mispredicted conditional branches, with --branch-sim=yes)")
     args = parser.parse_args(argv)
     if args.events <= 0:
         parser.error(f"events: {args.events}; allowed: a count above 0")
@@ -166,14 +175,15 @@ def main(argv=None) -> int:
             parser.error(f"{path}: no such file")
     with open(args.profile) as f:
         try:
-            costs = cost_by_line(f)
+            costs = cost_by_line(f, args.event)
         except ValueError as exc:
             parser.error(str(exc))
     total = breakdown(costs, args.c, roots=[Path.cwd()])
     grand = sum(total.values())
-    print(f"{grand / args.events:8.1f}  instructions per event ({grand:,} in all)")
+    what = args.event or "instructions"
+    print(f"{grand / args.events:8.2f}  {what} per event ({grand:,} in all)")
     for where, cost in total.most_common(args.top):
-        print(f"{cost / args.events:8.1f}  {where}")
+        print(f"{cost / args.events:8.2f}  {where}")
     return 0
 
 

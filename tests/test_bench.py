@@ -265,8 +265,9 @@ def test_cgsource_maps_generated_c_lines_to_their_cython_functions(tmp_path):
     out = subprocess.run([sys.executable, str(CHECKOUT / "bench" / "cgsource.py"),
                           str(profile), "5", "--c", str(tmp_path / "mod.c")],
                          capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[0].split()[0] == "15.0"          # 75 instructions / 5 events
-    assert out.splitlines()[1].split() == ["10.0", "e_exp.c:exp"]
+    first, second = (line.split() for line in out.splitlines()[:2])
+    assert float(first[0]) == 15.0                        # 75 instructions / 5 events
+    assert (float(second[0]), second[1]) == (10.0, "e_exp.c:exp")
 
 
 def test_cgsource_refuses_an_instruction_level_profile(tmp_path):
@@ -291,3 +292,23 @@ def test_blocktime_prints_the_fastest_repeats_ns_per_event():
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "--repeats: 0" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_cgsource_counts_the_event_asked_for(tmp_path):
+    """--event picks a column of the profile's `events:` line (here mispredicted
+    branches, Bcm, as callgrind --branch-sim=yes writes them); a line without that column
+    counts 0; an event the profile lacks is a one-line error, exit 2."""
+    cg = _cgsource()
+    lines = ["events: Ir Bc Bcm", "fl=(1) a.c", "fn=(1) f", "3 10 4 1", "+1 7 2",
+             "calls=1 9", "4 100 30 20", "* 5 3 2"]
+    assert cg.cost_by_line(lines, "Bcm") == {("a.c", "f", 3): 1, ("a.c", "f", 4): 2}
+    assert cg.cost_by_line(lines) == {("a.c", "f", 3): 10, ("a.c", "f", 4): 12}
+    with pytest.raises(ValueError, match="'Dr': not in this profile; allowed: Ir, Bc, Bcm"):
+        cg.cost_by_line(lines, "Dr")
+    profile = tmp_path / "x.out"
+    profile.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([sys.executable, str(CHECKOUT / "bench" / "cgsource.py"),
+                           str(profile), "1", "--c", str(profile), "--event", "Dr"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "event 'Dr'" in proc.stderr
+    assert "Traceback" not in proc.stderr
