@@ -537,3 +537,14 @@ def _pcg64_draws(object bit_generator, int64_t n, str what="raw"):
     _pcg64_write_back(bit_generator, st, &s.pcg)
     return out
 
+
+
+def _exp_values(double[::1] x):
+    """Test hook: the core's exp (engine_random.pxi's mcsim_exp) at each of ``x``, and the
+    name of the libm function it calls."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] y = out
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        y[i] = mcsim_exp(x[i])
+    return out, MCSIM_EXP_NAME.decode()

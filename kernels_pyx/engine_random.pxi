@@ -168,6 +168,32 @@ cdef extern from *:
     ctypedef double noinline_double "mcsim_noinline_double"
 
 
+# libm's exp for the lognormal draws (model.md §4.3), without glibc's wrapper.  On glibc
+# (2.36 here) `exp` is exp@@GLIBC_2.29 (math/w_exp_template.c): it calls __ieee754_exp
+# (an ifunc: __exp_fma on a CPU with FMA) and returns that result unchanged, only setting
+# errno to ERANGE when the result overflowed or underflowed (~16 instructions a call,
+# 3.8 per event on the reference scenario).  __exp_finite@GLIBC_2.15 is that same
+# __ieee754_exp (the one ifunc the wrapper's PLT entry calls; objdump of libm.so.6), kept
+# by glibc as a compatibility symbol, so the core binds to that version explicitly.  The
+# same bits for every argument (tests/test_core_rng.py compares it with libm's exp);
+# nothing in the core reads errno.  Elsewhere (not glibc on x86-64) plain exp.
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__GLIBC__) && defined(__x86_64__) && !defined(MCSIM_LIBM_EXP)
+    extern double mcsim_exp_finite(double) __asm__("__exp_finite");
+    __asm__(".symver __exp_finite,__exp_finite@GLIBC_2.15");
+    #define mcsim_exp(x) mcsim_exp_finite(x)
+    #define MCSIM_EXP_NAME "__exp_finite@GLIBC_2.15"
+    #else
+    #define mcsim_exp(x) exp(x)
+    #define MCSIM_EXP_NAME "exp"
+    #endif
+    """
+    double mcsim_exp(double x) noexcept nogil
+    const char* MCSIM_EXP_NAME
+
+
 cdef inline void use_fast_rng(Sim* s) noexcept nogil:
     """Draw from s.pcg (set by the caller) instead of numpy's bitgen_t."""
     s.own_rng.state = &s.pcg
@@ -209,7 +235,7 @@ cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
     elif d.kind == 1:
         x = d.a * std_exponential(s)
     elif d.kind == 2:
-        x = d.a * exp(d.b * std_normal(s))
+        x = d.a * mcsim_exp(d.b * std_normal(s))
     else:
         x = draw_table_or_uniform(s, d)
     return to_ns(x)

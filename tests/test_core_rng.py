@@ -186,3 +186,37 @@ def test_generic_path_matches_the_reference_engine(cls):
     ref = output_of_reference(ReferenceEngine(rec, cls(5)).run_trials(40))
     for u, v in zip(x[:4], [ref.hist_arrays, ref.hist_scalars, ref.hist_floats, ref.counters]):
         assert np.array_equal(u, v)
+
+
+def _libm_exp():
+    """libm's own exp (exp@@GLIBC_2.29 on glibc: the wrapper the core skips), by ctypes."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("m")
+    if name is None:
+        pytest.skip("no libm to compare with")
+    f = ctypes.CDLL(name).exp
+    f.restype, f.argtypes = ctypes.c_double, [ctypes.c_double]
+    return f
+
+
+def test_the_lognormal_exp_is_libms_bit_for_bit(core):
+    """The lognormal draw's exp (engine_random.pxi's mcsim_exp: glibc's __exp_finite on
+    x86-64, the function behind exp's errno wrapper) returns libm's exp's bits: on the
+    lognormal's arguments b·Z (Z normal, b up to a few), across the whole finite range,
+    and where exp overflows (+inf), underflows (subnormal, 0) or meets inf and NaN."""
+    libm_exp = _libm_exp()
+    rng = np.random.default_rng(20261203)
+    x = np.concatenate([
+        rng.standard_normal(200_000) * rng.choice([0.1, 0.5, 1.0, 2.0, 4.0], 200_000),
+        rng.uniform(-746.0, 710.0, 100_000),
+        np.array([0.0, -0.0, 1e-300, -1e-300, 5e-324, 709.78, 709.7827128933840,
+                  709.7827128933841, 710.0, 1e308, -708.4, -745.1, -745.2, -746.0, -1e308,
+                  np.inf, -np.inf, np.nan]),
+    ])
+    got, name = core._exp_values(x)
+    want = np.array([libm_exp(float(v)) for v in x])
+    assert name in ("__exp_finite@GLIBC_2.15", "exp")
+    assert got.tobytes() == want.tobytes()
+    assert np.isinf(got[-3]) and got[-2] == 0.0 and np.isnan(got[-1])
+    assert (got[-11:-9] == np.inf).all() and 0 < got[-8] < 2.3e-308   # overflow, subnormal
