@@ -139,6 +139,8 @@ cdef struct Sim:
     int64_t depth, wake, jiffy_ns, handoff_jiffies
     int64_t jitter_const             # a const wake_jitter (also inside wake), else 0
     int32_t jitter                   # wake_jitter is drawn at every wake-up (not const)
+    int32_t cpu_const               # fault_cpu and minor_cpu are both const: a fault's
+    int64_t fault_cpu_ns, minor_cpu_ns  # arrival copies their ns, computed once per block
     int64_t base                    # simulated time of the block before this trial (jiffies)
     int64_t clock_restart           # reset_cycle zeroes the inversion clocks when base reaches it
     int64_t now, seq

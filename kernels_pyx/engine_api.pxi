@@ -101,6 +101,10 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     if not s.jitter:                          # drawn once: a const draws nothing
         s.jitter_const = to_ns(sc.wake_jitter.a)
         s.wake += s.jitter_const
+    s.cpu_const = sc.fault_cpu.kind == 0 and sc.minor_cpu.kind == 0
+    if s.cpu_const:                           # (what draw_ns gives for a const)
+        s.fault_cpu_ns = to_ns(sc.fault_cpu.a)
+        s.minor_cpu_ns = to_ns(sc.minor_cpu.a)
     s.cpus = sc.cpus
     s.idle = sc.cpus
     s.serve = sc.cpus > 0 and not (sc.io_cpu.kind == 0 and sc.io_cpu.a == 0.0)
