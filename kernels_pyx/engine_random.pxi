@@ -229,13 +229,20 @@ cdef noinline_double std_normal(Sim* s) noexcept nogil:
 
 
 cdef inline int64_t draw_ns(Sim* s, const DistSpec* d) noexcept nogil:
+    # The draw first, then d's parameters, in statements of their own: read in one
+    # expression, GCC loaded a and b before the call and kept them across it on the stack
+    # (a store and a load each); after the call it reads them from *d (the same values:
+    # nothing a draw does writes the scenario) as memory operands.
     cdef double x
     if d.kind == 0:
         x = d.a
     elif d.kind == 1:
-        x = d.a * std_exponential(s)
+        x = std_exponential(s)
+        x = d.a * x
     elif d.kind == 2:
-        x = d.a * mcsim_exp(d.b * std_normal(s))
+        x = std_normal(s)
+        x = mcsim_exp(d.b * x)
+        x = d.a * x
     else:
         x = draw_table_or_uniform(s, d)
     return to_ns(x)
