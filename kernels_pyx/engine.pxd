@@ -84,7 +84,6 @@ cdef struct Task:
     # them merge), from hold to inverted.  hold..dirty: what the arrival drew or the
     # script stated
     int64_t hold, cpu, minor, bio, mkwrite, evict_bio, dirty
-    int64_t t_arrive, t_req, t_grant, t_pass_end
     int64_t wait_sum                # HP: the read's acquisition waits so far
     int32_t fault, pc, ip, nprog, nwaits, same_vma, acq
     int32_t holding                 # holds L (the only lock the inversion clock counts)
@@ -98,6 +97,9 @@ cdef struct Task:
     int32_t inverted                # the acquisition was judged an inversion at its grant
     # the end of the zeroed fields; these start at other values
     int64_t evicted, revalidate_fail, done
+    # new_task leaves these as it finds them: each is written before it is read (see
+    # there): the admission, a request (a lock's or the gate's), a grant, a pass's end
+    int64_t t_arrive, t_req, t_grant, t_pass_end
     int32_t kind, passes, fallback, blocked, page_ready, page_waiter
     int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
     int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
