@@ -314,7 +314,8 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     task.inverted = 0
     task.evicted = -1
     task.revalidate_fail = -1
-    task.done = -1
+    if not PLAIN:                             # (only run_script reads done)
+        task.done = -1
     task.kind = kind
     task.passes = 1
     task.fallback = -1
