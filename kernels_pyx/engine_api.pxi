@@ -552,3 +552,17 @@ def _exp_values(double[::1] x):
     for i in range(x.shape[0]):
         y[i] = mcsim_exp(x[i])
     return out, MCSIM_EXP_NAME.decode()
+
+
+def _to_ns_values(double[::1] x):
+    """Test hook: the core's two roundings to ns (engine_random.pxi's to_ns and
+    mcsim_to_ns_m, the arrival gap's) at each of ``x``."""
+    a = np.empty(x.shape[0], dtype=np.int64)
+    b = np.empty(x.shape[0], dtype=np.int64)
+    cdef int64_t[::1] va = a
+    cdef int64_t[::1] vb = b
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        va[i] = to_ns(x[i])
+        vb[i] = mcsim_to_ns_m(x[i])
+    return a, b

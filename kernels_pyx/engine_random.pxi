@@ -27,6 +27,29 @@ cdef extern from *:
     """
     int64_t mcsim_to_ns(double x) noexcept nogil
 
+# to_ns at the arrival's gap, the one draw every arrival makes: the same instructions
+# with the three constants as memory operands.  With to_ns there, GCC kept 0.5 and 2**53
+# in stack slots for the site, so each path into it (the kinds' draws before it) stored
+# them there (4 instructions on each); with mcsim_to_ns_m the gap reads them from
+# .rodata.  Used at every draw site instead it cost 8 per event more (the loop's
+# register allocation; docs/benchmarks.md, round 8), so only here.
+cdef extern from *:
+    """
+    #if defined(__x86_64__) && defined(__SSE2__)
+    static const double mcsim_to_ns_k[3] = {0.5, 0.0, (double)MCSIM_MAX_DRAW_NS};
+    static inline int64_t mcsim_to_ns_m(double x) {
+        double y = x;                 /* ADDSD is C's x + 0.5 (-ffp-contract=off) */
+        __asm__("addsd %1, %0" : "+x"(y) : "m"(mcsim_to_ns_k[0]));
+        __asm__("maxsd %1, %0" : "+x"(y) : "m"(mcsim_to_ns_k[1]));
+        __asm__("minsd %1, %0" : "+x"(y) : "m"(mcsim_to_ns_k[2]));
+        return (int64_t)y;
+    }
+    #else
+    #define mcsim_to_ns_m mcsim_to_ns
+    #endif
+    """
+    int64_t mcsim_to_ns_m(double x) noexcept nogil
+
 
 cdef inline int64_t to_ns(double x) noexcept nogil:
     """Round to ns and clamp to [0, MAX_DRAW_NS] (mcsim.numeric.to_ns): NaN and anything

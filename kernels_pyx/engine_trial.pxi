@@ -181,9 +181,9 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     else:
         task.bio = draw_ns(s, &sc.device)
     # The next gap, exp(arrival_mean_ns): draw_ns's kind 1 written out (a DistSpec on
-    # the stack cost two stores per arrival)
+    # the stack cost two stores per arrival), rounded by to_ns's memory-operand twin
     gap = std_exponential(s)
-    schedule(s, s.now + to_ns(sc.arrival_mean_ns * gap), EV_ARRIVAL, -1, 0)
+    schedule(s, s.now + mcsim_to_ns_m(sc.arrival_mean_ns * gap), EV_ARRIVAL, -1, 0)
     start_task(s, t, True)
 
 

@@ -220,3 +220,22 @@ def test_the_lognormal_exp_is_libms_bit_for_bit(core):
     assert got.tobytes() == want.tobytes()
     assert np.isinf(got[-3]) and got[-2] == 0.0 and np.isnan(got[-1])
     assert (got[-11:-9] == np.inf).all() and 0 < got[-8] < 2.3e-308   # overflow, subnormal
+
+
+def test_the_cores_roundings_to_ns_are_numerics(core):
+    """Both of the core's roundings of a draw to ns (to_ns, and its twin with memory
+    operands at the arrival's gap) give mcsim.numeric.to_ns's integer: round half up,
+    clamped to [0, MAX_DRAW_NS], NaN and -inf to 0, +inf to MAX_DRAW_NS."""
+    from mcsim.numeric import MAX_DRAW_NS, to_ns
+    rng = np.random.default_rng(8)
+    x = np.concatenate([
+        rng.standard_exponential(50_000) * 10.0 ** rng.integers(-3, 17, 50_000),
+        rng.standard_normal(20_000) * 1e3,
+        np.array([0.0, -0.0, 0.49999999999999994, 0.5, 1.5, 2.5, -0.5, -0.6, -1e300,
+                  MAX_DRAW_NS - 1.0, float(MAX_DRAW_NS), MAX_DRAW_NS * 2.0, 1e300,
+                  np.inf, -np.inf, np.nan, 5e-324]),
+    ])
+    want = np.array([to_ns(float(v)) for v in x], dtype=np.int64)
+    a, b = core._to_ns_values(x)
+    assert np.array_equal(a, want) and np.array_equal(b, want)
+    assert want[-4] == MAX_DRAW_NS and want[-3] == 0 and want[-2] == 0
