@@ -269,19 +269,20 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
             s.counters.buffer_growths += 1
         t = s.ntasks
         s.ntasks += 1
-    # Every scalar field, explicitly (a memset of the whole Task costs ~50 instructions
-    # per task; a memset of the zeroed block, hold to inverted, stops GCC inlining
-    # schedule): the zeroed ones first, in the order engine.pxd keeps them together, so
-    # the compiler merges their stores.  The arrays are written before they are read:
-    # snap by hp_request, prog by fault_runs, waits via nwaits, lane_start only in scripts.
-    # So are four scalars, which are not stored here (2 stores of 16 bytes less): t_arrive
-    # by admit (start_task: every arrival, scripted task and step; read at a fault's end,
-    # and a page's bio task, the one task not admitted, never ends a fault); t_req by
-    # each request (read_request, write_request, gate_enter, vma_read_lock, hp_request's
-    # VMA case), read only as the wait of the request it made; t_grant at each grant
-    # (fault_pass, hp_request, grant_read, took_write, vma_read_lock), read only after
-    # it (a hold's length at the release, writer_in_vma's wait); t_pass_end by end_pass
-    # before the retry pass that reads it (retry_steps).
+    # Every scalar field read before it is written, explicitly (a memset of the whole
+    # Task costs ~50 instructions per task; a memset of the zeroed block, hold to
+    # inverted, stops GCC inlining schedule): the zeroed ones first, in the order
+    # engine.pxd keeps them together, so the compiler merges their stores.  The arrays
+    # are written before they are read: snap by hp_request, prog by fault_runs, waits
+    # via nwaits, lane_start only in scripts.  So are four scalars, which are not stored
+    # here (2 stores of 16 bytes less): t_arrive by admit (start_task: every arrival,
+    # scripted task and step; read at a fault's end, and a page's bio task, the one task
+    # not admitted, never ends a fault); t_req by each request (read_request,
+    # write_request, gate_enter, vma_read_lock, hp_request's VMA case), read only as the
+    # wait of the request it made; t_grant at each grant (fault_pass, hp_request,
+    # grant_read, took_write, vma_read_lock), read only after it (a hold's length at the
+    # release, writer_in_vma's wait); t_pass_end by end_pass before the retry pass that
+    # reads it (retry_steps).
     cdef Task* task = &s.tasks[t]
     cdef int lane
     task.hold = 0
