@@ -209,9 +209,12 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
                 break
             c = &heap[child]
             # The earlier child, as arithmetic (cmp/sbb/setc, no branch): which child
-            # wins is a coin toss that the predictor missed ~0.4 times per event on
-            # throttled, whose heaps hold 9-64 events a fifth of the time, and half its
-            # sibling comparisons there are ties of t decided by seq.
+            # wins is a coin toss, missed ~0.4 times per event on throttled in
+            # callgrind's branch simulation (its heaps hold 9-64 events a fifth of the
+            # time, and half its sibling comparisons are ties of t, decided by seq).
+            # The hole's stop is one branch on the same comparison.  Round 7 dropped
+            # 128-bit keys for their instructions (+2.6 here on throttled); they are
+            # kept for the mispredicts (docs/benchmarks.md, round 8).
             right = key_before(c[1].t, c[1].seq, c[0].t, c[0].seq)
             c += right
             child += right
