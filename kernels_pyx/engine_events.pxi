@@ -18,6 +18,20 @@ cdef extern from *:
     ctypedef int noinline_int "mcsim_noinline_int"
 
 
+cdef extern from *:
+    """
+    /* (t, seq) of one event before another's, without a branch: both fields lie in
+       [0, INT64_MAX], so their unsigned 128-bit concatenation orders as the pair does
+       (GCC: cmp, sbb, setc). */
+    static inline int mcsim_key_before(int64_t t1, int64_t seq1, int64_t t0, int64_t seq0) {
+        return (((unsigned __int128)(uint64_t)t1 << 64) | (uint64_t)seq1)
+             < (((unsigned __int128)(uint64_t)t0 << 64) | (uint64_t)seq0);
+    }
+    """
+    int64_t key_before "mcsim_key_before"(int64_t t1, int64_t seq1, int64_t t0,
+                                          int64_t seq0) nogil
+
+
 cdef inline void fail(Sim* s, int err) noexcept nogil:
     """An error stops the run after the event that met it: the loops test stop_events."""
     s.error = err
@@ -169,7 +183,7 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
     cdef Event top
     cdef Event* heap = s.heap
     cdef Event* c
-    cdef int64_t i = 0, child, n, last_t, last_seq
+    cdef int64_t i = 0, child, n, last_t, last_seq, right
     if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
         top.t = s.arr_t
         s.arr_t = INT64_MAX
@@ -194,10 +208,17 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
             if child >= n:
                 break
             c = &heap[child]
-            if c[1].t < c[0].t or (c[1].t == c[0].t and c[1].seq < c[0].seq):
-                c += 1
-                child += 1
-            if not (c.t < last_t or (c.t == last_t and c.seq < last_seq)):
+            # The earlier child, as arithmetic (cmp/sbb/setc, no branch): which child
+            # wins is a coin toss, missed ~0.4 times per event on throttled in
+            # callgrind's branch simulation (its heaps hold 9-64 events a fifth of the
+            # time, and half its sibling comparisons are ties of t, decided by seq).
+            # The hole's stop is one branch on the same comparison.  Round 7 dropped
+            # 128-bit keys for their instructions (+2.6 here on throttled); they are
+            # kept for the mispredicts (docs/benchmarks.md, round 8).
+            right = key_before(c[1].t, c[1].seq, c[0].t, c[0].seq)
+            c += right
+            child += right
+            if not key_before(c.t, c.seq, last_t, last_seq):
                 break
             heap[i] = c[0]
             i = child
