@@ -158,9 +158,11 @@ class PointSpec:
         >>> p.config["kernel"], p.identity()["workload"] == p.workload.hash
         ('6.18', True)
         """
-        from .workload import workload_of
+        wl = None
+        if workload is not None:          # the open model needs no mcsim.workload
+            from .workload import workload_of
 
-        wl = workload_of(workload)
+            wl = workload_of(workload)
         window = wl is not None and wl.trial_kind == "window"
         if trials is None:
             trials = DEFAULT_WINDOW_TRIALS if window else DEFAULT_TRIALS

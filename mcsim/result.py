@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 
 from . import layout as lay
-from . import schema
 from .histogram import Histogram
 from .params import NO_KERNEL
 from .policies import BLAME_NAMES
@@ -133,6 +132,8 @@ def precision_met(rel_ci: float | None, target: float | None) -> bool | None:
 
 def metric_stats(metric: str, hist: Histogram) -> dict:
     """The statistic columns of one metric (see :data:`mcsim.schema.STATS`)."""
+    from . import schema
+
     values = hist.summary()
     values["p99_rel_ci"] = p99_rel_ci(hist)
     return {schema.stat_column(metric, stat): values[stat] for stat, _ in schema.STATS}
@@ -140,6 +141,8 @@ def metric_stats(metric: str, hist: Histogram) -> dict:
 
 def histogram_columns(metric: str, hist: Histogram) -> dict:
     """The sparse histogram of one metric as columns ``<metric>_hist_*``."""
+    from . import schema
+
     sparse = hist.to_sparse()
     sparse["idx"] = sparse.pop("bucket")
     out = {f"{metric}_hist_{k}": [int(x) for x in sparse[k]] for k, _ in schema.HIST_ARRAYS}
@@ -237,6 +240,8 @@ class Result:
         >>> s["trials"], "hp_wait_p99_ns" in s, "hp_wait_p99" in s
         (200, True, False)
         """
+        from . import schema
+
         row = self.row()
         return {"trials": self.trials,
                 **{c.name: row[c.name] for c in schema.columns()
@@ -246,6 +251,8 @@ class Result:
         """One flat record with the columns of :func:`mcsim.schema.columns`, in order:
         parameters (named with their unit: ``wake_ns``), run identity, counters,
         statistics, histograms, wall time."""
+        from . import schema
+
         row = schema.param_values(self.config.public())
         row["lp_depth"] = self.config.lp_depth
         row.update(seed=self.seed, trials=self.trials)
@@ -283,6 +290,8 @@ class Result:
         """The result as a one-row :class:`pyarrow.Table` (docs/results.md); ``metadata``
         becomes the file-level key/value metadata when the table is written to Parquet."""
         import pyarrow as pa
+
+        from . import schema
 
         metadata = {**(metadata or {}), **workload_metadata([self.workload])} or None
         return pa.Table.from_pylist([self.row()], schema=schema.arrow_schema(metadata))

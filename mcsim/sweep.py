@@ -51,10 +51,16 @@ from .errors import ParameterError, StorageError, UsageError
 from .params import NO_KERNEL, PARAM_BY_NAME, check_param_name
 from .points import PointSpec
 
-try:
-    import tomllib
-except ModuleNotFoundError:      # Python 3.10
-    import tomli as tomllib
+
+def _tomllib():
+    """The TOML parser, imported when a file or a ``--var`` value is read (``mcsim run``
+    without either does not load it)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:      # Python 3.10
+        import tomli as tomllib
+    return tomllib
+
 
 #: Most values one axis may list, and most points one sweep may have: checked before any
 #: list is built, so a typo such as ``1..10000000`` fails at once instead of after minutes.
@@ -344,6 +350,7 @@ def var_values(name: str, value: Any) -> list:
 def _var_value(text: str):
     """A ``--var`` item as the TOML value it spells (``4`` -> 4, ``true`` -> True), or
     the text itself (``1ms``, ``exp(1ms)``)."""
+    tomllib = _tomllib()
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -380,6 +387,7 @@ def read_toml(path: str | Path) -> dict:
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not valid TOML (not UTF-8 text); allowed: a TOML file "
                          "such as sweeps/quick.toml") from None
+    tomllib = _tomllib()
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

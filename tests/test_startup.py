@@ -54,6 +54,16 @@ def test_run_loads_numpy_and_the_engine_but_not_the_rest():
     # Only the run command's module is registered; the others' imports are not paid.
     assert not {"mcsim.cli.sweep", "mcsim.cli.report", "mcsim.cli.compare",
                 "mcsim.executors", "multiprocessing", "concurrent.futures.process"} & modules
+    # No workload and no TOML file: their modules stay out.
+    assert not {"mcsim.workload", "tomllib"} & modules
+
+
+def test_run_printing_tables_builds_no_result_row():
+    # The tables need the statistics, not the result row with its columns (mcsim.schema:
+    # --json, --out and the Python API use it).
+    modules, proc = loaded_after(as_program("run", "--trials", "200"))
+    assert "hp_wait" in proc.stdout
+    assert not {"mcsim.schema", "mcsim.workload", "tomllib"} & modules
 
 
 def test_help_after_one_command_lists_the_commands_in_their_order():
