@@ -9,6 +9,8 @@ import sys
 import pytest
 from clitools import REPO
 
+from mcsim.cli.startup import COMMAND_MODULES
+
 #: Libraries that cost from 50 ms to half a second to import.
 HEAVY = ("numpy", "pyarrow", "scipy", "matplotlib", "pandas", "polars", "dask",
          "distributed", "pydantic")
@@ -46,6 +48,16 @@ def test_help_loads_no_heavy_library_and_no_engine():
     assert not {"mcsim.engine", "mcsim._engine", "mcsim.histogram"} & modules
 
 
+def test_help_compiles_the_commands_declarations_not_their_work():
+    # Every command module is imported (from source, where no bytecode is written) for
+    # the help; the code that does a command's work is in mcsim.cli.<name>_impl, imported
+    # when the command runs (docs/benchmarks.md, "Start-up").
+    modules, _ = loaded_after(as_program("--help"))
+    assert {f"mcsim.cli.{module}" for module, _ in COMMAND_MODULES} <= modules
+    assert [m for m in modules if m.startswith("mcsim.") and m.endswith("_impl")] == []
+    assert not {"mcsim.plan", "mcsim.cli.plan", "mcsim.sweep", "mcsim.params"} & modules
+
+
 def test_run_loads_numpy_and_the_engine_but_not_the_rest():
     modules, proc = loaded_after(as_program("run", "--trials", "200", "--json"))
     assert json.loads(proc.stdout)["run"]["trials"] == 200
@@ -54,6 +66,8 @@ def test_run_loads_numpy_and_the_engine_but_not_the_rest():
     # Only the run command's module is registered; the others' imports are not paid.
     assert not {"mcsim.cli.sweep", "mcsim.cli.report", "mcsim.cli.compare",
                 "mcsim.executors", "multiprocessing", "concurrent.futures.process"} & modules
+    assert sorted(m for m in modules if m.startswith("mcsim.") and m.endswith("_impl")) == [
+        "mcsim.cli.run_impl"]
     # No workload and no TOML file: their modules stay out.
     assert not {"mcsim.workload", "tomllib"} & modules
 

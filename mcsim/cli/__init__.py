@@ -2,10 +2,12 @@
 
 One module per group of commands registers on the root :data:`app`: ``run``, ``sweep``,
 ``data`` (show, compact), ``script``, ``info`` (policies, kernels, params), ``bench``,
-``report`` (report, plot) and ``compare``.  :func:`main` registers those a command line
-needs (:mod:`mcsim.cli.startup`: ``mcsim run ...`` starts sooner with ``run`` alone), runs
-the app and turns every error into one line on stderr and a documented exit code (see
-:data:`mcsim.cli.app.EXIT_CODES`): no tracebacks for bad input.
+``report`` (report, plot), ``compare``, ``repro`` and ``trace``; the work of the bigger
+ones is in ``mcsim.cli.<module>_impl``, imported when the command runs.  :func:`main`
+registers those a command line needs (:mod:`mcsim.cli.startup`: ``mcsim run ...`` starts
+sooner with ``run`` alone), runs the app and turns every error into one line on stderr
+and a documented exit code (see :data:`mcsim.cli.app.EXIT_CODES`): no tracebacks for bad
+input.
 """
 from __future__ import annotations
 

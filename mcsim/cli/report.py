@@ -1,7 +1,8 @@
 """``mcsim report`` and ``mcsim plot``: pictures of results, as an HTML page or one figure.
 
-matplotlib, numpy and pyarrow are imported inside the commands, so ``mcsim --help`` stays
-fast.  A figure's format follows its file name's suffix:
+matplotlib, numpy and pyarrow are imported inside the commands, and the commands' work is
+in :mod:`mcsim.cli.report_impl`, so ``mcsim --help`` stays fast.  A figure's format
+follows its file name's suffix:
 
 >>> figure_format("fig.svg"), figure_format("out/ccdf.PNG")
 ('svg', 'png')
@@ -17,7 +18,7 @@ import typer
 
 from ..errors import UsageError
 from .app import app
-from .common import JsonOpt, KernelOpt, PolicyOpt, SetOneOpt, print_json, stdout_console
+from .common import JsonOpt, KernelOpt, PolicyOpt, SetOneOpt
 
 FORMATS = ("png", "svg", "pdf")
 KINDS = ("ccdf", "quantiles", "blame", "timeline")
@@ -35,19 +36,6 @@ def figure_format(path: str | Path) -> str:
     return suffix
 
 
-def save_figure(fig, out: Path, dpi: int = 200) -> Path:
-    """Write ``fig`` to ``out`` atomically (format by suffix; ``dpi`` for PNG)."""
-    import io
-
-    from ..dataset import write_table_atomic
-
-    fmt = figure_format(out)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Software": None} if fmt == "png"
-                else {"Creator": None, "Date": None} if fmt == "svg" else {"Creator": None})
-    return write_table_atomic(buf.getvalue(), out, writer=lambda data, f: f.write(data))
-
-
 @app.command(epilog="Examples:\n\n  mcsim report out/quick                 # writes "
                     "out/quick.html\n\n  mcsim report out/bacik-2018.parquet -o bacik.html")
 def report(
@@ -60,58 +48,9 @@ def report(
     """Write one self-contained HTML page about a sweep: what was swept, hp_wait p99 and
     p99.9 against each axis with 95% intervals, CCDFs per policy, inversions by blamed
     step, the LP side's cost, the numbers and provenance (inline SVG, no network)."""
-    import time
+    from . import report_impl
 
-    from ..report import check_html_path, write_report
-
-    if out is not None:
-        check_html_path(out)
-    started = time.perf_counter()
-    written = write_report(path, out)
-    seconds = time.perf_counter() - started
-    if json_output:
-        print_json({"file": str(written), "seconds": seconds})
-    else:
-        stdout_console().print(f"wrote {written} ({seconds:.1f} s)")
-
-
-def _where(set_values: list[str] | None, policy: str | None, kernel: str | None = None
-           ) -> dict:
-    from .common import flag_values
-
-    values = flag_values(set_values, policy=policy, kernel=kernel)
-    where = {}
-    for name, vals in values.items():
-        if name in ("policy", "kernel") and len(vals) > 1:
-            continue                       # a list: kept by _rows
-        if len(vals) != 1:
-            raise UsageError(f"{name}: {len(vals)} values; allowed: one value to select "
-                             "rows (lists only for --policy and --kernel)")
-        where[name] = vals[0]
-    return where
-
-
-def _rows(path: Path, set_values, policy, kernel=None) -> list[dict]:
-    import mcsim
-
-    from ..params import validate
-    from ..plot import rows_of, select
-    from .common import flag_values
-
-    rows = rows_of(mcsim.load(path))
-    where = _where(set_values, policy, kernel)
-    if where:
-        canonical = validate(where).public()
-        where = {k: canonical[k] for k in where}
-    picked = select(rows, where)
-    lists = {name: vals for name, vals in flag_values(None, policy=policy,
-                                                      kernel=kernel).items() if len(vals) > 1}
-    for name, vals in lists.items():
-        picked = [r for r in picked if r[name] in vals]
-    if not picked:
-        raise UsageError(f"{path}: no rows match {where or lists}; allowed: values "
-                         "present in the table (mcsim show PATH)")
-    return picked
+    report_impl.report(path=path, out=out, json_output=json_output)
 
 
 def series_of(rows: list[dict]) -> str:
@@ -151,46 +90,7 @@ def plot(
     by blamed step, or the timeline of a script.  --set NAME=VALUE (and --policy,
     --kernel) select rows of the results, or set a script's parameters; with kernel
     presets in the rows, lines and panels are kernels."""
-    from .. import plot as plots
-    from ..layout import METRICS
+    from . import report_impl
 
-    if kind not in KINDS:
-        raise UsageError(f"KIND: {kind!r} is not a figure; allowed: " + ", ".join(KINDS))
-    figure_format(out)
-    if metric not in METRICS:
-        raise UsageError(f"--metric: {metric!r} is not a metric; allowed: "
-                         + ", ".join(METRICS))
-    if kind == "timeline":
-        fig = _timeline(path, policy, set_values, kernel)
-    else:
-        rows = _rows(path, set_values, policy, kernel)
-        if kind == "ccdf":
-            fig = plots.ccdf(rows, metric=metric)
-        elif kind == "quantiles":
-            fig = plots.quantiles(rows, x=x, metric=metric, by=series_of(rows))
-        else:
-            fig = plots.blame(rows, by=series_of(rows))
-    written = save_figure(fig, out, dpi=dpi)
-    stdout_console().print(f"wrote {written}")
-
-
-def _timeline(path: Path, policy: str | None, set_values, kernel: str | None = None):
-    import mcsim
-
-    from ..params import validate
-    from ..plot import timeline
-    from .common import flag_values
-    from .script import read_script, script_runs
-
-    description, params, tasks = read_script(path)
-    values = flag_values(set_values, policy=policy, kernel=kernel)
-    for name, vals in values.items():
-        if len(vals) > 1:
-            raise UsageError(f"{name}: {len(vals)} values; allowed: one value (a timeline "
-                             "shows one run)")
-    (params,) = script_runs(params, values)
-    result = mcsim.run_script(tasks, params)
-    result.kernel = validate(params)["kernel"]
-    what = "policy" if result.kernel == "none" else "kernel"
-    return timeline(result, title=f"{path.name}, {what} {result.label}"
-                    + (f": {description}" if description else ""))
+    report_impl.plot(kind=kind, path=path, out=out, x=x, metric=metric, policy=policy,
+                     kernel=kernel, set_values=set_values, dpi=dpi)

@@ -8,7 +8,10 @@ runs one thread (:func:`one_blas_thread`).  The heavy libraries (numpy, pyarrow,
 matplotlib) load inside the commands that use them.  The modules that define commands do
 without ``from __future__ import annotations``: Typer reads each option from its
 command's signature, and a string annotation is compiled and evaluated at every start.
-docs/benchmarks.md has the start-up times.
+They hold the options and the help; where a command's work is more than a few lines it
+is in ``mcsim.cli.<module>_impl``, which the command imports when it runs, so the help
+(which imports every command module, compiled from source where no bytecode is written)
+does not compile it.  docs/benchmarks.md has the start-up times.
 """
 from __future__ import annotations
 

@@ -1,16 +1,14 @@
-"""``mcsim sweep``: a grid of configurations, one Parquet file per point, resumable."""
+"""``mcsim sweep``: a grid of configurations, one Parquet file per point, resumable (the
+work is in :mod:`mcsim.cli.sweep_impl`)."""
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import UsageError
 from .app import app
 from .common import (ConfigOpt, EraOpt, JsonOpt, KernelOpt, MaxTrialsOpt, PolicyOpt, PrecisionOpt,
                      QuietOpt, SeedOpt, SetOpt, ThrottleOpt, TrialsOpt, VarOpt, WorkloadOpt,
-                     WriterRatioOpt, build_spec, command_line, flag_values, print_json,
-                     progress_bar, show_progress, stdout_console, var_values, workload_set_values)
-from .plan import TrialsDone, announce, show_plan
+                     WriterRatioOpt)
 
 SWEEP_EPILOG = """Examples:
 
@@ -109,84 +107,14 @@ def sweep(
 ) -> None:
     """Simulate every combination of the grid's values with the same seed (common random
     numbers), in parallel, writing one Parquet file per point into the output directory."""
-    from ..executors import parse_shard, run_sweep, shard_points
-    from ..plan import plan_sweep
-    from ..points import check_workers
+    from . import sweep_impl
 
-    if sweep_file is not None and config is not None:
-        raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
-    source = sweep_file or config
-    set_values, set_vars = workload_set_values(set_values, workload, source)
-    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
-                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    spec = build_spec(source, values, allow_grid=True, workload=workload,
-                      variables=var_values((var or []) + set_vars), trials=trials,
-                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
-    if out is None:
-        if source is None:
-            raise UsageError("--out: missing; allowed: a directory for the point files, "
-                             "e.g. --out out/my-sweep")
-        out = Path("out") / spec.name
-    points = spec.points(command=command_line())
-    if shard is not None:
-        points = shard_points(points, *parse_shard(shard))
-    options = _executor_options(executor, scheduler=scheduler,
-                                scheduler_file=scheduler_file,
-                                connect_timeout=connect_timeout)
-    if workers is not None:
-        check_workers(workers)                 # a dry run never reaches run_sweep
-    plan = plan_sweep(points, out, force=force)
-    name = f"sweep {spec.name or out.name}"
-    if dry_run:
-        show_plan(plan, name, workers, executor, json_output)
-        return
-    mode = show_progress(quiet)
-    if mode and plan.is_big:
-        announce(plan, name, workers, executor)
-    with progress_bar(name, None, "trials", enabled=mode, eta=True,
-                      interval=log_interval) as bar:
-        report = run_sweep(points, out, workers=workers, force=force, executor=executor,
-                           executor_options=options, plan=plan,
-                           on_point=TrialsDone(plan, bar))
-    _print_report(report, points, out, spec, executor, shard, json_output)
-
-
-def _executor_options(executor: str, **given) -> dict:
-    """The options for the executor's factory; raises UsageError for a mismatch."""
-    options = {k: v for k, v in given.items() if v is not None}
-    if executor != "dask" and options:
-        raise UsageError(f"--{next(iter(options)).replace('_', '-')}: only with --executor "
-                         "dask; allowed: add --executor dask, or leave it out")
-    if executor == "dask" and not options.keys() & {"scheduler", "scheduler_file"}:
-        raise UsageError("--executor dask: no scheduler; allowed: --scheduler "
-                         "tcp://HOST:8786 or --scheduler-file FILE")
-    return options
-
-
-#: Workload columns each point of ``mcsim sweep --json`` carries beside its summary.
-WORKLOAD_SUMMARY = ("workload", "workload_hash", "workload_vars", "trial_kind",
-                    "thread_names", "thread_throughput_per_s")
-
-
-def _print_report(report, points, out: Path, spec, executor: str, shard, json_output: bool):
-    """The sweep's points as a table (or the --json summary)."""
-    import mcsim
-
-    from ..points import summarize
-    from .render import points_table
-
-    keys = {p.key for p in points}
-    rows = [r for r in mcsim.load(out).to_pylist() if r["point_key"] in keys]
-    if json_output:
-        by_key = {r["point_key"]: r for r in rows}
-        print_json({"out": str(out), "points": len(points), "computed": len(report.computed),
-                    "skipped": len(report.skipped), "wall_s": report.wall_s,
-                    "executor": executor, "shard": shard,
-                    "results": [{**summarize(by_key[p.key]),
-                                 **{k: by_key[p.key][k] for k in WORKLOAD_SUMMARY}}
-                                for p in points]})
-        return
-    console = stdout_console()
-    console.print(points_table(rows, title=spec.description or None))
-    console.print(f"{len(points)} points: {len(report.computed)} computed, "
-                  f"{len(report.skipped)} already present · {report.wall_s:.1f} s · {out}")
+    sweep_impl.sweep(sweep_file=sweep_file, workload=workload, var=var, kernel=kernel,
+                     policy=policy, era=era, throttle_depth=throttle_depth,
+                     writer_ratio=writer_ratio, set_values=set_values, trials=trials,
+                     seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials,
+                     workers=workers, executor=executor, scheduler=scheduler,
+                     scheduler_file=scheduler_file, connect_timeout=connect_timeout,
+                     shard=shard, out=out, force=force, dry_run=dry_run,
+                     log_interval=log_interval, config=config, json_output=json_output,
+                     quiet=quiet)
