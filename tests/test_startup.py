@@ -140,6 +140,44 @@ def test_the_program_asks_openblas_for_one_thread_unless_told(preset, expected):
     assert proc.stdout.strip().splitlines()[-1] == expected
 
 
+GC_PROBE = """
+import gc, json, sys
+from mcsim.cli import main
+app_module = sys.modules["mcsim.cli.app"]
+seen = []
+resume = app_module.resume_gc
+def probe():                     # the root callback: where a command starts its work
+    resume()
+    seen.append(gc.isenabled())
+app_module.resume_gc = probe
+def collections():
+    return sum(s["collections"] for s in gc.get_stats())
+before = collections()
+sys.argv = ["mcsim", *ARGS]
+if PROGRAM:
+    main()
+else:
+    main(ARGS)
+print(json.dumps([collections() - before, seen, gc.isenabled()]))
+"""
+
+
+@pytest.mark.parametrize("program", [True, False])
+def test_the_program_starts_without_collecting_garbage(program):
+    # As the program, no collection while the commands load and the help prints; the
+    # collector is back on when a command runs and after main().  From Python, main()
+    # leaves the collector alone.
+    outcomes = {}
+    for args in (["--help"], ["policies", "--json"]):
+        code = f"ARGS, PROGRAM = {args!r}, {program}" + GC_PROBE
+        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                              text=True, check=True)
+        outcomes[args[0]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcomes["policies"][1:] == [[True], True]
+    assert outcomes["--help"][1:] == [[], True]
+    assert (outcomes["--help"][0] == 0) == program
+
+
 # ------------------------------------------------------------------ option values
 SAMPLES = {
     int: ["0", "7", "-3", "20", "1000", "1200", "1201", "123456789012345678",

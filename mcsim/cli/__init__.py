@@ -20,7 +20,8 @@ from ..errors import McsimError
 from .app import EXIT_ERROR, EXIT_SIMULATION, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, app
 from . import signals
 from .common import set_command_line
-from .startup import load_commands, load_help_renderer, one_blas_thread, wants_help
+from .startup import (load_commands, load_help_renderer, one_blas_thread, pause_gc,
+                      resume_gc, wants_help)
 
 __all__ = ["app", "main"]
 
@@ -51,11 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     SIGINT and SIGTERM end a command with exit 130 and one line on stderr (see
     :mod:`mcsim.cli.signals`); a closed stdout or a reader that goes away (``| head``)
     ends it quietly with exit 0.  Called with ``argv`` (from Python), the previous signal
-    handlers are restored on return; as the program, they stay to cover the shutdown, and
-    numpy's BLAS gets one thread (:func:`mcsim.cli.startup.one_blas_thread`).
+    handlers are restored on return; as the program, they stay to cover the shutdown,
+    numpy's BLAS gets one thread (:func:`mcsim.cli.startup.one_blas_thread`) and the
+    garbage collector is held off until a command starts its work
+    (:func:`mcsim.cli.startup.pause_gc`).
     """
     if argv is None:
         one_blas_thread()
+        pause_gc()
     args = sys.argv[1:] if argv is None else list(argv)
     signals.set_resumable("sweep" in args[:1])
     signals.fill_closed_std_fds()
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if argv is None:
             signals.arm_for_exit()
+            resume_gc()
         else:
             signals.restore(previous)
 

@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperOption
 
 from . import coercion
+from .startup import resume_gc
 
 _display_type = TyperOption.display_type_rich
 
@@ -72,3 +73,4 @@ def root(
         help="Print the version and exit.")] = False,
 ) -> None:
     """Monte Carlo simulation of the mmap-lock / io.latency priority inversion."""
+    resume_gc()                # a command starts its work (see mcsim.cli.startup)

@@ -4,7 +4,8 @@ A command line needs the module of its own command only: ``mcsim run ...`` regis
 ``run`` alone (:func:`load_commands`), while the help, ``--version`` and a mistyped command
 load them all, in the order of :data:`COMMAND_MODULES`.  The help loads Typer's renderer
 without rich's tracebacks and code highlighting (:func:`load_help_renderer`).  numpy's BLAS
-runs one thread (:func:`one_blas_thread`).  The heavy libraries (numpy, pyarrow,
+runs one thread (:func:`one_blas_thread`), and the garbage collector waits until a
+command starts its work (:func:`pause_gc`).  The heavy libraries (numpy, pyarrow,
 matplotlib) load inside the commands that use them.  The modules that define commands do
 without ``from __future__ import annotations``: Typer reads each option from its
 command's signature, and a string annotation is compiled and evaluated at every start.
@@ -94,6 +95,45 @@ def one_blas_thread(environ: MutableMapping[str, str] = os.environ,
 #: which mcsim's help has none of; it loads pygments).  They take a third of the time the
 #: help takes to print.
 DEFERRED_MODULES = ("rich.traceback", "rich.syntax")
+
+
+#: Set while :func:`pause_gc` holds the cyclic garbage collector off.
+_gc_paused: list = []
+
+
+def pause_gc() -> None:
+    """Hold Python's cyclic garbage collector off while the program starts: registering
+    the commands, importing Typer's help renderer and printing a help allocate tens of
+    thousands of objects that live as long as the process (modules, classes, functions,
+    options), and the collector would walk them again and again for nothing.
+    :func:`resume_gc` turns it back on when a command starts its work.  Only the
+    ``mcsim`` program does this (:func:`mcsim.cli.main` without arguments), never a
+    program that calls ``main(argv)``.
+
+    >>> import gc
+    >>> pause_gc(); gc.isenabled()
+    False
+    >>> resume_gc(); gc.isenabled(), gc.get_freeze_count() > 0
+    (True, True)
+    >>> gc.unfreeze()            # (a program that goes on as usual after this example)
+    """
+    import gc
+
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused.append(True)
+
+
+def resume_gc() -> None:
+    """Turn the garbage collector back on if :func:`pause_gc` turned it off, with what
+    the start left alive frozen (``gc.freeze()``: kept, and not walked again), so that
+    turning it on costs no collection of everything the start allocated."""
+    if _gc_paused:
+        import gc
+
+        _gc_paused.clear()
+        gc.freeze()
+        gc.enable()
 
 
 def wants_help(args: list[str]) -> bool:
