@@ -34,6 +34,10 @@ cdef struct Event:
     int32_t task
     int32_t arg
 
+cdef struct NowRun:                 # an EV_RUN at now, arg 0 (wake_now)
+    int64_t seq
+    int32_t task
+
 cdef struct Op:
     int8_t op
     int8_t col
@@ -151,6 +155,8 @@ cdef struct Sim:
     Event* heap
     int64_t nheap, capheap
     int64_t arr_t, arr_seq  # the pending random arrival, kept beside the heap (t: INT64_MAX if none)
+    NowRun* nowq                    # pending runs at now (wake-ups with wake 0) beside the
+    int64_t nowq_head, nowq_end     # heap, first in first out (wake_now); capheap of them
     int64_t pending_high            # the most events pending so far in this Sim (<= the counter)
     int64_t heap_quiet              # schedule's push onto a heap of at most this many events
                                     # needs neither growth nor note_pending (quiet_update)

@@ -115,13 +115,16 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     s.max_time = MAX_TIME_NS
     s.capheap = 64
     s.heap = <Event*>malloc(s.capheap * sizeof(Event))
+    s.nowq = <NowRun*>malloc(s.capheap * sizeof(NowRun))
+    s.nowq_head = 0                           # no run at now pending (see pop_event)
+    s.nowq_end = 0
     quiet_update(s)
     s.captasks = 64
     s.tasks = <Task*>malloc(s.captasks * sizeof(Task))
     s.free_ids = <int32_t*>malloc(s.captasks * sizeof(int32_t))
     s.captimeline = 256
     s.timeline = <int64_t*>malloc(s.captimeline * sizeof(int64_t))
-    if (s.heap == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
+    if (s.heap == NULL or s.nowq == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
             or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.runq, 64) != 0):
         return ERR_NOMEM
     s.arr_t = INT64_MAX                       # no arrival pending (see pop_event), and
@@ -162,6 +165,7 @@ cdef void sim_free(Sim* s) noexcept nogil:
         free(s.spare)
     s.spare = NULL
     free(s.heap)
+    free(s.nowq)
     free(s.tasks)
     free(s.free_ids)
     free(s.timeline)
@@ -401,7 +405,7 @@ def run_script(object scenario_record, object task_rows):
         s.tasks[t].fallback = <int32_t>rows[i].fallback
         schedule(&s, rows[i].at, EV_ARRIVAL, t, 0)
     with nogil:
-        while (s.nheap > 0 or s.arr_t != INT64_MAX) and not s.error:
+        while (s.nheap > 0 or s.arr_t != INT64_MAX or s.nowq_end != 0) and not s.error:
             ev = pop_event(&s)
             s.now = ev.t
             dispatch_call(&s, &ev)

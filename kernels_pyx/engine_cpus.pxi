@@ -20,13 +20,13 @@ cdef void cpu_wake(Sim* s, int32_t t) noexcept nogil:
     wake-up of §4.1 and never takes a CPU (§14.1)."""
     cdef Task* task = &s.tasks[t]
     if task.kind == TK_BG_IO:
-        schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
+        wake_now(s, t, wake_delay(s))
     elif s.affine:
         affine_wake(s, t)
     elif s.idle > 0:
         s.idle -= 1
         task.on_cpu = 1
-        schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
+        wake_now(s, t, wake_delay(s))
     else:
         cpu_enqueue(s, t, task.pc)
 
@@ -102,6 +102,9 @@ cdef int check_cpus(Sim* s) noexcept nogil:
             return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     for i in range(s.nheap):                  # it runs only once it takes a CPU
         if s.heap[i].kind == EV_RUN and s.tasks[s.heap[i].task].queued:
+            return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
+    for i in range(s.nowq_head, s.nowq_end):  # (the runs at now, wake_now)
+        if s.tasks[s.nowq[i].task].queued:
             return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     return 0
 
@@ -227,7 +230,7 @@ cdef noinline_void affine_wake(Sim* s, int32_t t) noexcept nogil:
     if target < 0:
         target = s.tasks[t].cpu_home - 1
     if affine_place(s, t, target, s.tasks[t].pc) >= 0:
-        schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
+        wake_now(s, t, wake_delay(s))
 
 
 cdef noinline_flag affine_timer(Sim* s, int32_t t, int32_t pc) noexcept nogil:
@@ -332,5 +335,8 @@ cdef int check_affine(Sim* s) noexcept nogil:
                 return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     for i in range(s.nheap):                  # it runs only once it takes a CPU
         if s.heap[i].kind == EV_RUN and s.tasks[s.heap[i].task].queued:
+            return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
+    for i in range(s.nowq_head, s.nowq_end):  # (the runs at now, wake_now)
+        if s.tasks[s.nowq[i].task].queued:
             return INV_A_CONTEXT_IN_THE_RUN_QUEUE_HOLDS_A_CPU_OR_HAS_A_RUN_PENDING
     return 0

@@ -80,7 +80,8 @@ cdef inline int fifo_init(Fifo* q, int64_t cap) noexcept nogil:
 cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
     # nheap is s.nheap.  s.pending_high (0 from sim_init) never exceeds the counter, so
     # only a new high for this Sim can raise it: the common case reads no Counters.
-    cdef int64_t n = nheap + (s.arr_t != INT64_MAX)    # (+1 with an arrival pending)
+    # (+1 with an arrival pending, + the runs at now)
+    cdef int64_t n = nheap + (s.arr_t != INT64_MAX) + s.nowq_end - s.nowq_head
     if n > s.pending_high:
         s.pending_high = n
         quiet_update(s)
@@ -91,14 +92,20 @@ cdef inline void note_pending(Sim* s, int64_t nheap) noexcept nogil:
 cdef inline void quiet_update(Sim* s) noexcept nogil:
     """After pending_high or capheap changed: a push onto a heap of n <= heap_quiet
     events leaves room (n < capheap) and no new high (n + 1 + (0 or 1 arrival) <= n + 2 <=
-    pending_high), so schedule tests the two with one comparison."""
-    s.heap_quiet = min(s.capheap - 1, s.pending_high - 2)
+    pending_high), so schedule tests the two with one comparison.  The runs at now
+    pending beside the heap (wake_now) count in both (the heap's capacity stands for all
+    pending events but the arrival, as when they were in the heap): heap_quiet is one less
+    for each slot of the queue used since it was last empty (nowq_end >= the runs), so
+    the same test also sends a push onto a full queue (nowq_end == capheap) to
+    nowq_room."""
+    s.heap_quiet = min(s.capheap - 1, s.pending_high - 2) - s.nowq_end
 
 
 cdef noinline_int heap_room(Sim* s, int64_t n) noexcept nogil:
     """schedule's push onto a heap of n > heap_quiet events (rare, out of line): grow
-    it if full, note the count it will have; 0 when out of memory."""
-    if n == s.capheap and not grow_heap(s):
+    it if full (with the runs at now), note the count it will have; 0 when out of
+    memory."""
+    if n + s.nowq_end - s.nowq_head == s.capheap and not grow_heap(s):
         return 0
     note_pending(s, n + 1)
     return 1
@@ -155,10 +162,16 @@ cdef inline void schedule(Sim* s, int64_t t, int32_t kind, int32_t task, int32_t
 cdef bint grow_heap(Sim* s) noexcept nogil:
     """The heap is full: double it (out of line, rare); False when out of memory."""
     cdef Event* grown = <Event*>realloc(s.heap, 2 * s.capheap * sizeof(Event))
+    cdef NowRun* runs
     if grown == NULL:
         fail(s, ERR_NOMEM)
         return False
     s.heap = grown
+    runs = <NowRun*>realloc(s.nowq, 2 * s.capheap * sizeof(NowRun))
+    if runs == NULL:
+        fail(s, ERR_NOMEM)
+        return False
+    s.nowq = runs
     s.capheap *= 2
     s.counters.buffer_growths += 1
     quiet_update(s)
@@ -171,6 +184,46 @@ cdef inline void schedule_first_arrival(Sim* s) noexcept nogil:
     note_pending(s, s.nheap)
 
 
+cdef noinline_int nowq_room(Sim* s) noexcept nogil:
+    """wake_now's push past heap_quiet (rare, out of line): the queue's runs slid to
+    its start if its end is the array's, then as heap_room."""
+    cdef int64_t i, k = s.nowq_end - s.nowq_head
+    if s.nowq_end == s.capheap and s.nowq_head > 0:
+        for i in range(k):
+            s.nowq[i] = s.nowq[s.nowq_head + i]
+        s.nowq_head = 0
+        s.nowq_end = k
+        quiet_update(s)
+    if s.nheap + k == s.capheap and not grow_heap(s):
+        return 0
+    note_pending(s, s.nheap + 1)
+    return 1
+
+
+cdef inline void wake_now(Sim* s, int32_t t, int64_t delay) noexcept nogil:
+    """Task t runs at now + delay, delay >= 0 (a wake-up's).  With delay 0 (wake 0, the
+    default, and no jitter) it waits beside the heap, in a queue of runs at now (on
+    throttled 28% of the heap's pushes were such runs, each climbing to the heap's root
+    and sifted out of it again at once).  Every pending time is >= now, so a run at now
+    pops before any later event, and the queue is empty again before now moves on: all
+    its runs are at the same now, in the order of their seq, and pop_event compares only
+    the first.  Its time, now, needs no limit test (now <= MAX_TIME_NS)."""
+    cdef NowRun* run
+    if delay != 0:
+        schedule(s, s.now + delay, EV_RUN, t, 0)
+        return
+    # The same test as a push onto the heap's (its growth and the pending count treat
+    # the queue's runs as the heap's events, so both happen where they did)
+    if s.nheap > s.heap_quiet and not nowq_room(s):
+        return
+    s.heap_quiet -= 1                         # (quiet_update: one less for each slot)
+    run = &s.nowq[s.nowq_end]
+    run.seq = s.seq
+    run.task = t
+    s.nowq_end += 1
+    s.seq += 1
+
+
 cdef inline Event pop_event(Sim* s) noexcept nogil:
     """The earliest pending event by (t, seq); something must be pending.
 
@@ -179,11 +232,31 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
     followed at once by the cycle's first arrival; a pending time is at most
     MAX_TIME_NS), and an empty heap's slot 0 has t
     INT64_MAX (sim_init, reset_trial and the pop that empties it set it; a pending time
-    is at most MAX_TIME_NS), so one comparison against the heap's top decides."""
+    is at most MAX_TIME_NS), so one comparison against the heap's top decides.  The runs
+    at now (wake_now) come first, but for an arrival or heap top at now with a smaller
+    seq."""
     cdef Event top
     cdef Event* heap = s.heap
     cdef Event* c
     cdef int64_t i = 0, child, n, last_t, last_seq, right
+    cdef NowRun* run
+    if s.nowq_end != 0:
+        # The first run at now goes first unless the arrival or the heap's top is at now
+        # too and was pushed before it (now is the least pending time).
+        run = &s.nowq[s.nowq_head]
+        if not ((s.arr_t == s.now and s.arr_seq < run.seq)
+                or (heap[0].t == s.now and heap[0].seq < run.seq)):
+            top.t = s.now
+            top.seq = run.seq
+            top.kind = EV_RUN
+            top.task = run.task
+            top.arg = 0
+            s.nowq_head += 1
+            if s.nowq_head == s.nowq_end:     # empty: back to the start
+                s.heap_quiet += s.nowq_end    # (quiet_update)
+                s.nowq_head = 0
+                s.nowq_end = 0
+            return top
     if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
         top.t = s.arr_t
         s.arr_t = INT64_MAX
@@ -235,7 +308,7 @@ cdef inline void wake(Sim* s, int32_t t, int32_t pc) noexcept nogil:
     if not PLAIN and s.cpus:
         cpu_wake(s, t)
         return
-    schedule(s, s.now + wake_delay(s), EV_RUN, t, 0)
+    wake_now(s, t, wake_delay(s))
 
 
 cdef inline int64_t* counter_slot(Sim* s, int index) noexcept nogil:

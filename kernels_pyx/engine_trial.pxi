@@ -311,6 +311,9 @@ cdef void reset_trial(Sim* s) noexcept nogil:
     s.nheap = 0
     s.heap[0].t = INT64_MAX                   # an empty heap's top (pop_event)
     s.arr_t = INT64_MAX                       # no arrival pending
+    s.nowq_head = 0                           # no run at now pending (an error may
+    s.nowq_end = 0                            # have left some)
+    quiet_update(s)
     s.ntasks = 0
     s.nfree = 0
     s.alive = 0
@@ -493,7 +496,7 @@ cdef noinline_int cycles(Sim* s, int64_t n_trials, int64_t* rows, CheckMode* che
                 break
         # An empty system has nothing pending but the next arrival, the next cycle's
         # first event: its time ends this cycle (read from its slot, not popped).
-        if s.nheap != 0 or s.arr_t == INT64_MAX:
+        if s.nheap != 0 or s.arr_t == INT64_MAX or s.nowq_end != 0:
             return cycles_booked(s, &k, i, ERR_PENDING_IN_EMPTY)
         end_cycle(s, &k, i, rows, events, s.now, s.arr_t)
     return cycles_booked(s, &k, n_trials if n_trials > 0 else 0, 0)
@@ -521,7 +524,7 @@ cdef int run_windows(Sim* s, int64_t n_trials, int64_t* rows, bint check) noexce
             schedule_first_arrival(s)
         threads_start(s)
         events = 0
-        while s.nheap > 0 or s.arr_t != INT64_MAX:
+        while s.nheap > 0 or s.arr_t != INT64_MAX or s.nowq_end != 0:
             ev = pop_event(s)
             s.now = ev.t
             dispatch(s, &ev)
