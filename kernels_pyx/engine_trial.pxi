@@ -419,9 +419,9 @@ cdef inline void book_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, in
     # (hists_settle counts every trial in each at the block's end).
     while touched:
         if PLAIN:                             # (the plain build's hists have ones)
-            hist_close_trial_ones(&s.hists[__builtin_ctzll(touched)])
+            hist_close_trial_ones(&s.hists[ctz64(touched)])
         else:
-            hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+            hist_close_trial(&s.hists[ctz64(touched)])
         touched &= touched - 1
     s.hist_touched = 0
     if rows != NULL:

@@ -22,7 +22,7 @@ from libc.stdlib cimport free, malloc, realloc
 
 from numeric cimport sat_add, sat_mul
 
-from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, hist_add_ones,
+from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, ctz64, hist_add_ones,
                     hist_add_saturating, hist_add_twice, hist_cold_void, hist_counting_sort,
                     hist_fold_ranked, hist_noinline_void, unlikely)
 

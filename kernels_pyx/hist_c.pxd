@@ -16,6 +16,24 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* __builtin_ctzll(x) (x != 0) as a 64-bit index: GCC sign-extends the builtin's int
+       (cltq) before indexing with it, and clears the output register before its tzcnt
+       (xor), two instructions per use that the 64-bit tzcnt (encoded rep bsf, as GCC
+       encodes the builtin) does not need. */
+    static inline uint64_t mcsim_ctz64(uint64_t x) {
+    #if defined(__x86_64__)
+        uint64_t r;
+        __asm__("rep bsfq %1, %0" : "=r"(r) : "r"(x));
+        return r;
+    #else
+        return (uint64_t)__builtin_ctzll(x);
+    #endif
+    }
+    """
+    uint64_t ctz64 "mcsim_ctz64"(uint64_t x) nogil
+
+cdef extern from *:
+    """
     /* mcsim_hist_fold_ranked's loop with every entry saturating: out of line and cold. */
     static __attribute__((noinline, cold)) void mcsim_hist_add_saturating(
             int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) {
