@@ -57,7 +57,7 @@ cdef struct Hist:
     # (numeric.pxd): a saturated one reads "at least this", and its statistics are NaN.
     # Plain counts (n, counts, trials, overflow) grow by one per sample or trial, so the
     # work needed to overflow them (2**63 samples) is out of reach.
-    int64_t n         # samples
+    int64_t n         # samples (but those of the one-sample trials pending in ones)
     int64_t total     # sum of values
     int64_t vmin      # INT64_MAX while empty
     int64_t vmax      # -1 while empty
@@ -251,7 +251,7 @@ cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     h.n += N
     h.nn = sat_add(h.nn, sat_mul(N, N))
     if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
-        hist_flush_ones(h)      # the entries must be exact before they saturate
+        _flush_ones_cold(h)     # the entries must be exact before they saturate
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
     if N > HIST_RANKED_MAX:     # (a fold by counts walks the buckets of [vmin, vmax])
         blo = bucket_index(h.vmin)
@@ -413,21 +413,38 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
 cdef inline void hist_close_trial_ones(Hist* h) noexcept nogil:
     """hist_close_trial for a Hist with ones: a one-sample trial far from the int64 limits
     adds 1 to ones[b] instead of to counts[b], yy[b] and yn[b] alike (hist_flush_ones
-    adds ones to the three later: the same sums, as nothing saturates before it)."""
+    adds ones to the three later: the same sums, as nothing saturates before it), and
+    leaves its sample out of n until then."""
+    cdef int64_t t
     if h.tlen == 1 and h.nn < h.nn_fast:
+        # _close_small(h, t, 1) but for n, which takes the trial's sample when
+        # hist_flush_ones adds ones (n decides nothing before: the folds only add to it)
+        t = h.tsum
         h.ones[h.tbuf[0]] += 1
-        _close_small(h, h.tsum, 1)
+        h.nn += 1
+        h.total += t            # cannot overflow: see nn_fast
+        h.ss += <double>t * <double>t
+        h.sn += <double>t
+        h.tlen = 0
+        h.tsum = 0
     else:
         hist_close_trial(h)
 
 
 cdef inline void hist_flush_ones(Hist* h) noexcept nogil:
-    """Add the pending one-sample trials (ones) to counts, yy and yn, and zero ones.  A
+    """Add the pending one-sample trials (ones) to counts, yy, yn and n, and zero ones.  A
     sample lies in the buckets of [vmin, vmax], so only those are read.  Called before
     anything reads the arrays, and before an entry may saturate (_fold_trial): until then
     each of them only grows by plain adds, which any order sums alike."""
     if h.ones != NULL and h.vmax >= 0:
-        hist_add_ones(h.counts, h.yy, h.yn, h.ones, bucket_index(h.vmin), bucket_index(h.vmax))
+        h.n += hist_add_ones(h.counts, h.yy, h.yn, h.ones, bucket_index(h.vmin),
+                             bucket_index(h.vmax))
+
+
+cdef inline hist_cold_void _flush_ones_cold(Hist* h) noexcept nogil:
+    """hist_flush_ones for _fold_trial, which needs it only once nn reaches nn_safe: out
+    of line and cold (inlined, its loop changed how GCC compiled the fold's)."""
+    hist_flush_ones(h)
 
 
 cdef inline void hist_twin_start(Hist* h, Hist* twin, int64_t* scratch) noexcept nogil:

@@ -58,13 +58,14 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* hist_flush_ones' loop: ones[lo..hi] added to counts, yy and yn, then zeroed.  In C
-       for `restrict` (the four arrays never overlap), so that GCC vectorizes it. */
-    static void mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
-                                    int64_t* restrict yn, int64_t* restrict ones,
-                                    int32_t lo, int32_t hi) {
+    /* hist_flush_ones' loop: ones[lo..hi] added to counts, yy and yn, then zeroed; returns
+       their sum (the one-sample trials they held).  In C for `restrict` (the four arrays
+       never overlap), so that GCC vectorizes it. */
+    static int64_t mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
+                                       int64_t* restrict yn, int64_t* restrict ones,
+                                       int32_t lo, int32_t hi) {
         /* (a count of entries, not b <= hi: a loop GCC can count before it starts) */
-        int64_t n = (int64_t)hi - lo + 1;
+        int64_t n = (int64_t)hi - lo + 1, sum = 0;
         counts += lo;
         yy += lo;
         yn += lo;
@@ -75,11 +76,13 @@ cdef extern from *:
             yy[b] += o;
             yn[b] += o;
             ones[b] = 0;
+            sum += o;
         }
+        return sum;
     }
     """
-    void hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
-                                             int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
+    int64_t hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
+                                                int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
 
 cdef extern from *:
     """
