@@ -229,7 +229,7 @@ cdef extern from *:
             uint64_t bits = seen[w];
             seen[w] = 0;
             while (bits) {
-                int64_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t b = 64 * w + (int64_t)mcsim_ctz64(bits);
                 int64_t k = c[b];
                 bits &= bits - 1;
                 c[b] = 0;
