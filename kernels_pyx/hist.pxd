@@ -67,10 +67,12 @@ cdef struct Hist:
     # sample >= 2**MAX_EXP sets it to 0 (nn_fast to nn): its trial closes through
     # _fold_trial.
     int64_t nn_room
-    int64_t trials    # closed trials, empty ones included
-    int64_t overflow  # samples >= 2**MAX_EXP
+    # (ss and sn apart: side by side, GCC adds the pair as one vector, whose packing and
+    # unpacking take more instructions than two scalar adds in an inline close)
     double ss         # sum over trials of S_t**2 (S_t = sum of the trial's values)
+    int64_t trials    # closed trials, empty ones included
     double sn         # sum over trials of S_t * N_t
+    int64_t overflow  # samples >= 2**MAX_EXP
     # The open trial: its samples' bucket indices and the sum of its values (tlen and
     # tsum side by side: a close zeroes both with one store).
     int32_t* tbuf
