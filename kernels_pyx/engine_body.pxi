@@ -31,7 +31,7 @@ from numpy.random.c_distributions cimport (random_standard_exponential,
                                            random_standard_normal, random_standard_uniform)
 
 from engine cimport MAX_PROG, MAX_WAITS, Event, Fifo, Op, Proc, Sim, Task, ThreadRt, Vma
-from hist cimport (HIST_OK, N_BUCKETS, Hist, ctz64, hist_abandon_trial,
+from hist cimport (HIST_OK, N_BUCKETS, Hist, ctz64, hist_abandon_trial, opaque_ptr,
                    hist_close_trial, hist_close_trial_ones, hist_flush_ones, hist_free,
                    hist_init, hist_nn, hist_record_careful, hist_twin_start, hist_untwin,
                    hist_record_fast, unlikely)

@@ -24,7 +24,7 @@ from numeric cimport sat_add, sat_mul
 
 from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, ctz64, hist_add_ones,
                     hist_add_saturating, hist_add_twice, hist_cold_void, hist_counting_sort,
-                    hist_fold_ranked, hist_noinline_void, unlikely)
+                    hist_fold_ranked, hist_noinline_void, opaque_ptr, unlikely)
 
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS

@@ -34,6 +34,16 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* p, which GCC can no longer see as base + offset: it then addresses the fields through
+       p, not through the base and the offset in a register each (a copy of the offset
+       more, as in book_trial's loop over the Hists). */
+    #define mcsim_opaque_ptr(p) \\
+        ({ __typeof__(p) mcsim_p_ = (p); __asm__("" : "+r"(mcsim_p_)); mcsim_p_; })
+    """
+    void* opaque_ptr "mcsim_opaque_ptr"(void* p) nogil
+
+cdef extern from *:
+    """
     /* (uint64_t)1 << (b & 63) by bts into a zeroed register: GCC's shift needs the count
        in cl (a move more), and a shift by cl is three micro-ops on Intel cores, bts one. */
     static inline uint64_t mcsim_bit64(uint64_t b) {
