@@ -31,9 +31,9 @@ from numpy.random.c_distributions cimport (random_standard_exponential,
                                            random_standard_normal, random_standard_uniform)
 
 from engine cimport MAX_PROG, MAX_WAITS, Event, Fifo, NowRun, Op, Proc, Sim, Task, ThreadRt, Vma
-from hist cimport (HIST_OK, N_BUCKETS, Hist, __builtin_ctzll, hist_abandon_trial,
+from hist cimport (HIST_OK, N_BUCKETS, Hist, ctz64, hist_abandon_trial, opaque_ptr,
                    hist_close_trial, hist_close_trial_ones, hist_flush_ones, hist_free,
-                   hist_init, hist_record_careful, hist_twin_start, hist_untwin,
+                   hist_init, hist_nn, hist_record_careful, hist_twin_start, hist_untwin,
                    hist_record_fast, unlikely)
 from layout cimport *
 from numeric cimport MAX_DRAW_NS, MAX_TIME_NS, sat_add

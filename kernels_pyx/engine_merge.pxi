@@ -88,7 +88,7 @@ cdef inline void hist_own(const Hist* h, int64_t* own) noexcept nogil:
     own[HS_TOTAL] = h.total
     own[HS_VMIN] = h.vmin
     own[HS_VMAX] = h.vmax
-    own[HS_NN] = h.nn
+    own[HS_NN] = hist_nn(h)
     own[HS_TRIALS] = h.trials
     own[HS_OVERFLOW] = h.overflow
 
@@ -129,8 +129,8 @@ cdef int64_t nn_bound(Sim* s, int64_t largest) noexcept nogil:
     cdef int m
     cdef int64_t most = 0
     for m in range(N_METRICS):
-        if s.hists[m].nn > most:
-            most = s.hists[m].nn
+        if hist_nn(&s.hists[m]) > most:
+            most = hist_nn(&s.hists[m])
     return sat_add(largest, most)
 
 

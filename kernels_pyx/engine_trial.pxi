@@ -414,6 +414,7 @@ cdef inline void book_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, in
     histograms' closes and the trial's row."""
     cdef int m
     cdef uint64_t touched = s.hist_touched
+    cdef Hist* h
     cdef Counters* c = s.counters             # (read once: the stores could alias s)
     s.base = sat_add(s.base, span)            # the next trial's jiffy phase (§11.6)
     if events > c.max_trial_events:
@@ -421,10 +422,11 @@ cdef inline void book_trial(Sim* s, int64_t i, int64_t* rows, int64_t events, in
     # Only the metrics that got a sample: an empty trial folds nothing into a histogram
     # (hists_settle counts every trial in each at the block's end).
     while touched:
+        h = <Hist*>opaque_ptr(&s.hists[ctz64(touched)])  # (hist_c.pxd: one register less)
         if PLAIN:                             # (the plain build's hists have ones)
-            hist_close_trial_ones(&s.hists[__builtin_ctzll(touched)])
+            hist_close_trial_ones(h)
         else:
-            hist_close_trial(&s.hists[__builtin_ctzll(touched)])
+            hist_close_trial(h)
         touched &= touched - 1
     s.hist_touched = 0
     if rows != NULL:

@@ -22,9 +22,9 @@ from libc.stdlib cimport free, malloc, realloc
 
 from numeric cimport sat_add, sat_mul
 
-from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, hist_add_ones,
+from hist_c cimport (HIST_RANKED_MAX, __builtin_clzll, __builtin_ctzll, ctz64, hist_add_ones,
                     hist_add_saturating, hist_add_twice, hist_cold_void, hist_counting_sort,
-                    hist_fold_ranked, hist_noinline_void, unlikely)
+                    hist_fold_ranked, hist_noinline_void, opaque_ptr, unlikely)
 
 cdef enum:
     SUB_BITS = 7            # sub-buckets per power of two = 2**SUB_BITS
@@ -57,15 +57,22 @@ cdef struct Hist:
     # (numeric.pxd): a saturated one reads "at least this", and its statistics are NaN.
     # Plain counts (n, counts, trials, overflow) grow by one per sample or trial, so the
     # work needed to overflow them (2**63 samples) is out of reach.
-    int64_t n         # samples
+    int64_t n         # samples (but those of the one-sample trials pending in ones)
     int64_t total     # sum of values
     int64_t vmin      # INT64_MAX while empty
     int64_t vmax      # -1 while empty
-    int64_t nn        # sum over trials of N_t**2
-    int64_t trials    # closed trials, empty ones included
-    int64_t overflow  # samples >= 2**MAX_EXP
+    # nn_fast - nn, where nn (hist_nn) is the sum over trials of N_t**2: an inline close
+    # of N <= 5 samples tests nn_room >= N**2 and takes N**2 from it (nn_fast below), nn
+    # itself is not stored (a compare with nn_fast and an add to nn less per close).  A
+    # sample >= 2**MAX_EXP sets it to 0 (nn_fast to nn): its trial closes through
+    # _fold_trial.
+    int64_t nn_room
+    # (ss and sn apart: side by side, GCC adds the pair as one vector, whose packing and
+    # unpacking take more instructions than two scalar adds in an inline close)
     double ss         # sum over trials of S_t**2 (S_t = sum of the trial's values)
+    int64_t trials    # closed trials, empty ones included
     double sn         # sum over trials of S_t * N_t
+    int64_t overflow  # samples >= 2**MAX_EXP
     # The open trial: its samples' bucket indices and the sum of its values (tlen and
     # tsum side by side: a close zeroes both with one store).
     int32_t* tbuf
@@ -82,12 +89,9 @@ cdef struct Hist:
     # below that entry + nn (a trial adds at most N**2 to any one), so while nn is below
     # nn_safe, hist_end_trial adds without checking each entry.
     int64_t nn_safe
-    # A one-sample trial closes inline while nn < nn_fast, a two-sample one while
-    # nn < nn_fast - 3, a three-sample one while nn < nn_fast - 8, and so on to five
-    # samples, while nn < nn_fast - (N**2 - 1) (_set_nn_fast): nn
-    # stays below nn_safe, and total below 2**63 without saturating, as such a close
+    # A trial of N <= 5 samples closes inline while nn + N**2 <= nn_fast (_set_nn_fast):
+    # nn stays below nn_safe, and total below 2**63 without saturating, as such a close
     # adds < 2**MAX_EXP to total per unit of nn.
-    # A sample >= 2**MAX_EXP sets it to 0: its trial closes through _fold_trial.
     int64_t nn_fast
     # Or NULL: N_BUCKETS counts of one-sample trials' buckets not yet added to counts, yy
     # and yn (hist_close_trial_ones; hist_flush_ones adds them).  Owned elsewhere, zeroed.
@@ -126,13 +130,19 @@ cdef inline int32_t bucket_index(int64_t v) noexcept nogil:
     return _bucket_below_overflow(v)
 
 
-cdef inline void _set_nn_fast(Hist* h) noexcept nogil:
-    """nn_fast from nn, nn_safe and total (see Hist)."""
+cdef inline int64_t hist_nn(const Hist* h) noexcept nogil:
+    """The sum over closed trials of N_t**2 (see nn_room)."""
+    return h.nn_fast - h.nn_room
+
+
+cdef inline void _set_nn_fast(Hist* h, int64_t nn) noexcept nogil:
+    """nn_fast from nn, nn_safe and total (see Hist), and nn_room for nn."""
     cdef int64_t room = (INT64_MAX - h.total) >> MAX_EXP
     cdef int64_t limit = h.nn_safe - 1
-    if room < limit - h.nn:
-        limit = h.nn + room
+    if room < limit - nn:
+        limit = nn + room
     h.nn_fast = limit
+    h.nn_room = limit - nn      # (>= -1 - nn: no overflow)
 
 
 cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
@@ -147,7 +157,6 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.total = 0
     h.vmin = INT64_MAX
     h.vmax = -1
-    h.nn = 0
     h.trials = 0
     h.overflow = 0
     h.ss = 0.0
@@ -160,7 +169,7 @@ cdef inline int hist_init(Hist* h, int64_t* counts, int64_t* yy, int64_t* yn,
     h.tbuf = <int32_t*>malloc(TBUF_INITIAL_CAPACITY * sizeof(int32_t))
     h.tcap = TBUF_INITIAL_CAPACITY if h.tbuf != NULL else 0
     h.tcheck = h.tcap           # (TBUF_INITIAL_CAPACITY <= TCHECK_MAX)
-    _set_nn_fast(h)
+    _set_nn_fast(h, 0)
     return HIST_OK if h.tbuf != NULL else HIST_ERR_NOMEM
 
 
@@ -202,7 +211,8 @@ cdef inline int hist_record_careful(Hist* h, int64_t v) noexcept nogil:
         h.tcap *= 2
     if v >= (<int64_t>1 << MAX_EXP):
         h.overflow += 1
-        h.nn_fast = 0           # so this trial closes through _fold_trial (see Hist)
+        h.nn_fast -= h.nn_room  # so this trial closes through _fold_trial (see Hist)
+        h.nn_room = 0
         idx = N_BUCKETS - 1
     else:
         idx = _bucket_below_overflow(v)
@@ -246,22 +256,22 @@ cdef inline int hist_record(Hist* h, int64_t v) noexcept nogil:
 cdef inline void _fold_trial(Hist* h, int64_t N) noexcept nogil:
     """hist_close_trial's general case: N >= 6 samples, or fewer near the int64 limits."""
     cdef int32_t blo = 0, bhi = N_BUCKETS - 1
-    if unlikely(h.twin != NULL and sat_add(h.nn, sat_mul(N, N)) >= h.nn_safe, 0):
+    cdef int64_t nn = sat_add(hist_nn(h), sat_mul(N, N))
+    if unlikely(h.twin != NULL and nn >= h.nn_safe, 0):
         _untwin_fold(h, N)      # the pair's entries may saturate, each its own way
     h.n += N
-    h.nn = sat_add(h.nn, sat_mul(N, N))
-    if unlikely(h.nn >= h.nn_safe and h.ones != NULL, 0):
-        hist_flush_ones(h)      # the entries must be exact before they saturate
+    if unlikely(nn >= h.nn_safe and h.ones != NULL, 0):
+        _flush_ones_cold(h)     # the entries must be exact before they saturate
     # while nn is below nn_safe, no yy or yn entry can reach the int64 limit
     if N > HIST_RANKED_MAX:     # (a fold by counts walks the buckets of [vmin, vmax])
         blo = bucket_index(h.vmin)
         bhi = bucket_index(h.vmax)
-    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, h.nn >= h.nn_safe,
+    hist_fold_ranked(h.counts, h.yy, h.yn, h.tbuf, N, &h.cbuf, N_BUCKETS, nn >= h.nn_safe,
                      blo, bhi)
     h.total = sat_add(h.total, h.tsum)
     h.ss += <double>h.tsum * <double>h.tsum
     h.sn += <double>h.tsum * <double>N
-    _set_nn_fast(h)
+    _set_nn_fast(h, nn)
 
 
 cdef inline hist_noinline_void _fold_open(Hist* h) noexcept nogil:
@@ -301,7 +311,7 @@ cdef inline void _close_small(Hist* h, int64_t t, int64_t N) noexcept nogil:
     """The trial sums of an inline close of N <= 5 samples whose sum is t, then the next
     trial opens.  (t * 1.0 is t, so N = 1 adds the same sn.)"""
     h.n += N
-    h.nn += N * N
+    h.nn_room -= N * N
     h.total += t                # cannot overflow: see nn_fast
     h.ss += <double>t * <double>t
     h.sn += <double>t * <double>N
@@ -384,12 +394,12 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
     cdef int64_t t = h.tsum
     cdef int32_t b, hi
     cdef Arrays a
-    if h.tlen == 1 and h.nn < h.nn_fast:
+    if h.tlen == 1 and h.nn_room >= 1:
         # The commonest trial, one sample, far from the int64 limits: rank 0 adds 1 to
         # yy (mcsim_hist_fold_ranked), N = 1 to yn and nn, and sn gains t * 1.0 = t.
         _add_ranked(_arrays(h), h.tbuf[0], 0, 1)
         _close_small(h, t, 1)    # (in each branch, where h is at hand)
-    elif h.tlen == 2 and h.nn < h.nn_fast - 3:
+    elif h.tlen == 2 and h.nn_room >= 4:
         # Two samples: ranks 0 and 1 without a sort (in one bucket, the order does not
         # matter); N = 2.
         b = h.tbuf[0]
@@ -400,11 +410,11 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
         _add_ranked(a, b, 0, 2)
         _add_ranked(a, hi, 1, 2)
         _close_small(h, t, 2)
-    elif h.tlen == 3 and h.nn < h.nn_fast - 8:
+    elif h.tlen == 3 and h.nn_room >= 9:
         _close_three(h, t)
-    elif h.tlen == 4 and h.nn < h.nn_fast - 15:
+    elif h.tlen == 4 and h.nn_room >= 16:
         _close_four(h, t)
-    elif h.tlen == 5 and h.nn < h.nn_fast - 24:
+    elif h.tlen == 5 and h.nn_room >= 25:
         _close_five(h, t)
     elif h.tlen > 0:
         _fold_open(h)
@@ -413,21 +423,38 @@ cdef inline void hist_close_trial(Hist* h) noexcept nogil:
 cdef inline void hist_close_trial_ones(Hist* h) noexcept nogil:
     """hist_close_trial for a Hist with ones: a one-sample trial far from the int64 limits
     adds 1 to ones[b] instead of to counts[b], yy[b] and yn[b] alike (hist_flush_ones
-    adds ones to the three later: the same sums, as nothing saturates before it)."""
-    if h.tlen == 1 and h.nn < h.nn_fast:
+    adds ones to the three later: the same sums, as nothing saturates before it), and
+    leaves its sample out of n until then."""
+    cdef int64_t t
+    if h.tlen == 1 and h.nn_room >= 1:
+        # _close_small(h, t, 1) but for n, which takes the trial's sample when
+        # hist_flush_ones adds ones (n decides nothing before: the folds only add to it)
+        t = h.tsum
         h.ones[h.tbuf[0]] += 1
-        _close_small(h, h.tsum, 1)
+        h.nn_room -= 1
+        h.total += t            # cannot overflow: see nn_fast
+        h.ss += <double>t * <double>t
+        h.sn += <double>t
+        h.tlen = 0
+        h.tsum = 0
     else:
         hist_close_trial(h)
 
 
 cdef inline void hist_flush_ones(Hist* h) noexcept nogil:
-    """Add the pending one-sample trials (ones) to counts, yy and yn, and zero ones.  A
+    """Add the pending one-sample trials (ones) to counts, yy, yn and n, and zero ones.  A
     sample lies in the buckets of [vmin, vmax], so only those are read.  Called before
     anything reads the arrays, and before an entry may saturate (_fold_trial): until then
     each of them only grows by plain adds, which any order sums alike."""
     if h.ones != NULL and h.vmax >= 0:
-        hist_add_ones(h.counts, h.yy, h.yn, h.ones, bucket_index(h.vmin), bucket_index(h.vmax))
+        h.n += hist_add_ones(h.counts, h.yy, h.yn, h.ones, bucket_index(h.vmin),
+                             bucket_index(h.vmax))
+
+
+cdef inline hist_cold_void _flush_ones_cold(Hist* h) noexcept nogil:
+    """hist_flush_ones for _fold_trial, which needs it only once nn reaches nn_safe: out
+    of line and cold (inlined, its loop changed how GCC compiled the fold's)."""
+    hist_flush_ones(h)
 
 
 cdef inline void hist_twin_start(Hist* h, Hist* twin, int64_t* scratch) noexcept nogil:
@@ -470,7 +497,7 @@ cdef inline hist_cold_void hist_untwin(Hist* h) noexcept nogil:
     tw.total = h.total
     tw.vmin = h.vmin
     tw.vmax = h.vmax
-    tw.nn = h.nn
+    tw.nn_room = h.nn_room
     tw.trials = h.trials
     tw.overflow = h.overflow
     tw.ss = h.ss
@@ -507,7 +534,7 @@ cdef inline void hist_abandon_trial(Hist* h) noexcept nogil:
     _count_open(h)
     h.tlen = 0
     h.tsum = 0
-    _set_nn_fast(h)             # (a sample >= 2**MAX_EXP may have zeroed it)
+    _set_nn_fast(h, hist_nn(h)) # (a sample >= 2**MAX_EXP may have zeroed nn_room)
 
 
 cdef inline void hist_end_trial(Hist* h) noexcept nogil:

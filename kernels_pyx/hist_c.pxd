@@ -16,6 +16,49 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* __builtin_ctzll(x) (x != 0) as a 64-bit index: GCC sign-extends the builtin's int
+       (cltq) before indexing with it, and clears the output register before its tzcnt
+       (xor), two instructions per use that the 64-bit tzcnt (encoded rep bsf, as GCC
+       encodes the builtin) does not need. */
+    static inline uint64_t mcsim_ctz64(uint64_t x) {
+    #if defined(__x86_64__)
+        uint64_t r;
+        __asm__("rep bsfq %1, %0" : "=r"(r) : "r"(x));
+        return r;
+    #else
+        return (uint64_t)__builtin_ctzll(x);
+    #endif
+    }
+    """
+    uint64_t ctz64 "mcsim_ctz64"(uint64_t x) nogil
+
+cdef extern from *:
+    """
+    /* p, which GCC can no longer see as base + offset: it then addresses the fields through
+       p, not through the base and the offset in a register each (a copy of the offset
+       more, as in book_trial's loop over the Hists). */
+    #define mcsim_opaque_ptr(p) \\
+        ({ __typeof__(p) mcsim_p_ = (p); __asm__("" : "+r"(mcsim_p_)); mcsim_p_; })
+    """
+    void* opaque_ptr "mcsim_opaque_ptr"(void* p) nogil
+
+cdef extern from *:
+    """
+    /* (uint64_t)1 << (b & 63) by bts into a zeroed register: GCC's shift needs the count
+       in cl (a move more), and a shift by cl is three micro-ops on Intel cores, bts one. */
+    static inline uint64_t mcsim_bit64(uint64_t b) {
+    #if defined(__x86_64__)
+        uint64_t m = 0;
+        __asm__("btsq %1, %0" : "+r"(m) : "r"(b));
+        return m;
+    #else
+        return (uint64_t)1 << (b & 63);
+    #endif
+    }
+    """
+
+cdef extern from *:
+    """
     /* mcsim_hist_fold_ranked's loop with every entry saturating: out of line and cold. */
     static __attribute__((noinline, cold)) void mcsim_hist_add_saturating(
             int64_t* yy, int64_t* yn, const int32_t* idx, int64_t n) {
@@ -40,13 +83,14 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* hist_flush_ones' loop: ones[lo..hi] added to counts, yy and yn, then zeroed.  In C
-       for `restrict` (the four arrays never overlap), so that GCC vectorizes it. */
-    static void mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
-                                    int64_t* restrict yn, int64_t* restrict ones,
-                                    int32_t lo, int32_t hi) {
+    /* hist_flush_ones' loop: ones[lo..hi] added to counts, yy and yn, then zeroed; returns
+       their sum (the one-sample trials they held).  In C for `restrict` (the four arrays
+       never overlap), so that GCC vectorizes it. */
+    static int64_t mcsim_hist_add_ones(int64_t* restrict counts, int64_t* restrict yy,
+                                       int64_t* restrict yn, int64_t* restrict ones,
+                                       int32_t lo, int32_t hi) {
         /* (a count of entries, not b <= hi: a loop GCC can count before it starts) */
-        int64_t n = (int64_t)hi - lo + 1;
+        int64_t n = (int64_t)hi - lo + 1, sum = 0;
         counts += lo;
         yy += lo;
         yn += lo;
@@ -57,11 +101,13 @@ cdef extern from *:
             yy[b] += o;
             yn[b] += o;
             ones[b] = 0;
+            sum += o;
         }
+        return sum;
     }
     """
-    void hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
-                                             int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
+    int64_t hist_add_ones "mcsim_hist_add_ones"(int64_t* counts, int64_t* yy, int64_t* yn,
+                                                int64_t* ones, int32_t lo, int32_t hi) noexcept nogil
 
 cdef extern from *:
     """
@@ -201,14 +247,14 @@ cdef extern from *:
         for (int64_t i = 0; i < n; i++) {
             int64_t b = a[i];
             c[b]++;
-            seen[b >> 6] |= (uint64_t)1 << (b & 63);
+            seen[b >> 6] |= mcsim_bit64(b);
         }
         int64_t below = 0;
         for (int64_t w = wlo; w <= whi; w++) {
             uint64_t bits = seen[w];
             seen[w] = 0;
             while (bits) {
-                int64_t b = 64 * w + __builtin_ctzll(bits);
+                int64_t b = 64 * w + (int64_t)mcsim_ctz64(bits);
                 int64_t k = c[b];
                 bits &= bits - 1;
                 c[b] = 0;

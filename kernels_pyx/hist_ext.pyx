@@ -9,7 +9,7 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t
 
 from hist cimport (HIST_ERR_NEGATIVE, HIST_OK, N_BUCKETS, Hist, bucket_index, hist_end_trial,
-                   hist_free, hist_init, hist_record)
+                   hist_free, hist_init, hist_nn, hist_record)
 
 
 def bucket_index_array(const int64_t[:] values):
@@ -58,7 +58,7 @@ def record_trials(const int64_t[:] values, const int64_t[:] trial_lengths,
             raise ValueError(f"values[{pos}] = {values[pos]} is negative")
         if err != HIST_OK:
             raise MemoryError()
-        return dict(n=h.n, total=h.total, vmin=h.vmin, vmax=h.vmax, nn=h.nn, trials=h.trials,
-                    overflow=h.overflow, ss=h.ss, sn=h.sn)
+        return dict(n=h.n, total=h.total, vmin=h.vmin, vmax=h.vmax, nn=hist_nn(&h),
+                    trials=h.trials, overflow=h.overflow, ss=h.ss, sn=h.sn)
     finally:
         hist_free(&h)
