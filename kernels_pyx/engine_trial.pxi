@@ -176,6 +176,8 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     if u < sc.cut_hp:
         task.kind = TK_HP_READ
         task.hold = draw_ns(s, &sc.hp_hold)
+        if PLAIN:                             # (new_task zeroes it in the general build)
+            task.wait_sum = 0
     elif u < sc.cut_lp:
         if uniform(s) < sc.writer_ratio:
             task.kind = TK_WRITER
