@@ -50,19 +50,12 @@ cdef inline void fault_pass(Sim* s, int32_t t) noexcept nogil:
         fault_runs(s, t)
 
 
-cdef inline void push_op(Task* task, int8_t op, int8_t col, int8_t blame, int8_t arg) noexcept nogil:
-    task.prog[task.nprog].op = op
-    task.prog[task.nprog].col = col
-    task.prog[task.nprog].blame = blame
-    task.prog[task.nprog].arg = arg
-    task.nprog += 1
-
-
 cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     """The pass runs holding its lock: build its program and start it."""
     cdef Task* task = &s.tasks[t]
     cdef int32_t i
     cdef int64_t wait = 0                     # a V pass holds at once
+    cdef int64_t lookup
     if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
         wait = s.now - task.t_req
         lane_off(s, t, LANE_WAIT)
@@ -71,22 +64,30 @@ cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     note_wait(s, t, wait)
     task.dropped = 0
     task.completed = 0
-    task.ip = 0
-    task.nprog = 0
+    # Every pass starts with its lookup, a CPU stretch of fault_cpu (pass 1) or minor_cpu
+    # (a retry) with no column, so never dropping the lock: it runs here, as step 0 of
+    # the program, which is not stored (nothing reads a step behind ip); the kind's
+    # steps or the retry's follow from prog[1].
+    task.ip = 1
+    task.nprog = 1
     if task.tried:
         s.counters.tried_passes += 1
     if task.passes == 1:
-        push_op(task, OP_CPU, -1, BL_NONE, ARG_CPU)
+        lookup = task.cpu
         for i in range(s.prog_len[task.fault]):
             task.prog[task.nprog] = s.programs[task.fault][i]
             task.nprog += 1
         task.major = s.major[task.fault]
     else:
-        push_op(task, OP_CPU, -1, BL_NONE, ARG_MINOR)
+        lookup = task.minor
         task.major = 0
         if task.passes == 2:                  # decided once, by the first retry pass
             retry_steps(s, task)
-    advance(s, t)
+    if lookup > 0:
+        task.pc = PC_OP
+        schedule(s, s.now + lookup, EV_RUN, t, 0)
+    else:
+        advance_steps(s, t)
 
 
 cdef inline void redraw_operands(Sim* s, Task* task) noexcept nogil:
@@ -166,30 +167,11 @@ cdef inline void drop_lock(Sim* s, int32_t t) noexcept nogil:
         vma_read_unlock(s, t)
 
 
-cdef inline void advance(Sim* s, int32_t t) noexcept nogil:
-    """advance_steps(), with its commonest first step inline: a CPU stretch with no
-    column (a pass's leading lookup step), which never drops the lock and, when it lasts,
-    schedules its end and returns.  This saves the call of advance_steps for about half
-    of the state machine's steps; any other step goes there, from the same ip."""
-    cdef Task* task = &s.tasks[t]
-    cdef Op* o
-    cdef int64_t duration
-    if task.ip < task.nprog:
-        o = &task.prog[task.ip]
-        if o.op == OP_CPU and o.col < 0:
-            task.ip += 1
-            duration = operand(task, o.arg)
-            if duration > 0:
-                task.pc = PC_OP
-                schedule(s, s.now + duration, EV_RUN, t, 0)
-                return
-    advance_steps(s, t)
-
-
 cdef void advance_steps(Sim* s, int32_t t) noexcept nogil:
     """Run the pass's steps from ip: a step runs under the pass's lock iff the pass is
     TRIED, the step has no column, or the kernel's column says so; otherwise the lock is
-    dropped before it and the pass ends in VM_FAULT_RETRY (model.md §11.3)."""
+    dropped before it and the pass ends in VM_FAULT_RETRY (model.md §11.3).  Out of line:
+    fault_runs runs a pass's first step itself, and run_task ends a pass after it."""
     cdef Task* task = &s.tasks[t]
     cdef Op* o
     cdef bint dropped_here

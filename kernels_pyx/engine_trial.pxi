@@ -95,26 +95,26 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
         else:
             unblock(s, t)
             submit_issue(s, t)
-            advance(s, t)
+            advance_steps(s, t)
     elif pc == PC_WAITED:                     # the awaited bio or page completed
         unblock(s, t)
         if task.prog[task.ip].op == OP_WAIT_PAGE:
             lane_off(s, t, LANE_IO)
         task.ip += 1
-        advance(s, t)
+        advance_steps(s, t)
     elif pc == PC_OP:                         # a CPU stretch ended
         # The pass's last step (a hit's one CPU stretch, most of these on the reference
-        # scenario) ends it here, inline: through advance it went to advance_steps' call
-        # only to reach end_pass (78,745 of its 94,711 calls on the reference block).
+        # scenario) ends it here, inline: advance_steps' call would only reach end_pass
+        # (78,745 of its 94,711 calls on the reference block).
         if task.ip < task.nprog:
-            advance(s, t)
+            advance_steps(s, t)
         else:
             end_pass(s, t)
     elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
         if not PLAIN and s.cpus and not task.on_cpu and not cpu_timer(s, t, PC_SLEPT):
             return                            # timer, then (queued) its run (§14.2 b)
         unblock(s, t)
-        advance(s, t)
+        advance_steps(s, t)
     elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
     elif pc >= PC_SERVE:                      # work outside the locks (§14.6)
