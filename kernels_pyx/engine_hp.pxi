@@ -19,7 +19,7 @@ cdef inline always_inline_void hp_request(Sim* s, int32_t t) noexcept nogil:
             return
         s.counters.hp_fallbacks += 1
     task.lock = LOCK_MMAP
-    if read_request(s, t):
+    if read_request(s, t, task):
         task.holding = 1
         task.t_grant = s.now
         lane_on(s, t, LANE_HOLD)

@@ -85,7 +85,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
         elif task.kind == TK_HP_READ:
             hp_runs(s, t)
         else:
-            fault_runs(s, t)
+            fault_runs(s, t, task)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
         lane_off(s, t, LANE_GATE)
         if PLAIN or task.counted:
