@@ -3,9 +3,11 @@
 # machine; the kernel row (policy columns, locks, TRIED rule) and the programs come from
 # the scenario record.  Mirrors the faults seam of mcsim/reference.py.
 
-cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
-    cdef Task* task = &s.tasks[t]
+cdef inline void fault_start(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """(task: &s.tasks[t], see fault_pass)"""
     cdef int32_t page
+    if not PLAIN:
+        task = &s.tasks[t]
     s.counters.faults += 1
     counter_slot(s, C_FAULTS_HIT + task.fault)[0] += 1
     if s.page_bio[task.fault]:

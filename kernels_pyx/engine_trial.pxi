@@ -22,9 +22,12 @@ cdef inline void hold_done(Sim* s, int32_t t) noexcept nogil:
 
 
 cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
+    admit_task(s, &s.tasks[t])
+
+
+cdef inline void admit_task(Sim* s, Task* task) noexcept nogil:
     """A task arrives (or its step starts): it is alive and its latency counts from now,
     even while it waits for a CPU (§14.2)."""
-    cdef Task* task = &s.tasks[t]
     s.alive += 1
     if not PLAIN:                             # (read by window trials only)
         s.counted_alive += task.counted
@@ -45,15 +48,19 @@ cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
 
 
 cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
-    """The task runs for the first time: its request, gate entry or first pass."""
-    cdef Task* task = &s.tasks[t]
+    begin_task_of(s, t, &s.tasks[t])
+
+
+cdef inline always_inline_void begin_task_of(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """The task runs for the first time: its request, gate entry or first pass.  (task:
+    &s.tasks[t], passed down as to fault_pass: the plain build's arrival has it.)"""
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
         if not PLAIN and s.cpus and task.thread >= 0 and s.sc.steps[task.step].scan & SCAN_START:
             # scan_time runs from the first read's request (§12.4), made when it runs
             # (§14.2); without CPUs that is the step's start, where step_start set it.
             s.threads[task.thread].scan_t0 = s.now
-        hp_request(s, t)
+        hp_request(s, t, task)
     elif task.kind == TK_WRITER:
         s.counters.writes += 1
         if write_request(s, t):
@@ -63,7 +70,7 @@ cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
         if gate_enter(s, t):
             issue(s, t, task.bio, BIO_BG)
     else:
-        fault_start(s, t)
+        fault_start(s, t, task)
 
 
 cdef void begin_task_call(Sim* s, int32_t t) noexcept nogil:
@@ -83,7 +90,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
             if writer_runs(s, t):
                 took_write(s, t)
         elif task.kind == TK_HP_READ:
-            hp_runs(s, t)
+            hp_runs(s, t, task)
         else:
             fault_runs(s, t, task)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
@@ -192,7 +199,11 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     # the stack cost two stores per arrival), rounded by to_ns's memory-operand twin
     gap = std_exponential(s)
     schedule(s, s.now + mcsim_to_ns_m(sc.arrival_mean_ns * gap), EV_ARRIVAL, -1, 0)
-    start_task(s, t, True)
+    if PLAIN:                                 # start_task, with the task's pointer (the
+        admit_task(s, task)                   # family has no CPUs; see begin_task_of)
+        begin_task_of(s, t, task)
+    else:
+        start_task(s, t, True)
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:
