@@ -285,6 +285,13 @@ cdef void init_slots(Sim* s, int32_t first, int32_t end) noexcept nogil:
 
 
 cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
+    cdef Task* task
+    return new_task_at(s, kind, &task)
+
+
+cdef inline int32_t new_task_at(Sim* s, int32_t kind, Task** at) noexcept nogil:
+    """new_task, which also gives the new task's address in at[0] (&s.tasks[t]: loaded
+    again by the caller, GCC read s.tasks after the stores)."""
     cdef int32_t t
     cdef Task* grown
     if s.nfree > 0:
@@ -295,12 +302,14 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
             grown = <Task*>realloc(s.tasks, 2 * s.captasks * sizeof(Task))
             if grown == NULL:
                 fail(s, ERR_NOMEM)
+                at[0] = s.tasks
                 return 0
             s.tasks = grown
             s.captasks *= 2
             s.free_ids = <int32_t*>realloc(s.free_ids, s.captasks * sizeof(int32_t))
             if s.free_ids == NULL:
                 fail(s, ERR_NOMEM)
+                at[0] = s.tasks
                 return 0
             s.counters.buffer_growths += 1
             if PLAIN:
@@ -381,6 +390,7 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
         if s.record_timeline:
             for lane in range(N_LANES):
                 task.lane_start[lane] = -1
+    at[0] = task
     return t
 
 

@@ -56,7 +56,7 @@ cdef inline always_inline_void hp_runs(Sim* s, int32_t t, Task* task) noexcept n
                 s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
                 if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
                     s.trial[T_HP_WAIT_MAX] = task.wait_sum
-    hold_for(s, t, task.hold)
+    hold_for(s, t, task, task.hold)
 
 
 cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:

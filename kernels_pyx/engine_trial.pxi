@@ -3,11 +3,13 @@
 # (docs/model.md §4, §11.8, §11.9, §12.3).  Mirrors the trial seam of mcsim/reference.py.
 
 # ------------------------------------------------------------------ tasks
-cdef inline void hold_for(Sim* s, int32_t t, int64_t duration) noexcept nogil:
+cdef inline void hold_for(Sim* s, int32_t t, Task* task, int64_t duration) noexcept nogil:
     """A critical section (an HP acquisition's or a writer's): a zero-length one ends in
-    the call that began it (model.md §4.1)."""
+    the call that began it (model.md §4.1).  (task: &s.tasks[t], see fault_pass)"""
+    if not PLAIN:
+        task = &s.tasks[t]
     if duration > 0:
-        s.tasks[t].pc = PC_HOLD_DONE
+        task.pc = PC_HOLD_DONE
         schedule(s, s.now + duration, EV_RUN, t, 0)
     else:
         hold_done(s, t)
@@ -63,8 +65,8 @@ cdef inline always_inline_void begin_task_of(Sim* s, int32_t t, Task* task) noex
         hp_request(s, t, task)
     elif task.kind == TK_WRITER:
         s.counters.writes += 1
-        if write_request(s, t):
-            took_write(s, t)
+        if write_request(s, t, task):
+            took_write(s, t, task)
     elif task.kind == TK_BG_IO:
         s.counters.bg_bios += 1
         if gate_enter(s, t):
@@ -88,7 +90,7 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_LOCK:
         if task.kind == TK_WRITER:
             if writer_runs(s, t):
-                took_write(s, t)
+                took_write(s, t, task)
         elif task.kind == TK_HP_READ:
             hp_runs(s, t, task)
         else:
@@ -176,8 +178,8 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     """A Poisson arrival: type and attributes, then the next gap (model.md §4.3, §11.8;
     the same draws in the same order as the reference's arrival)."""
     cdef const Scenario* sc = s.sc
-    cdef int32_t t = new_task(s, TK_BG_IO)
-    cdef Task* task = &s.tasks[t]
+    cdef Task* task
+    cdef int32_t t = new_task_at(s, TK_BG_IO, &task)
     cdef double u = uniform(s)
     cdef double gap
     if u < sc.cut_hp:
