@@ -84,36 +84,42 @@ cdef struct ThreadRt:
     int32_t step_arg, timer_cpu, timer_order
 
 cdef struct Task:
-    # The fields a new task starts with at 0 come first, together (new_task's stores to
-    # them merge), from hold to inverted.  hold..dirty: what the arrival drew or the
-    # script stated
-    int64_t hold, cpu, minor, bio, mkwrite, evict_bio, dirty
+    # new_task stores the start values by runs of one type, each contiguous and in this
+    # order, so that the compiler merges their stores (16 bytes at a time).  Both builds
+    # store bio to inverted and kind to pc; the plain build writes each of the others
+    # before it reads it, or never reads it, or init_slots set it once per slot (see
+    # new_task).  hold..minor: what the arrival drew or the script stated; bio..evict_bio:
+    # a fault program's operands (zeroed whatever the record's programs read)
     int64_t wait_sum                # HP: the read's acquisition waits so far
-    int32_t fault, pc, ip, nprog, nwaits, same_vma, acq
+    int64_t hold, cpu, minor
+    int64_t bio, mkwrite, dirty, evict_bio
+    int32_t acq
     int32_t holding                 # holds L (the only lock the inversion clock counts)
     int32_t vma_held                # holds V for read (a fault pass)
-    int32_t dropped, completed, tried, major, dirty_retry
+    int32_t tried, dirty_retry
     int32_t woken, waiting_page
+    int32_t inverted                # the acquisition was judged an inversion at its grant
+    int32_t ip, nprog, dropped, completed, major, nwaits, same_vma
     int32_t on_cpu                  # holds a CPU (cpus > 0, §14.1)
     int32_t queued                  # waits in the run queue (§14.2)
     int32_t cpu_home                # cpu_affinity > 0: 1 + the CPU it holds or last ran on,
                                     # 0: none yet (§14.7); unused otherwise
-    int32_t inverted                # the acquisition was judged an inversion at its grant
-    # the end of the zeroed fields; these start at other values
-    int64_t evicted, revalidate_fail, done
-    # new_task leaves these as it finds them: each is written before it is read (see
-    # there): the admission, a request (a lock's or the gate's), a grant, a pass's end
-    int64_t t_arrive, t_req, t_grant, t_pass_end
-    int32_t kind, passes, fallback, blocked, page_ready, page_waiter
+    int32_t kind, passes, blocked, page_ready, page_waiter
     int32_t lock                    # LOCK_MMAP / LOCK_VMA: the lock of this pass or acquisition
+    int32_t fault, pc
+    int32_t fallback
     int32_t thread                  # the closed-loop thread running it, or -1 (open stream)
     int32_t counted                 # started inside the window: records metrics (§12.3)
     int32_t step                    # its step in Scenario.steps (threads only)
+    int64_t evicted, revalidate_fail, done
+    Proc* proc                      # the process whose L it takes
+    Vma* vm                         # the VMA it faults on or changes (same_vma writers)
+    # new_task leaves these as it finds them: each is written before it is read (see
+    # there): the admission, a request (a lock's or the gate's), a grant, a pass's end
+    int64_t t_arrive, t_req, t_grant, t_pass_end
     int64_t t_runnable              # when it entered the run queue
     int64_t lead                    # a thread's fault step: CPU work before its first pass
                                     # (§14.6); set by step_start, read for thread tasks only
-    Proc* proc                      # the process whose L it takes
-    Vma* vm                         # the VMA it faults on or changes (same_vma writers)
     int64_t snap[N_BLAME + 1]
     int64_t lane_start[N_LANES]
     int64_t waits[MAX_WAITS]

@@ -127,6 +127,8 @@ cdef int sim_init(Sim* s, const Scenario* sc, bitgen_t* rng, const mcsim_pcg64* 
     if (s.heap == NULL or s.nowq == NULL or s.tasks == NULL or s.free_ids == NULL or s.timeline == NULL
             or fifo_init(&s.gate, 64) != 0 or fifo_init(&s.runq, 64) != 0):
         return ERR_NOMEM
+    if PLAIN:                                 # (after workload_init: s.procs, s.vmas)
+        init_slots(s, 0, s.captasks)
     s.arr_t = INT64_MAX                       # no arrival pending (see pop_event), and
     s.heap[0].t = INT64_MAX                   # pop_event reads slot 0 of an empty heap:
     s.heap[0].seq = 0                         # something defined

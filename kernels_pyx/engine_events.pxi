@@ -342,7 +342,29 @@ cdef extern from *:
 MCSIM_CHECK_TASK_SIZE(sizeof(Task))
 
 
+cdef void init_slots(Sim* s, int32_t first, int32_t end) noexcept nogil:
+    """The plain build: the slots [first, end) of s.tasks take the start values that its
+    tasks never change (no scripts, threads or window trials there) once, when they are
+    allocated (sim_init, new_task's growth), not at every new_task."""
+    cdef int32_t t
+    cdef Task* task
+    for t in range(first, end):
+        task = &s.tasks[t]
+        task.fallback = -1
+        task.thread = -1
+        task.counted = 1
+        task.proc = s.procs
+        task.vm = s.vmas
+
+
 cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
+    cdef Task* task
+    return new_task_at(s, kind, &task)
+
+
+cdef inline int32_t new_task_at(Sim* s, int32_t kind, Task** at) noexcept nogil:
+    """new_task, which also gives the new task's address in at[0] (&s.tasks[t]: loaded
+    again by the caller, GCC read s.tasks after the stores)."""
     cdef int32_t t
     cdef Task* grown
     if s.nfree > 0:
@@ -353,25 +375,35 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
             grown = <Task*>realloc(s.tasks, 2 * s.captasks * sizeof(Task))
             if grown == NULL:
                 fail(s, ERR_NOMEM)
+                at[0] = s.tasks
                 return 0
             s.tasks = grown
             s.captasks *= 2
             s.free_ids = <int32_t*>realloc(s.free_ids, s.captasks * sizeof(int32_t))
             if s.free_ids == NULL:
                 fail(s, ERR_NOMEM)
+                at[0] = s.tasks
                 return 0
             s.counters.buffer_growths += 1
+            if PLAIN:
+                init_slots(s, s.ntasks, s.captasks)
         t = s.ntasks
         s.ntasks += 1
     # Every scalar field read before it is written, explicitly (a memset of the whole
-    # Task costs ~50 instructions per task; a memset of the zeroed block, hold to
-    # inverted, stops GCC inlining schedule): the zeroed ones first, in the order
-    # engine.pxd keeps them together, so the compiler merges their stores.  The arrays
-    # are written before they are read: snap by hp_request, prog by fault_runs, waits
-    # via nwaits, lane_start only in scripts.  So are four scalars, which are not stored
-    # here (2 stores of 16 bytes less): t_arrive by admit (start_task: every arrival,
-    # scripted task and step; read at a fault's end, and a page's bio task, the one task
-    # not admitted, never ends a fault); t_req by each request (read_request,
+    # Task costs ~50 instructions per task; a memset of the zeroed block stops GCC
+    # inlining schedule), in engine.pxd's order, so that the compiler merges the stores.
+    # The plain build stores fewer: hold, cpu and minor are the arrival's draws (a
+    # fault's cpu and minor, an HP read's or a writer's hold: read only for those), and
+    # arrive zeroes an HP read's wait_sum; ip, nprog, dropped, completed and major are
+    # set by fault_runs before a pass reads them; a page's bio task (fault_start) reads
+    # none of them.  nwaits, same_vma, the CPUs' fields, thread, counted and done are read
+    # only by scripts, same-VMA writers, CPUs, threads and window trials, none of them in
+    # its family; and init_slots set fallback, proc and vm once per slot, which nothing
+    # there changes.  The arrays are written before they are read: snap by hp_request,
+    # prog by fault_runs, waits via nwaits, lane_start only in scripts.  So are four
+    # scalars, which neither build stores here: t_arrive by admit (start_task: every
+    # arrival, scripted task and step; read at a fault's end, and a page's bio task, the
+    # one task not admitted, never ends a fault); t_req by each request (read_request,
     # write_request, gate_enter, vma_read_lock, hp_request's VMA case), read only as the
     # wait of the request it made; t_grant at each grant (fault_pass, hp_request,
     # grant_read, took_write, vma_read_lock), read only after it (a hold's length at the
@@ -379,54 +411,59 @@ cdef inline int32_t new_task(Sim* s, int32_t kind) noexcept nogil:
     # reads it (retry_steps).
     cdef Task* task = &s.tasks[t]
     cdef int lane
-    task.hold = 0
-    task.cpu = 0
-    task.minor = 0
+    if not PLAIN:
+        task.wait_sum = 0
+        task.hold = 0
+        task.cpu = 0
+        task.minor = 0
     task.bio = 0
     task.mkwrite = 0
-    task.evict_bio = 0
     task.dirty = 0
-    task.wait_sum = 0
-    task.fault = 0
-    task.pc = 0
-    task.ip = 0
-    task.nprog = 0
-    task.nwaits = 0
-    task.same_vma = 0
+    task.evict_bio = 0
     task.acq = 0
     task.holding = 0
     task.vma_held = 0
-    task.dropped = 0
-    task.completed = 0
     task.tried = 0
-    task.major = 0
     task.dirty_retry = 0
     task.woken = 0
     task.waiting_page = 0
-    task.on_cpu = 0
-    task.queued = 0
-    task.cpu_home = 0
     task.inverted = 0
-    task.evicted = -1
-    task.revalidate_fail = -1
-    if not PLAIN:                             # (only run_script reads done)
-        task.done = -1
+    if not PLAIN:
+        task.ip = 0
+        task.nprog = 0
+        task.dropped = 0
+        task.completed = 0
+        task.major = 0
+        task.nwaits = 0
+        task.same_vma = 0
+        task.on_cpu = 0
+        task.queued = 0
+        task.cpu_home = 0
     task.kind = kind
     task.passes = 1
-    task.fallback = -1
     task.blocked = BL_NONE
     task.page_ready = 1
     task.page_waiter = -1
     task.lock = LOCK_MMAP
-    task.thread = -1                          # (step is set, and read, for threads only)
-    # count_from <= now < count_to as one unsigned compare (now - count_from cannot
-    # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above span)
-    task.counted = PLAIN or <uint64_t>(s.now - s.count_from) < s.count_span
-    task.proc = s.procs                       # the open stream's process 0 and VMA 0
-    task.vm = s.vmas                          # (t_runnable is set when it queues)
-    if not PLAIN and s.record_timeline:
-        for lane in range(N_LANES):
-            task.lane_start[lane] = -1
+    task.fault = 0
+    task.pc = 0
+    if not PLAIN:
+        task.fallback = -1
+        task.thread = -1                      # (step is set, and read, for threads only)
+        # count_from <= now < count_to as one unsigned compare (now - count_from cannot
+        # overflow: both lie in [0, MAX_TIME_NS], and a negative difference wraps above
+        # span)
+        task.counted = <uint64_t>(s.now - s.count_from) < s.count_span
+    task.evicted = -1
+    task.revalidate_fail = -1
+    if not PLAIN:
+        task.done = -1                        # (only run_script reads done)
+        task.proc = s.procs                   # the open stream's process 0 and VMA 0
+        task.vm = s.vmas                      # (t_runnable is set when it queues)
+        if s.record_timeline:
+            for lane in range(N_LANES):
+                task.lane_start[lane] = -1
+    at[0] = task
     return t
 
 

@@ -3,9 +3,11 @@
 # machine; the kernel row (policy columns, locks, TRIED rule) and the programs come from
 # the scenario record.  Mirrors the faults seam of mcsim/reference.py.
 
-cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
-    cdef Task* task = &s.tasks[t]
+cdef inline void fault_start(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """(task: &s.tasks[t], see fault_pass)"""
     cdef int32_t page
+    if not PLAIN:
+        task = &s.tasks[t]
     s.counters.faults += 1
     counter_slot(s, C_FAULTS_HIT + task.fault)[0] += 1
     if s.page_bio[task.fault]:
@@ -29,40 +31,41 @@ cdef inline void fault_start(Sim* s, int32_t t) noexcept nogil:
     if rare(not PLAIN and task.thread >= 0 and task.lead > 0, 0):   # the step's lead first (§14.6)
         lead_starts(s, t)
         return
-    fault_pass(s, t)
+    fault_pass(s, t, task)
 
 
-cdef inline void fault_pass(Sim* s, int32_t t) noexcept nogil:
+cdef inline void fault_pass(Sim* s, int32_t t, Task* task) noexcept nogil:
     """A pass takes its lock as it starts: pass 1 first_lock, a retry retry_lock; V is
-    taken at once unless write-locked, which falls back to a read request on L."""
-    cdef Task* task = &s.tasks[t]
+    taken at once unless write-locked, which falls back to a read request on L.  (task
+    is &s.tasks[t], passed down the pass's start, as fault_runs' and read_request's: none
+    of them adds a task, so the pool stays where it is, and GCC, which cannot tell that
+    their stores leave s.tasks as it was, loaded it again in each.  The general build
+    loads it again all the same: with the pointer passed, GCC stopped inlining
+    fault_start, fault_pass and end_pass there, +4.5 instructions per event.)"""
+    if not PLAIN:
+        task = &s.tasks[t]
     cdef int32_t lock = s.first_lock if task.passes == 1 else s.retry_lock
     if lock == LOCK_VMA and vma_read_lock(s, t):
         task.lock = LOCK_VMA
-        fault_runs(s, t)
+        fault_runs(s, t, task)
         return
     task.lock = LOCK_MMAP
     task.pc = PC_LOCK
-    if read_request(s, t):
+    if read_request(s, t, task):
         task.holding = 1
         task.t_grant = s.now
         lane_on(s, t, LANE_HOLD)
-        fault_runs(s, t)
+        fault_runs(s, t, task)
 
 
-cdef inline void push_op(Task* task, int8_t op, int8_t col, int8_t blame, int8_t arg) noexcept nogil:
-    task.prog[task.nprog].op = op
-    task.prog[task.nprog].col = col
-    task.prog[task.nprog].blame = blame
-    task.prog[task.nprog].arg = arg
-    task.nprog += 1
-
-
-cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
-    """The pass runs holding its lock: build its program and start it."""
-    cdef Task* task = &s.tasks[t]
+cdef inline void fault_runs(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """The pass runs holding its lock: build its program and start it (task: &s.tasks[t],
+    see fault_pass)."""
+    if not PLAIN:
+        task = &s.tasks[t]
     cdef int32_t i
     cdef int64_t wait = 0                     # a V pass holds at once
+    cdef int64_t lookup
     if task.lock == LOCK_MMAP:                # fault_lock_wait: waits for L only
         wait = s.now - task.t_req
         lane_off(s, t, LANE_WAIT)
@@ -71,22 +74,30 @@ cdef inline void fault_runs(Sim* s, int32_t t) noexcept nogil:
     note_wait(s, t, wait)
     task.dropped = 0
     task.completed = 0
-    task.ip = 0
-    task.nprog = 0
+    # Every pass starts with its lookup, a CPU stretch of fault_cpu (pass 1) or minor_cpu
+    # (a retry) with no column, so never dropping the lock: it runs here, as step 0 of
+    # the program, which is not stored (nothing reads a step behind ip); the kind's
+    # steps or the retry's follow from prog[1].
+    task.ip = 1
+    task.nprog = 1
     if task.tried:
         s.counters.tried_passes += 1
     if task.passes == 1:
-        push_op(task, OP_CPU, -1, BL_NONE, ARG_CPU)
+        lookup = task.cpu
         for i in range(s.prog_len[task.fault]):
             task.prog[task.nprog] = s.programs[task.fault][i]
             task.nprog += 1
         task.major = s.major[task.fault]
     else:
-        push_op(task, OP_CPU, -1, BL_NONE, ARG_MINOR)
+        lookup = task.minor
         task.major = 0
         if task.passes == 2:                  # decided once, by the first retry pass
             retry_steps(s, task)
-    advance(s, t)
+    if lookup > 0:
+        task.pc = PC_OP
+        schedule(s, s.now + lookup, EV_RUN, t, 0)
+    else:
+        advance_steps(s, t)
 
 
 cdef inline void redraw_operands(Sim* s, Task* task) noexcept nogil:
@@ -166,30 +177,11 @@ cdef inline void drop_lock(Sim* s, int32_t t) noexcept nogil:
         vma_read_unlock(s, t)
 
 
-cdef inline void advance(Sim* s, int32_t t) noexcept nogil:
-    """advance_steps(), with its commonest first step inline: a CPU stretch with no
-    column (a pass's leading lookup step), which never drops the lock and, when it lasts,
-    schedules its end and returns.  This saves the call of advance_steps for about half
-    of the state machine's steps; any other step goes there, from the same ip."""
-    cdef Task* task = &s.tasks[t]
-    cdef Op* o
-    cdef int64_t duration
-    if task.ip < task.nprog:
-        o = &task.prog[task.ip]
-        if o.op == OP_CPU and o.col < 0:
-            task.ip += 1
-            duration = operand(task, o.arg)
-            if duration > 0:
-                task.pc = PC_OP
-                schedule(s, s.now + duration, EV_RUN, t, 0)
-                return
-    advance_steps(s, t)
-
-
 cdef void advance_steps(Sim* s, int32_t t) noexcept nogil:
     """Run the pass's steps from ip: a step runs under the pass's lock iff the pass is
     TRIED, the step has no column, or the kernel's column says so; otherwise the lock is
-    dropped before it and the pass ends in VM_FAULT_RETRY (model.md §11.3)."""
+    dropped before it and the pass ends in VM_FAULT_RETRY (model.md §11.3).  Out of line:
+    fault_runs runs a pass's first step itself, and run_task ends a pass after it."""
     cdef Task* task = &s.tasks[t]
     cdef Op* o
     cdef bint dropped_here
@@ -260,7 +252,7 @@ cdef inline void end_pass(Sim* s, int32_t t) noexcept nogil:
         task.tried = not (s.tried_on_major and task.lock == LOCK_VMA and not task.major)
         task.passes += 1
         task.t_pass_end = s.now
-        fault_pass(s, t)
+        fault_pass(s, t, task)
         return
     if task.holding:
         release(s, t)

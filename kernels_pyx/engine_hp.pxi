@@ -3,9 +3,11 @@
 # VMA lock, at once, unless it falls back to the read process's L) and each holding for the read's one hold.
 # Mirrors the hp seam of mcsim/reference.py.
 
-cdef inline always_inline_void hp_request(Sim* s, int32_t t) noexcept nogil:
-    cdef Task* task = &s.tasks[t]
+cdef inline always_inline_void hp_request(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """(task: &s.tasks[t], see fault_pass)"""
     cdef bint fallback
+    if not PLAIN:
+        task = &s.tasks[t]
     if s.hp_lock == LOCK_VMA:
         if task.fallback >= 0:                # a script states it
             fallback = task.fallback != 0
@@ -15,23 +17,26 @@ cdef inline always_inline_void hp_request(Sim* s, int32_t t) noexcept nogil:
             task.lock = LOCK_VMA
             task.t_req = s.now
             task.t_grant = s.now
-            hp_runs(s, t)
+            hp_runs(s, t, task)
             return
         s.counters.hp_fallbacks += 1
     task.lock = LOCK_MMAP
-    if read_request(s, t):
+    if read_request(s, t, task):
         task.holding = 1
         task.t_grant = s.now
         lane_on(s, t, LANE_HOLD)
-        hp_runs(s, t)
+        hp_runs(s, t, task)
     else:
         snapshot_clock(s, task)               # judged at the grant (judge_inversion)
 
 
-cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
-    """An acquisition runs holding its lock; the last one completes the read's hp_wait."""
-    cdef Task* task = &s.tasks[t]
-    cdef int64_t wait = s.now - task.t_req
+cdef inline always_inline_void hp_runs(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """An acquisition runs holding its lock; the last one completes the read's hp_wait
+    (task: &s.tasks[t], see fault_pass)."""
+    cdef int64_t wait
+    if not PLAIN:
+        task = &s.tasks[t]
+    wait = s.now - task.t_req
     lane_off(s, t, LANE_WAIT)
     note_wait(s, t, wait)
     task.wait_sum = sat_add(task.wait_sum, wait)
@@ -51,7 +56,7 @@ cdef inline always_inline_void hp_runs(Sim* s, int32_t t) noexcept nogil:
                 s.trial[T_HP_WAIT_SUM] = sat_add(s.trial[T_HP_WAIT_SUM], task.wait_sum)
                 if task.wait_sum > s.trial[T_HP_WAIT_MAX]:
                     s.trial[T_HP_WAIT_MAX] = task.wait_sum
-    hold_for(s, t, task.hold)
+    hold_for(s, t, task, task.hold)
 
 
 cdef inline void hp_release(Sim* s, int32_t t) noexcept nogil:
@@ -71,4 +76,4 @@ cdef void hp_next_request(Sim* s, int32_t t) noexcept nogil:
     """hp_request() as a call, for the read's next acquisition: it closes the cycle
     request -> runs -> release -> request, so hp_request itself can inline at the read's
     start."""
-    hp_request(s, t)
+    hp_request(s, t, &s.tasks[t])

@@ -32,7 +32,7 @@ cdef void outside_runs(Sim* s, int32_t t) noexcept nogil:
     takes its lock (fault_pass, §2.4)."""
     cdef Task* task = &s.tasks[t]
     if task.pc == PC_LEAD:
-        fault_pass(s, t)
+        fault_pass(s, t, task)
     elif task.pc == PC_SERVE and task.hold > 0:
         task.pc = PC_SERVE_END
         schedule(s, s.now + task.hold, EV_RUN, t, 0)

@@ -68,8 +68,10 @@ cdef inline void judge_inversion(Sim* s, int32_t t) noexcept nogil:
 
 
 # ------------------------------------------------------------------ requests and release
-cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
-    cdef Task* task = &s.tasks[t]
+cdef inline bint read_request(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """(task: &s.tasks[t], see fault_pass)"""
+    if not PLAIN:
+        task = &s.tasks[t]
     cdef Proc* p = task.proc
     s.counters.lock_acquisitions += 1
     task.t_req = s.now
@@ -87,9 +89,12 @@ cdef inline bint read_request(Sim* s, int32_t t) noexcept nogil:
     return False
 
 
-cdef inline bint write_request(Sim* s, int32_t t) noexcept nogil:
-    cdef Task* task = &s.tasks[t]
-    cdef Proc* p = task.proc
+cdef inline bint write_request(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """(task: &s.tasks[t], see fault_pass)"""
+    cdef Proc* p
+    if not PLAIN:
+        task = &s.tasks[t]
+    p = task.proc
     s.counters.lock_acquisitions += 1
     task.t_req = s.now
     if p.writer < 0 and p.nreaders == 0 and not p.handoff:

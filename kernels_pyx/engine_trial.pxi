@@ -3,11 +3,13 @@
 # (docs/model.md §4, §11.8, §11.9, §12.3).  Mirrors the trial seam of mcsim/reference.py.
 
 # ------------------------------------------------------------------ tasks
-cdef inline void hold_for(Sim* s, int32_t t, int64_t duration) noexcept nogil:
+cdef inline void hold_for(Sim* s, int32_t t, Task* task, int64_t duration) noexcept nogil:
     """A critical section (an HP acquisition's or a writer's): a zero-length one ends in
-    the call that began it (model.md §4.1)."""
+    the call that began it (model.md §4.1).  (task: &s.tasks[t], see fault_pass)"""
+    if not PLAIN:
+        task = &s.tasks[t]
     if duration > 0:
-        s.tasks[t].pc = PC_HOLD_DONE
+        task.pc = PC_HOLD_DONE
         schedule(s, s.now + duration, EV_RUN, t, 0)
     else:
         hold_done(s, t)
@@ -22,9 +24,12 @@ cdef inline void hold_done(Sim* s, int32_t t) noexcept nogil:
 
 
 cdef inline void admit(Sim* s, int32_t t) noexcept nogil:
+    admit_task(s, &s.tasks[t])
+
+
+cdef inline void admit_task(Sim* s, Task* task) noexcept nogil:
     """A task arrives (or its step starts): it is alive and its latency counts from now,
     even while it waits for a CPU (§14.2)."""
-    cdef Task* task = &s.tasks[t]
     s.alive += 1
     if not PLAIN:                             # (read by window trials only)
         s.counted_alive += task.counted
@@ -45,25 +50,29 @@ cdef inline void start_task(Sim* s, int32_t t, bint arrival) noexcept nogil:
 
 
 cdef inline always_inline_void begin_task(Sim* s, int32_t t) noexcept nogil:
-    """The task runs for the first time: its request, gate entry or first pass."""
-    cdef Task* task = &s.tasks[t]
+    begin_task_of(s, t, &s.tasks[t])
+
+
+cdef inline always_inline_void begin_task_of(Sim* s, int32_t t, Task* task) noexcept nogil:
+    """The task runs for the first time: its request, gate entry or first pass.  (task:
+    &s.tasks[t], passed down as to fault_pass: the plain build's arrival has it.)"""
     if task.kind == TK_HP_READ:
         s.counters.hp_reads += 1
         if not PLAIN and s.cpus and task.thread >= 0 and s.sc.steps[task.step].scan & SCAN_START:
             # scan_time runs from the first read's request (§12.4), made when it runs
             # (§14.2); without CPUs that is the step's start, where step_start set it.
             s.threads[task.thread].scan_t0 = s.now
-        hp_request(s, t)
+        hp_request(s, t, task)
     elif task.kind == TK_WRITER:
         s.counters.writes += 1
-        if write_request(s, t):
-            took_write(s, t)
+        if write_request(s, t, task):
+            took_write(s, t, task)
     elif task.kind == TK_BG_IO:
         s.counters.bg_bios += 1
         if gate_enter(s, t):
             issue(s, t, task.bio, BIO_BG)
     else:
-        fault_start(s, t)
+        fault_start(s, t, task)
 
 
 cdef void begin_task_call(Sim* s, int32_t t) noexcept nogil:
@@ -81,11 +90,11 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
     elif pc == PC_LOCK:
         if task.kind == TK_WRITER:
             if writer_runs(s, t):
-                took_write(s, t)
+                took_write(s, t, task)
         elif task.kind == TK_HP_READ:
-            hp_runs(s, t)
+            hp_runs(s, t, task)
         else:
-            fault_runs(s, t)
+            fault_runs(s, t, task)
     elif pc == PC_GATE:                       # handed a gate slot: issue the bio
         lane_off(s, t, LANE_GATE)
         if PLAIN or task.counted:
@@ -95,26 +104,26 @@ cdef inline void run_task(Sim* s, int32_t t) noexcept nogil:
         else:
             unblock(s, t)
             submit_issue(s, t)
-            advance(s, t)
+            advance_steps(s, t)
     elif pc == PC_WAITED:                     # the awaited bio or page completed
         unblock(s, t)
         if task.prog[task.ip].op == OP_WAIT_PAGE:
             lane_off(s, t, LANE_IO)
         task.ip += 1
-        advance(s, t)
+        advance_steps(s, t)
     elif pc == PC_OP:                         # a CPU stretch ended
         # The pass's last step (a hit's one CPU stretch, most of these on the reference
-        # scenario) ends it here, inline: through advance it went to advance_steps' call
-        # only to reach end_pass (78,745 of its 94,711 calls on the reference block).
+        # scenario) ends it here, inline: advance_steps' call would only reach end_pass
+        # (78,745 of its 94,711 calls on the reference block).
         if task.ip < task.nprog:
-            advance(s, t)
+            advance_steps(s, t)
         else:
             end_pass(s, t)
     elif pc == PC_SLEPT:                      # a dirty-throttling sleep ended: its
         if not PLAIN and s.cpus and not task.on_cpu and not cpu_timer(s, t, PC_SLEPT):
             return                            # timer, then (queued) its run (§14.2 b)
         unblock(s, t)
-        advance(s, t)
+        advance_steps(s, t)
     elif pc == PC_VMA:                        # V's last reader left
         writer_in_vma(s, t)
     elif pc >= PC_SERVE:                      # work outside the locks (§14.6)
@@ -169,13 +178,15 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     """A Poisson arrival: type and attributes, then the next gap (model.md §4.3, §11.8;
     the same draws in the same order as the reference's arrival)."""
     cdef const Scenario* sc = s.sc
-    cdef int32_t t = new_task(s, TK_BG_IO)
-    cdef Task* task = &s.tasks[t]
+    cdef Task* task
+    cdef int32_t t = new_task_at(s, TK_BG_IO, &task)
     cdef double u = uniform(s)
     cdef double gap
     if u < sc.cut_hp:
         task.kind = TK_HP_READ
         task.hold = draw_ns(s, &sc.hp_hold)
+        if PLAIN:                             # (new_task zeroes it in the general build)
+            task.wait_sum = 0
     elif u < sc.cut_lp:
         if uniform(s) < sc.writer_ratio:
             task.kind = TK_WRITER
@@ -190,7 +201,11 @@ cdef inline void arrive(Sim* s) noexcept nogil:
     # the stack cost two stores per arrival), rounded by to_ns's memory-operand twin
     gap = std_exponential(s)
     schedule(s, s.now + mcsim_to_ns_m(sc.arrival_mean_ns * gap), EV_ARRIVAL, -1, 0)
-    start_task(s, t, True)
+    if PLAIN:                                 # start_task, with the task's pointer (the
+        admit_task(s, task)                   # family has no CPUs; see begin_task_of)
+        begin_task_of(s, t, task)
+    else:
+        start_task(s, t, True)
 
 
 cdef inline void dispatch(Sim* s, Event* ev) noexcept nogil:

@@ -34,12 +34,15 @@ cdef inline void vma_read_unlock(Sim* s, int32_t t) noexcept nogil:
 
 
 # ------------------------------------------------------------------ writers
-cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
+cdef inline always_inline_void took_write(Sim* s, int32_t t, Task* task) noexcept nogil:
     """The writer runs holding L(W); a same-VMA writer on a kernel with VMA locks then
-    vma_start_write()s its VMA, sleeping (blamed vma_start_write) while it has readers."""
-    cdef Task* task = &s.tasks[t]
+    vma_start_write()s its VMA, sleeping (blamed vma_start_write) while it has readers.
+    (task: &s.tasks[t], see fault_pass)"""
     cdef Vma* v
-    cdef int64_t wait = s.now - task.t_req
+    cdef int64_t wait
+    if not PLAIN:
+        task = &s.tasks[t]
+    wait = s.now - task.t_req
     task.holding = 1
     task.t_grant = s.now
     lane_off(s, t, LANE_WAIT)
@@ -63,7 +66,7 @@ cdef inline always_inline_void took_write(Sim* s, int32_t t) noexcept nogil:
         if PLAIN or task.counted:
             record(s, M_VMA_WRITER_WAIT, 0)
         note_wait(s, t, 0)
-    hold_for(s, t, task.hold)
+    hold_for(s, t, task, task.hold)
 
 
 cdef inline void writer_in_vma(Sim* s, int32_t t) noexcept nogil:
@@ -77,4 +80,4 @@ cdef inline void writer_in_vma(Sim* s, int32_t t) noexcept nogil:
     if PLAIN or task.counted:
         record(s, M_VMA_WRITER_WAIT, wait)
     note_wait(s, t, wait)
-    hold_for(s, t, task.hold)
+    hold_for(s, t, task, task.hold)
