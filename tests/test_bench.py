@@ -80,6 +80,25 @@ def test_one_measurement_in_a_fresh_process():
     assert row["ns_per_event"] == pytest.approx(1e9 / row["events_per_s"])
     assert row["peak_rss_mib"] >= row["base_rss_mib"] > 0
     assert row["max_pending_events"] >= 1
+    if Path("/proc/stat").exists():   # what else the machine did meanwhile, in cores
+        assert 0.0 <= row["other_cpu_cores"] <= (os.cpu_count() or 1)
+        assert 0.0 <= row["steal_cores"] <= (os.cpu_count() or 1)
+
+
+def test_competing_cpu_is_what_the_machine_did_beyond_the_bench(tmp_path):
+    """The machine's busy time less the bench's own CPU, per second of wall time; a
+    /proc/stat that says nothing gives None rather than a guess."""
+    from mcsim.benchmarks.measure import _machine_cpu_s, others_cores
+
+    stat = tmp_path / "stat"
+    tick = os.sysconf("SC_CLK_TCK")
+    stat.write_text(f"cpu  {300 * tick} 0 {100 * tick} {900 * tick} 0 0 0 {7 * tick} 0 0\n")
+    assert _machine_cpu_s(str(stat)) == (400.0, 7.0)
+    assert others_cores((400.0, 7.0), (406.0, 8.0), own_cpu_s=2.0, wall_s=4.0) == (1.0, 0.25)
+    assert others_cores((400.0, 7.0), (401.0, 7.0), own_cpu_s=2.0, wall_s=4.0) == (0.0, 0.0)
+    stat.write_text("intr 1 2 3\n")
+    assert _machine_cpu_s(str(stat)) is None
+    assert others_cores(None, (1.0, 0.0), 1.0, 1.0) == (None, None)
 
 
 def _row(scenario, impl, events_per_s, trials_per_s, series="peers", trials=10, rss=50.0):
@@ -132,6 +151,15 @@ def test_a_noisy_run_reports_why_and_does_not_call_a_target_missed():
                                      "loadavg_end": 0.2}) == []
     busy = mb.noise_warnings(quiet, {"cores": 2, "loadavg_start": 3.0, "loadavg_end": 0.2})
     assert busy == ["the machine was busy: load average 3.00 on 2 cores"]
+    # The bench's own runs raise the load average at its end: not a reason by itself.
+    assert mb.noise_warnings(quiet, {"cores": 2, "loadavg_start": 0.1,
+                                     "loadavg_end": 1.2}) == []
+    # Other processes' CPU, or the hypervisor's steal, while a measurement ran is one.
+    contested = quiet.append_column("other_cpu_cores", pa.array([0.8])).append_column(
+        "steal_cores", pa.array([0.6]))
+    assert mb.noise_warnings(contested, {"cores": 2, "loadavg_start": 0.1}) == [
+        "compiled: other processes used 0.80 of 2 cores while it ran",
+        "compiled: the hypervisor took 0.60 of 2 cores while it ran (steal)"]
     missed = [{"target": "M events/s", "value": 8.0, "threshold": 10.0, "met": False}]
     assert "[MISS]" in mb.format_targets(missed)
     noisy = mb.format_targets(missed, busy)

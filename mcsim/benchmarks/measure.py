@@ -189,6 +189,41 @@ def worker(spec: dict) -> dict:
             "base_rss_mib": base_rss, "peak_rss_mib": _max_rss_mib()}
 
 
+def _machine_cpu_s(stat: str = "/proc/stat") -> tuple[float, float] | None:
+    """CPU seconds the whole machine has spent busy and stolen (by the hypervisor) since
+    boot, from ``/proc/stat``'s first line; None where there is none (not Linux)."""
+    try:
+        with open(stat) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def others_cores(machine_before, machine_after, own_cpu_s: float,
+                 wall_s: float) -> tuple[float | None, float | None]:
+    """What else the machine did while a measurement ran, in cores: (other processes'
+    CPU, the hypervisor's steal), averaged over ``wall_s``.  Other processes' CPU is the
+    machine's busy time less ``own_cpu_s`` (the bench's own processes).  Unlike the load
+    average, which the measurement itself raises (one busy worker drives it towards 1),
+    this counts only the competition.  (None, None) without ``/proc/stat``.
+
+    >>> others_cores((100.0, 5.0), (103.0, 5.2), own_cpu_s=2.0, wall_s=2.0)
+    (0.5, 0.1)
+    >>> others_cores((100.0, 5.0), (101.9, 5.0), own_cpu_s=2.0, wall_s=2.0)  # tick rounding
+    (0.0, 0.0)
+    """
+    if machine_before is None or machine_after is None or wall_s <= 0:
+        return None, None
+    busy = machine_after[0] - machine_before[0] - own_cpu_s
+    steal = machine_after[1] - machine_before[1]
+    return round(max(0.0, busy) / wall_s, 3), round(max(0.0, steal) / wall_s, 3)
+
+
 def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
             trials: int | None = None, target_s: float = 0.1, seed: int = SEED,
             workload: str | None = None, first_trials: int | None = None) -> dict:
@@ -198,8 +233,12 @@ def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
             "trials": trials, "target_s": target_s, "seed": seed, "parent": os.getpid(),
             "workload": workload, "first_trials": first_trials}
     load = os.getloadavg()[0]         # other work on the machine skews timings: record it
+    machine0, own0 = _machine_cpu_s(), os.times()
     proc = subprocess.run([sys.executable, "-m", "mcsim.bench", "--worker", json.dumps(spec)],
                           capture_output=True, text=True, check=False, cwd=PACKAGE_ROOT)
+    machine1, own1 = _machine_cpu_s(), os.times()
+    own_cpu = sum(own1[:4]) - sum(own0[:4])   # this process and its finished children
+    others, steal = others_cores(machine0, machine1, own_cpu, own1.elapsed - own0.elapsed)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker for {impl} failed:\n{proc.stderr}")
     raw = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -217,6 +256,7 @@ def measure(impl: str, params: dict, *, repeats: int = 5, warmup: int = 1,
         "peak_rss_mib": raw["peak_rss_mib"], "base_rss_mib": raw["base_rss_mib"],
         "max_pending_events": work["max_pending_events"],
         "kernel_events": work["kernel_events"], "loadavg_before": load,
+        "other_cpu_cores": others, "steal_cores": steal,
     }
 
 

@@ -177,14 +177,18 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
-#: When timings stop being trustworthy: the load average beside the measurement (per
-#: core), the share of a core a one-worker measurement got, and the spread of the repeats.
+#: When timings stop being trustworthy: the load average before the bench (per core), the
+#: CPU other processes or the hypervisor took while a measurement ran (per core), the share
+#: of a core a one-worker measurement got, and the spread of the repeats.
 BUSY_LOAD_PER_CORE, MIN_CPU_SHARE, MAX_SPREAD = 0.25, 0.90, 0.15
 
 
 def noise_warnings(table, env: dict | None = None) -> list[str]:
     """Why the timings in ``table`` cannot be trusted (empty when they can): another load
-    on the machine, a measurement that did not get a whole core, repeats that disagree.
+    on the machine when the bench started, other processes' CPU or the hypervisor's steal
+    while a measurement ran, a measurement that did not get a whole core, repeats that
+    disagree.  The load average at the end is recorded but not judged: the bench's own
+    runs raise it (a minute of one busy worker brings it near 1).
 
     >>> import pyarrow as pa
     >>> noise_warnings(pa.table({"implementation": ["compiled"], "workers": [1],
@@ -196,12 +200,18 @@ def noise_warnings(table, env: dict | None = None) -> list[str]:
         (table.schema.metadata or {}).get(b"mcsim.bench.environment", b"{}"))
     cores = env.get("cores") or os.cpu_count() or 1
     out = []
-    loads = [env.get("loadavg_start"), env.get("loadavg_end")]
-    worst = max((x for x in loads if x is not None), default=0.0)
-    if worst > BUSY_LOAD_PER_CORE * cores:
-        out.append(f"the machine was busy: load average {worst:.2f} on {cores} cores")
+    busy = BUSY_LOAD_PER_CORE * cores
+    load = env.get("loadavg_start")
+    if load is not None and load > busy:
+        out.append(f"the machine was busy: load average {load:.2f} on {cores} cores")
     for r in table.to_pylist():
         name = r.get("implementation", "?")
+        if (r.get("other_cpu_cores") or 0.0) > busy:
+            out.append(f"{name}: other processes used {r['other_cpu_cores']:.2f} of "
+                       f"{cores} cores while it ran")
+        if (r.get("steal_cores") or 0.0) > busy:
+            out.append(f"{name}: the hypervisor took {r['steal_cores']:.2f} of {cores} "
+                       "cores while it ran (steal)")
         if r.get("workers") == 1 and r.get("cpu_utilisation", 1.0) < MIN_CPU_SHARE:
             out.append(f"{name}: the process got {r['cpu_utilisation']:.2f} of a core "
                        "(another process competed)")
