@@ -187,8 +187,10 @@ def noise_warnings(table, env: dict | None = None) -> list[str]:
     """Why the timings in ``table`` cannot be trusted (empty when they can): another load
     on the machine when the bench started, other processes' CPU or the hypervisor's steal
     while a measurement ran, a measurement that did not get a whole core, repeats that
-    disagree.  The load average at the end is recorded but not judged: the bench's own
-    runs raise it (a minute of one busy worker brings it near 1).
+    disagree.  The load average at the start is judged only where the measurements could
+    not count other processes' CPU (no ``/proc/stat``); the one at the end is recorded
+    but not judged: the bench's own runs raise it (a minute of one busy worker brings it
+    near 1).
 
     >>> import pyarrow as pa
     >>> noise_warnings(pa.table({"implementation": ["compiled"], "workers": [1],
@@ -201,10 +203,14 @@ def noise_warnings(table, env: dict | None = None) -> list[str]:
     cores = env.get("cores") or os.cpu_count() or 1
     out = []
     busy = BUSY_LOAD_PER_CORE * cores
+    rows = table.to_pylist()
     load = env.get("loadavg_start")
-    if load is not None and load > busy:
+    # The load average is a proxy, and a slow one (a bench run just before leaves it near
+    # 1): where each measurement counted the other processes' CPU itself, that decides.
+    measured = any(r.get("other_cpu_cores") is not None for r in rows)
+    if not measured and load is not None and load > busy:
         out.append(f"the machine was busy: load average {load:.2f} on {cores} cores")
-    for r in table.to_pylist():
+    for r in rows:
         name = r.get("implementation", "?")
         if (r.get("other_cpu_cores") or 0.0) > busy:
             out.append(f"{name}: other processes used {r['other_cpu_cores']:.2f} of "
