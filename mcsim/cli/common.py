@@ -194,6 +194,18 @@ def build_spec(config: Path | None, values: dict[str, list], *, allow_grid: bool
     return spec.with_values(values).with_settings(**settings)
 
 
+def spec_from_options(config: Path | None, *, allow_grid: bool, set_values, var, workload,
+                      kernel, policy, era, throttle_depth, writer_ratio, **settings):
+    """The spec of ``mcsim run``/``sweep``'s options: ``--set`` split between parameters
+    and the workload's variables, the parameter flags, ``--var``, and the settings, on
+    top of the file ``config`` (:func:`build_spec`)."""
+    set_values, set_vars = workload_set_values(set_values, workload, config)
+    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
+                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
+    return build_spec(config, values, allow_grid=allow_grid, workload=workload,
+                      variables=var_values((var or []) + set_vars), **settings)
+
+
 # ------------------------------------------------------------------ output
 def stdout_console():
     """Rich console on stdout; wide when stdout is a file or a pipe (no wrapping)."""

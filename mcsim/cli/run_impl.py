@@ -9,8 +9,8 @@ point, print its tables or its JSON document, write its Parquet file.
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import (build_spec, command_line, flag_values, print_json, progress_bar,
-                     show_progress, stdout_console, var_values, workload_set_values)
+from .common import (command_line, print_json, progress_bar, show_progress,
+                     spec_from_options, stdout_console)
 
 
 def run(*, workload, var, kernel, policy, era, throttle_depth, writer_ratio, set_values,
@@ -23,12 +23,11 @@ def run(*, workload, var, kernel, policy, era, throttle_depth, writer_ratio, set
         from ..dataset import check_parquet_path
 
         check_parquet_path(out, "--out")
-    set_values, set_vars = workload_set_values(set_values, workload, config)
-    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
-                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    spec = build_spec(config, values, allow_grid=False, workload=workload,
-                      variables=var_values((var or []) + set_vars), trials=trials,
-                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+    spec = spec_from_options(config, allow_grid=False, set_values=set_values, var=var,
+                             workload=workload, kernel=kernel, policy=policy, era=era,
+                             throttle_depth=throttle_depth, writer_ratio=writer_ratio,
+                             trials=trials, seed=seed, p99_rel_ci=p99_rel_ci,
+                             max_trials=max_trials)
     points = spec.points(command=command_line())
     if len(points) != 1:
         raise UsageError(f"run simulates one configuration, but the options give "

@@ -12,8 +12,8 @@ mcsim.errors.UsageError: --scheduler: only with --executor dask; allowed: add --
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import (build_spec, command_line, flag_values, print_json, progress_bar,
-                     show_progress, stdout_console, var_values, workload_set_values)
+from .common import (command_line, print_json, progress_bar, show_progress,
+                     spec_from_options, stdout_console)
 
 #: Workload columns each point of ``mcsim sweep --json`` carries beside its summary.
 WORKLOAD_SUMMARY = ("workload", "workload_hash", "workload_vars", "trial_kind",
@@ -33,12 +33,11 @@ def sweep(*, sweep_file, workload, var, kernel, policy, era, throttle_depth, wri
     if sweep_file is not None and config is not None:
         raise UsageError("give the sweep file once: as SWEEP.toml or as --config, not both")
     source = sweep_file or config
-    set_values, set_vars = workload_set_values(set_values, workload, source)
-    values = flag_values(set_values, kernel=kernel, policy=policy, era=era,
-                         throttle_depth=throttle_depth, writer_ratio=writer_ratio)
-    spec = build_spec(source, values, allow_grid=True, workload=workload,
-                      variables=var_values((var or []) + set_vars), trials=trials,
-                      seed=seed, p99_rel_ci=p99_rel_ci, max_trials=max_trials)
+    spec = spec_from_options(source, allow_grid=True, set_values=set_values, var=var,
+                             workload=workload, kernel=kernel, policy=policy, era=era,
+                             throttle_depth=throttle_depth, writer_ratio=writer_ratio,
+                             trials=trials, seed=seed, p99_rel_ci=p99_rel_ci,
+                             max_trials=max_trials)
     if out is None:
         if source is None:
             raise UsageError("--out: missing; allowed: a directory for the point files, "
