@@ -224,6 +224,23 @@ cdef inline void wake_now(Sim* s, int32_t t, int64_t delay) noexcept nogil:
     s.seq += 1
 
 
+cdef inline Event take_now_run(Sim* s) noexcept nogil:
+    """pop_event's take of the first run at now."""
+    cdef Event top
+    cdef NowRun* run = &s.nowq[s.nowq_head]
+    top.t = s.now
+    top.seq = run.seq
+    top.kind = EV_RUN
+    top.task = run.task
+    top.arg = 0
+    s.nowq_head += 1
+    if s.nowq_head == s.nowq_end:             # empty: back to the start
+        s.heap_quiet += s.nowq_end            # (quiet_update)
+        s.nowq_head = 0
+        s.nowq_end = 0
+    return top
+
+
 cdef inline Event pop_event(Sim* s) noexcept nogil:
     """The earliest pending event by (t, seq); something must be pending.
 
@@ -246,17 +263,7 @@ cdef inline Event pop_event(Sim* s) noexcept nogil:
         run = &s.nowq[s.nowq_head]
         if not ((s.arr_t == s.now and s.arr_seq < run.seq)
                 or (heap[0].t == s.now and heap[0].seq < run.seq)):
-            top.t = s.now
-            top.seq = run.seq
-            top.kind = EV_RUN
-            top.task = run.task
-            top.arg = 0
-            s.nowq_head += 1
-            if s.nowq_head == s.nowq_end:     # empty: back to the start
-                s.heap_quiet += s.nowq_end    # (quiet_update)
-                s.nowq_head = 0
-                s.nowq_end = 0
-            return top
+            return take_now_run(s)
     if s.arr_t < heap[0].t or (s.arr_t == heap[0].t and s.arr_seq < heap[0].seq):
         top.t = s.arr_t
         s.arr_t = INT64_MAX
