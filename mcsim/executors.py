@@ -149,8 +149,7 @@ class DaskExecutor(Executor):
         if cancel_futures:
             # The sweep stops (Ctrl-C, SIGTERM, an error): results still on their way are
             # not wanted, and the client's event loop would log each as a traceback.
-            for name in ("distributed", "tornado"):
-                logging.getLogger(name).setLevel(logging.CRITICAL)
+            silence_loggers(("distributed", "tornado"))
         try:
             if cancel_futures:
                 self._inner.shutdown(wait=False)        # cancels the pending futures
@@ -209,6 +208,28 @@ def dask_executor(workers: int, *, scheduler: str | None = None,
         raise ClusterError(f"{where}: cannot connect within {timeout:g} s "
                            f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
     return DaskExecutor(client)
+
+
+def silence_loggers(prefixes: tuple[str, ...], level: int = logging.CRITICAL) -> None:
+    """Raise to ``level`` the loggers named ``prefixes`` and every logger below them that
+    has a level of its own: distributed gives ``tornado.application`` (ERROR) and
+    ``distributed.client`` (WARNING) their own, which a level on ``tornado`` or
+    ``distributed`` alone does not reach (a comm closed by a stopping sweep was logged
+    from ``tornado.application``).
+
+    >>> import logging
+    >>> child = logging.getLogger("mcsim_doc_parent.child"); child.setLevel(logging.ERROR)
+    >>> silence_loggers(("mcsim_doc_parent",))
+    >>> child.level == logging.getLogger("mcsim_doc_parent").level == logging.CRITICAL
+    True
+    """
+    for name in list(logging.root.manager.loggerDict):
+        if name in prefixes or name.startswith(tuple(p + "." for p in prefixes)):
+            logger = logging.getLogger(name)
+            if name in prefixes or logger.level != logging.NOTSET:
+                logger.setLevel(level)
+    for name in prefixes:
+        logging.getLogger(name).setLevel(level)
 
 
 class _quiet_logger:

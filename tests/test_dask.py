@@ -169,3 +169,34 @@ def test_missing_dask_names_the_extra(capsys, tmp_path, monkeypatch):
     code, _, err = cli(capsys, "sweep", *GRID, "--executor", "dask", "--scheduler",
                        "tcp://127.0.0.1:1", "--out", tmp_path)
     assert code == 2 and err.count("\n") == 1 and "pip install 'mcsim[dask]'" in err
+
+
+def test_a_stopping_sweep_silences_the_loggers_distributed_gives_levels_of_their_own():
+    """distributed sets tornado.application to ERROR and distributed.client to WARNING
+    (distributed/config.py), so a level on tornado or distributed alone let a stopped
+    sweep's closed comm print a traceback on stderr (test_signals' SIGTERM test saw
+    one).  The executor's stop raises them all."""
+    from mcsim.executors import DaskExecutor
+
+    class Inner:
+        def shutdown(self, wait=True):
+            pass
+
+    class Client:
+        def get_executor(self, pure):
+            return Inner()
+
+        def close(self, timeout):
+            pass
+
+    names = ["distributed", "distributed.client", "tornado", "tornado.application"]
+    saved = {n: logging.getLogger(n).level for n in names}
+    try:
+        for name in names:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        DaskExecutor(Client()).shutdown(cancel_futures=True)
+        assert {n: logging.getLogger(n).level for n in names} == dict.fromkeys(
+            names, logging.CRITICAL)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
